@@ -1,0 +1,214 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/buildrole/buildrole/internal/fakeaws"
+	"github.com/buildrole/buildrole/internal/ghaction"
+)
+
+// Demo fixtures: one repository's pull request against a bootstrap role set
+// up as `buildrole bootstrap` describes.
+const (
+	demoRepo      = "acme/images"
+	demoBootstrap = "buildrole-bootstrap"
+	demoRegion    = "us-east-1"
+)
+
+// demoResult is `buildrole demo --json`.
+type demoResult struct {
+	Created            []string          `json:"created"`
+	Outputs            map[string]string `json:"outputs"`
+	Exported           []string          `json:"exported_env"`
+	UpExit             int               `json:"up_exit"`
+	DownExit           int               `json:"down_exit"`
+	UpCalls            int               `json:"up_calls"`
+	DownCalls          int               `json:"down_calls"`
+	RemainingAfterDown int               `json:"remaining_after_down"`
+}
+
+func runDemo(ctx context.Context, env Env, args []string) int {
+	jsonOut := false
+	for _, a := range args {
+		switch a {
+		case "--json", "-json":
+			jsonOut = true
+		default:
+			fmt.Fprintf(env.Stderr, "buildrole demo: unknown argument %q (only --json)\n", a)
+			return ExitUsage
+		}
+	}
+	res, log, err := demo(ctx, env)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "buildrole demo: %s\n", err)
+		return ExitFailed
+	}
+	if jsonOut {
+		b, _ := json.MarshalIndent(res, "", "  ")
+		fmt.Fprintf(env.Stdout, "%s\n", b)
+	} else {
+		w := env.Stdout
+		fmt.Fprintf(w, "buildrole demo: the action's main and post steps against an embedded fake AWS (IAM, STS, GitHub OIDC) on %s\n\n", "loopback")
+		fmt.Fprintf(w, "%s", log)
+		fmt.Fprintf(w, "\ncreated by up (%d AWS calls, exit %d):\n", res.UpCalls, res.UpExit)
+		for _, a := range res.Created {
+			fmt.Fprintf(w, "  %s\n", a)
+		}
+		fmt.Fprintf(w, "\nstep outputs:\n")
+		for _, k := range ghaction.SortedKeys(res.Outputs) {
+			if k != "policy" {
+				fmt.Fprintf(w, "  %-22s %s\n", k, res.Outputs[k])
+			}
+		}
+		fmt.Fprintf(w, "\nexported to later steps: %s (credentials masked)\n", strings.Join(res.Exported, ", "))
+		fmt.Fprintf(w, "\ndown (%d AWS calls, exit %d): %d resources remain\n", res.DownCalls, res.DownExit, res.RemainingAfterDown)
+	}
+	if res.UpExit != ExitOK || res.DownExit != ExitOK || res.RemainingAfterDown != 0 {
+		return ExitFailed
+	}
+	return ExitOK
+}
+
+func demo(ctx context.Context, env Env) (*demoResult, string, error) {
+	srv := fakeaws.NewUnstartedServer()
+	srv.Start()
+	defer srv.Close()
+	// Real IAM takes seconds to honour a new trust policy; a little of
+	// that shows up's wait.
+	srv.SetPropagationDelay(300 * time.Millisecond)
+	provider := srv.AddOIDCProvider("https://"+"token.actions.githubusercontent.com", "sts.amazonaws.com")
+	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":%q},`+
+		`"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"},`+
+		`"StringLike":{"token.actions.githubusercontent.com:sub":"repo:%s:*"}}}]}`, provider, demoRepo)
+	bootstrapARN := srv.AddRole(demoBootstrap, "/", trust)
+	job := fakeaws.Job{Repository: demoRepo, RepositoryOwner: "acme", EventName: "pull_request", Ref: "refs/pull/42/merge", Workflow: "images", RunID: "7001", RunAttempt: "1", Actor: "octocat"}
+	srv.SetJob(job)
+
+	dir, err := os.MkdirTemp("", "buildrole-demo-")
+	if err != nil {
+		return nil, "", err
+	}
+	defer os.RemoveAll(dir)
+	files := map[string]string{}
+	for _, name := range []string{"GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_STATE", "GITHUB_STEP_SUMMARY"} {
+		files[name] = filepath.Join(dir, strings.ToLower(name))
+		if err := os.WriteFile(files[name], nil, 0o644); err != nil {
+			return nil, "", err
+		}
+	}
+	vars := map[string]string{
+		"GITHUB_ACTIONS":                 "true",
+		"GITHUB_REPOSITORY":              job.Repository,
+		"GITHUB_RUN_ID":                  job.RunID,
+		"GITHUB_RUN_ATTEMPT":             job.RunAttempt,
+		"GITHUB_EVENT_NAME":              job.EventName,
+		"GITHUB_REF":                     job.Ref,
+		"GITHUB_WORKFLOW":                job.Workflow,
+		"ACTIONS_ID_TOKEN_REQUEST_URL":   srv.TokenRequestURL(),
+		"ACTIONS_ID_TOKEN_REQUEST_TOKEN": srv.TokenRequestToken(),
+		"AWS_ENDPOINT_URL":               srv.URL(),
+		"INPUT_AWS-REGION":               demoRegion,
+		"INPUT_ROLE-TO-ASSUME":           bootstrapARN,
+		"INPUT_TAGS":                     "team=images\ncost-center=ci",
+	}
+	for k, v := range files {
+		vars[k] = v
+	}
+	inner := env
+	inner.Getenv = func(k string) string { return vars[k] }
+	var upLog, downLog bytes.Buffer
+	inner.Stdout, inner.Stderr = &upLog, &upLog
+
+	res := &demoResult{}
+	res.UpExit = Main(ctx, []string{"buildrole", "up"}, inner)
+	res.UpCalls = len(srv.Requests())
+	for _, r := range srv.Snapshot().Roles {
+		if r.Path == "/buildrole/" {
+			res.Created = append(res.Created, r.ARN)
+		}
+	}
+	for _, p := range srv.Snapshot().InstanceProfiles {
+		if p.Path == "/buildrole/" {
+			res.Created = append(res.Created, p.ARN)
+		}
+	}
+	sort.Strings(res.Created)
+	if res.Outputs, err = readFileCommands(files["GITHUB_OUTPUT"]); err != nil {
+		return nil, "", err
+	}
+	exported, err := readFileCommands(files["GITHUB_ENV"])
+	if err != nil {
+		return nil, "", err
+	}
+	res.Exported = ghaction.SortedKeys(exported)
+	state, err := readFileCommands(files["GITHUB_STATE"])
+	if err != nil {
+		return nil, "", err
+	}
+
+	// The post step runs in a new container: inputs again, the saved
+	// state as STATE_*, a fresh OIDC token; no credentials carried over.
+	for k, v := range state {
+		vars["STATE_"+k] = v
+	}
+	inner.Stdout, inner.Stderr = &downLog, &downLog
+	srv.ResetRequests()
+	res.DownExit = Main(ctx, []string{"buildrole", "down"}, inner)
+	res.DownCalls = len(srv.Requests())
+	snap := srv.Snapshot()
+	for _, r := range snap.Roles {
+		if r.Path == "/buildrole/" {
+			res.RemainingAfterDown++
+		}
+	}
+	for _, p := range snap.InstanceProfiles {
+		if p.Path == "/buildrole/" {
+			res.RemainingAfterDown++
+		}
+	}
+	var log strings.Builder
+	fmt.Fprintf(&log, "--- main step: buildrole up (runner log, masks applied) ---\n")
+	writeMasked(&log, upLog.String())
+	fmt.Fprintf(&log, "--- post step: buildrole down ---\n")
+	writeMasked(&log, downLog.String())
+	return res, log.String(), nil
+}
+
+func readFileCommands(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ghaction.ParseFileCommands(string(b))
+}
+
+// writeMasked shows a runner log as GitHub would: ::add-mask:: values
+// replaced by *** and mask commands hidden.
+func writeMasked(w io.Writer, log string) {
+	var masks []string
+	for _, line := range strings.Split(strings.TrimRight(log, "\n"), "\n") {
+		if v, ok := strings.CutPrefix(line, "::add-mask::"); ok {
+			masks = append(masks, v)
+			continue
+		}
+		if line == "::endgroup::" {
+			continue
+		}
+		if t, ok := strings.CutPrefix(line, "::group::"); ok {
+			line = "> " + t
+		}
+		for _, m := range masks {
+			line = strings.ReplaceAll(line, m, "***")
+		}
+		fmt.Fprintf(w, "  | %s\n", line)
+	}
+}

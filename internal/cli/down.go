@@ -1,0 +1,111 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/buildrole/buildrole/internal/config"
+	"github.com/buildrole/buildrole/internal/provision"
+	"github.com/buildrole/buildrole/internal/stsauth"
+)
+
+func runDown(ctx context.Context, env Env, args []string) int {
+	rio, f, code := newIO(env, "down", args)
+	if rio == nil {
+		return code
+	}
+	m, ok, err := rio.loadState()
+	if err != nil {
+		rio.errorf("buildrole down: %s", err)
+		return finish(rio, ExitUsage)
+	}
+	if !ok {
+		rio.printf("buildrole down: no saved state, so up created nothing: nothing to do")
+		return finish(rio, ExitOK)
+	}
+	state, err := provision.StateFromMap(m)
+	if err != nil {
+		rio.errorf("buildrole down: %s", err)
+		return finish(rio, ExitUsage)
+	}
+	// The saved values fill what the inputs leave empty: a CLI user needs
+	// only --state-file.
+	input := func(name string) string {
+		if v := rio.input(name); v != "" {
+			return v
+		}
+		switch name {
+		case "aws-region":
+			return state.Region
+		case "role-to-assume":
+			return m[stateRoleToAssume]
+		case "audience":
+			return m[stateAudience]
+		}
+		return ""
+	}
+	auth, err := config.ParseAuth(config.Source{Input: input, GitHub: config.GitHubFromEnv(env.Getenv)})
+	if err != nil {
+		rio.errorf("buildrole down: invalid input; nothing was deleted:\n%s", err)
+		return finish(rio, ExitUsage)
+	}
+	if auth.MaskAccountID && auth.AccountID != "" {
+		rio.mask(auth.AccountID)
+	}
+	if state.Empty() {
+		rio.printf("buildrole down: the saved state names no resources: nothing to do")
+		return finish(rio, ExitOK)
+	}
+	opts := awsOptions(env, auth, f.endpoint)
+	rio.group("Bootstrap session")
+	var tokens stsauth.TokenSource
+	if auth.RoleToAssume != "" {
+		tokens = rio.token
+	}
+	sess, err := stsauth.Bootstrap(ctx, opts, auth.RoleToAssume, auth.RoleSessionName, auth.Audience, tokens)
+	rio.endGroup()
+	if err != nil {
+		rio.errorf("buildrole down: %s\nnothing was deleted; %s", err, sweepCommand(state))
+		return finish(rio, ExitLeftovers)
+	}
+	if c, err := sess.Config.Credentials.Retrieve(ctx); err == nil {
+		rio.mask(c.SecretAccessKey)
+		rio.mask(c.SessionToken)
+	}
+	rio.group("Delete run " + state.RunID)
+	rep, err := provision.Down(ctx, iam.NewFromConfig(sess.Config), state, provision.Options{})
+	for _, o := range rep.Outcomes {
+		rio.printf("%-18s %-60s %s", o.Kind, o.Name, o.Status)
+	}
+	rio.endGroup()
+	_ = rio.summary(downSummary(state, rep))
+	if err != nil {
+		rio.errorf("buildrole down: %s\nstill present: %s\nto retry: %s", err, failedNames(rep), sweepCommand(state))
+		return finish(rio, ExitLeftovers)
+	}
+	rio.printf("buildrole down: run %s removed (%d deleted, %d already gone)", state.RunID, rep.Count("deleted"), rep.Count("absent"))
+	return finish(rio, ExitOK)
+}
+
+func failedNames(rep *provision.Report) string {
+	var names []string
+	for _, o := range rep.Failed() {
+		names = append(names, o.Kind+" "+o.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+func downSummary(s provision.State, rep *provision.Report) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### buildrole: teardown of run `%s`\n\n| kind | name | result |\n|---|---|---|\n", s.RunID)
+	for _, o := range rep.Outcomes {
+		fmt.Fprintf(&b, "| %s | `%s` | %s |\n", o.Kind, o.Name, o.Status)
+	}
+	if f := rep.Failed(); len(f) > 0 {
+		fmt.Fprintf(&b, "\n**%d left behind.** Run: `%s`\n", len(f), sweepCommand(s))
+	}
+	return b.String()
+}

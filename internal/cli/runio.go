@@ -1,0 +1,186 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/buildrole/buildrole/internal/ghaction"
+)
+
+// runIO is where up and down read inputs and state and write results: the
+// Actions runner's files, or flags and a state file.
+type runIO interface {
+	input(name string) string
+	saveState(m map[string]string) error
+	loadState() (map[string]string, bool, error)
+	setOutput(name, value string) error
+	setEnv(name, value string) error
+	mask(secret string)
+	group(title string)
+	endGroup()
+	printf(format string, args ...any)
+	debugf(format string, args ...any)
+	warnf(format string, args ...any)
+	errorf(format string, args ...any)
+	summary(md string) error
+	token(ctx context.Context, audience string) (string, error)
+	finish() error
+}
+
+// actionIO is the GitHub Actions runner.
+type actionIO struct{ r *ghaction.Runner }
+
+func (a actionIO) input(name string) string { return a.r.Input(name) }
+
+func (a actionIO) saveState(m map[string]string) error {
+	var errs []error
+	for _, k := range ghaction.SortedKeys(m) {
+		errs = append(errs, a.r.SaveState(k, m[k]))
+	}
+	return errors.Join(errs...)
+}
+
+func (a actionIO) loadState() (map[string]string, bool, error) {
+	m := map[string]string{}
+	for _, k := range stateKeys {
+		if v := a.r.State(k); v != "" {
+			m[k] = v
+		}
+	}
+	return m, len(m) > 0, nil
+}
+
+func (a actionIO) setOutput(n, v string) error { return a.r.SetOutput(n, v) }
+func (a actionIO) setEnv(n, v string) error    { return a.r.SetEnv(n, v) }
+func (a actionIO) mask(s string)               { a.r.Mask(s) }
+func (a actionIO) group(t string)              { a.r.Group(t) }
+func (a actionIO) endGroup()                   { a.r.EndGroup() }
+func (a actionIO) printf(f string, args ...any) {
+	a.r.Printf(f, args...)
+}
+func (a actionIO) debugf(f string, args ...any) { a.r.Debugf(f, args...) }
+func (a actionIO) warnf(f string, args ...any)  { a.r.Warningf(f, args...) }
+func (a actionIO) errorf(f string, args ...any) { a.r.Errorf(f, args...) }
+func (a actionIO) summary(md string) error      { return a.r.AddSummary(md) }
+func (a actionIO) token(ctx context.Context, aud string) (string, error) {
+	return a.r.IDToken(ctx, aud)
+}
+func (a actionIO) finish() error { return a.r.Err() }
+
+// cliIO is a terminal: flags in, a state file, results on stdout, logs on
+// stderr.
+type cliIO struct {
+	f       *flags
+	stdout  io.Writer
+	stderr  io.Writer
+	runner  *ghaction.Runner // for an OIDC token when the CLI runs in a job step
+	outputs map[string]string
+	env     map[string]string
+	secrets []string
+}
+
+func (c *cliIO) input(name string) string { return c.f.input(name) }
+
+func (c *cliIO) saveState(m map[string]string) error {
+	b, _ := json.MarshalIndent(m, "", "  ")
+	if err := os.WriteFile(c.f.stateFile, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	return nil
+}
+
+func (c *cliIO) loadState() (map[string]string, bool, error) {
+	b, err := os.ReadFile(c.f.stateFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("read state file: %w", err)
+	}
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, false, fmt.Errorf("read state file %s: %w", c.f.stateFile, err)
+	}
+	return m, len(m) > 0, nil
+}
+
+func (c *cliIO) setOutput(n, v string) error {
+	if c.outputs == nil {
+		c.outputs = map[string]string{}
+	}
+	c.outputs[n] = v
+	return nil
+}
+
+func (c *cliIO) setEnv(n, v string) error {
+	if c.env == nil {
+		c.env = map[string]string{}
+	}
+	c.env[n] = v
+	return nil
+}
+
+func (c *cliIO) mask(s string) { c.secrets = append(c.secrets, s) }
+func (c *cliIO) group(t string) {
+	fmt.Fprintf(c.stderr, "== %s\n", t)
+}
+func (c *cliIO) endGroup() {}
+func (c *cliIO) printf(f string, args ...any) {
+	fmt.Fprintf(c.stderr, strings.TrimRight(f, "\n")+"\n", args...)
+}
+func (c *cliIO) debugf(f string, args ...any) {}
+func (c *cliIO) warnf(f string, args ...any) {
+	fmt.Fprintf(c.stderr, "warning: "+strings.TrimRight(f, "\n")+"\n", args...)
+}
+func (c *cliIO) errorf(f string, args ...any) {
+	fmt.Fprintf(c.stderr, "error: "+strings.TrimRight(f, "\n")+"\n", args...)
+}
+func (c *cliIO) summary(string) error { return nil }
+func (c *cliIO) token(ctx context.Context, aud string) (string, error) {
+	return c.runner.IDToken(ctx, aud)
+}
+
+// finish prints the outputs and writes the environment, with the
+// credentials, to --env-file (mode 0600) when one was asked for. Secrets
+// never go to stdout.
+func (c *cliIO) finish() error {
+	if c.f.envFile != "" && len(c.env) > 0 {
+		var b strings.Builder
+		keys := make([]string, 0, len(c.env))
+		for k := range c.env {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(&b, "%s=%s\n", k, shellQuote(c.env[k]))
+		}
+		if err := os.WriteFile(c.f.envFile, []byte(b.String()), 0o600); err != nil {
+			return fmt.Errorf("write env file: %w", err)
+		}
+	}
+	if len(c.outputs) == 0 {
+		return nil
+	}
+	if c.f.json {
+		b, _ := json.MarshalIndent(c.outputs, "", "  ")
+		_, err := fmt.Fprintf(c.stdout, "%s\n", b)
+		return err
+	}
+	for _, k := range ghaction.SortedKeys(c.outputs) {
+		if k == "policy" {
+			continue
+		}
+		fmt.Fprintf(c.stdout, "%s: %s\n", k, c.outputs[k])
+	}
+	return nil
+}
+
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

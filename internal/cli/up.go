@@ -1,0 +1,333 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/google/uuid"
+
+	"github.com/buildrole/buildrole/internal/config"
+	"github.com/buildrole/buildrole/internal/ghaction"
+	"github.com/buildrole/buildrole/internal/naming"
+	"github.com/buildrole/buildrole/internal/provision"
+	"github.com/buildrole/buildrole/internal/stsauth"
+)
+
+// State keys beyond the resource names: how the post step authenticates.
+// Neither is a secret.
+const (
+	stateRoleToAssume = "role-to-assume"
+	stateAudience     = "audience"
+	stateRunTag       = "run"
+)
+
+var stateKeys = append(append([]string(nil), provision.StateKeys...), stateRoleToAssume, stateAudience)
+
+// newIO picks the runner or the terminal, and parses flags for the latter.
+// code is non-zero when the caller should stop with it.
+func newIO(env Env, name string, args []string) (rio runIO, f *flags, code int) {
+	f = newFlags(name, env.Stderr)
+	if code := f.parse(args); code != ExitOK {
+		if code < 0 {
+			return nil, f, ExitOK
+		}
+		return nil, f, code
+	}
+	runner := ghaction.New(env.Getenv, env.Stdout, env.HTTPClient)
+	if ghaction.InActions(env.Getenv) && len(args) == 0 {
+		return actionIO{runner}, f, ExitOK
+	}
+	return &cliIO{f: f, stdout: env.Stdout, stderr: env.Stderr, runner: runner}, f, ExitOK
+}
+
+func runUp(ctx context.Context, env Env, args []string) int {
+	rio, f, code := newIO(env, "up", args)
+	if rio == nil {
+		return code
+	}
+	newID := env.NewRunID
+	if newID == nil {
+		newID = uuid.NewString
+	}
+	cfg, err := config.Parse(config.Source{Input: rio.input, GitHub: config.GitHubFromEnv(env.Getenv), RunID: newID(), Now: env.Now()})
+	if err != nil {
+		rio.errorf("buildrole up: invalid input; nothing was created:\n%s", err)
+		return finish(rio, ExitUsage)
+	}
+	if cfg.MaskAccountID && cfg.AccountID != "" {
+		rio.mask(cfg.AccountID)
+	}
+	for _, w := range cfg.Warnings {
+		rio.warnf("%s", w)
+	}
+	if cfg.DryRun {
+		return finish(rio, printDryRun(rio, env, cfg))
+	}
+	opts := awsOptions(env, cfg.Auth, f.endpoint)
+	u := &upRun{env: env, rio: rio, cfg: cfg, opts: opts}
+	return finish(rio, u.run(ctx))
+}
+
+func finish(rio runIO, code int) int {
+	if err := rio.finish(); err != nil && code == ExitOK {
+		return ExitFailed
+	}
+	return code
+}
+
+func printDryRun(rio runIO, env Env, cfg *config.Config) int {
+	account := cfg.AccountID
+	if account == "" {
+		account = provision.PlaceholderAccount
+	}
+	plan, err := provision.NewPlan(cfg, account, dryRunTrust(cfg, account))
+	if err != nil {
+		rio.errorf("%s", err)
+		return ExitUsage
+	}
+	b, _ := json.MarshalIndent(plan, "", "  ")
+	fmt.Fprintf(env.Stdout, "%s\n", b)
+	return ExitOK
+}
+
+// dryRunTrust has no token to read `sub` from, so it uses the subject
+// GitHub would issue for this event.
+func dryRunTrust(cfg *config.Config, account string) provision.Trust {
+	if cfg.RoleToAssume == "" {
+		return provision.Trust{PrincipalARN: fmt.Sprintf("arn:%s:iam::%s:root", cfg.Partition, account)}
+	}
+	return provision.Trust{ProviderARN: providerARN(cfg.Partition, account), Audience: cfg.Audience, Subject: cfg.GitHub.Subject()}
+}
+
+func providerARN(partition, account string) string {
+	return fmt.Sprintf("arn:%s:iam::%s:oidc-provider/%s", partition, account, provision.GitHubOIDCHost)
+}
+
+type upRun struct {
+	env  Env
+	rio  runIO
+	cfg  *config.Config
+	opts stsauth.Options
+}
+
+func (u *upRun) tokens(ctx context.Context, aud string) (string, error) { return u.rio.token(ctx, aud) }
+
+func (u *upRun) run(ctx context.Context) int {
+	rio, cfg := u.rio, u.cfg
+	rio.group("Bootstrap session")
+	var tokens stsauth.TokenSource
+	if cfg.RoleToAssume != "" {
+		tokens = u.tokens
+	}
+	sess, err := stsauth.Bootstrap(ctx, u.opts, cfg.RoleToAssume, cfg.RoleSessionName, cfg.Audience, tokens)
+	if err != nil {
+		rio.endGroup()
+		rio.errorf("buildrole up: %s\nnothing was created", err)
+		return ExitFailed
+	}
+	if c, err := sess.Config.Credentials.Retrieve(ctx); err == nil {
+		rio.mask(c.SecretAccessKey)
+		rio.mask(c.SessionToken)
+	}
+	if cfg.MaskAccountID {
+		rio.mask(sess.AccountID)
+	}
+	rio.printf("bootstrap session: %s", sess.PrincipalARN)
+	var trust provision.Trust
+	if cfg.RoleToAssume != "" {
+		trust = provision.Trust{ProviderARN: providerARN(cfg.Partition, sess.AccountID), Audience: cfg.Audience, Subject: sess.Claims.Subject}
+		rio.printf("build role trusts this job's token: sub %q, aud %q", trust.Subject, trust.Audience)
+	} else {
+		trust = provision.Trust{PrincipalARN: sess.PrincipalARN}
+		rio.printf("build role trusts the bootstrap session (role chaining; build credentials last at most 1 h)")
+	}
+	rio.endGroup()
+
+	plan, err := provision.NewPlan(cfg, sess.AccountID, trust)
+	if err != nil {
+		rio.errorf("buildrole up: %s\nnothing was created", err)
+		return ExitFailed
+	}
+	state := plan.State().Map()
+	state[stateRoleToAssume] = cfg.RoleToAssume
+	state[stateAudience] = cfg.Audience
+	if err := rio.saveState(state); err != nil {
+		rio.errorf("buildrole up: %s\nnothing was created", err)
+		return ExitFailed
+	}
+
+	rio.group("Create " + plan.BuildRole.Name)
+	client := iam.NewFromConfig(sess.Config)
+	start := time.Now()
+	_, err = provision.Up(ctx, client, plan, provision.Options{})
+	rio.endGroup()
+	if err != nil {
+		return u.failed(err, plan)
+	}
+	rio.printf("created %s in %s", strings.Join(created(plan), ", "), time.Since(start).Round(time.Millisecond))
+
+	if cfg.ExportCredentials {
+		rio.group("Assume " + plan.BuildRole.Name)
+		creds, waited, err := stsauth.AssumeBuildRole(ctx, u.opts, sess, stsauth.BuildRoleRequest{
+			RoleARN:         plan.BuildRole.ARN,
+			SessionName:     cfg.RoleSessionName,
+			DurationSeconds: cfg.DurationSeconds,
+			Chain:           trust.Mode() == "chain",
+			Audience:        cfg.Audience,
+		}, u.tokens)
+		if err == nil {
+			// Masks before anything else can print them.
+			rio.mask(creds.AccessKeyID)
+			rio.mask(creds.SecretAccessKey)
+			rio.mask(creds.SessionToken)
+		}
+		rio.endGroup()
+		if err != nil {
+			return u.teardownAfter(ctx, client, plan, err)
+		}
+		rio.printf("build role assumed after %s of propagation; credentials expire %s", waited.Round(time.Millisecond), creds.Expires.UTC().Format(time.RFC3339))
+		for _, kv := range [][2]string{{"AWS_ACCESS_KEY_ID", creds.AccessKeyID}, {"AWS_SECRET_ACCESS_KEY", creds.SecretAccessKey}, {"AWS_SESSION_TOKEN", creds.SessionToken}} {
+			if err := rio.setEnv(kv[0], kv[1]); err != nil {
+				return u.teardownAfter(ctx, client, plan, err)
+			}
+		}
+	}
+	if err := u.publish(plan); err != nil {
+		return u.teardownAfter(ctx, client, plan, err)
+	}
+	return ExitOK
+}
+
+func created(p *provision.Plan) []string {
+	out := []string{p.BuildRole.ARN}
+	if p.InstanceRole != nil {
+		out = append(out, p.InstanceRole.ARN)
+	}
+	if p.InstanceProfile != nil {
+		out = append(out, p.InstanceProfile.ARN)
+	}
+	return out
+}
+
+// Outputs returns the step outputs of a plan.
+func Outputs(p *provision.Plan) map[string]string {
+	o := map[string]string{
+		"role-name":  p.BuildRole.Name,
+		"role-arn":   p.BuildRole.ARN,
+		"run-id":     p.RunID,
+		"expires-at": p.ExpiresAt.Format(time.RFC3339),
+		"policy":     p.BuildRole.Policy.JSON(),
+	}
+	if p.InstanceRole != nil {
+		o["instance-role-name"] = p.InstanceRole.Name
+		o["instance-role-arn"] = p.InstanceRole.ARN
+	}
+	if p.InstanceProfile != nil {
+		o["instance-profile-name"] = p.InstanceProfile.Name
+		o["instance-profile-arn"] = p.InstanceProfile.ARN
+	}
+	return o
+}
+
+func (u *upRun) publish(p *provision.Plan) error {
+	outs := Outputs(p)
+	var errs []error
+	for _, k := range ghaction.SortedKeys(outs) {
+		errs = append(errs, u.rio.setOutput(k, outs[k]))
+	}
+	env := map[string]string{
+		"AWS_REGION":                 p.Region,
+		"AWS_DEFAULT_REGION":         p.Region,
+		"PKR_VAR_buildrole_run_tags": hclMap(p.Tags),
+	}
+	if p.InstanceProfile != nil {
+		env["PKR_VAR_iam_instance_profile"] = p.InstanceProfile.Name
+	}
+	for _, k := range ghaction.SortedKeys(env) {
+		errs = append(errs, u.rio.setEnv(k, env[k]))
+	}
+	errs = append(errs, u.rio.summary(upSummary(p)))
+	return errors.Join(errs...)
+}
+
+// hclMap renders tags as an HCL map literal for a Packer variable.
+func hclMap(tags []naming.Tag) string {
+	sorted := append([]naming.Tag(nil), tags...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Key < sorted[j].Key })
+	var b strings.Builder
+	b.WriteString("{")
+	for i, t := range sorted {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		k, _ := json.Marshal(t.Key)
+		v, _ := json.Marshal(t.Value)
+		fmt.Fprintf(&b, "%s = %s", k, v)
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+func upSummary(p *provision.Plan) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### buildrole: run `%s`\n\n| resource | name | ARN |\n|---|---|---|\n", p.RunID)
+	fmt.Fprintf(&b, "| build role | `%s` | `%s` |\n", p.BuildRole.Name, p.BuildRole.ARN)
+	if p.InstanceRole != nil {
+		fmt.Fprintf(&b, "| instance role | `%s` | `%s` |\n", p.InstanceRole.Name, p.InstanceRole.ARN)
+	}
+	if p.InstanceProfile != nil {
+		fmt.Fprintf(&b, "| instance profile | `%s` | `%s` |\n", p.InstanceProfile.Name, p.InstanceProfile.ARN)
+	}
+	fmt.Fprintf(&b, "\nExpires %s (the post step deletes them earlier). Trust: %s.\n\n", p.ExpiresAt.Format(time.RFC3339), p.TrustMode)
+	groups := map[string][]string{}
+	for _, a := range p.Actions() {
+		svc, name, _ := strings.Cut(a, ":")
+		groups[svc] = append(groups[svc], name)
+	}
+	b.WriteString("<details><summary>What the build role may do</summary>\n\n")
+	svcs := make([]string, 0, len(groups))
+	for s := range groups {
+		svcs = append(svcs, s)
+	}
+	sort.Strings(svcs)
+	for _, s := range svcs {
+		fmt.Fprintf(&b, "- **%s**: %s\n", s, strings.Join(groups[s], ", "))
+	}
+	fmt.Fprintf(&b, "\nRegions: %s.\n</details>\n", p.Region)
+	return b.String()
+}
+
+// failed reports a failed Up. Up has already rolled back.
+func (u *upRun) failed(err error, p *provision.Plan) int {
+	var rb *provision.RollbackError
+	if errors.As(err, &rb) {
+		u.rio.errorf("buildrole up: %s\nrollback could not delete everything; the post step will try again, or run: %s", err, sweepCommand(p.State()))
+		return ExitLeftovers
+	}
+	u.rio.errorf("buildrole up: %s\neverything created was rolled back", err)
+	return ExitFailed
+}
+
+// teardownAfter removes a run whose resources exist but cannot be used.
+func (u *upRun) teardownAfter(ctx context.Context, client *iam.Client, p *provision.Plan, cause error) int {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	rep, err := provision.Down(dctx, client, p.State(), provision.Options{})
+	if err != nil {
+		u.rio.errorf("buildrole up: %s\nand deleting the run failed: %s\nthe post step will try again, or run: %s", cause, err, sweepCommand(p.State()))
+		return ExitLeftovers
+	}
+	u.rio.errorf("buildrole up: %s\nthe run's %d resources were deleted", cause, rep.Count("deleted"))
+	return ExitFailed
+}
+
+// sweepCommand is what to run when something could not be deleted.
+func sweepCommand(s provision.State) string {
+	return fmt.Sprintf("buildrole down --state-file STATE (with run-id %s), or buildrole sweep --run-id %s", s.RunID, s.RunID)
+}

@@ -1,0 +1,408 @@
+// Package config turns raw inputs (action INPUT_* or CLI flags) into the
+// validated description of one run. It is pure: no network, no AWS SDK. Every
+// input is checked here so that bad input fails before the first AWS call.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/buildrole/buildrole/internal/iampolicy"
+	"github.com/buildrole/buildrole/internal/naming"
+)
+
+// Instance profile modes.
+const (
+	ProfileSeparate = "separate"
+	ProfileShared   = "shared"
+	ProfileNone     = "none"
+)
+
+// Scopes of the build role's mutating permissions.
+const (
+	ScopeRegion = "region"
+	ScopeTags   = "tags"
+)
+
+// STS and IAM bounds.
+const (
+	MinSessionSeconds = 900
+	MaxSessionSeconds = 43200
+	MaxRetryAttempts  = 20
+	MinTTL            = 5 * time.Minute
+	MaxTTL            = 30 * 24 * time.Hour
+)
+
+// GitHub is the part of the workflow run's context that names and tags use.
+type GitHub struct {
+	Repository string // owner/name
+	RunID      string
+	RunAttempt string
+	EventName  string
+	Ref        string
+	Workflow   string
+	ServerURL  string
+}
+
+// GitHubFromEnv reads the runner's default environment variables.
+func GitHubFromEnv(getenv func(string) string) GitHub {
+	return GitHub{
+		Repository: getenv("GITHUB_REPOSITORY"),
+		RunID:      getenv("GITHUB_RUN_ID"),
+		RunAttempt: getenv("GITHUB_RUN_ATTEMPT"),
+		EventName:  getenv("GITHUB_EVENT_NAME"),
+		Ref:        getenv("GITHUB_REF"),
+		Workflow:   getenv("GITHUB_WORKFLOW"),
+		ServerURL:  getenv("GITHUB_SERVER_URL"),
+	}
+}
+
+var prRef = regexp.MustCompile(`^refs/pull/(\d+)/`)
+
+// PR is the pull request number of the run, "" outside pull requests.
+func (g GitHub) PR() string {
+	if m := prRef.FindStringSubmatch(g.Ref); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// Subject is the OIDC `sub` GitHub issues for this job by default. The real
+// run takes `sub` from the token itself; this serves the dry run.
+func (g GitHub) Subject() string {
+	switch {
+	case g.EventName == "pull_request" || g.EventName == "pull_request_target":
+		return "repo:" + g.Repository + ":pull_request"
+	case g.Ref != "":
+		return "repo:" + g.Repository + ":ref:" + g.Ref
+	}
+	return "repo:" + g.Repository + ":*"
+}
+
+// Config is one validated run.
+type Config struct {
+	Auth
+	DurationSeconds   int32
+	NamePrefix        string
+	Path              string
+	Boundary          string
+	Template          string
+	ExtraStatements   []iampolicy.Statement
+	InstancePolicy    *iampolicy.Document
+	InstanceProfile   string
+	Scope             string
+	SourceCIDRs       []string
+	ExportCredentials bool
+	DryRun            bool
+
+	RunID     string
+	GitHub    GitHub
+	ExpiresAt time.Time
+	Names     naming.Names
+	Tags      []naming.Tag
+	Warnings  []string
+}
+
+// Source is where Parse reads from.
+type Source struct {
+	// Input returns the raw value of an input ("" when unset).
+	Input  func(name string) string
+	GitHub GitHub
+	RunID  string // a UUID made by the caller
+	Now    time.Time
+}
+
+var (
+	regionRE   = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
+	roleARNRE  = regexp.MustCompile(`^arn:(aws[a-z-]*):iam::(\d{12}):role/([\x21-\x7E]*/)?([\w+=,.@-]{1,64})$`)
+	policyARN  = regexp.MustCompile(`^arn:(aws[a-z-]*):iam::(\d{12}|aws):policy/([\x21-\x7E]*/)?[\w+=,.@-]{1,128}$`)
+	sessionRE  = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+	audienceRE = regexp.MustCompile(`^\S{1,256}$`)
+)
+
+// Parse validates every input and returns the run, or an error naming each
+// bad input and what is allowed.
+func Parse(src Source) (*Config, error) {
+	p := parser{src: src}
+	c := &Config{RunID: src.RunID, GitHub: src.GitHub}
+
+	c.Auth = p.auth()
+	c.DurationSeconds = int32(p.intRange("role-duration-seconds", MinSessionSeconds, MaxSessionSeconds))
+	c.ExportCredentials = p.boolean("export-credentials")
+	c.DryRun = p.boolean("dry-run")
+
+	c.NamePrefix = p.str("name-prefix")
+	if err := naming.ValidatePrefix(c.NamePrefix); err != nil {
+		p.fail("name-prefix", "%v", err)
+	}
+	c.Path = p.str("path")
+	if err := naming.ValidatePath(c.Path); err != nil {
+		p.fail("path", "%v", err)
+	}
+	if c.Boundary = p.str("permissions-boundary"); c.Boundary != "" {
+		m := policyARN.FindStringSubmatch(c.Boundary)
+		switch {
+		case m == nil:
+			p.fail("permissions-boundary", "%q is not a managed policy ARN like arn:aws:iam::123456789012:policy/buildrole-boundary", c.Boundary)
+		case c.Partition != "" && m[1] != c.Partition:
+			p.fail("permissions-boundary", "%q is in partition %s, not %s", c.Boundary, m[1], c.Partition)
+		}
+	}
+
+	ttl := p.duration("ttl")
+	c.ExpiresAt = src.Now.Add(ttl).UTC().Truncate(time.Second)
+
+	if c.Template = p.str("template"); c.Template != "" {
+		if _, err := os.Stat(c.Template); err != nil {
+			p.fail("template", "cannot read %q: %v", c.Template, errors.Unwrap(err))
+		}
+	}
+	if s := p.str("extra-policy"); s != "" {
+		st, err := iampolicy.ParseStatements([]byte(s))
+		if err != nil {
+			p.fail("extra-policy", "%v", err)
+		}
+		c.ExtraStatements = st
+	}
+
+	c.InstanceProfile = p.oneOf("instance-profile", ProfileSeparate, ProfileShared, ProfileNone)
+	if s := p.str("instance-policy"); s != "" {
+		doc, err := iampolicy.Parse([]byte(s))
+		switch {
+		case err != nil:
+			p.fail("instance-policy", "%v", err)
+		case c.InstanceProfile != ProfileSeparate:
+			p.fail("instance-policy", "needs instance-profile: separate (it is %q)", c.InstanceProfile)
+		case iampolicy.Size(s) > iampolicy.MaxInlineRolePolicySize:
+			p.fail("instance-policy", "is %d characters without whitespace; IAM allows %d per role", iampolicy.Size(s), iampolicy.MaxInlineRolePolicySize)
+		default:
+			c.InstancePolicy = &doc
+		}
+	}
+	c.Scope = p.oneOf("scope", ScopeRegion, ScopeTags)
+	if c.Scope == ScopeTags {
+		p.fail("scope", "tags is not available yet; use region")
+	}
+	for _, cidr := range splitList(p.str("allowed-source-cidrs")) {
+		if _, _, err := net.ParseCIDR(cidr); err != nil {
+			p.fail("allowed-source-cidrs", "%q is not a CIDR like 203.0.113.0/24", cidr)
+			continue
+		}
+		c.SourceCIDRs = append(c.SourceCIDRs, cidr)
+	}
+
+	user, err := naming.ParseTags(p.str("tags"))
+	if err != nil {
+		p.fail("tags", "%v", err)
+	}
+	slug := naming.Slug(src.GitHub.Repository, src.GitHub.PR(), src.GitHub.RunID)
+	c.Names = naming.Build(c.NamePrefix, slug, c.RunID, c.InstanceProfile)
+	defaults := naming.DefaultTags(naming.Run{
+		RunID:      c.RunID,
+		Repository: src.GitHub.Repository,
+		RunNumber:  src.GitHub.RunID,
+		Attempt:    src.GitHub.RunAttempt,
+		PR:         src.GitHub.PR(),
+		Workflow:   src.GitHub.Workflow,
+		ExpiresAt:  c.ExpiresAt,
+	})
+	c.Tags, c.Warnings, err = naming.MergeTags(defaults, user)
+	if err != nil {
+		p.fail("tags", "%v", err)
+	}
+	if src.RunID == "" {
+		p.errs = append(p.errs, errors.New("internal: no run id"))
+	}
+	if len(p.errs) > 0 {
+		return nil, &InputError{Errs: p.errs}
+	}
+	return c, nil
+}
+
+// Auth is what reaching AWS needs; the post step parses only this.
+type Auth struct {
+	Region           string
+	Partition        string
+	RoleToAssume     string // bootstrap role; "" = default credential chain
+	AccountID        string // from RoleToAssume; "" until known
+	Audience         string
+	RoleSessionName  string
+	RetryMaxAttempts int
+	MaskAccountID    bool
+}
+
+// ParseAuth validates the inputs that reach AWS.
+func ParseAuth(src Source) (Auth, error) {
+	p := parser{src: src}
+	a := p.auth()
+	if len(p.errs) > 0 {
+		return a, &InputError{Errs: p.errs}
+	}
+	return a, nil
+}
+
+func (p *parser) auth() Auth {
+	var c Auth
+	c.Region = p.str("aws-region")
+	if c.Region == "" {
+		p.fail("aws-region", "is required, e.g. us-east-1")
+	} else if part, ok := iampolicy.PartitionForRegion(c.Region); !ok || !regionRE.MatchString(c.Region) {
+		p.fail("aws-region", "%q is not an AWS region code like us-east-1", c.Region)
+	} else {
+		c.Partition = part
+	}
+
+	if c.RoleToAssume = p.str("role-to-assume"); c.RoleToAssume != "" {
+		m := roleARNRE.FindStringSubmatch(c.RoleToAssume)
+		switch {
+		case m == nil:
+			p.fail("role-to-assume", "%q is not an IAM role ARN like arn:aws:iam::123456789012:role/buildrole-bootstrap", c.RoleToAssume)
+		case c.Partition != "" && m[1] != c.Partition:
+			p.fail("role-to-assume", "%q is in partition %s but aws-region %s is in %s", c.RoleToAssume, m[1], c.Region, c.Partition)
+		default:
+			c.AccountID = m[2]
+		}
+	}
+
+	if c.Audience = p.str("audience"); !audienceRE.MatchString(c.Audience) {
+		p.fail("audience", "%q must be 1 to 256 characters without spaces", c.Audience)
+	}
+
+	c.RoleSessionName = p.str("role-session-name")
+	if c.RoleSessionName == "" {
+		c.RoleSessionName = DefaultSessionName(p.src.GitHub)
+	} else if !sessionRE.MatchString(c.RoleSessionName) {
+		p.fail("role-session-name", "%q must be 2 to 64 characters of letters, digits and + = , . @ _ -", c.RoleSessionName)
+	}
+
+	c.RetryMaxAttempts = p.intRange("retry-max-attempts", 1, MaxRetryAttempts)
+	c.MaskAccountID = p.boolean("mask-aws-account-id")
+	return c
+}
+
+// DefaultSessionName follows configure-aws-credentials' habit of naming the
+// session after the run, so CloudTrail ties calls to it.
+func DefaultSessionName(g GitHub) string {
+	run, attempt := g.RunID, g.RunAttempt
+	if run == "" {
+		run = "local"
+	}
+	if attempt == "" {
+		attempt = "1"
+	}
+	s := "buildrole-" + run + "-" + attempt
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	return s
+}
+
+// InputError lists every invalid input at once, so a user fixes them in one
+// pass.
+type InputError struct{ Errs []error }
+
+func (e *InputError) Error() string {
+	msgs := make([]string, len(e.Errs))
+	for i, err := range e.Errs {
+		msgs[i] = err.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+func (e *InputError) Unwrap() []error { return e.Errs }
+
+type parser struct {
+	src  Source
+	errs []error
+}
+
+func (p *parser) fail(name, format string, args ...any) {
+	p.errs = append(p.errs, fmt.Errorf("input %q: %s", name, fmt.Sprintf(format, args...)))
+}
+
+// str returns the trimmed input or its default.
+func (p *parser) str(name string) string {
+	v := ""
+	if p.src.Input != nil {
+		v = strings.TrimSpace(p.src.Input(name))
+	}
+	if v == "" {
+		in, _ := Lookup(name)
+		v = in.Default
+	}
+	return v
+}
+
+func (p *parser) intRange(name string, lo, hi int) int {
+	s := p.str(name)
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		p.fail(name, "%q must be a whole number from %d to %d", s, lo, hi)
+		in, _ := Lookup(name)
+		n, _ = strconv.Atoi(in.Default)
+	}
+	return n
+}
+
+func (p *parser) boolean(name string) bool {
+	switch s := strings.ToLower(p.str(name)); s {
+	case "true":
+		return true
+	case "false":
+		return false
+	default:
+		p.fail(name, "%q must be true or false", s)
+		return false
+	}
+}
+
+func (p *parser) oneOf(name string, allowed ...string) string {
+	s := p.str(name)
+	for _, a := range allowed {
+		if s == a {
+			return s
+		}
+	}
+	p.fail(name, "%q must be one of %s", s, strings.Join(allowed, ", "))
+	return allowed[0]
+}
+
+// duration accepts Go durations and a whole number of days ("2d").
+func (p *parser) duration(name string) time.Duration {
+	s := p.str(name)
+	d, err := ParseDuration(s)
+	if err != nil || d < MinTTL || d > MaxTTL {
+		p.fail(name, "%q must be a duration from %s to %s, e.g. 6h, 90m or 2d", s, MinTTL, "30d")
+		in, _ := Lookup(name)
+		d, _ = ParseDuration(in.Default)
+	}
+	return d
+}
+
+// ParseDuration is time.ParseDuration plus whole days ("2d").
+func ParseDuration(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil {
+			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == ',' }) {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}

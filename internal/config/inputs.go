@@ -1,0 +1,45 @@
+package config
+
+// Input describes one action input / CLI flag. The table is the single
+// source for flags, action.yml and the README's table (a test checks they
+// agree).
+type Input struct {
+	Name        string
+	Default     string
+	Required    bool
+	Description string
+}
+
+// Inputs lists every input in the order the docs show them.
+var Inputs = []Input{
+	{Name: "aws-region", Required: true, Description: "AWS region of the build, e.g. us-east-1."},
+	{Name: "role-to-assume", Description: "ARN of the bootstrap role assumed with the job's GitHub OIDC token. Empty: the default AWS credential chain (e.g. a self-hosted runner's instance profile)."},
+	{Name: "audience", Default: "sts.amazonaws.com", Description: "Audience of the GitHub OIDC token."},
+	{Name: "role-session-name", Description: "Session name of the bootstrap session. Default: buildrole-<run_id>-<attempt>."},
+	{Name: "role-duration-seconds", Default: "3600", Description: "Lifetime of the exported build-role credentials, 900 to 43200; also the build role's MaxSessionDuration."},
+	{Name: "retry-max-attempts", Default: "8", Description: "Attempts per AWS call on throttling and transient errors, 1 to 20."},
+	{Name: "mask-aws-account-id", Default: "false", Description: "Mask the AWS account id in logs."},
+	{Name: "name-prefix", Default: "buildrole", Description: "First part of every resource name."},
+	{Name: "path", Default: "/buildrole/", Description: "IAM path of every role and instance profile."},
+	{Name: "permissions-boundary", Description: "ARN of a managed policy set as permissions boundary on every role."},
+	{Name: "tags", Description: "Extra tags, key=value, one a line (CLI: repeat the flag or separate with commas)."},
+	{Name: "ttl", Default: "6h", Description: "How long the resources may live; sets buildrole:expires-at, after which sweep may delete them."},
+	{Name: "template", Description: "Packer template file or directory to derive the build role's policy from."},
+	{Name: "extra-policy", Description: "JSON policy statements added to the build role."},
+	{Name: "instance-policy", Description: "JSON policy document for the instance role (the build VM)."},
+	{Name: "instance-profile", Default: "separate", Description: "separate (own instance role), shared (the build role itself) or none."},
+	{Name: "scope", Default: "region", Description: "region, or tags to bind mutations to this run's tags."},
+	{Name: "allowed-source-cidrs", Description: "CIDRs the build role may be used from (aws:SourceIp), one a line or comma-separated."},
+	{Name: "export-credentials", Default: "true", Description: "Export the build role's credentials to the job's environment."},
+	{Name: "dry-run", Default: "false", Description: "Print the plan and call nothing."},
+}
+
+// Lookup returns the input named name.
+func Lookup(name string) (Input, bool) {
+	for _, in := range Inputs {
+		if in.Name == name {
+			return in, true
+		}
+	}
+	return Input{}, false
+}

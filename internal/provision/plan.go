@@ -1,0 +1,187 @@
+package provision
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/buildrole/buildrole/internal/config"
+	"github.com/buildrole/buildrole/internal/iampolicy"
+	"github.com/buildrole/buildrole/internal/naming"
+)
+
+// Inline policy names. A role's inline policies share one 10,240-character
+// quota, so each role gets a single document.
+const (
+	BuildPolicyName    = "buildrole-packer"
+	InstancePolicyName = "buildrole-instance"
+)
+
+// GitHubOIDCHost is the issuer GitHub Actions signs job tokens with.
+const GitHubOIDCHost = "token.actions.githubusercontent.com"
+
+// Trust says who may assume the build role.
+type Trust struct {
+	// WebIdentity mode: this job's token, by exact sub and aud.
+	ProviderARN string `json:"provider_arn,omitempty"`
+	Audience    string `json:"audience,omitempty"`
+	Subject     string `json:"subject,omitempty"`
+	// Chain mode: the bootstrap session's principal.
+	PrincipalARN string `json:"principal_arn,omitempty"`
+}
+
+// Mode is "web-identity" or "chain".
+func (t Trust) Mode() string {
+	if t.PrincipalARN != "" {
+		return "chain"
+	}
+	return "web-identity"
+}
+
+// RolePlan is one role to create.
+type RolePlan struct {
+	Name       string              `json:"name"`
+	ARN        string              `json:"arn"`
+	Trust      iampolicy.Document  `json:"trust_policy"`
+	PolicyName string              `json:"policy_name,omitempty"`
+	Policy     *iampolicy.Document `json:"policy,omitempty"`
+}
+
+// ProfilePlan is the instance profile to create.
+type ProfilePlan struct {
+	Name string `json:"name"`
+	ARN  string `json:"arn"`
+	Role string `json:"role"`
+}
+
+// Plan is everything Up will create, computed without any call.
+type Plan struct {
+	RunID              string       `json:"run_id"`
+	Region             string       `json:"region"`
+	Partition          string       `json:"partition"`
+	AccountID          string       `json:"account_id"`
+	Path               string       `json:"path"`
+	Boundary           string       `json:"permissions_boundary,omitempty"`
+	MaxSessionDuration int32        `json:"max_session_duration"`
+	ExpiresAt          time.Time    `json:"expires_at"`
+	Tags               []naming.Tag `json:"tags"`
+	TrustMode          string       `json:"trust_mode"`
+	BuildRole          RolePlan     `json:"build_role"`
+	InstanceRole       *RolePlan    `json:"instance_role,omitempty"`
+	InstanceProfile    *ProfilePlan `json:"instance_profile,omitempty"`
+	Warnings           []string     `json:"warnings,omitempty"`
+	Names              naming.Names `json:"-"`
+	Trust              Trust        `json:"-"`
+}
+
+// PlaceholderAccount stands in for the account id in a dry run that has no
+// role-to-assume to read it from.
+const PlaceholderAccount = "000000000000"
+
+// NewPlan derives names, ARNs, tags and policies from the config. accountID
+// comes from the role ARN or GetCallerIdentity.
+func NewPlan(c *config.Config, accountID string, trust Trust) (*Plan, error) {
+	arn := func(kind, name string) string {
+		return fmt.Sprintf("arn:%s:iam::%s:%s%s%s", c.Partition, accountID, kind, c.Path, name)
+	}
+	p := &Plan{
+		RunID:              c.RunID,
+		Region:             c.Region,
+		Partition:          c.Partition,
+		AccountID:          accountID,
+		Path:               c.Path,
+		Boundary:           c.Boundary,
+		MaxSessionDuration: c.DurationSeconds,
+		ExpiresAt:          c.ExpiresAt,
+		Tags:               c.Tags,
+		TrustMode:          trust.Mode(),
+		Names:              c.Names,
+		Trust:              trust,
+		Warnings:           c.Warnings,
+	}
+	var buildTrust iampolicy.Document
+	if trust.Mode() == "chain" {
+		buildTrust = iampolicy.ChainTrustPolicy(trust.PrincipalARN)
+	} else {
+		buildTrust = iampolicy.WebIdentityTrustPolicy(trust.ProviderARN, GitHubOIDCHost, trust.Audience, trust.Subject)
+	}
+	p.BuildRole = RolePlan{Name: c.Names.Role, ARN: arn("role", c.Names.Role), Trust: buildTrust, PolicyName: BuildPolicyName}
+
+	params := iampolicy.BuildParams{
+		Partition:   c.Partition,
+		AccountID:   accountID,
+		Regions:     []string{c.Region},
+		SourceCIDRs: c.SourceCIDRs,
+	}
+	switch c.InstanceProfile {
+	case config.ProfileSeparate:
+		p.InstanceRole = &RolePlan{
+			Name:  c.Names.InstanceRole,
+			ARN:   arn("role", c.Names.InstanceRole),
+			Trust: iampolicy.InstanceTrustPolicy(c.Partition),
+		}
+		if c.InstancePolicy != nil {
+			p.InstanceRole.PolicyName = InstancePolicyName
+			p.InstanceRole.Policy = c.InstancePolicy
+		}
+		p.InstanceProfile = &ProfilePlan{Name: c.Names.InstanceProfile, ARN: arn("instance-profile", c.Names.InstanceProfile), Role: c.Names.InstanceRole}
+		params.PassRoleARNs = []string{p.InstanceRole.ARN}
+	case config.ProfileShared:
+		// The build role itself travels to the VM, so the build role's
+		// trust must also admit EC2.
+		ec2 := iampolicy.InstanceTrustPolicy(c.Partition)
+		p.BuildRole.Trust.Statement = append(p.BuildRole.Trust.Statement, ec2.Statement...)
+		p.InstanceProfile = &ProfilePlan{Name: c.Names.InstanceProfile, ARN: arn("instance-profile", c.Names.InstanceProfile), Role: c.Names.Role}
+		params.PassRoleARNs = []string{p.BuildRole.ARN}
+	}
+	if p.InstanceProfile != nil {
+		params.InstanceProfileARNs = []string{p.InstanceProfile.ARN}
+	}
+	policy := iampolicy.BuildRolePolicy(params)
+	policy.Statement = append(policy.Statement, c.ExtraStatements...)
+	p.BuildRole.Policy = &policy
+
+	if n := iampolicy.Size(policy.JSON()); n > iampolicy.MaxInlineRolePolicySize {
+		return nil, fmt.Errorf("the build role's policy is %d characters without whitespace; IAM allows %d per role: shorten extra-policy", n, iampolicy.MaxInlineRolePolicySize)
+	}
+	if n := iampolicy.Size(p.BuildRole.Trust.JSON()); n > iampolicy.MaxTrustPolicySize {
+		return nil, fmt.Errorf("the build role's trust policy is %d characters without whitespace; IAM allows %d", n, iampolicy.MaxTrustPolicySize)
+	}
+	return p, nil
+}
+
+// State is what the post step needs to delete the run: names only, never
+// credentials.
+func (p *Plan) State() State {
+	s := State{RunID: p.RunID, Region: p.Region, Role: p.BuildRole.Name, BuildPolicy: p.BuildRole.PolicyName}
+	if p.InstanceRole != nil {
+		s.InstanceRole = p.InstanceRole.Name
+		s.InstancePolicy = p.InstanceRole.PolicyName
+	}
+	if p.InstanceProfile != nil {
+		s.InstanceProfile = p.InstanceProfile.Name
+		s.ProfileRole = p.InstanceProfile.Role
+	}
+	return s
+}
+
+// Actions lists the distinct actions the build role's policy allows, sorted,
+// for summaries.
+func (p *Plan) Actions() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, st := range p.BuildRole.Policy.Statement {
+		if !strings.EqualFold(st.Effect, "Allow") {
+			continue
+		}
+		for _, a := range st.Action {
+			if !seen[a] {
+				seen[a] = true
+				out = append(out, a)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}

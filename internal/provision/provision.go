@@ -1,0 +1,387 @@
+// Package provision creates and deletes one run's IAM resources over narrow
+// IAM interfaces. Up records an undo the moment each mutation succeeds and
+// rolls everything back on failure; Down is idempotent.
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/smithy-go"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/buildrole/buildrole/internal/naming"
+)
+
+// DownAPI is the IAM calls teardown makes.
+type DownAPI interface {
+	DeleteRole(context.Context, *iam.DeleteRoleInput, ...func(*iam.Options)) (*iam.DeleteRoleOutput, error)
+	DeleteRolePolicy(context.Context, *iam.DeleteRolePolicyInput, ...func(*iam.Options)) (*iam.DeleteRolePolicyOutput, error)
+	DeleteInstanceProfile(context.Context, *iam.DeleteInstanceProfileInput, ...func(*iam.Options)) (*iam.DeleteInstanceProfileOutput, error)
+	RemoveRoleFromInstanceProfile(context.Context, *iam.RemoveRoleFromInstanceProfileInput, ...func(*iam.Options)) (*iam.RemoveRoleFromInstanceProfileOutput, error)
+	ListRolePolicies(context.Context, *iam.ListRolePoliciesInput, ...func(*iam.Options)) (*iam.ListRolePoliciesOutput, error)
+	ListAttachedRolePolicies(context.Context, *iam.ListAttachedRolePoliciesInput, ...func(*iam.Options)) (*iam.ListAttachedRolePoliciesOutput, error)
+	DetachRolePolicy(context.Context, *iam.DetachRolePolicyInput, ...func(*iam.Options)) (*iam.DetachRolePolicyOutput, error)
+	ListInstanceProfilesForRole(context.Context, *iam.ListInstanceProfilesForRoleInput, ...func(*iam.Options)) (*iam.ListInstanceProfilesForRoleOutput, error)
+	GetInstanceProfile(context.Context, *iam.GetInstanceProfileInput, ...func(*iam.Options)) (*iam.GetInstanceProfileOutput, error)
+}
+
+// UpAPI is the IAM calls Up makes, teardown included for rollback.
+type UpAPI interface {
+	DownAPI
+	CreateRole(context.Context, *iam.CreateRoleInput, ...func(*iam.Options)) (*iam.CreateRoleOutput, error)
+	GetRole(context.Context, *iam.GetRoleInput, ...func(*iam.Options)) (*iam.GetRoleOutput, error)
+	PutRolePolicy(context.Context, *iam.PutRolePolicyInput, ...func(*iam.Options)) (*iam.PutRolePolicyOutput, error)
+	CreateInstanceProfile(context.Context, *iam.CreateInstanceProfileInput, ...func(*iam.Options)) (*iam.CreateInstanceProfileOutput, error)
+	AddRoleToInstanceProfile(context.Context, *iam.AddRoleToInstanceProfileInput, ...func(*iam.Options)) (*iam.AddRoleToInstanceProfileOutput, error)
+}
+
+// Options tune Up and Down.
+type Options struct {
+	// RollbackTimeout bounds the rollback, which runs even when the
+	// caller's context is cancelled. Default 2m.
+	RollbackTimeout time.Duration
+	// Sequential issues every call one after another; benchmarks use it
+	// as the baseline. Default false.
+	Sequential bool
+}
+
+func (o Options) rollbackTimeout() time.Duration {
+	if o.RollbackTimeout > 0 {
+		return o.RollbackTimeout
+	}
+	return 2 * time.Minute
+}
+
+// Result is what Up created.
+type Result struct {
+	RoleARN            string
+	InstanceRoleARN    string
+	InstanceProfileARN string
+}
+
+// RollbackError says a failed Up could not remove everything it created.
+type RollbackError struct {
+	State State
+	Err   error
+}
+
+func (e *RollbackError) Error() string { return "rollback incomplete: " + e.Err.Error() }
+func (e *RollbackError) Unwrap() error { return e.Err }
+
+// Up creates the plan's resources. Independent calls run concurrently; the
+// critical path is {CreateRole ×2, CreateInstanceProfile} → {PutRolePolicy,
+// AddRoleToInstanceProfile}. On any failure or cancellation every recorded
+// mutation is undone under a fresh bounded context and the errors joined.
+func Up(ctx context.Context, api UpAPI, p *Plan, opt Options) (res *Result, err error) {
+	u := &upper{api: api, plan: p, journal: &journal{}}
+	defer func() {
+		if err == nil {
+			return
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opt.rollbackTimeout())
+		defer cancel()
+		if rerr := u.journal.rollback(rctx); rerr != nil {
+			err = errors.Join(err, &RollbackError{State: p.State(), Err: rerr})
+		}
+	}()
+	res = &Result{RoleARN: p.BuildRole.ARN}
+	if p.InstanceRole != nil {
+		res.InstanceRoleARN = p.InstanceRole.ARN
+	}
+	if p.InstanceProfile != nil {
+		res.InstanceProfileARN = p.InstanceProfile.ARN
+	}
+	if opt.Sequential {
+		return res, u.sequential(ctx)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	buildReady, instanceReady := make(chan struct{}), make(chan struct{})
+	g.Go(func() error {
+		if err := u.createRole(gctx, p.BuildRole); err != nil {
+			return err
+		}
+		close(buildReady)
+		return u.putPolicy(gctx, p.BuildRole)
+	})
+	if p.InstanceRole != nil {
+		g.Go(func() error {
+			if err := u.createRole(gctx, *p.InstanceRole); err != nil {
+				return err
+			}
+			close(instanceReady)
+			return u.putPolicy(gctx, *p.InstanceRole)
+		})
+	}
+	if p.InstanceProfile != nil {
+		roleReady := instanceReady
+		if p.InstanceRole == nil {
+			roleReady = buildReady
+		}
+		g.Go(func() error {
+			if err := u.createProfile(gctx, *p.InstanceProfile); err != nil {
+				return err
+			}
+			select {
+			case <-roleReady:
+			case <-gctx.Done():
+				return context.Cause(gctx)
+			}
+			return u.addRole(gctx, *p.InstanceProfile)
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	// A cancellation that lands after the last call still rolls back: the
+	// caller asked to stop.
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("up cancelled: %w", err)
+	}
+	return res, nil
+}
+
+func (u *upper) sequential(ctx context.Context) error {
+	p := u.plan
+	steps := []func() error{func() error { return u.createRole(ctx, p.BuildRole) }}
+	if p.InstanceRole != nil {
+		steps = append(steps, func() error { return u.createRole(ctx, *p.InstanceRole) })
+	}
+	if p.InstanceProfile != nil {
+		steps = append(steps, func() error { return u.createProfile(ctx, *p.InstanceProfile) })
+	}
+	steps = append(steps, func() error { return u.putPolicy(ctx, p.BuildRole) })
+	if p.InstanceRole != nil {
+		steps = append(steps, func() error { return u.putPolicy(ctx, *p.InstanceRole) })
+	}
+	if p.InstanceProfile != nil {
+		steps = append(steps, func() error { return u.addRole(ctx, *p.InstanceProfile) })
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+type upper struct {
+	api     UpAPI
+	plan    *Plan
+	journal *journal
+}
+
+func (u *upper) iamTags() []types.Tag {
+	out := make([]types.Tag, len(u.plan.Tags))
+	for i, t := range u.plan.Tags {
+		out[i] = types.Tag{Key: aws.String(t.Key), Value: aws.String(t.Value)}
+	}
+	return out
+}
+
+func (u *upper) createRole(ctx context.Context, r RolePlan) error {
+	in := &iam.CreateRoleInput{
+		RoleName:                 aws.String(r.Name),
+		Path:                     aws.String(u.plan.Path),
+		AssumeRolePolicyDocument: aws.String(r.Trust.JSON()),
+		Description:              aws.String(fmt.Sprintf("buildrole run %s; expires %s", u.plan.RunID, u.plan.ExpiresAt.Format(time.RFC3339))),
+		MaxSessionDuration:       aws.Int32(u.plan.MaxSessionDuration),
+		Tags:                     u.iamTags(),
+	}
+	if u.plan.Boundary != "" {
+		in.PermissionsBoundary = aws.String(u.plan.Boundary)
+	}
+	_, err := u.api.CreateRole(ctx, in)
+	if isCode(err, "EntityAlreadyExists") && u.ownsRole(ctx, r.Name) {
+		// An earlier attempt of this very call succeeded but its response
+		// was lost; the run-id tag proves the role is ours.
+		err = nil
+	}
+	u.journal.record(err, 1, func(ctx context.Context) error { return deleteRole(ctx, u.api, r.Name, nil) })
+	if err != nil {
+		return fmt.Errorf("create role %q: %w", r.Name, err)
+	}
+	return nil
+}
+
+func (u *upper) ownsRole(ctx context.Context, name string) bool {
+	out, err := u.api.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+	if err != nil || out.Role == nil {
+		return false
+	}
+	return tagValue(out.Role.Tags, naming.TagRunID) == u.plan.RunID
+}
+
+func (u *upper) putPolicy(ctx context.Context, r RolePlan) error {
+	if r.Policy == nil {
+		return nil
+	}
+	_, err := u.api.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
+		RoleName:       aws.String(r.Name),
+		PolicyName:     aws.String(r.PolicyName),
+		PolicyDocument: aws.String(r.Policy.JSON()),
+	})
+	u.journal.record(err, 2, func(ctx context.Context) error { return deleteRolePolicy(ctx, u.api, r.Name, r.PolicyName, nil) })
+	if err != nil {
+		return fmt.Errorf("put policy %q on role %q: %w", r.PolicyName, r.Name, err)
+	}
+	return nil
+}
+
+func (u *upper) createProfile(ctx context.Context, ip ProfilePlan) error {
+	_, err := u.api.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{
+		InstanceProfileName: aws.String(ip.Name),
+		Path:                aws.String(u.plan.Path),
+		Tags:                u.iamTags(),
+	})
+	if isCode(err, "EntityAlreadyExists") && u.ownsProfile(ctx, ip.Name) {
+		err = nil
+	}
+	u.journal.record(err, 1, func(ctx context.Context) error { return deleteProfile(ctx, u.api, ip.Name, nil) })
+	if err != nil {
+		return fmt.Errorf("create instance profile %q: %w", ip.Name, err)
+	}
+	return nil
+}
+
+func (u *upper) ownsProfile(ctx context.Context, name string) bool {
+	out, err := u.api.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(name)})
+	if err != nil || out.InstanceProfile == nil {
+		return false
+	}
+	return tagValue(out.InstanceProfile.Tags, naming.TagRunID) == u.plan.RunID
+}
+
+func (u *upper) addRole(ctx context.Context, ip ProfilePlan) error {
+	_, err := u.api.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{
+		InstanceProfileName: aws.String(ip.Name),
+		RoleName:            aws.String(ip.Role),
+	})
+	if isCode(err, "LimitExceeded") && u.profileHolds(ctx, ip) {
+		// A retried add after a lost response: the role is already in.
+		err = nil
+	}
+	u.journal.record(err, 2, func(ctx context.Context) error { return removeRole(ctx, u.api, ip.Name, ip.Role, nil) })
+	if err != nil {
+		return fmt.Errorf("add role %q to instance profile %q: %w", ip.Role, ip.Name, err)
+	}
+	return nil
+}
+
+func (u *upper) profileHolds(ctx context.Context, ip ProfilePlan) bool {
+	out, err := u.api.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(ip.Name)})
+	if err != nil || out.InstanceProfile == nil {
+		return false
+	}
+	for _, r := range out.InstanceProfile.Roles {
+		if aws.ToString(r.RoleName) == ip.Role {
+			return true
+		}
+	}
+	return false
+}
+
+func tagValue(tags []types.Tag, key string) string {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == key {
+			return aws.ToString(t.Value)
+		}
+	}
+	return ""
+}
+
+// journal holds the undo of every mutation that may have taken effect.
+type journal struct {
+	mu    sync.Mutex
+	undos []undo
+}
+
+type undo struct {
+	level int // 1 = creates, 2 = what hangs on them; undone first
+	fn    func(context.Context) error
+}
+
+// record keeps the undo when the call succeeded or its outcome is unknown
+// (a lost response or a server error may still have applied it). Only a
+// definite client-side refusal proves nothing changed.
+func (j *journal) record(err error, level int, fn func(context.Context) error) {
+	if err != nil && definitelyRefused(err) {
+		return
+	}
+	j.mu.Lock()
+	j.undos = append(j.undos, undo{level, fn})
+	j.mu.Unlock()
+}
+
+// rollback undoes level 2, then level 1, each level concurrently.
+func (j *journal) rollback(ctx context.Context) error {
+	j.mu.Lock()
+	undos := append([]undo(nil), j.undos...)
+	j.mu.Unlock()
+	var errs []error
+	for level := 2; level >= 1; level-- {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for _, un := range undos {
+			if un.level != level {
+				continue
+			}
+			wg.Add(1)
+			go func(fn func(context.Context) error) {
+				defer wg.Done()
+				if err := fn(ctx); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}(un.fn)
+		}
+		wg.Wait()
+	}
+	return errors.Join(errs...)
+}
+
+func isCode(err error, codes ...string) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	for _, c := range codes {
+		if ae.ErrorCode() == c {
+			return true
+		}
+	}
+	return false
+}
+
+// definitelyRefused reports an error that proves the request had no effect:
+// a 4xx answer other than throttling. A lost connection or a 5xx may have
+// been applied.
+func definitelyRefused(err error) bool {
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) {
+		return false
+	}
+	code := re.HTTPStatusCode()
+	return code >= 400 && code < 500 && code != 429 && !isCode(err, "Throttling", "ThrottlingException", "RequestLimitExceeded")
+}
+
+// ConsoleURL links a role in the IAM console, for summaries.
+func ConsoleURL(partition, roleName string) string {
+	host := "console.aws.amazon.com"
+	switch partition {
+	case "aws-cn":
+		host = "console.amazonaws.cn"
+	case "aws-us-gov":
+		host = "console.amazonaws-us-gov.com"
+	}
+	return "https://" + host + "/iam/home#/roles/details/" + url.PathEscape(roleName)
+}

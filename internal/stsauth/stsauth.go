@@ -1,0 +1,341 @@
+// Package stsauth turns the job's GitHub OIDC token (or the default
+// credential chain) into a bootstrap session, and assumes the build role once
+// its trust policy has propagated.
+package stsauth
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+)
+
+// Options say how to reach AWS.
+type Options struct {
+	Region string
+	// EndpointURL points every client at an AWS-compatible endpoint.
+	// Default "": AWS, or the SDK's own AWS_ENDPOINT_URL* variables.
+	EndpointURL string
+	// RetryMaxAttempts per call on throttling and transient errors. Default 8.
+	RetryMaxAttempts int
+	// RetryBaseDelay is the first backoff; it doubles up to RetryMaxDelay,
+	// with full jitter. Defaults 1s and 20s, as the SDK's standard retryer.
+	RetryBaseDelay, RetryMaxDelay time.Duration
+	// HTTPClient for every AWS call. Default: the SDK's.
+	HTTPClient aws.HTTPClient
+	// Credentials replace the default credential chain when no role is
+	// assumed with OIDC. Default nil: the chain (env, files, IMDS, ...).
+	Credentials aws.CredentialsProvider
+}
+
+// TokenSource fetches a GitHub OIDC token for an audience.
+type TokenSource func(ctx context.Context, audience string) (string, error)
+
+// Session is the bootstrap session.
+type Session struct {
+	Config       aws.Config
+	AccountID    string
+	PrincipalARN string // the caller: the assumed-role session ARN or user ARN
+	Claims       Claims // of the OIDC token; zero without OIDC
+}
+
+// Claims are the OIDC token claims buildrole uses.
+type Claims struct {
+	Issuer     string   `json:"iss"`
+	Subject    string   `json:"sub"`
+	Audience   audience `json:"aud"`
+	Repository string   `json:"repository"`
+	RunID      string   `json:"run_id"`
+	Expiry     int64    `json:"exp"`
+}
+
+type audience []string
+
+func (a *audience) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*a = []string{one}
+		return nil
+	}
+	var many []string
+	err := json.Unmarshal(b, &many)
+	*a = many
+	return err
+}
+
+// DecodeClaims reads a JWT's claims without verifying it: STS verifies;
+// buildrole only needs `sub` for the build role's trust and for messages.
+func DecodeClaims(token string) (Claims, error) {
+	var c Claims
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return c, errors.New("OIDC token is not a JWT")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return c, fmt.Errorf("OIDC token payload: %w", err)
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return c, fmt.Errorf("OIDC token claims: %w", err)
+	}
+	return c, nil
+}
+
+// AWSConfig builds the SDK configuration every client shares: region,
+// endpoint, retryer and credentials.
+func AWSConfig(ctx context.Context, o Options, creds aws.CredentialsProvider) (aws.Config, error) {
+	var cfg aws.Config
+	if creds == nil && o.Credentials != nil {
+		creds = o.Credentials
+	}
+	if creds != nil {
+		cfg = aws.Config{Region: o.Region, Credentials: creds}
+	} else {
+		var err error
+		cfg, err = awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(o.Region))
+		if err != nil {
+			return cfg, fmt.Errorf("load AWS configuration: %w", err)
+		}
+	}
+	cfg.Region = o.Region
+	cfg.Retryer = func() aws.Retryer { return NewRetryer(o) }
+	if o.EndpointURL != "" {
+		cfg.BaseEndpoint = aws.String(o.EndpointURL)
+	}
+	if o.HTTPClient != nil {
+		cfg.HTTPClient = o.HTTPClient
+	}
+	return cfg, nil
+}
+
+// NewRetryer is the SDK's standard retryer (throttling, 5xx, connection
+// errors, with jittered exponential backoff) plus IAM's
+// ConcurrentModification, bounded by RetryMaxAttempts.
+func NewRetryer(o Options, extraCodes ...string) aws.Retryer {
+	attempts := o.RetryMaxAttempts
+	if attempts <= 0 {
+		attempts = 8
+	}
+	r := retry.NewStandard(func(so *retry.StandardOptions) {
+		so.MaxAttempts = attempts
+		so.Backoff = backoff{base: o.RetryBaseDelay, max: o.RetryMaxDelay}
+		// One run makes a few dozen calls; a client-side retry quota
+		// would only turn injected throttling into spurious failures.
+		so.RateLimiter = ratelimit.None
+	})
+	codes := append([]string{"ConcurrentModification"}, extraCodes...)
+	return retry.AddWithErrorCodes(r, codes...)
+}
+
+type backoff struct{ base, max time.Duration }
+
+func (b backoff) BackoffDelay(attempt int, _ error) (time.Duration, error) {
+	base, limit := b.base, b.max
+	if base <= 0 {
+		base = time.Second
+	}
+	if limit <= 0 {
+		limit = 20 * time.Second
+	}
+	d := base << min(attempt, 20)
+	if d > limit || d <= 0 {
+		d = limit
+	}
+	return time.Duration(rand.Int64N(int64(d) + 1)), nil
+}
+
+// Bootstrap opens the bootstrap session: with roleARN, through the job's
+// OIDC token and AssumeRoleWithWebIdentity; without, from the default
+// credential chain (GetCallerIdentity tells the account).
+func Bootstrap(ctx context.Context, o Options, roleARN, sessionName, aud string, tokens TokenSource) (*Session, error) {
+	if roleARN == "" {
+		return bootstrapChain(ctx, o)
+	}
+	if tokens == nil {
+		return nil, errors.New("role-to-assume needs the job's OIDC token, and none is available")
+	}
+	token, err := tokens(ctx, aud)
+	if err != nil {
+		return nil, err
+	}
+	claims, err := DecodeClaims(token)
+	if err != nil {
+		return nil, err
+	}
+	anon, err := AWSConfig(ctx, o, aws.AnonymousCredentials{})
+	if err != nil {
+		return nil, err
+	}
+	anon.Retryer = func() aws.Retryer { return NewRetryer(o, "IDPCommunicationError", "InvalidIdentityToken") }
+	out, err := sts.NewFromConfig(anon).AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{
+		RoleArn:          aws.String(roleARN),
+		RoleSessionName:  aws.String(sessionName),
+		WebIdentityToken: aws.String(token),
+		DurationSeconds:  aws.Int32(900),
+	})
+	if err != nil {
+		return nil, explainWebIdentity(err, roleARN, claims)
+	}
+	creds := out.Credentials
+	cfg, err := AWSConfig(ctx, o, credentials.NewStaticCredentialsProvider(
+		aws.ToString(creds.AccessKeyId), aws.ToString(creds.SecretAccessKey), aws.ToString(creds.SessionToken)))
+	if err != nil {
+		return nil, err
+	}
+	return &Session{
+		Config:       cfg,
+		AccountID:    accountOf(roleARN),
+		PrincipalARN: aws.ToString(out.AssumedRoleUser.Arn),
+		Claims:       claims,
+	}, nil
+}
+
+func bootstrapChain(ctx context.Context, o Options) (*Session, error) {
+	cfg, err := AWSConfig(ctx, o, nil)
+	if err != nil {
+		return nil, err
+	}
+	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return nil, fmt.Errorf("no role-to-assume, and the default credential chain gave no usable credentials (sts:GetCallerIdentity): %w; set role-to-assume to use the job's OIDC token", err)
+	}
+	return &Session{Config: cfg, AccountID: aws.ToString(id.Account), PrincipalARN: aws.ToString(id.Arn)}, nil
+}
+
+func accountOf(arn string) string {
+	parts := strings.Split(arn, ":")
+	if len(parts) > 4 {
+		return parts[4]
+	}
+	return ""
+}
+
+func explainWebIdentity(err error, roleARN string, c Claims) error {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "AccessDenied":
+			return fmt.Errorf("assume bootstrap role %q with the job's OIDC token: %w\n"+
+				"the role's trust policy does not admit this token, whose sub is %q and aud is %q: "+
+				"its conditions on token.actions.githubusercontent.com:sub and :aud must match these (see `buildrole bootstrap`)",
+				roleARN, err, c.Subject, strings.Join(c.Audience, ","))
+		case "InvalidIdentityToken":
+			return fmt.Errorf("assume bootstrap role %q with the job's OIDC token: %w\n"+
+				"check that the account has the IAM OIDC provider for %s with client id %q (see `buildrole bootstrap`)",
+				roleARN, err, c.Issuer, strings.Join(c.Audience, ","))
+		}
+	}
+	return fmt.Errorf("assume bootstrap role %q with the job's OIDC token: %w", roleARN, err)
+}
+
+// BuildRoleRequest says how to assume the build role.
+type BuildRoleRequest struct {
+	RoleARN         string
+	SessionName     string
+	DurationSeconds int32
+	// Chain is true when the build role trusts the bootstrap session
+	// (AssumeRole, capped at 1 h by role chaining); otherwise a fresh OIDC
+	// token is exchanged (AssumeRoleWithWebIdentity).
+	Chain    bool
+	Audience string
+	// MaxWait bounds retrying AccessDenied while the new trust policy
+	// propagates. Default 60s.
+	MaxWait time.Duration
+}
+
+// MaxChainedSeconds is STS's cap for role chaining.
+const MaxChainedSeconds = 3600
+
+// AssumeBuildRole assumes the new build role. IAM is eventually
+// consistent: a fresh trust policy may refuse for a few seconds, so
+// AccessDenied (and only on this call) is retried until MaxWait. It returns
+// how long it waited for propagation.
+func AssumeBuildRole(ctx context.Context, o Options, s *Session, req BuildRoleRequest, tokens TokenSource) (aws.Credentials, time.Duration, error) {
+	maxWait := req.MaxWait
+	if maxWait <= 0 {
+		maxWait = 60 * time.Second
+	}
+	start := time.Now()
+	delay := 250 * time.Millisecond
+	for {
+		creds, err := assumeOnce(ctx, o, s, req, tokens)
+		waited := time.Since(start)
+		if err == nil || !isAccessDenied(err) {
+			return creds, waited, err
+		}
+		if waited+delay > maxWait {
+			return creds, waited, fmt.Errorf("assume build role %q: still refused after %s; its trust policy has not propagated or does not admit this session: %w", req.RoleARN, waited.Round(time.Millisecond), err)
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return creds, waited, fmt.Errorf("assume build role %q: %w", req.RoleARN, context.Cause(ctx))
+		case <-t.C:
+		}
+		delay = min(delay*2, 4*time.Second)
+	}
+}
+
+func assumeOnce(ctx context.Context, o Options, s *Session, req BuildRoleRequest, tokens TokenSource) (aws.Credentials, error) {
+	var c *sts.Client
+	if req.Chain {
+		c = sts.NewFromConfig(s.Config)
+		d := min(req.DurationSeconds, MaxChainedSeconds)
+		out, err := c.AssumeRole(ctx, &sts.AssumeRoleInput{
+			RoleArn:         aws.String(req.RoleARN),
+			RoleSessionName: aws.String(req.SessionName),
+			DurationSeconds: aws.Int32(d),
+		})
+		if err != nil {
+			return aws.Credentials{}, err
+		}
+		return toCreds(out.Credentials.AccessKeyId, out.Credentials.SecretAccessKey, out.Credentials.SessionToken, out.Credentials.Expiration), nil
+	}
+	token, err := tokens(ctx, req.Audience)
+	if err != nil {
+		return aws.Credentials{}, err
+	}
+	anon, err := AWSConfig(ctx, o, aws.AnonymousCredentials{})
+	if err != nil {
+		return aws.Credentials{}, err
+	}
+	out, err := sts.NewFromConfig(anon).AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{
+		RoleArn:          aws.String(req.RoleARN),
+		RoleSessionName:  aws.String(req.SessionName),
+		WebIdentityToken: aws.String(token),
+		DurationSeconds:  aws.Int32(req.DurationSeconds),
+	})
+	if err != nil {
+		return aws.Credentials{}, err
+	}
+	return toCreds(out.Credentials.AccessKeyId, out.Credentials.SecretAccessKey, out.Credentials.SessionToken, out.Credentials.Expiration), nil
+}
+
+func toCreds(id, secret, token *string, exp *time.Time) aws.Credentials {
+	return aws.Credentials{
+		AccessKeyID:     aws.ToString(id),
+		SecretAccessKey: aws.ToString(secret),
+		SessionToken:    aws.ToString(token),
+		CanExpire:       exp != nil,
+		Expires:         aws.ToTime(exp),
+		Source:          "buildrole",
+	}
+}
+
+func isAccessDenied(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == "AccessDenied"
+}
