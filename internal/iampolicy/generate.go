@@ -1,0 +1,203 @@
+package iampolicy
+
+import (
+	"slices"
+	"strings"
+)
+
+// packerEC2Actions is the minimal EC2 permission set of the Packer Amazon
+// builders, from hashicorp/packer-plugin-amazon docs/builders/index.mdx,
+// section "IAM Task or Instance Role". The docs spell "ec2:CreateKeypair";
+// actions match case-insensitively, so the API's own spelling is used.
+// Keep sorted (a test checks).
+var packerEC2Actions = []string{
+	"ec2:AttachVolume",
+	"ec2:AuthorizeSecurityGroupIngress",
+	"ec2:CopyImage",
+	"ec2:CreateImage",
+	"ec2:CreateKeyPair",
+	"ec2:CreateSecurityGroup",
+	"ec2:CreateSnapshot",
+	"ec2:CreateTags",
+	"ec2:CreateVolume",
+	"ec2:DeleteKeyPair",
+	"ec2:DeleteSecurityGroup",
+	"ec2:DeleteSnapshot",
+	"ec2:DeleteVolume",
+	"ec2:DeregisterImage",
+	"ec2:DescribeImageAttribute",
+	"ec2:DescribeImages",
+	"ec2:DescribeInstanceStatus",
+	"ec2:DescribeInstances",
+	"ec2:DescribeRegions",
+	"ec2:DescribeSecurityGroups",
+	"ec2:DescribeSnapshots",
+	"ec2:DescribeSubnets",
+	"ec2:DescribeTags",
+	"ec2:DescribeVolumes",
+	"ec2:DetachVolume",
+	"ec2:GetPasswordData",
+	"ec2:ModifyImageAttribute",
+	"ec2:ModifyInstanceAttribute",
+	"ec2:ModifySnapshotAttribute",
+	"ec2:RegisterImage",
+	"ec2:RunInstances",
+	"ec2:StopInstances",
+	"ec2:TerminateInstances",
+}
+
+// PackerEC2Actions returns the Packer builders' minimal EC2 actions, sorted.
+func PackerEC2Actions() []string { return slices.Clone(packerEC2Actions) }
+
+// Stable statement ids of the build role policy.
+const (
+	SidPackerEC2Read       = "PackerEC2Read"
+	SidPackerEC2           = "PackerEC2"
+	SidPassInstanceRole    = "PassInstanceRole"
+	SidReadInstanceProfile = "ReadInstanceProfile"
+)
+
+// Condition keys and operators the generators use.
+const (
+	KeyRequestedRegion              = "aws:RequestedRegion"
+	KeySourceIP                     = "aws:SourceIp"
+	KeyPassedToService              = "iam:PassedToService"
+	OpStringEquals                  = "StringEquals"
+	OpIPAddress                     = "IpAddress"
+	ActionPassRole                  = "iam:PassRole"
+	ActionGetInstanceProfile        = "iam:GetInstanceProfile"
+	ActionAssumeRole                = "sts:AssumeRole"
+	ActionAssumeRoleWithWebIdentity = "sts:AssumeRoleWithWebIdentity"
+)
+
+// BuildParams describes what one Packer build may touch.
+type BuildParams struct {
+	Partition string // "aws" when empty
+	AccountID string // the account of the run; the ARNs below carry it
+	// Regions lists every region Packer may call, the build region first;
+	// with none, the EC2 statements match no request.
+	Regions []string
+	// PassRoleARNs are the roles Packer may pass to EC2: the run's instance
+	// role, or in "shared" mode the build role itself; empty without a profile.
+	PassRoleARNs []string
+	// InstanceProfileARNs are the profiles Packer may read.
+	InstanceProfileARNs []string
+	// SourceCIDRs, when set, restrict every statement to these caller
+	// networks (aws:SourceIp).
+	SourceCIDRs []string
+}
+
+// BuildRolePolicy returns the build role's permission policy: the Packer
+// EC2 actions bound to p.Regions, PassRole only on p.PassRoleARNs to EC2, and
+// GetInstanceProfile only on p.InstanceProfileARNs. Statements without
+// resources are left out. No action is a wildcard.
+func BuildRolePolicy(p BuildParams) Document {
+	partition := p.Partition
+	if partition == "" {
+		partition = PartitionAWS
+	}
+	regions := dedupe(p.Regions)
+	cidrs := dedupe(p.SourceCIDRs)
+
+	// withSource adds the optional caller-network restriction.
+	withSource := func(c Condition) Condition {
+		if len(cidrs) > 0 {
+			c[OpIPAddress] = map[string]Values{KeySourceIP: cidrs}
+		}
+		return c
+	}
+	regionBound := func() Condition {
+		return withSource(Condition{OpStringEquals: {KeyRequestedRegion: slices.Clone(regions)}})
+	}
+
+	var read, write Values
+	for _, a := range packerEC2Actions {
+		if strings.HasPrefix(a, "ec2:Describe") {
+			read = append(read, a)
+		} else {
+			write = append(write, a)
+		}
+	}
+	stmts := []Statement{
+		{Sid: SidPackerEC2Read, Effect: EffectAllow, Action: read, Resource: Values{"*"}, Condition: regionBound()},
+		{Sid: SidPackerEC2, Effect: EffectAllow, Action: write, Resource: Values{"*"}, Condition: regionBound()},
+	}
+
+	if roles := dedupe(p.PassRoleARNs); len(roles) > 0 {
+		// PassRole is not an API call of its own: IAM authorizes it inside
+		// the EC2 request that hands the role over (RunInstances), so the
+		// request context, aws:RequestedRegion included, is that EC2 call's.
+		// Keeping the region condition therefore confines passing the role
+		// to the build regions without breaking the build.
+		c := regionBound()
+		c[OpStringEquals][KeyPassedToService] = Values{ServicePrincipal(partition, "ec2")}
+		stmts = append(stmts, Statement{
+			Sid: SidPassInstanceRole, Effect: EffectAllow,
+			Action: Values{ActionPassRole}, Resource: roles, Condition: c,
+		})
+	}
+	if profiles := dedupe(p.InstanceProfileARNs); len(profiles) > 0 {
+		// IAM is global: its calls carry the IAM endpoint's region
+		// (us-east-1 in aws), never the build region, so this statement is
+		// scoped by resource ARN instead of aws:RequestedRegion.
+		var c Condition
+		if len(cidrs) > 0 {
+			c = withSource(Condition{})
+		}
+		stmts = append(stmts, Statement{
+			Sid: SidReadInstanceProfile, Effect: EffectAllow,
+			Action: Values{ActionGetInstanceProfile}, Resource: profiles, Condition: c,
+		})
+	}
+	return Document{Version: Version, Statement: stmts}
+}
+
+// InstanceTrustPolicy lets EC2 in partition assume the instance role.
+func InstanceTrustPolicy(partition string) Document {
+	return Document{Version: Version, Statement: []Statement{{
+		Sid:       "EC2AssumeRole",
+		Effect:    EffectAllow,
+		Principal: &Principal{Service: Values{ServicePrincipal(partition, "ec2")}},
+		Action:    Values{ActionAssumeRole},
+	}}}
+}
+
+// WebIdentityTrustPolicy lets holders of an OIDC token from providerARN
+// assume the role, only with exactly this audience and subject. issuerHost
+// is the provider's URL without scheme ("token.actions.githubusercontent.com"),
+// the prefix of its condition keys.
+func WebIdentityTrustPolicy(providerARN, issuerHost, audience, subject string) Document {
+	host := strings.TrimSuffix(strings.TrimPrefix(issuerHost, "https://"), "/")
+	return Document{Version: Version, Statement: []Statement{{
+		Sid:       "WebIdentityAssumeRole",
+		Effect:    EffectAllow,
+		Principal: &Principal{Federated: Values{providerARN}},
+		Action:    Values{ActionAssumeRoleWithWebIdentity},
+		Condition: Condition{OpStringEquals: {
+			host + ":aud": Values{audience},
+			host + ":sub": Values{subject},
+		}},
+	}}}
+}
+
+// ChainTrustPolicy lets one principal (the bootstrap role) assume the role.
+func ChainTrustPolicy(principalARN string) Document {
+	return Document{Version: Version, Statement: []Statement{{
+		Sid:       "BootstrapAssumeRole",
+		Effect:    EffectAllow,
+		Principal: &Principal{AWS: Values{principalARN}},
+		Action:    Values{ActionAssumeRole},
+	}}}
+}
+
+// dedupe drops empty and repeated entries, keeping first-seen order so the
+// build region stays first.
+func dedupe(in []string) Values {
+	var out Values
+	for _, s := range in {
+		if s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
