@@ -24,7 +24,6 @@ import (
 const (
 	stateRoleToAssume = "role-to-assume"
 	stateAudience     = "audience"
-	stateRunTag       = "run"
 )
 
 var stateKeys = append(append([]string(nil), provision.StateKeys...), stateRoleToAssume, stateAudience)
@@ -39,10 +38,11 @@ func newIO(env Env, name string, args []string) (rio runIO, f *flags, code int) 
 		}
 		return nil, f, code
 	}
-	runner := ghaction.New(env.Getenv, env.Stdout, env.HTTPClient)
 	if ghaction.InActions(env.Getenv) && len(args) == 0 {
-		return actionIO{runner}, f, ExitOK
+		return actionIO{ghaction.New(env.Getenv, env.Stdout, env.HTTPClient)}, f, ExitOK
 	}
+	// Stdout carries results; the runner's commands go with the log.
+	runner := ghaction.New(env.Getenv, env.Stderr, env.HTTPClient)
 	return &cliIO{f: f, stdout: env.Stdout, stderr: env.Stderr, runner: runner}, f, ExitOK
 }
 

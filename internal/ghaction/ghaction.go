@@ -78,8 +78,12 @@ func (r *Runner) Err() error {
 }
 
 // Mask hides a secret in every later log line. Each line of a multi-line
-// value is masked on its own, as the runner matches line by line.
+// value is masked on its own, as the runner matches line by line. Outside
+// Actions a mask command would only print the secret, so it is skipped.
 func (r *Runner) Mask(secret string) {
+	if !InActions(r.getenv) {
+		return
+	}
 	for _, line := range strings.Split(secret, "\n") {
 		if line = strings.TrimSpace(line); line != "" {
 			r.command("add-mask", line, nil)

@@ -1,0 +1,131 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/buildrole/buildrole/internal/cli"
+	"github.com/buildrole/buildrole/internal/fakeaws"
+	"github.com/buildrole/buildrole/internal/ghaction"
+	"github.com/buildrole/buildrole/internal/stsauth"
+)
+
+const (
+	repo      = "acme/images"
+	bootstrap = "buildrole-bootstrap"
+)
+
+// world is a fake AWS account set up as the administrator would, and a
+// runner environment for one job.
+type world struct {
+	t            *testing.T
+	srv          *fakeaws.Server
+	bootstrapARN string
+	dir          string
+	mu           sync.Mutex
+	vars         map[string]string
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	srv := fakeaws.NewServer()
+	t.Cleanup(srv.Close)
+	provider := srv.AddOIDCProvider("https://token.actions.githubusercontent.com", "sts.amazonaws.com")
+	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":%q},`+
+		`"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"},`+
+		`"StringLike":{"token.actions.githubusercontent.com:sub":"repo:%s:*"}}}]}`, provider, repo)
+	w := &world{t: t, srv: srv, bootstrapARN: srv.AddRole(bootstrap, "/", trust), dir: t.TempDir()}
+	srv.SetJob(fakeaws.Job{Repository: repo, RepositoryOwner: "acme", EventName: "pull_request", Ref: "refs/pull/42/merge", Workflow: "images", RunID: "7001", RunAttempt: "1"})
+	w.vars = map[string]string{
+		"GITHUB_ACTIONS":                 "true",
+		"GITHUB_REPOSITORY":              repo,
+		"GITHUB_RUN_ID":                  "7001",
+		"GITHUB_RUN_ATTEMPT":             "1",
+		"GITHUB_EVENT_NAME":              "pull_request",
+		"GITHUB_REF":                     "refs/pull/42/merge",
+		"GITHUB_WORKFLOW":                "images",
+		"ACTIONS_ID_TOKEN_REQUEST_URL":   srv.TokenRequestURL(),
+		"ACTIONS_ID_TOKEN_REQUEST_TOKEN": srv.TokenRequestToken(),
+		"INPUT_AWS-REGION":               "us-east-1",
+		"INPUT_ROLE-TO-ASSUME":           w.bootstrapARN,
+	}
+	for _, f := range []string{"GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_STATE", "GITHUB_STEP_SUMMARY"} {
+		path := filepath.Join(w.dir, strings.ToLower(f))
+		if err := os.WriteFile(path, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		w.vars[f] = path
+	}
+	return w
+}
+
+func (w *world) set(k, v string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.vars[k] = v
+}
+
+func (w *world) getenv(k string) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.vars[k]
+}
+
+// run executes the CLI in-process against the fake, as the runner would.
+func (w *world) run(ctx context.Context, args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = cli.Main(ctx, append([]string{"buildrole"}, args...), cli.Env{
+		Getenv: w.getenv,
+		Stdout: &out,
+		Stderr: &errb,
+		AWS: func(o *stsauth.Options) {
+			o.EndpointURL = w.srv.URL()
+			o.RetryBaseDelay, o.RetryMaxDelay = time.Millisecond, 5*time.Millisecond
+		},
+	})
+	return code, out.String(), errb.String()
+}
+
+func (w *world) file(name string) map[string]string {
+	w.t.Helper()
+	b, err := os.ReadFile(w.getenv(name))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	m, err := ghaction.ParseFileCommands(string(b))
+	if err != nil {
+		w.t.Fatalf("%s: %v", name, err)
+	}
+	return m
+}
+
+// postEnv turns the saved GITHUB_STATE into STATE_* for the post step.
+func (w *world) postEnv() {
+	for k, v := range w.file("GITHUB_STATE") {
+		w.set("STATE_"+k, v)
+	}
+}
+
+// leftovers lists the run resources (under /buildrole/) still present.
+func (w *world) leftovers() []string {
+	var out []string
+	snap := w.srv.Snapshot()
+	for _, r := range snap.Roles {
+		if r.Path == "/buildrole/" {
+			out = append(out, r.ARN)
+		}
+	}
+	for _, p := range snap.InstanceProfiles {
+		if p.Path == "/buildrole/" {
+			out = append(out, p.ARN)
+		}
+	}
+	return out
+}
