@@ -1,0 +1,439 @@
+// Package fakeaws is an in-process fake of AWS IAM, AWS STS and the GitHub
+// Actions OIDC token issuer, served over HTTP on loopback.
+//
+// The real AWS SDK for Go v2 talks to it through BaseEndpoint, so the wire
+// format (AWS Query requests, XML responses and errors) is what AWS sends.
+// Tests steer it with latency, fault injection and IAM propagation delay, and
+// inspect it with the request log and Snapshot.
+package fakeaws
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Server is a fake IAM + STS endpoint and GitHub OIDC issuer. Configure the
+// exported fields, then call Start; the fields must not change afterwards.
+type Server struct {
+	// AccountID is the account that owns every resource. Default "123456789012".
+	AccountID string
+	// Partition is the ARN partition. Default "aws".
+	Partition string
+	// Issuer is the `iss` of minted OIDC tokens.
+	// Default "https://token.actions.githubusercontent.com".
+	Issuer string
+	// Now is the clock for timestamps, token and credential expiry and
+	// propagation delay. Default time.Now. Latency always uses real time.
+	Now func() time.Time
+
+	ts           *httptest.Server
+	closing      chan struct{}
+	closeOnce    sync.Once
+	startOnce    sync.Once
+	defaultsOnce sync.Once
+	bearer       string // TokenRequestToken
+	adminID      string // UserId of the static-key caller
+
+	keyOnce sync.Once
+	key     *rsa.PrivateKey
+	kid     string
+	keyErr  error
+
+	mu            sync.Mutex
+	latency       time.Duration
+	actionLatency map[string]time.Duration
+	faults        []*faultState
+	propagation   time.Duration
+	calls         []Call
+	inFlight      int
+	roles         map[string]*role     // by lower-case name
+	profiles      map[string]*profile  // by lower-case name
+	providers     map[string]*provider // by ARN
+	sessions      map[string]*session  // by access key id
+	job           Job
+}
+
+// Call is one logged AWS API request.
+type Call struct {
+	Action      string
+	Service     string // "iam" or "sts"
+	AccessKeyID string // "" for unsigned requests
+	// Status is the HTTP status sent; 0 when the connection was dropped or the
+	// client went away before a response.
+	Status int
+	// ErrorCode is the AWS error code sent, "ConnectionDropped" for a Drop
+	// fault, "RequestCanceled" when the client went away during latency.
+	ErrorCode  string
+	Start, End time.Time // wall clock, so overlapping calls can be measured
+	Params     url.Values
+}
+
+// Fault makes matching calls fail. Each injected fault counts the calls that
+// match its Action from the moment it is injected.
+type Fault struct {
+	Action string // e.g. "CreateRole"; "" = any action
+	Nth    int    // fail the Nth matching call (1-based); 0 = every call
+	Times  int    // consecutive calls failing from Nth; 0 means 1 (ignored when Nth==0)
+	// Error to send. Code "" = "ServiceFailure"; Status 0 = AWS's status for
+	// Code (500 if unknown); Message "" = AWS's usual text for Code.
+	Code    string
+	Status  int
+	Message string
+	// Drop hijacks and closes the TCP connection instead of responding.
+	Drop bool
+	// AfterApply performs the call's mutation first, then fails: a lost response.
+	AfterApply bool
+}
+
+type faultState struct {
+	f    Fault
+	seen int
+}
+
+// NewUnstartedServer returns a Server that is not yet listening.
+func NewUnstartedServer() *Server {
+	s := &Server{
+		closing:       make(chan struct{}),
+		actionLatency: map[string]time.Duration{},
+		roles:         map[string]*role{},
+		profiles:      map[string]*profile{},
+		providers:     map[string]*provider{},
+		sessions:      map[string]*session{},
+		bearer:        randString(upperAlnum, 40),
+		adminID:       "AIDA" + randString(upperAlnum, 17),
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/.well-known/openid-configuration", s.serveOpenIDConfig)
+	mux.HandleFunc("/.well-known/jwks", s.serveJWKS)
+	mux.HandleFunc("/_github/idtoken", s.serveIDToken)
+	mux.HandleFunc("/", s.serveAWS)
+	s.ts = httptest.NewUnstartedServer(mux)
+	return s
+}
+
+// NewServer returns a started Server with default settings.
+func NewServer() *Server {
+	s := NewUnstartedServer()
+	s.Start()
+	return s
+}
+
+// Start applies defaults and starts listening on loopback.
+func (s *Server) Start() {
+	s.startOnce.Do(func() {
+		s.setDefaults()
+		s.ts.Start()
+	})
+}
+
+func (s *Server) setDefaults() {
+	s.defaultsOnce.Do(func() {
+		if s.AccountID == "" {
+			s.AccountID = "123456789012"
+		}
+		if s.Partition == "" {
+			s.Partition = "aws"
+		}
+		if s.Issuer == "" {
+			s.Issuer = "https://token.actions.githubusercontent.com"
+		}
+		if s.Now == nil {
+			s.Now = time.Now
+		}
+	})
+}
+
+// Close stops the server and waits for in-flight requests; requests sleeping
+// in injected latency are cut short.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closing) })
+	s.ts.Close()
+}
+
+// URL is the base endpoint for both the IAM and the STS SDK clients.
+func (s *Server) URL() string { return s.ts.URL }
+
+// SetLatency makes every AWS API call wait d before it is handled.
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = d
+}
+
+// SetActionLatency adds d to calls of one action, on top of SetLatency.
+func (s *Server) SetActionLatency(action string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.actionLatency[action] = d
+}
+
+// InjectFault adds f; several faults may be active at once, the first
+// injected one that triggers wins.
+func (s *Server) InjectFault(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &faultState{f: f})
+}
+
+// ClearFaults removes every injected fault.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// SetPropagationDelay models IAM's eventual consistency: for d after a role's
+// trust policy is created or updated, STS denies assuming it, and for d after
+// an instance profile is created, GetInstanceProfile does not find it.
+func (s *Server) SetPropagationDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.propagation = d
+}
+
+// Requests returns a copy of the log of AWS API calls, in arrival order.
+func (s *Server) Requests() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Call, len(s.calls))
+	for i, c := range s.calls {
+		c.Params = cloneValues(c.Params)
+		out[i] = c
+	}
+	return out
+}
+
+// InFlight reports how many AWS API calls are being handled right now.
+func (s *Server) InFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inFlight
+}
+
+// ResetRequests empties the request log.
+func (s *Server) ResetRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = nil
+}
+
+// CountCalls reports how many logged calls were of action ("" = all).
+func (s *Server) CountCalls(action string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.calls {
+		if action == "" || c.Action == action {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *Server) now() time.Time { return s.Now().UTC() }
+
+// reqCtx is what an action handler sees; handlers run with s.mu held.
+type reqCtx struct {
+	action string
+	params url.Values
+	akid   string
+	now    time.Time
+}
+
+type handler func(s *Server, rc *reqCtx) (any, *apiError)
+
+func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	reqID := uuid.NewString()
+	if err := r.ParseForm(); err != nil {
+		writeError(w, iamNS, reqID, errInvalidParameter("could not parse request body"))
+		return
+	}
+	params := cloneValues(r.Form)
+	action := params.Get("Action")
+	h, svc, ok := lookupAction(action)
+	ns := iamNS
+	if svc == "sts" {
+		ns = stsNS
+	}
+	c := Call{Action: action, Service: svc, AccessKeyID: accessKeyID(r), Start: start, Params: params}
+	s.mu.Lock()
+	s.inFlight++
+	s.mu.Unlock()
+	defer func() {
+		c.End = time.Now()
+		s.mu.Lock()
+		s.inFlight--
+		s.calls = append(s.calls, c)
+		s.mu.Unlock()
+	}()
+
+	if !s.sleep(r.Context(), s.latencyFor(action)) {
+		c.ErrorCode = "RequestCanceled"
+		abort(w) // returning normally would send an empty 200
+		return
+	}
+	fault := s.matchFault(action)
+	if fault != nil && !fault.AfterApply {
+		s.sendFault(w, ns, reqID, fault, &c)
+		return
+	}
+
+	var result any
+	var aerr *apiError
+	if !ok {
+		aerr = errInvalidAction(action, params.Get("Version"))
+	} else {
+		s.mu.Lock()
+		aerr = s.authenticate(r, action, c.AccessKeyID)
+		if aerr == nil {
+			result, aerr = h(s, &reqCtx{action: action, params: params, akid: c.AccessKeyID, now: s.now()})
+		}
+		s.mu.Unlock()
+	}
+
+	if fault != nil {
+		s.sendFault(w, ns, reqID, fault, &c)
+		return
+	}
+	if aerr != nil {
+		c.Status, c.ErrorCode = aerr.Status, aerr.Code
+		writeError(w, ns, reqID, aerr)
+		return
+	}
+	c.Status = http.StatusOK
+	writeResult(w, ns, action, reqID, result)
+}
+
+// authenticate mimics the checks AWS makes before authorising: a signature
+// must be present, and keys this server issued must be valid and unexpired.
+func (s *Server) authenticate(r *http.Request, action, akid string) *apiError {
+	if action == "AssumeRoleWithWebIdentity" {
+		return nil
+	}
+	if akid == "" {
+		return &apiError{Status: 403, Code: "MissingAuthenticationToken", Message: "Request is missing Authentication Token"}
+	}
+	sess, ok := s.sessions[akid]
+	if !ok {
+		return nil
+	}
+	tok := r.Header.Get("X-Amz-Security-Token")
+	if tok == "" {
+		tok = r.URL.Query().Get("X-Amz-Security-Token")
+	}
+	if tok != sess.token {
+		return &apiError{Status: 403, Code: "InvalidClientTokenId", Message: "The security token included in the request is invalid."}
+	}
+	if !s.now().Before(sess.expires) {
+		return &apiError{Status: 403, Code: "ExpiredToken", Message: "The security token included in the request is expired"}
+	}
+	return nil
+}
+
+func (s *Server) latencyFor(action string) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.latency + s.actionLatency[action]
+}
+
+// sleep waits d; false if the client went away or the server is closing.
+func (s *Server) sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-s.closing:
+		return false
+	}
+}
+
+func (s *Server) matchFault(action string) *Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var hit *Fault
+	for _, fs := range s.faults {
+		if fs.f.Action != "" && fs.f.Action != action {
+			continue
+		}
+		fs.seen++
+		if hit != nil {
+			continue
+		}
+		times := max(fs.f.Times, 1)
+		if fs.f.Nth == 0 || (fs.seen >= fs.f.Nth && fs.seen < fs.f.Nth+times) {
+			f := fs.f
+			hit = &f
+		}
+	}
+	return hit
+}
+
+func (s *Server) sendFault(w http.ResponseWriter, ns, reqID string, f *Fault, c *Call) {
+	if f.Drop {
+		c.ErrorCode = "ConnectionDropped"
+		abort(w)
+		return
+	}
+	e := faultError(f)
+	c.Status, c.ErrorCode = e.Status, e.Code
+	writeError(w, ns, reqID, e)
+}
+
+// abort closes the connection without a response.
+func abort(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
+	// Not hijackable (HTTP/2): net/http's own idiom resets the stream.
+	panic(http.ErrAbortHandler)
+}
+
+// accessKeyID reads the caller's key from the SigV4 Authorization header (or
+// a presigned query); the signature itself is not verified.
+func accessKeyID(r *http.Request) string {
+	auth := r.Header.Get("Authorization")
+	if i := strings.Index(auth, "Credential="); i >= 0 {
+		cred := auth[i+len("Credential="):]
+		if j := strings.IndexAny(cred, "/, "); j >= 0 {
+			cred = cred[:j]
+		}
+		return cred
+	}
+	if cred := r.URL.Query().Get("X-Amz-Credential"); cred != "" {
+		k, _, _ := strings.Cut(cred, "/")
+		return k
+	}
+	return ""
+}
+
+func cloneValues(v url.Values) url.Values {
+	if v == nil {
+		return nil
+	}
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+var errNotStarted = errors.New("fakeaws: server not started")
