@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -79,7 +80,13 @@ Run 'buildrole COMMAND -h' for a command's flags.
 func Main(ctx context.Context, args []string, env Env) int {
 	env = env.withDefaults()
 	if len(args) > 0 {
-		args = args[1:]
+		// Called as buildrole-up or buildrole-down (the action's entry
+		// points), the name is the subcommand.
+		if sub, ok := strings.CutPrefix(filepath.Base(args[0]), "buildrole-"); ok {
+			args = append([]string{sub}, args[1:]...)
+		} else {
+			args = args[1:]
+		}
 	}
 	if len(args) == 0 {
 		fmt.Fprint(env.Stderr, usage)
