@@ -44,8 +44,8 @@ const (
 	tagPatternText  = `satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]*`
 )
 
-// Tag is an IAM resource tag.
-type Tag struct{ Key, Value string }
+// resourceTag is an IAM resource tag.
+type resourceTag struct{ Key, Value string }
 
 type role struct {
 	name, path, arn, id string
@@ -53,7 +53,7 @@ type role struct {
 	description         string
 	boundary            string
 	maxSession          int32
-	tags                []Tag
+	tags                []resourceTag
 	inline              map[string]inlinePolicy // by lower-case name
 	attached            []string
 	created             time.Time
@@ -65,7 +65,7 @@ type inlinePolicy struct{ name, doc string }
 type profile struct {
 	name, path, arn, id string
 	roles               []string // role names (at most one)
-	tags                []Tag
+	tags                []resourceTag
 	created             time.Time
 }
 
@@ -73,7 +73,7 @@ type provider struct {
 	arn, url    string
 	clientIDs   []string
 	thumbprints []string
-	tags        []Tag
+	tags        []resourceTag
 	created     time.Time
 }
 
@@ -159,7 +159,7 @@ type page struct {
 	Marker      string `xml:"Marker,omitempty"`
 }
 
-func tagsXML(tags []Tag) []tagXML {
+func tagsXML(tags []resourceTag) []tagXML {
 	out := make([]tagXML, len(tags))
 	for i, t := range tags {
 		out[i] = tagXML(t)
@@ -214,14 +214,14 @@ func listParam(p url.Values, prefix string) []string {
 	}
 }
 
-func tagsParam(p url.Values, prefix string) []Tag {
-	var out []Tag
+func tagsParam(p url.Values, prefix string) []resourceTag {
+	var out []resourceTag
 	for i := 1; ; i++ {
 		k, ok := p[fmt.Sprintf("%s.member.%d.Key", prefix, i)]
 		if !ok {
 			return out
 		}
-		out = append(out, Tag{Key: k[0], Value: p.Get(fmt.Sprintf("%s.member.%d.Value", prefix, i))})
+		out = append(out, resourceTag{Key: k[0], Value: p.Get(fmt.Sprintf("%s.member.%d.Value", prefix, i))})
 	}
 }
 
@@ -247,7 +247,7 @@ func checkPath(v *validation, path string) {
 
 // checkTags validates tags for a request; the ValidationError part goes into
 // v, reserved and duplicate keys are InvalidInput as in IAM.
-func checkTags(v *validation, tags []Tag) *apiError {
+func checkTags(v *validation, tags []resourceTag) *apiError {
 	if len(tags) > maxTags {
 		v.add("tags", fmt.Sprint(tagsXML(tags)), fmt.Sprintf("have length less than or equal to %d", maxTags))
 	}
@@ -284,10 +284,10 @@ func checkTags(v *validation, tags []Tag) *apiError {
 }
 
 // mergeTags overwrites existing keys (compared case-insensitively).
-func mergeTags(have, add []Tag) []Tag {
+func mergeTags(have, add []resourceTag) []resourceTag {
 	out := slices.Clone(have)
 	for _, t := range add {
-		i := slices.IndexFunc(out, func(o Tag) bool { return strings.EqualFold(o.Key, t.Key) })
+		i := slices.IndexFunc(out, func(o resourceTag) bool { return strings.EqualFold(o.Key, t.Key) })
 		if i >= 0 {
 			out[i] = t
 		} else {
@@ -297,8 +297,8 @@ func mergeTags(have, add []Tag) []Tag {
 	return out
 }
 
-func removeTags(have []Tag, keys []string) []Tag {
-	return slices.DeleteFunc(slices.Clone(have), func(t Tag) bool {
+func removeTags(have []resourceTag, keys []string) []resourceTag {
+	return slices.DeleteFunc(slices.Clone(have), func(t resourceTag) bool {
 		return slices.ContainsFunc(keys, func(k string) bool { return strings.EqualFold(k, t.Key) })
 	})
 }
@@ -545,7 +545,7 @@ func (s *Server) tagRole(rc *reqCtx) (any, *apiError) {
 	return nil, nil
 }
 
-func checkedTagUpdate(have, add []Tag, quota string) ([]Tag, *apiError) {
+func checkedTagUpdate(have, add []resourceTag, quota string) ([]resourceTag, *apiError) {
 	var v validation
 	tagErr := checkTags(&v, add)
 	if e := v.err(); e != nil {
@@ -570,7 +570,7 @@ func (s *Server) untagRole(rc *reqCtx) (any, *apiError) {
 	return nil, nil
 }
 
-func listTags(tags []Tag, p url.Values) (any, *apiError) {
+func listTags(tags []resourceTag, p url.Values) (any, *apiError) {
 	keys := make([]string, len(tags))
 	for i := range tags {
 		keys[i] = fmt.Sprintf("%06d", i) // insertion order, sortable
@@ -913,7 +913,7 @@ func (s *Server) providerARN(rawURL string) string {
 // GitHub but stores what it is given.
 const githubThumbprint = "6938fd4d98bab03faadb97b34396831e3780aea1"
 
-func (s *Server) addProvider(rawURL string, clientIDs, thumbprints []string, tags []Tag, now time.Time) (*provider, *apiError) {
+func (s *Server) addProvider(rawURL string, clientIDs, thumbprints []string, tags []resourceTag, now time.Time) (*provider, *apiError) {
 	if !strings.HasPrefix(rawURL, "https://") || len(rawURL) > 255 {
 		return nil, newErr("ValidationError", "1 validation error detected: Value '%s' at 'url' failed to satisfy constraint: Member must be a valid HTTPS URL", rawURL)
 	}

@@ -77,7 +77,7 @@ func (s *Server) Snapshot() Snapshot {
 	return out
 }
 
-func tagMap(tags []Tag) map[string]string {
+func tagMap(tags []resourceTag) map[string]string {
 	m := make(map[string]string, len(tags))
 	for _, t := range tags {
 		m[t.Key] = t.Value

@@ -1,0 +1,80 @@
+package cli_test
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/buildrole/buildrole/internal/cli"
+	"github.com/buildrole/buildrole/internal/config"
+)
+
+// action.yml, the inputs the code reads and the README's table agree.
+func TestActionYAMLAndREADMEMatchTheInputs(t *testing.T) {
+	t.Parallel()
+	var want []string
+	defaults := map[string]string{}
+	for _, in := range config.Inputs {
+		want = append(want, in.Name)
+		defaults[in.Name] = in.Default
+	}
+	action, err := os.ReadFile("../../action.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec := string(action)
+	sec = sec[strings.Index(sec, "\ninputs:\n"):strings.Index(sec, "\noutputs:\n")]
+	var got []string
+	var current string
+	for _, line := range strings.Split(sec, "\n") {
+		if m := regexp.MustCompile(`^  ([a-z-]+):$`).FindStringSubmatch(line); m != nil {
+			current = m[1]
+			got = append(got, current)
+		}
+		if d, ok := strings.CutPrefix(line, "    default: "); ok && strings.Trim(d, `"`) != defaults[current] {
+			t.Errorf("action.yml default of %s = %s, code says %q", current, d, defaults[current])
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("action.yml inputs (-code +action.yml):\n%s", diff)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z-]+)` \\|").FindAllStringSubmatch(string(readme), -1) {
+		got = append(got, m[1])
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("README inputs table (-code +README):\n%s", diff)
+	}
+	for _, out := range []string{"role-name", "role-arn", "instance-role-name", "instance-role-arn", "instance-profile-name", "instance-profile-arn", "run-id", "expires-at", "policy"} {
+		if !strings.Contains(string(action), "\n  "+out+":\n") {
+			t.Errorf("action.yml lacks output %s", out)
+		}
+	}
+}
+
+// The action's entry points are the binary under the names buildrole-up
+// and buildrole-down.
+func TestEntryPointNamePicksTheSubcommand(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	code := cli.Main(t.Context(), []string{"/buildrole-version"}, cli.Env{Stdout: &out, Stderr: &out, Getenv: func(string) string { return "" }})
+	if code != cli.ExitOK || !strings.HasPrefix(out.String(), "buildrole ") {
+		t.Fatalf("exit %d: %s", code, out.String())
+	}
+	w := newWorld(t)
+	code, stdout, _ := func() (int, string, string) {
+		var o strings.Builder
+		c := cli.Main(t.Context(), []string{"/buildrole-down"}, cli.Env{Stdout: &o, Stderr: &o, Getenv: w.getenv})
+		return c, o.String(), ""
+	}()
+	if code != cli.ExitOK || !strings.Contains(stdout, "nothing to do") {
+		t.Fatalf("buildrole-down: exit %d: %s", code, stdout)
+	}
+}

@@ -1,0 +1,97 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+
+func parse(inputs map[string]string) (*Config, error) {
+	return Parse(Source{
+		Input:  func(n string) string { return inputs[n] },
+		GitHub: GitHub{Repository: "acme/web", RunID: "99", RunAttempt: "2", Ref: "refs/pull/7/merge", EventName: "pull_request"},
+		RunID:  "abcdef01-0000-4000-8000-000000000000",
+		Now:    now,
+	})
+}
+
+func TestParseDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := parse(map[string]string{"aws-region": "eu-west-1", "role-to-assume": "arn:aws:iam::123456789012:role/ci/buildrole-bootstrap"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name     string
+		got, want any
+	}{
+		{"partition", c.Partition, "aws"},
+		{"account", c.AccountID, "123456789012"},
+		{"audience", c.Audience, "sts.amazonaws.com"},
+		{"session", c.RoleSessionName, "buildrole-99-2"},
+		{"duration", c.DurationSeconds, int32(3600)},
+		{"retries", c.RetryMaxAttempts, 8},
+		{"path", c.Path, "/buildrole/"},
+		{"profile", c.InstanceProfile, ProfileSeparate},
+		{"export", c.ExportCredentials, true},
+		{"expires", c.ExpiresAt, now.Add(6 * time.Hour)},
+		{"role", c.Names.Role, "buildrole-web-pr7-abcdef01"},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s = %v, want %v", ch.name, ch.got, ch.want)
+		}
+	}
+}
+
+func TestParsePartitionsAndLists(t *testing.T) {
+	t.Parallel()
+	c, err := parse(map[string]string{
+		"aws-region": "cn-north-1", "role-to-assume": "arn:aws-cn:iam::123456789012:role/b",
+		"permissions-boundary": "arn:aws-cn:iam::123456789012:policy/boundary",
+		"allowed-source-cidrs": "203.0.113.0/24\n2001:db8::/32", "ttl": "2d", "tags": "team=x,env=ci",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Partition != "aws-cn" || len(c.SourceCIDRs) != 2 || c.ExpiresAt != now.Add(48*time.Hour) || len(c.Tags) < 2 {
+		t.Errorf("config = %+v", c)
+	}
+}
+
+// Every bad input is reported, not just the first.
+func TestParseReportsEveryBadInput(t *testing.T) {
+	t.Parallel()
+	_, err := parse(map[string]string{"aws-region": "nowhere", "path": "x", "ttl": "1s", "instance-profile": "shared", "instance-policy": `{"Version":"2012-10-17","Statement":[]}`})
+	var ie *InputError
+	if !errors.As(err, &ie) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, name := range []string{"aws-region", "path", "ttl", "instance-policy"} {
+		if !strings.Contains(err.Error(), `input "`+name+`"`) {
+			t.Errorf("error does not name %s:\n%v", name, err)
+		}
+	}
+}
+
+func TestSubjectAndPR(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		g       GitHub
+		sub, pr string
+	}{
+		{GitHub{Repository: "a/b", EventName: "pull_request", Ref: "refs/pull/5/merge"}, "repo:a/b:pull_request", "5"},
+		{GitHub{Repository: "a/b", EventName: "push", Ref: "refs/heads/main"}, "repo:a/b:ref:refs/heads/main", ""},
+	}
+	for _, c := range cases {
+		if got := c.g.Subject(); got != c.sub {
+			t.Errorf("Subject = %q, want %q", got, c.sub)
+		}
+		if got := c.g.PR(); got != c.pr {
+			t.Errorf("PR = %q, want %q", got, c.pr)
+		}
+	}
+}
