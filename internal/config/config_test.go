@@ -25,7 +25,7 @@ func TestParseDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	checks := []struct {
-		name     string
+		name      string
 		got, want any
 	}{
 		{"partition", c.Partition, "aws"},

@@ -179,6 +179,23 @@ type upper struct {
 	journal *journal
 }
 
+// inFlightTimeout bounds a call that was already sent when Up is told to
+// stop. Such a call is allowed to finish, because a call abandoned
+// mid-flight may still be applied after the rollback has looked for it; the
+// runner's SIGINT-to-SIGTERM window is 7.5 s.
+const inFlightTimeout = 5 * time.Second
+
+// begin returns the context for one call: none once Up has been told to
+// stop (cancellation or a sibling's failure), and otherwise one that the
+// stop does not cut short.
+func begin(stop context.Context) (context.Context, context.CancelFunc, error) {
+	if err := stop.Err(); err != nil {
+		return nil, nil, context.Cause(stop)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(stop), inFlightTimeout)
+	return ctx, cancel, nil
+}
+
 func (u *upper) iamTags() []types.Tag {
 	out := make([]types.Tag, len(u.plan.Tags))
 	for i, t := range u.plan.Tags {
@@ -187,7 +204,12 @@ func (u *upper) iamTags() []types.Tag {
 	return out
 }
 
-func (u *upper) createRole(ctx context.Context, r RolePlan) error {
+func (u *upper) createRole(stop context.Context, r RolePlan) error {
+	ctx, cancel, err := begin(stop)
+	if err != nil {
+		return err
+	}
+	defer cancel()
 	in := &iam.CreateRoleInput{
 		RoleName:                 aws.String(r.Name),
 		Path:                     aws.String(u.plan.Path),
@@ -199,7 +221,7 @@ func (u *upper) createRole(ctx context.Context, r RolePlan) error {
 	if u.plan.Boundary != "" {
 		in.PermissionsBoundary = aws.String(u.plan.Boundary)
 	}
-	_, err := u.api.CreateRole(ctx, in)
+	_, err = u.api.CreateRole(ctx, in)
 	if isCode(err, "EntityAlreadyExists") && u.ownsRole(ctx, r.Name) {
 		// An earlier attempt of this very call succeeded but its response
 		// was lost; the run-id tag proves the role is ours.
@@ -220,11 +242,16 @@ func (u *upper) ownsRole(ctx context.Context, name string) bool {
 	return tagValue(out.Role.Tags, naming.TagRunID) == u.plan.RunID
 }
 
-func (u *upper) putPolicy(ctx context.Context, r RolePlan) error {
+func (u *upper) putPolicy(stop context.Context, r RolePlan) error {
+	ctx, cancel, err := begin(stop)
+	if err != nil {
+		return err
+	}
+	defer cancel()
 	if r.Policy == nil {
 		return nil
 	}
-	_, err := u.api.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
+	_, err = u.api.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
 		RoleName:       aws.String(r.Name),
 		PolicyName:     aws.String(r.PolicyName),
 		PolicyDocument: aws.String(r.Policy.JSON()),
@@ -236,8 +263,13 @@ func (u *upper) putPolicy(ctx context.Context, r RolePlan) error {
 	return nil
 }
 
-func (u *upper) createProfile(ctx context.Context, ip ProfilePlan) error {
-	_, err := u.api.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{
+func (u *upper) createProfile(stop context.Context, ip ProfilePlan) error {
+	ctx, cancel, err := begin(stop)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	_, err = u.api.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{
 		InstanceProfileName: aws.String(ip.Name),
 		Path:                aws.String(u.plan.Path),
 		Tags:                u.iamTags(),
@@ -260,8 +292,13 @@ func (u *upper) ownsProfile(ctx context.Context, name string) bool {
 	return tagValue(out.InstanceProfile.Tags, naming.TagRunID) == u.plan.RunID
 }
 
-func (u *upper) addRole(ctx context.Context, ip ProfilePlan) error {
-	_, err := u.api.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{
+func (u *upper) addRole(stop context.Context, ip ProfilePlan) error {
+	ctx, cancel, err := begin(stop)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	_, err = u.api.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{
 		InstanceProfileName: aws.String(ip.Name),
 		RoleName:            aws.String(ip.Role),
 	})
