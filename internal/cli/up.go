@@ -120,11 +120,24 @@ func (u *upRun) tokens(ctx context.Context, aud string) (string, error) { return
 
 func (u *upRun) run(ctx context.Context) int {
 	rio, cfg := u.rio, u.cfg
-	rio.group("Bootstrap session")
 	var tokens stsauth.TokenSource
 	if cfg.RoleToAssume != "" {
-		tokens = u.tokens
+		// Fetched (and masked) before anything else is printed.
+		first, err := rio.token(ctx, cfg.Audience)
+		if err != nil {
+			rio.errorf("buildrole up: %s\nnothing was created", err)
+			return ExitFailed
+		}
+		tokens = func(ctx context.Context, aud string) (string, error) {
+			if first != "" && aud == cfg.Audience {
+				tok := first
+				first = ""
+				return tok, nil
+			}
+			return u.tokens(ctx, aud)
+		}
 	}
+	rio.group("Bootstrap session")
 	sess, err := stsauth.Bootstrap(ctx, u.opts, cfg.RoleToAssume, cfg.RoleSessionName, cfg.Audience, tokens)
 	if err != nil {
 		rio.endGroup()
@@ -180,7 +193,7 @@ func (u *upRun) run(ctx context.Context) int {
 			DurationSeconds: cfg.DurationSeconds,
 			Chain:           trust.Mode() == "chain",
 			Audience:        cfg.Audience,
-		}, u.tokens)
+		}, tokens)
 		if err == nil {
 			// Masks before anything else can print them.
 			rio.mask(creds.AccessKeyID)

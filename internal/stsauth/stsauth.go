@@ -38,6 +38,9 @@ type Options struct {
 	// Credentials replace the default credential chain when no role is
 	// assumed with OIDC. Default nil: the chain (env, files, IMDS, ...).
 	Credentials aws.CredentialsProvider
+	// PropagationTimeout bounds retrying AccessDenied while a new trust
+	// policy propagates. Default 60s.
+	PropagationTimeout time.Duration
 }
 
 // TokenSource fetches a GitHub OIDC token for an audience.
@@ -251,7 +254,7 @@ type BuildRoleRequest struct {
 	Chain    bool
 	Audience string
 	// MaxWait bounds retrying AccessDenied while the new trust policy
-	// propagates. Default 60s.
+	// propagates. Default Options.PropagationTimeout.
 	MaxWait time.Duration
 }
 
@@ -264,6 +267,9 @@ const MaxChainedSeconds = 3600
 // how long it waited for propagation.
 func AssumeBuildRole(ctx context.Context, o Options, s *Session, req BuildRoleRequest, tokens TokenSource) (aws.Credentials, time.Duration, error) {
 	maxWait := req.MaxWait
+	if maxWait <= 0 {
+		maxWait = o.PropagationTimeout
+	}
 	if maxWait <= 0 {
 		maxWait = 60 * time.Second
 	}

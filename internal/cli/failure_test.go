@@ -1,0 +1,176 @@
+package cli_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/buildrole/buildrole/internal/cli"
+	"github.com/buildrole/buildrole/internal/fakeaws"
+	"github.com/buildrole/buildrole/internal/stsauth"
+)
+
+// Each way the job's credentials can fail ends with the specific message
+// and no resources.
+func TestAuthFailuresExplainThemselves(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name  string
+		setup func(w *world)
+		want  []string
+	}{
+		{"missing id-token permission", func(w *world) {
+			w.set("ACTIONS_ID_TOKEN_REQUEST_URL", "")
+			w.set("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "")
+		}, []string{"permissions: id-token: write", "forks"}},
+		{"wrong sub", func(w *world) {
+			w.srv.SetJob(fakeaws.Job{Repository: "someone/else", EventName: "push", Ref: "refs/heads/main", RunID: "1", RunAttempt: "1"})
+		}, []string{"AccessDenied", `sub is "repo:someone/else:ref:refs/heads/main"`, `aud is "sts.amazonaws.com"`}},
+		{"wrong audience", func(w *world) {
+			w.set("INPUT_AUDIENCE", "https://github.com/acme")
+		}, []string{"InvalidIdentityToken", "OIDC provider"}},
+		{"unreachable OIDC endpoint", func(w *world) {
+			w.set("ACTIONS_ID_TOKEN_REQUEST_URL", "http://127.0.0.1:1/token?api-version=2.0")
+		}, []string{"get the job's OIDC token"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			c.setup(w)
+			code, stdout, _ := w.run(context.Background(), "up")
+			if code != cli.ExitFailed {
+				t.Fatalf("exit %d, want %d:\n%s", code, cli.ExitFailed, stdout)
+			}
+			for _, want := range c.want {
+				if !strings.Contains(stdout, want) {
+					t.Errorf("output lacks %q:\n%s", want, stdout)
+				}
+			}
+			if !strings.Contains(stdout, "::error::") || !strings.Contains(stdout, "nothing was created") {
+				t.Errorf("no ::error:: saying nothing was created:\n%s", stdout)
+			}
+			if got := w.leftovers(); len(got) != 0 {
+				t.Errorf("left behind: %v", got)
+			}
+		})
+	}
+}
+
+// A trust policy that never propagates: bounded wait, a clear message,
+// and the run's resources deleted.
+func TestTrustThatNeverPropagatesIsTornDown(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.srv.SetPropagationDelay(time.Hour)
+	var out strings.Builder
+	code := cli.Main(context.Background(), []string{"buildrole", "up"}, cli.Env{
+		Getenv: w.getenv, Stdout: &out, Stderr: &out,
+		AWS: func(o *stsauth.Options) {
+			o.EndpointURL = w.srv.URL()
+			o.RetryBaseDelay, o.RetryMaxDelay = time.Millisecond, 5*time.Millisecond
+			o.PropagationTimeout = 600 * time.Millisecond
+		},
+	})
+	if code != cli.ExitFailed {
+		t.Fatalf("exit %d:\n%s", code, out.String())
+	}
+	for _, want := range []string{"has not propagated", "resources were deleted"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if n := w.srv.CountCalls("AssumeRoleWithWebIdentity"); n < 3 {
+		t.Errorf("AssumeRoleWithWebIdentity tried %d times; want retries", n)
+	}
+	if got := w.leftovers(); len(got) != 0 {
+		t.Errorf("left behind: %v", got)
+	}
+}
+
+// Masks come first: no line before a secret's mask, and no line at all
+// before the first mask.
+func TestMasksPrecedeEverything(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	code, stdout, _ := w.run(context.Background(), "up")
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d:\n%s", code, stdout)
+	}
+	lines := strings.Split(stdout, "\n")
+	if !strings.HasPrefix(lines[0], "::add-mask::") {
+		t.Errorf("first line is %q, want a mask", lines[0])
+	}
+	masked := map[string]bool{}
+	for i, line := range lines {
+		if v, ok := strings.CutPrefix(line, "::add-mask::"); ok {
+			masked[v] = true
+			continue
+		}
+		env := w.file("GITHUB_ENV")
+		for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
+			if v := env[k]; strings.Contains(line, v) && !masked[v] {
+				t.Errorf("line %d shows %q before its mask", i, v)
+			}
+		}
+	}
+}
+
+// A signal (context cancellation) at each phase of up: up exits non-zero,
+// and once the post step has run nothing remains.
+func TestSignalAtEachPhaseLeavesNothing(t *testing.T) {
+	t.Parallel()
+	phases := []struct{ name, action string }{
+		{"bootstrap", "AssumeRoleWithWebIdentity"},
+		{"create", "CreateRole"},
+		{"attach", "PutRolePolicy"},
+		{"profile", "AddRoleToInstanceProfile"},
+	}
+	for _, ph := range phases {
+		t.Run(ph.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			w.srv.SetActionLatency(ph.action, 150*time.Millisecond)
+			ctx, cancel := context.WithCancel(context.Background())
+			go func() {
+				defer cancel()
+				for i := 0; i < 2000 && w.srv.CountCalls(ph.action) == 0; i++ {
+					time.Sleep(time.Millisecond)
+				}
+			}()
+			code, stdout, _ := w.run(ctx, "up")
+			if code == cli.ExitOK {
+				t.Fatalf("up exit 0 despite the signal:\n%s", stdout)
+			}
+			w.srv.SetActionLatency(ph.action, 0)
+			w.postEnv()
+			if code, stdout, _ := w.run(context.Background(), "down"); code != cli.ExitOK {
+				t.Fatalf("post step exit %d:\n%s", code, stdout)
+			}
+			if got := w.leftovers(); len(got) != 0 {
+				t.Fatalf("left behind: %v", got)
+			}
+		})
+	}
+	// Cancelled while waiting for the trust policy to propagate.
+	t.Run("assume", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t)
+		w.srv.SetPropagationDelay(time.Hour)
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			defer cancel()
+			for i := 0; i < 2000 && w.srv.CountCalls("AssumeRoleWithWebIdentity") < 2; i++ {
+				time.Sleep(time.Millisecond)
+			}
+		}()
+		code, stdout, _ := w.run(ctx, "up")
+		if code == cli.ExitOK {
+			t.Fatalf("up exit 0 despite the signal:\n%s", stdout)
+		}
+		if got := w.leftovers(); len(got) != 0 {
+			t.Fatalf("up left %v even before the post step", got)
+		}
+	})
+}
