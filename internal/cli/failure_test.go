@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
 	"github.com/buildrole/buildrole/internal/cli"
 	"github.com/buildrole/buildrole/internal/fakeaws"
 	"github.com/buildrole/buildrole/internal/stsauth"
@@ -173,4 +175,45 @@ func TestSignalAtEachPhaseLeavesNothing(t *testing.T) {
 			t.Fatalf("up left %v even before the post step", got)
 		}
 	})
+}
+
+// Without role-to-assume (a self-hosted runner's own credentials) the build
+// role trusts the caller and is assumed by role chaining, capped at 1 h.
+func TestDefaultCredentialChainMode(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.set("INPUT_ROLE-TO-ASSUME", "")
+	w.set("ACTIONS_ID_TOKEN_REQUEST_URL", "")
+	w.set("INPUT_ROLE-DURATION-SECONDS", "7200")
+	var out strings.Builder
+	env := cli.Env{
+		Getenv: w.getenv, Stdout: &out, Stderr: &out,
+		AWS: func(o *stsauth.Options) {
+			o.EndpointURL = w.srv.URL()
+			o.RetryBaseDelay, o.RetryMaxDelay = time.Millisecond, 5*time.Millisecond
+			o.Credentials = credentials.NewStaticCredentialsProvider("AKIDRUNNER", "runner-secret", "")
+		},
+	}
+	if code := cli.Main(context.Background(), []string{"buildrole", "up"}, env); code != cli.ExitOK {
+		t.Fatalf("exit %d:\n%s", code, out.String())
+	}
+	if n := w.srv.CountCalls("AssumeRole"); n == 0 {
+		t.Error("build role was not assumed by role chaining")
+	}
+	var trust string
+	for _, r := range w.srv.Snapshot().Roles {
+		if r.Path == "/buildrole/" && !strings.HasSuffix(r.Name, "-vm") {
+			trust = r.AssumeRolePolicy
+		}
+	}
+	if !strings.Contains(trust, `"AWS":"arn:aws:iam::123456789012:user/fake-admin"`) {
+		t.Errorf("build role trust = %s, want the caller as AWS principal", trust)
+	}
+	w.postEnv()
+	if code := cli.Main(context.Background(), []string{"buildrole", "down"}, env); code != cli.ExitOK {
+		t.Fatalf("down exit %d:\n%s", code, out.String())
+	}
+	if got := w.leftovers(); len(got) != 0 {
+		t.Fatalf("left behind: %v", got)
+	}
 }
