@@ -2,6 +2,9 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/buildrole/buildrole/internal/cli.Version=$(VERSION)
 
+# Every workflow we ship, linted by actionlint (pinned in go.mod as a tool).
+WORKFLOWS := $(wildcard examples/*.yml .github/workflows/*.yml)
+
 .PHONY: build demo test bench fmt
 
 build:
@@ -15,6 +18,7 @@ test:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) tool actionlint $(WORKFLOWS)
 	$(GO) test -race -count=1 ./...
 
 # Call counts, critical-path depth and wall time of up and down against
