@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode"
 
 	"github.com/google/uuid"
 	"github.com/sethvargo/go-githubactions"
@@ -84,7 +85,7 @@ func (r *Runner) Mask(secret string) {
 	if !InActions(r.getenv) {
 		return
 	}
-	for _, line := range strings.Split(secret, "\n") {
+	for _, line := range strings.FieldsFunc(secret, func(c rune) bool { return c == '\n' || c == '\r' }) {
 		if line = strings.TrimSpace(line); line != "" {
 			r.command("add-mask", line, nil)
 		}
@@ -115,15 +116,18 @@ func (r *Runner) Errorf(format string, args ...any) {
 // Printf logs plain text. A line that would read as a workflow command is
 // defused, since the text may carry input values.
 func (r *Runner) Printf(format string, args ...any) {
-	for _, line := range strings.Split(strings.TrimRight(fmt.Sprintf(format, args...), "\n"), "\n") {
+	// The runner ends a log line at \r too.
+	text := strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(fmt.Sprintf(format, args...))
+	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
 		r.writeLine(Defuse(line))
 	}
 }
 
 // Defuse keeps a log line from being parsed as a workflow command.
 func Defuse(line string) string {
-	t := strings.TrimLeft(line, " \t")
-	if strings.HasPrefix(t, "::") || strings.HasPrefix(t, "##[") {
+	// Old-style ##[cmd] commands are found anywhere in a line.
+	line = strings.ReplaceAll(line, "##[", "##%5B")
+	if strings.HasPrefix(strings.TrimLeftFunc(line, unicode.IsSpace), "::") {
 		return "  " + strings.Replace(line, ":", "%3A", 1)
 	}
 	return line
@@ -216,7 +220,7 @@ func (r *Runner) IDToken(ctx context.Context, audience string) (string, error) {
 // steps would see.
 func ParseFileCommands(data string) (map[string]string, error) {
 	out := map[string]string{}
-	lines := strings.Split(strings.ReplaceAll(data, "\r\n", "\n"), "\n")
+	lines := strings.Split(data, "\n")
 	for i := 0; i < len(lines); i++ {
 		line := lines[i]
 		if line == "" {

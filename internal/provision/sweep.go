@@ -1,0 +1,269 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/buildrole/buildrole/internal/naming"
+)
+
+// SweepAPI is the IAM calls sweep makes.
+type SweepAPI interface {
+	DownAPI
+	ListRoles(context.Context, *iam.ListRolesInput, ...func(*iam.Options)) (*iam.ListRolesOutput, error)
+	ListRoleTags(context.Context, *iam.ListRoleTagsInput, ...func(*iam.Options)) (*iam.ListRoleTagsOutput, error)
+	ListInstanceProfiles(context.Context, *iam.ListInstanceProfilesInput, ...func(*iam.Options)) (*iam.ListInstanceProfilesOutput, error)
+	ListInstanceProfileTags(context.Context, *iam.ListInstanceProfileTagsInput, ...func(*iam.Options)) (*iam.ListInstanceProfileTagsOutput, error)
+}
+
+// Filter selects what sweep deletes. Only resources under Path that carry
+// buildrole:managed=true are ever considered; the other fields narrow
+// further, and all that are set must match.
+type Filter struct {
+	Path       string
+	Expired    bool          // buildrole:expires-at is in the past
+	OlderThan  time.Duration // created more than this long ago
+	Repository string
+	PR         string
+	RunID      string
+	Now        time.Time
+}
+
+// SweepResult is one run found by sweep.
+type SweepResult struct {
+	RunID   string    `json:"run_id"`
+	Names   []string  `json:"resources"`
+	Status  string    `json:"status"` // "deleted", "would-delete", "failed"
+	Error   string    `json:"error,omitempty"`
+	Outcome []Outcome `json:"outcomes,omitempty"`
+}
+
+// SweepReport lists what sweep did.
+type SweepReport struct {
+	Runs    []SweepResult `json:"runs"`
+	Skipped int           `json:"skipped"` // managed resources under the path that did not match
+	Foreign int           `json:"foreign"` // resources under the path without the managed tag: never touched
+}
+
+// SweepOptions tune Sweep.
+type SweepOptions struct {
+	DryRun bool
+	// Concurrency bounds the runs deleted at once. Default 8.
+	Concurrency int
+}
+
+type found struct {
+	roles    []string
+	profiles map[string][]string // profile → roles it holds
+	region   string
+}
+
+// Sweep finds the managed resources under the path that match the filter
+// and deletes them run by run with the same teardown as Down.
+func Sweep(ctx context.Context, api SweepAPI, f Filter, opt SweepOptions) (*SweepReport, error) {
+	if f.Path == "" {
+		return nil, errors.New("sweep needs a path")
+	}
+	runs := map[string]*found{}
+	rep := &SweepReport{}
+	get := func(id string) *found {
+		if runs[id] == nil {
+			runs[id] = &found{profiles: map[string][]string{}}
+		}
+		return runs[id]
+	}
+	roles := iam.NewListRolesPaginator(api, &iam.ListRolesInput{PathPrefix: aws.String(f.Path)})
+	for roles.HasMorePages() {
+		page, err := roles.NextPage(ctx)
+		if err != nil {
+			return rep, fmt.Errorf("list roles under %s: %w", f.Path, err)
+		}
+		for _, r := range page.Roles {
+			if aws.ToString(r.Path) != f.Path && !strings.HasPrefix(aws.ToString(r.Path), f.Path) {
+				continue
+			}
+			out, err := api.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: r.RoleName})
+			if isCode(err, "NoSuchEntity") {
+				continue
+			}
+			if err != nil {
+				return rep, fmt.Errorf("list tags of role %q: %w", aws.ToString(r.RoleName), err)
+			}
+			switch match(tagsOf(out.Tags), aws.ToTime(r.CreateDate), f) {
+			case matchForeign:
+				rep.Foreign++
+			case matchSkip:
+				rep.Skipped++
+			default:
+				id := tagsOf(out.Tags)[naming.TagRunID]
+				get(id).roles = append(get(id).roles, aws.ToString(r.RoleName))
+			}
+		}
+	}
+	profiles := iam.NewListInstanceProfilesPaginator(api, &iam.ListInstanceProfilesInput{PathPrefix: aws.String(f.Path)})
+	for profiles.HasMorePages() {
+		page, err := profiles.NextPage(ctx)
+		if err != nil {
+			return rep, fmt.Errorf("list instance profiles under %s: %w", f.Path, err)
+		}
+		for _, p := range page.InstanceProfiles {
+			if !strings.HasPrefix(aws.ToString(p.Path), f.Path) {
+				continue
+			}
+			out, err := api.ListInstanceProfileTags(ctx, &iam.ListInstanceProfileTagsInput{InstanceProfileName: p.InstanceProfileName})
+			if isCode(err, "NoSuchEntity") {
+				continue
+			}
+			if err != nil {
+				return rep, fmt.Errorf("list tags of instance profile %q: %w", aws.ToString(p.InstanceProfileName), err)
+			}
+			switch match(tagsOf(out.Tags), aws.ToTime(p.CreateDate), f) {
+			case matchForeign:
+				rep.Foreign++
+			case matchSkip:
+				rep.Skipped++
+			default:
+				id := tagsOf(out.Tags)[naming.TagRunID]
+				var held []string
+				for _, r := range p.Roles {
+					held = append(held, aws.ToString(r.RoleName))
+				}
+				get(id).profiles[aws.ToString(p.InstanceProfileName)] = held
+			}
+		}
+	}
+
+	ids := make([]string, 0, len(runs))
+	for id := range runs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	rep.Runs = make([]SweepResult, len(ids))
+	limit := opt.Concurrency
+	if limit <= 0 {
+		limit = 8
+	}
+	var g errgroup.Group
+	g.SetLimit(limit)
+	var mu sync.Mutex
+	var errs []error
+	for i, id := range ids {
+		run := runs[id]
+		res := SweepResult{RunID: id, Names: run.names(), Status: "would-delete"}
+		if opt.DryRun {
+			rep.Runs[i] = res
+			continue
+		}
+		g.Go(func() error {
+			var outcomes []Outcome
+			var runErr []error
+			for _, st := range run.states(id) {
+				r, err := Down(ctx, api, st, Options{})
+				outcomes = append(outcomes, r.Outcomes...)
+				runErr = append(runErr, err)
+			}
+			res.Outcome, res.Status = outcomes, "deleted"
+			if err := errors.Join(runErr...); err != nil {
+				res.Status, res.Error = "failed", err.Error()
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("run %s: %w", id, err))
+				mu.Unlock()
+			}
+			rep.Runs[i] = res
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return rep, errors.Join(errs...)
+}
+
+func (r *found) names() []string {
+	out := append([]string(nil), r.roles...)
+	for p := range r.profiles {
+		out = append(out, "instance-profile/"+p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// states turns what was found into Down states: the build role, the
+// instance role (named ...-vm) and the profile in one, anything else alone.
+func (r *found) states(id string) []State {
+	st := State{RunID: id}
+	var extra []State
+	for _, role := range r.roles {
+		switch {
+		case strings.HasSuffix(role, naming.InstanceSuffix) && st.InstanceRole == "":
+			st.InstanceRole, st.InstancePolicy = role, InstancePolicyName
+		case !strings.HasSuffix(role, naming.InstanceSuffix) && st.Role == "":
+			st.Role, st.BuildPolicy = role, BuildPolicyName
+		default:
+			extra = append(extra, State{RunID: id, Role: role})
+		}
+	}
+	for p, held := range r.profiles {
+		s := State{RunID: id, InstanceProfile: p}
+		if len(held) > 0 {
+			s.ProfileRole = held[0]
+		}
+		if st.InstanceProfile == "" {
+			st.InstanceProfile, st.ProfileRole = s.InstanceProfile, s.ProfileRole
+		} else {
+			extra = append(extra, s)
+		}
+	}
+	return append([]State{st}, extra...)
+}
+
+type matchResult int
+
+const (
+	matchForeign matchResult = iota
+	matchSkip
+	matchYes
+)
+
+func tagsOf(tags []types.Tag) map[string]string {
+	m := make(map[string]string, len(tags))
+	for _, t := range tags {
+		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return m
+}
+
+func match(tags map[string]string, created time.Time, f Filter) matchResult {
+	if tags[naming.TagManaged] != "true" || tags[naming.TagRunID] == "" {
+		return matchForeign
+	}
+	if f.RunID != "" && tags[naming.TagRunID] != f.RunID {
+		return matchSkip
+	}
+	if f.Repository != "" && !strings.EqualFold(tags[naming.TagRepository], f.Repository) {
+		return matchSkip
+	}
+	if f.PR != "" && tags[naming.TagPR] != f.PR {
+		return matchSkip
+	}
+	if f.Expired {
+		exp, err := time.Parse(time.RFC3339, tags[naming.TagExpiresAt])
+		// A managed resource without a readable expiry is never deleted
+		// on expiry alone: it may not be ours to judge.
+		if err != nil || !exp.Before(f.Now) {
+			return matchSkip
+		}
+	}
+	if f.OlderThan > 0 && (created.IsZero() || f.Now.Sub(created) < f.OlderThan) {
+		return matchSkip
+	}
+	return matchYes
+}
