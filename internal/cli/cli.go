@@ -68,6 +68,7 @@ const usage = `buildrole: ephemeral, least-privilege IAM roles for Packer builds
 Usage:
   buildrole up      [flags]   create this run's build role, instance role and profile
   buildrole down    [flags]   delete what up created (reads the saved state)
+  buildrole sweep   [flags]   delete runs a killed runner left behind (expired by default)
   buildrole demo    [--json]  run up and down against an embedded fake AWS
   buildrole version           print the version
 
@@ -98,6 +99,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 		return runUp(ctx, env, rest)
 	case "down":
 		return runDown(ctx, env, rest)
+	case "sweep":
+		return runSweep(ctx, env, rest)
 	case "demo":
 		return runDemo(ctx, env, rest)
 	case "version", "--version":

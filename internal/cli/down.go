@@ -68,7 +68,7 @@ func runDown(ctx context.Context, env Env, args []string) int {
 	sess, err := stsauth.Bootstrap(ctx, opts, auth.RoleToAssume, auth.RoleSessionName, auth.Audience, tokens)
 	rio.endGroup()
 	if err != nil {
-		rio.errorf("buildrole down: %s\nnothing was deleted; %s", err, sweepCommand(state))
+		rio.errorf("buildrole down: %s\nnothing was deleted; %s", err, sweepCommand(state, auth.RoleToAssume))
 		return finish(rio, ExitLeftovers)
 	}
 	if c, err := sess.Config.Credentials.Retrieve(ctx); err == nil {
@@ -81,9 +81,9 @@ func runDown(ctx context.Context, env Env, args []string) int {
 		rio.printf("%-18s %-60s %s", o.Kind, o.Name, o.Status)
 	}
 	rio.endGroup()
-	_ = rio.summary(downSummary(state, rep))
+	_ = rio.summary(downSummary(state, rep, auth.RoleToAssume))
 	if err != nil {
-		rio.errorf("buildrole down: %s\nstill present: %s\nto retry: %s", err, failedNames(rep), sweepCommand(state))
+		rio.errorf("buildrole down: %s\nstill present: %s\nto retry: %s", err, failedNames(rep), sweepCommand(state, auth.RoleToAssume))
 		return finish(rio, ExitLeftovers)
 	}
 	rio.printf("buildrole down: run %s removed (%d deleted, %d already gone)", state.RunID, rep.Count("deleted"), rep.Count("absent"))
@@ -98,14 +98,14 @@ func failedNames(rep *provision.Report) string {
 	return strings.Join(names, ", ")
 }
 
-func downSummary(s provision.State, rep *provision.Report) string {
+func downSummary(s provision.State, rep *provision.Report, roleToAssume string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### buildrole: teardown of run `%s`\n\n| kind | name | result |\n|---|---|---|\n", s.RunID)
 	for _, o := range rep.Outcomes {
 		fmt.Fprintf(&b, "| %s | `%s` | %s |\n", o.Kind, o.Name, o.Status)
 	}
 	if f := rep.Failed(); len(f) > 0 {
-		fmt.Fprintf(&b, "\n**%d left behind.** Run: `%s`\n", len(f), sweepCommand(s))
+		fmt.Fprintf(&b, "\n**%d left behind.** Run: `%s`\n", len(f), sweepCommand(s, roleToAssume))
 	}
 	return b.String()
 }

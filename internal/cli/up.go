@@ -30,8 +30,11 @@ var stateKeys = append(append([]string(nil), provision.StateKeys...), stateRoleT
 
 // newIO picks the runner or the terminal, and parses flags for the latter.
 // code is non-zero when the caller should stop with it.
-func newIO(env Env, name string, args []string) (rio runIO, f *flags, code int) {
+func newIO(env Env, name string, args []string, extra ...func(*flags)) (rio runIO, f *flags, code int) {
 	f = newFlags(name, env.Stderr)
+	for _, x := range extra {
+		x(f)
+	}
 	if code := f.parse(args); code != ExitOK {
 		if code < 0 {
 			return nil, f, ExitOK
@@ -50,6 +53,12 @@ func runUp(ctx context.Context, env Env, args []string) int {
 	rio, f, code := newIO(env, "up", args)
 	if rio == nil {
 		return code
+	}
+	if _, ok := rio.(actionIO); ok && rio.input("mode") == "sweep" {
+		return finish(rio, sweep(ctx, env, rio, f, &sweepFlags{
+			olderThan: rio.input("sweep-older-than"), repo: rio.input("sweep-repository"),
+			pr: rio.input("sweep-pr"), runID: rio.input("sweep-run-id"), concurrency: 8,
+		}))
 	}
 	newID := env.NewRunID
 	if newID == nil {
@@ -320,7 +329,7 @@ func upSummary(p *provision.Plan) string {
 func (u *upRun) failed(err error, p *provision.Plan) int {
 	var rb *provision.RollbackError
 	if errors.As(err, &rb) {
-		u.rio.errorf("buildrole up: %s\nrollback could not delete everything; the post step will try again, or run: %s", err, sweepCommand(p.State()))
+		u.rio.errorf("buildrole up: %s\nrollback could not delete everything; the post step will try again, or run: %s", err, sweepCommand(p.State(), u.cfg.RoleToAssume))
 		return ExitLeftovers
 	}
 	u.rio.errorf("buildrole up: %s\neverything created was rolled back", err)
@@ -333,14 +342,18 @@ func (u *upRun) teardownAfter(ctx context.Context, client *iam.Client, p *provis
 	defer cancel()
 	rep, err := provision.Down(dctx, client, p.State(), provision.Options{})
 	if err != nil {
-		u.rio.errorf("buildrole up: %s\nand deleting the run failed: %s\nthe post step will try again, or run: %s", cause, err, sweepCommand(p.State()))
+		u.rio.errorf("buildrole up: %s\nand deleting the run failed: %s\nthe post step will try again, or run: %s", cause, err, sweepCommand(p.State(), u.cfg.RoleToAssume))
 		return ExitLeftovers
 	}
 	u.rio.errorf("buildrole up: %s\nthe run's %d resources were deleted", cause, rep.Count("deleted"))
 	return ExitFailed
 }
 
-// sweepCommand is what to run when something could not be deleted.
-func sweepCommand(s provision.State) string {
-	return fmt.Sprintf("buildrole down --state-file STATE (with run-id %s), or buildrole sweep --run-id %s", s.RunID, s.RunID)
+// sweepCommand is the exact command that removes a run's leftovers.
+func sweepCommand(s provision.State, roleToAssume string) string {
+	cmd := fmt.Sprintf("buildrole sweep --run-id %s --path %s --aws-region %s", s.RunID, orDefault(s.Path, "/buildrole/"), s.Region)
+	if roleToAssume != "" {
+		cmd += " --role-to-assume " + roleToAssume
+	}
+	return cmd
 }

@@ -185,6 +185,7 @@ func Parse(src Source) (*Config, error) {
 			c.InstancePolicy = &doc
 		}
 	}
+	p.oneOf("mode", "up", "sweep")
 	c.Scope = p.oneOf("scope", ScopeRegion, ScopeTags)
 	if c.Scope == ScopeTags {
 		p.fail("scope", "tags is not available yet; use region")

@@ -32,6 +32,11 @@ var Inputs = []Input{
 	{Name: "allowed-source-cidrs", Description: "CIDRs the build role may be used from (aws:SourceIp), one a line or comma-separated."},
 	{Name: "export-credentials", Default: "true", Description: "Export the build role's credentials to the job's environment."},
 	{Name: "dry-run", Default: "false", Description: "Print the plan and call nothing."},
+	{Name: "mode", Default: "up", Description: "up: create this run's roles (the post step deletes them); sweep: delete what killed runners left behind under path."},
+	{Name: "sweep-older-than", Description: "mode sweep: delete runs created longer ago than this (e.g. 24h). Default: runs past their buildrole:expires-at."},
+	{Name: "sweep-repository", Description: "mode sweep: only runs of this repository (owner/name)."},
+	{Name: "sweep-pr", Description: "mode sweep: only runs of this pull request number (for on: pull_request: closed)."},
+	{Name: "sweep-run-id", Description: "mode sweep: only the run with this buildrole:run-id."},
 }
 
 // Lookup returns the input named name.

@@ -12,6 +12,7 @@ import (
 type State struct {
 	RunID           string `json:"run-id"`
 	Region          string `json:"region"`
+	Path            string `json:"path,omitempty"`
 	Role            string `json:"role-name,omitempty"`
 	BuildPolicy     string `json:"build-policy,omitempty"`
 	InstanceRole    string `json:"instance-role-name,omitempty"`
@@ -58,4 +59,4 @@ func StateFromMap(m map[string]string) (State, error) {
 }
 
 // StateKeys are every key a State may hold, for reading STATE_* variables.
-var StateKeys = []string{"run-id", "region", "role-name", "build-policy", "instance-role-name", "instance-policy", "instance-profile-name", "profile-role"}
+var StateKeys = []string{"run-id", "region", "path", "role-name", "build-policy", "instance-role-name", "instance-policy", "instance-profile-name", "profile-role"}

@@ -1,0 +1,140 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/buildrole/buildrole/internal/config"
+	"github.com/buildrole/buildrole/internal/naming"
+	"github.com/buildrole/buildrole/internal/provision"
+	"github.com/buildrole/buildrole/internal/stsauth"
+)
+
+// sweepFlags are sweep's own flags; in the action they are the sweep-*
+// inputs.
+type sweepFlags struct {
+	expired                    bool
+	olderThan, repo, pr, runID string
+	concurrency                int
+}
+
+var (
+	repoRE  = regexp.MustCompile(`^[\w.-]+/[\w.-]+$`)
+	prRE    = regexp.MustCompile(`^[1-9]\d*$`)
+	runIDRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+)
+
+func runSweep(ctx context.Context, env Env, args []string) int {
+	sf := &sweepFlags{}
+	rio, f, code := newIO(env, "sweep", args, func(f *flags) {
+		f.fs.BoolVar(&sf.expired, "expired", false, "delete runs past their buildrole:expires-at (the default when no other filter is given)")
+		f.fs.StringVar(&sf.olderThan, "older-than", "", "delete runs created longer ago than this, e.g. 24h or 2d")
+		f.fs.StringVar(&sf.repo, "repository", "", "only runs of this repository (owner/name)")
+		f.fs.StringVar(&sf.pr, "pr", "", "only runs of this pull request number")
+		f.fs.StringVar(&sf.runID, "run-id", "", "only the run with this buildrole:run-id")
+		f.fs.IntVar(&sf.concurrency, "concurrency", 8, "runs deleted at once")
+	})
+	if rio == nil {
+		return code
+	}
+	if _, ok := rio.(actionIO); ok {
+		sf.olderThan, sf.repo = rio.input("sweep-older-than"), rio.input("sweep-repository")
+		sf.pr, sf.runID = rio.input("sweep-pr"), rio.input("sweep-run-id")
+	}
+	return finish(rio, sweep(ctx, env, rio, f, sf))
+}
+
+func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) int {
+	input := func(name string) string { return rio.input(name) }
+	auth, err := config.ParseAuth(config.Source{Input: input, GitHub: config.GitHubFromEnv(env.Getenv)})
+	var bad []string
+	if err != nil {
+		bad = append(bad, err.Error())
+	}
+	filter := provision.Filter{Path: orDefault(input("path"), "/buildrole/"), Repository: sf.repo, PR: sf.pr, RunID: sf.runID, Expired: sf.expired, Now: env.Now()}
+	if err := naming.ValidatePath(filter.Path); err != nil {
+		bad = append(bad, fmt.Sprintf("input \"path\": %v", err))
+	}
+	if sf.olderThan != "" {
+		d, err := config.ParseDuration(sf.olderThan)
+		if err != nil || d <= 0 {
+			bad = append(bad, fmt.Sprintf("older-than: %q must be a duration such as 24h or 2d", sf.olderThan))
+		}
+		filter.OlderThan = d
+	}
+	if sf.repo != "" && !repoRE.MatchString(sf.repo) {
+		bad = append(bad, fmt.Sprintf("repository: %q must be owner/name", sf.repo))
+	}
+	if sf.pr != "" && !prRE.MatchString(sf.pr) {
+		bad = append(bad, fmt.Sprintf("pr: %q must be a pull request number", sf.pr))
+	}
+	if sf.runID != "" && !runIDRE.MatchString(sf.runID) {
+		bad = append(bad, fmt.Sprintf("run-id: %q must be a buildrole run id (a UUID)", sf.runID))
+	}
+	if sf.concurrency < 1 || sf.concurrency > 64 {
+		bad = append(bad, "concurrency must be from 1 to 64")
+	}
+	if len(bad) > 0 {
+		rio.errorf("buildrole sweep: invalid input; nothing was deleted:\n%s", strings.Join(bad, "\n"))
+		return ExitUsage
+	}
+	if filter.OlderThan == 0 && filter.PR == "" && filter.RunID == "" {
+		// Never delete live runs by accident: with no narrower filter,
+		// only what has expired.
+		filter.Expired = true
+	}
+	dryRun := strings.EqualFold(input("dry-run"), "true")
+	opts := awsOptions(env, auth, f.endpoint)
+	var tokens stsauth.TokenSource
+	if auth.RoleToAssume != "" {
+		tokens = rio.token
+	}
+	sess, err := stsauth.Bootstrap(ctx, opts, auth.RoleToAssume, auth.RoleSessionName, auth.Audience, tokens)
+	if err != nil {
+		rio.errorf("buildrole sweep: %s\nnothing was deleted", err)
+		return ExitFailed
+	}
+	if c, err := sess.Config.Credentials.Retrieve(ctx); err == nil {
+		rio.mask(c.SecretAccessKey)
+		rio.mask(c.SessionToken)
+	}
+	rio.group("Sweep " + filter.Path)
+	rep, err := provision.Sweep(ctx, iam.NewFromConfig(sess.Config), filter, provision.SweepOptions{DryRun: dryRun, Concurrency: sf.concurrency})
+	for _, r := range rep.Runs {
+		rio.printf("%-12s %s %s", r.Status, r.RunID, strings.Join(r.Names, " "))
+	}
+	rio.endGroup()
+	if f.json {
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		fmt.Fprintf(env.Stdout, "%s\n", b)
+	}
+	deleted, failed := 0, 0
+	for _, r := range rep.Runs {
+		switch r.Status {
+		case "deleted":
+			deleted++
+		case "failed":
+			failed++
+		}
+	}
+	_ = rio.summary(fmt.Sprintf("### buildrole sweep of `%s`\n\n%d runs deleted, %d failed, %d would be deleted (dry run), %d managed resources skipped, %d unmanaged resources left alone.\n",
+		filter.Path, deleted, failed, len(rep.Runs)-deleted-failed, rep.Skipped, rep.Foreign))
+	if err != nil {
+		rio.errorf("buildrole sweep: %s\n%d runs could not be deleted; run the same sweep again", err, failed)
+		return ExitLeftovers
+	}
+	rio.printf("buildrole sweep: %d runs deleted, %d skipped, %d unmanaged left alone", deleted, rep.Skipped, rep.Foreign)
+	return ExitOK
+}
+
+func orDefault(v, d string) string {
+	if v == "" {
+		return d
+	}
+	return v
+}
