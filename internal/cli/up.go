@@ -184,6 +184,9 @@ func (u *upRun) run(ctx context.Context) int {
 		return ExitFailed
 	}
 
+	rio.debugf("build role trust policy: %s", plan.BuildRole.Trust.JSON())
+	rio.debugf("build role policy: %s", plan.BuildRole.Policy.JSON())
+	rio.debugf("tags: %s", hclMap(plan.Tags))
 	rio.group("Create " + plan.BuildRole.Name)
 	client := iam.NewFromConfig(sess.Config)
 	start := time.Now()
