@@ -83,19 +83,25 @@ func runDown(ctx context.Context, env Env, args []string) int {
 	rio.endGroup()
 	_ = rio.summary(downSummary(state, rep, auth.RoleToAssume))
 	if err != nil {
-		rio.errorf("buildrole down: %s\nstill present: %s\nto retry: %s", err, failedNames(rep), sweepCommand(state, auth.RoleToAssume))
+		rio.errorf("buildrole down: %s\nstill present: %s\nto retry: %s", err, failedARNs(rep, auth.Partition, sess.AccountID, orDefault(state.Path, "/")), sweepCommand(state, auth.RoleToAssume))
 		return finish(rio, ExitLeftovers)
 	}
 	rio.printf("buildrole down: run %s removed (%d deleted, %d already gone)", state.RunID, rep.Count("deleted"), rep.Count("absent"))
 	return finish(rio, ExitOK)
 }
 
-func failedNames(rep *provision.Report) string {
-	var names []string
+// failedARNs names what could not be deleted, by ARN where it has one.
+func failedARNs(rep *provision.Report, partition, account, path string) string {
+	var out []string
 	for _, o := range rep.Failed() {
-		names = append(names, o.Kind+" "+o.Name)
+		switch o.Kind {
+		case "role", "instance-profile":
+			out = append(out, fmt.Sprintf("arn:%s:iam::%s:%s%s%s", partition, account, o.Kind, path, o.Name))
+		default:
+			out = append(out, o.Kind+" "+o.Name)
+		}
 	}
-	return strings.Join(names, ", ")
+	return strings.Join(out, ", ")
 }
 
 func downSummary(s provision.State, rep *provision.Report, roleToAssume string) string {

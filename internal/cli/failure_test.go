@@ -217,3 +217,37 @@ func TestDefaultCredentialChainMode(t *testing.T) {
 		t.Fatalf("left behind: %v", got)
 	}
 }
+
+// Hostile values in inputs and in the runner's context cannot add outputs,
+// environment variables or workflow commands.
+func TestHostileValuesCannotInject(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.set("INPUT_TAGS", "note=::warning::pwned\nother=ghadelimiter_0000 x")
+	w.set("GITHUB_WORKFLOW", "images\n::error::pwned\nINJECTED=1")
+	w.set("INPUT_EXTRA-POLICY", `{"Sid":"X","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/::error::pwned"}`)
+	code, stdout, _ := w.run(context.Background(), "up")
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d:\n%s", code, stdout)
+	}
+	for _, line := range strings.Split(stdout, "\n") {
+		t2 := strings.TrimSpace(line)
+		if strings.HasPrefix(t2, "::") && strings.Contains(t2, "pwned") && !strings.HasPrefix(t2, "::debug::") {
+			t.Errorf("hostile text reached a command line: %q", line)
+		}
+		if strings.HasPrefix(t2, "::warning::pwned") || strings.HasPrefix(t2, "::error::pwned") {
+			t.Errorf("injected command: %q", line)
+		}
+	}
+	want := map[string]bool{"role-name": true, "role-arn": true, "instance-role-name": true, "instance-role-arn": true, "instance-profile-name": true, "instance-profile-arn": true, "run-id": true, "expires-at": true, "policy": true}
+	for k := range w.file("GITHUB_OUTPUT") {
+		if !want[k] {
+			t.Errorf("unexpected output %q", k)
+		}
+	}
+	for k := range w.file("GITHUB_ENV") {
+		if !strings.HasPrefix(k, "AWS_") && !strings.HasPrefix(k, "PKR_VAR_") {
+			t.Errorf("unexpected env %q", k)
+		}
+	}
+}
