@@ -69,6 +69,7 @@ Usage:
   buildrole up      [flags]   create this run's build role, instance role and profile
   buildrole down    [flags]   delete what up created (reads the saved state)
   buildrole sweep   [flags]   delete runs a killed runner left behind (expired by default)
+  buildrole policy  [flags]   print what the build role may do and why (--template PATH), no AWS call
   buildrole demo    [--json]  run up and down against an embedded fake AWS
   buildrole version           print the version
 
@@ -101,6 +102,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 		return runDown(ctx, env, rest)
 	case "sweep":
 		return runSweep(ctx, env, rest)
+	case "policy":
+		return runPolicy(ctx, env, rest)
 	case "demo":
 		return runDemo(ctx, env, rest)
 	case "version", "--version":

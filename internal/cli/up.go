@@ -64,7 +64,7 @@ func runUp(ctx context.Context, env Env, args []string) int {
 	if newID == nil {
 		newID = uuid.NewString
 	}
-	cfg, err := config.Parse(config.Source{Input: rio.input, GitHub: config.GitHubFromEnv(env.Getenv), RunID: newID(), Now: env.Now()})
+	cfg, err := config.Parse(config.Source{Input: rio.input, GitHub: config.GitHubFromEnv(env.Getenv), RunID: newID(), Now: env.Now(), Getenv: env.Getenv})
 	if err != nil {
 		rio.errorf("buildrole up: invalid input; nothing was created:\n%s", err)
 		return finish(rio, ExitUsage)
@@ -324,7 +324,7 @@ func upSummary(p *provision.Plan) string {
 	for _, s := range svcs {
 		fmt.Fprintf(&b, "- **%s**: %s\n", s, strings.Join(groups[s], ", "))
 	}
-	fmt.Fprintf(&b, "\nRegions: %s.\n</details>\n", p.Region)
+	fmt.Fprintf(&b, "\nRegions: %s.\n</details>\n", strings.Join(p.Regions, ", "))
 	return b.String()
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/buildrole/buildrole/internal/iampolicy"
 	"github.com/buildrole/buildrole/internal/naming"
+	"github.com/buildrole/buildrole/internal/packertemplate"
 )
 
 // Instance profile modes.
@@ -93,6 +94,7 @@ type Config struct {
 	Path              string
 	Boundary          string
 	Template          string
+	Packer            *packertemplate.Template // the loaded template, nil without one
 	ExtraStatements   []iampolicy.Statement
 	InstancePolicy    *iampolicy.Document
 	InstanceProfile   string
@@ -116,6 +118,8 @@ type Source struct {
 	GitHub GitHub
 	RunID  string // a UUID made by the caller
 	Now    time.Time
+	// Getenv reads PKR_VAR_* for the template's variables. Default none.
+	Getenv func(string) string
 }
 
 var (
@@ -161,6 +165,14 @@ func Parse(src Source) (*Config, error) {
 	if c.Template = p.str("template"); c.Template != "" {
 		if _, err := os.Stat(c.Template); err != nil {
 			p.fail("template", "cannot read %q: %v", c.Template, errors.Unwrap(err))
+		} else if t, err := packertemplate.Load(c.Template, packertemplate.Options{Env: src.Getenv}); err != nil {
+			p.fail("template", "%v", err)
+		} else {
+			c.Packer = t
+			// The account only shapes ARNs; problems show without it.
+			for _, e := range iampolicy.Derive(t, c.Partition, "000000000000", c.Region).Errors {
+				p.fail("template", "%s", e)
+			}
 		}
 	}
 	if s := p.str("extra-policy"); s != "" {

@@ -49,6 +49,24 @@ var packerEC2Actions = []string{
 // PackerEC2Actions returns the Packer builders' minimal EC2 actions, sorted.
 func PackerEC2Actions() []string { return slices.Clone(packerEC2Actions) }
 
+// DefaultGrants is the Packer docs' documented minimum, used without a
+// template: reads and the rest, on Resource "*".
+func DefaultGrants() []Grant {
+	var read, write []string
+	for _, a := range packerEC2Actions {
+		if strings.HasPrefix(a, "ec2:Describe") {
+			read = append(read, a)
+		} else {
+			write = append(write, a)
+		}
+	}
+	why := []string{"no template: the Packer Amazon builders' documented minimum (docs/builders/index.mdx, IAM Task or Instance Role)"}
+	return []Grant{
+		{Sid: SidPackerEC2Read, Actions: read, Resources: []string{"*"}, Why: why},
+		{Sid: SidPackerEC2, Actions: write, Resources: []string{"*"}, Why: why},
+	}
+}
+
 // Stable statement ids of the build role policy.
 const (
 	SidPackerEC2Read       = "PackerEC2Read"
@@ -85,6 +103,9 @@ type BuildParams struct {
 	// SourceCIDRs, when set, restrict every statement to these caller
 	// networks (aws:SourceIp).
 	SourceCIDRs []string
+	// Grants derived from a Packer template (Derive). Nil: the Packer
+	// docs' documented minimum on Resource "*".
+	Grants []Grant
 }
 
 // BuildRolePolicy returns the build role's permission policy: the Packer
@@ -110,17 +131,13 @@ func BuildRolePolicy(p BuildParams) Document {
 		return withSource(Condition{OpStringEquals: {KeyRequestedRegion: slices.Clone(regions)}})
 	}
 
-	var read, write Values
-	for _, a := range packerEC2Actions {
-		if strings.HasPrefix(a, "ec2:Describe") {
-			read = append(read, a)
-		} else {
-			write = append(write, a)
-		}
+	grants := p.Grants
+	if grants == nil {
+		grants = DefaultGrants()
 	}
-	stmts := []Statement{
-		{Sid: SidPackerEC2Read, Effect: EffectAllow, Action: read, Resource: Values{"*"}, Condition: regionBound()},
-		{Sid: SidPackerEC2, Effect: EffectAllow, Action: write, Resource: Values{"*"}, Condition: regionBound()},
+	var stmts []Statement
+	for _, g := range grants {
+		stmts = append(stmts, Statement{Sid: g.Sid, Effect: EffectAllow, Action: slices.Clone(g.Actions), Resource: slices.Clone(g.Resources), Condition: regionBound()})
 	}
 
 	if roles := dedupe(p.PassRoleARNs); len(roles) > 0 {

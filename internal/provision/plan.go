@@ -57,22 +57,24 @@ type ProfilePlan struct {
 
 // Plan is everything Up will create, computed without any call.
 type Plan struct {
-	RunID              string       `json:"run_id"`
-	Region             string       `json:"region"`
-	Partition          string       `json:"partition"`
-	AccountID          string       `json:"account_id"`
-	Path               string       `json:"path"`
-	Boundary           string       `json:"permissions_boundary,omitempty"`
-	MaxSessionDuration int32        `json:"max_session_duration"`
-	ExpiresAt          time.Time    `json:"expires_at"`
-	Tags               []naming.Tag `json:"tags"`
-	TrustMode          string       `json:"trust_mode"`
-	BuildRole          RolePlan     `json:"build_role"`
-	InstanceRole       *RolePlan    `json:"instance_role,omitempty"`
-	InstanceProfile    *ProfilePlan `json:"instance_profile,omitempty"`
-	Warnings           []string     `json:"warnings,omitempty"`
-	Names              naming.Names `json:"-"`
-	Trust              Trust        `json:"-"`
+	RunID              string            `json:"run_id"`
+	Region             string            `json:"region"`
+	Partition          string            `json:"partition"`
+	AccountID          string            `json:"account_id"`
+	Path               string            `json:"path"`
+	Boundary           string            `json:"permissions_boundary,omitempty"`
+	MaxSessionDuration int32             `json:"max_session_duration"`
+	ExpiresAt          time.Time         `json:"expires_at"`
+	Tags               []naming.Tag      `json:"tags"`
+	TrustMode          string            `json:"trust_mode"`
+	BuildRole          RolePlan          `json:"build_role"`
+	InstanceRole       *RolePlan         `json:"instance_role,omitempty"`
+	InstanceProfile    *ProfilePlan      `json:"instance_profile,omitempty"`
+	Warnings           []string          `json:"warnings,omitempty"`
+	Regions            []string          `json:"regions"`
+	Grants             []iampolicy.Grant `json:"-"`
+	Names              naming.Names      `json:"-"`
+	Trust              Trust             `json:"-"`
 }
 
 // PlaceholderAccount stands in for the account id in a dry run that has no
@@ -137,6 +139,20 @@ func NewPlan(c *config.Config, accountID string, trust Trust) (*Plan, error) {
 	}
 	if p.InstanceProfile != nil {
 		params.InstanceProfileARNs = []string{p.InstanceProfile.ARN}
+	}
+	if c.Packer != nil {
+		d := iampolicy.Derive(c.Packer, c.Partition, accountID, c.Region)
+		params.Grants, params.Regions = d.Grants, d.Regions
+		p.Grants, p.Regions = d.Grants, d.Regions
+		p.Warnings = append(p.Warnings, d.Notes...)
+		// A profile the template names itself: the role behind it is
+		// assumed to share its name (path unknown without a call).
+		for _, name := range d.InstanceProfiles {
+			params.InstanceProfileARNs = append(params.InstanceProfileARNs, fmt.Sprintf("arn:%s:iam::%s:instance-profile/%s", c.Partition, accountID, name), fmt.Sprintf("arn:%s:iam::%s:instance-profile/*/%s", c.Partition, accountID, name))
+			params.PassRoleARNs = append(params.PassRoleARNs, fmt.Sprintf("arn:%s:iam::%s:role/%s", c.Partition, accountID, name), fmt.Sprintf("arn:%s:iam::%s:role/*/%s", c.Partition, accountID, name))
+		}
+	} else {
+		p.Grants, p.Regions = iampolicy.DefaultGrants(), params.Regions
 	}
 	policy := iampolicy.BuildRolePolicy(params)
 	policy.Statement = append(policy.Statement, c.ExtraStatements...)

@@ -1,0 +1,115 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/buildrole/buildrole/internal/config"
+	"github.com/buildrole/buildrole/internal/iampolicy"
+	"github.com/buildrole/buildrole/internal/provision"
+)
+
+// policyReport is `buildrole policy --json`.
+type policyReport struct {
+	Regions        []string            `json:"regions"`
+	BuildTrust     iampolicy.Document  `json:"build_role_trust_policy"`
+	BuildPolicy    iampolicy.Document  `json:"build_role_policy"`
+	InstanceTrust  *iampolicy.Document `json:"instance_role_trust_policy,omitempty"`
+	InstancePolicy *iampolicy.Document `json:"instance_role_policy,omitempty"`
+	Reasons        []reason            `json:"reasons"`
+	Notes          []string            `json:"notes,omitempty"`
+}
+
+type reason struct {
+	Sid     string   `json:"sid"`
+	Actions []string `json:"actions"`
+	Why     []string `json:"why"`
+}
+
+// runPolicy prints what a build may do, computed like up's plan, with no
+// AWS call.
+func runPolicy(_ context.Context, env Env, args []string) int {
+	f := newFlags("policy", env.Stderr)
+	if code := f.parse(args); code != ExitOK {
+		if code < 0 {
+			return ExitOK
+		}
+		return code
+	}
+	cfg, err := config.Parse(config.Source{Input: f.input, GitHub: config.GitHubFromEnv(env.Getenv), RunID: uuid.NewString(), Now: env.Now(), Getenv: env.Getenv})
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "buildrole policy: invalid input:\n%s\n", err)
+		return ExitUsage
+	}
+	account := cfg.AccountID
+	if account == "" {
+		account = provision.PlaceholderAccount
+	}
+	plan, err := provision.NewPlan(cfg, account, dryRunTrust(cfg, account))
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "buildrole policy: %s\n", err)
+		return ExitUsage
+	}
+	rep := policyReport{Regions: plan.Regions, BuildTrust: plan.BuildRole.Trust, BuildPolicy: *plan.BuildRole.Policy, Notes: plan.Warnings}
+	if plan.InstanceRole != nil {
+		rep.InstanceTrust, rep.InstancePolicy = &plan.InstanceRole.Trust, plan.InstanceRole.Policy
+	}
+	rep.Reasons = reasons(plan)
+	if f.json {
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		fmt.Fprintf(env.Stdout, "%s\n", b)
+		return ExitOK
+	}
+	printPolicy(env.Stdout, rep)
+	return ExitOK
+}
+
+// reasons says why each statement of the build policy is there.
+func reasons(p *provision.Plan) []reason {
+	why := map[string][]string{}
+	for _, g := range p.Grants {
+		why[g.Sid] = g.Why
+	}
+	why[iampolicy.SidPassInstanceRole] = []string{"Packer passes the instance role to the build VM (RunInstances with an instance profile), to EC2 only"}
+	why[iampolicy.SidReadInstanceProfile] = []string{"Packer reads the instance profile it was given (builder/common/step_iam_instance_profile.go)"}
+	var out []reason
+	for i, st := range p.BuildRole.Policy.Statement {
+		sid := st.Sid
+		w := why[sid]
+		if w == nil {
+			w = []string{"extra-policy input"}
+			if sid == "" {
+				sid = fmt.Sprintf("#%d", i)
+			}
+		}
+		out = append(out, reason{Sid: sid, Actions: st.Action, Why: w})
+	}
+	return out
+}
+
+func printPolicy(w io.Writer, rep policyReport) {
+	fmt.Fprintf(w, "Build role: may act in %s\n\n", strings.Join(rep.Regions, ", "))
+	for _, r := range rep.Reasons {
+		fmt.Fprintf(w, "%s\n  actions: %s\n", r.Sid, strings.Join(r.Actions, ", "))
+		for _, y := range r.Why {
+			fmt.Fprintf(w, "  why:     %s\n", y)
+		}
+	}
+	for _, n := range rep.Notes {
+		fmt.Fprintf(w, "\nnote: %s\n", n)
+	}
+	fmt.Fprintf(w, "\nBuild role permission policy:\n%s\n\nBuild role trust policy:\n%s\n", rep.BuildPolicy.Indent(), rep.BuildTrust.Indent())
+	if rep.InstanceTrust != nil {
+		fmt.Fprintf(w, "\nInstance role trust policy:\n%s\n", rep.InstanceTrust.Indent())
+		if rep.InstancePolicy != nil {
+			fmt.Fprintf(w, "\nInstance role policy:\n%s\n", rep.InstancePolicy.Indent())
+		} else {
+			fmt.Fprintf(w, "\nInstance role policy: none (set instance-policy to give the build VM permissions)\n")
+		}
+	}
+}

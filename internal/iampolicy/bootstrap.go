@@ -1,0 +1,610 @@
+package iampolicy
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Defaults of BootstrapParams.
+const (
+	DefaultBootstrapPath       = "/buildrole/"
+	DefaultBootstrapPrefix     = "buildrole"
+	DefaultBootstrapRoleName   = "buildrole-bootstrap"
+	DefaultBoundaryName        = "buildrole-boundary"
+	DefaultBootstrapAudience   = "sts.amazonaws.com"
+	GitHubOIDCProviderURL      = "https://token.actions.githubusercontent.com"
+	BootstrapMaxSessionSeconds = 3600
+)
+
+// TagManaged is the tag every run resource carries at creation
+// (naming.TagManaged); the bootstrap role may only create and change
+// resources that carry it with the value "true".
+const (
+	TagManaged      = "buildrole:managed"
+	TagManagedValue = "true"
+)
+
+// Condition keys of the bootstrap policies. Which IAM actions support which
+// key follows the Service Authorization Reference for IAM.
+const (
+	KeyPermissionsBoundary = "iam:PermissionsBoundary"
+	KeyRequestTagManaged   = "aws:RequestTag/" + TagManaged
+	KeyResourceTagManaged  = "aws:ResourceTag/" + TagManaged
+)
+
+// Stable statement ids of the bootstrap role's permission policy.
+const (
+	SidCreateRunRoles           = "CreateRunRoles"
+	SidCreateRunProfiles        = "CreateRunInstanceProfiles"
+	SidTagRunResources          = "TagRunResources"
+	SidPutRunRolePolicy         = "PutRunRolePolicy"
+	SidDeleteRunRoles           = "DeleteRunRoles"
+	SidManageRunProfiles        = "ManageRunInstanceProfiles"
+	SidPassRunRoles             = "PassRunRolesToInstanceProfiles"
+	SidReadRunRoles             = "ReadRunRoles"
+	SidReadRunProfiles          = "ReadRunInstanceProfiles"
+	SidListForSweep             = "ListForSweep"
+	SidAssumeRunRoles           = "AssumeRunRoles"
+	SidDenyBoundaryRemoval      = "DenyBoundaryRemoval"
+	SidDenyTrustChanges         = "DenyTrustPolicyChanges"
+	SidDenyBoundaryPolicyChange = "DenyBoundaryPolicyChanges"
+	SidDenyWithoutBoundary      = "DenyRoleWithoutBoundary"
+)
+
+// Stable statement ids of the permissions boundary.
+const (
+	SidBoundaryBuild           = "BuildActions"
+	SidBoundaryPassRunRoles    = "PassRunRoles"
+	SidBoundaryReadRunProfiles = "ReadRunInstanceProfiles"
+	SidBoundaryInstance        = "InstanceActions"
+)
+
+// DefaultInstanceActions are what the SSM agent on a build VM needs to
+// register and to carry Session Manager and Run Command traffic (the
+// ssm:UpdateInstanceInformation, ssmmessages and ec2messages statements of
+// AmazonSSMManagedInstanceCore), plus s3:GetObject to fetch build inputs.
+// Sorted.
+var defaultInstanceActions = []string{
+	"ec2messages:AcknowledgeMessage",
+	"ec2messages:DeleteMessage",
+	"ec2messages:FailMessage",
+	"ec2messages:GetEndpoint",
+	"ec2messages:GetMessages",
+	"ec2messages:SendReply",
+	"s3:GetObject",
+	"ssm:UpdateInstanceInformation",
+	"ssmmessages:CreateControlChannel",
+	"ssmmessages:CreateDataChannel",
+	"ssmmessages:OpenControlChannel",
+	"ssmmessages:OpenDataChannel",
+}
+
+// DefaultInstanceActions returns the default BootstrapParams.InstanceActions.
+func DefaultInstanceActions() []string { return slices.Clone(defaultInstanceActions) }
+
+// BootstrapParams describes the one-time account setup: GitHub's OIDC
+// provider, the bootstrap role the action assumes, and the permissions
+// boundary every run role is created with. Field docs give the defaults.
+type BootstrapParams struct {
+	// Partition of the account; "aws" when empty.
+	Partition string
+	// AccountID is the 12-digit account the ARNs name (required).
+	AccountID string
+	// Repository is ORG/REPO, the repository whose workflows may assume
+	// the bootstrap role (required).
+	Repository string
+	// RepositoryID and OwnerID are GitHub's immutable numeric ids. With
+	// both set, subjects use the immutable form
+	// "repo:ORG@OWNERID/REPO@REPOID:..." and only that form: a renamed or
+	// recycled name no longer matches. Set them only for repositories whose
+	// tokens carry immutable subject claims.
+	RepositoryID, OwnerID string
+	// Subjects are the sub claims admitted, as suffixes after
+	// "repo:ORG/REPO:" ("pull_request", "ref:refs/heads/main",
+	// "environment:prod"); a value beginning "repo:" is taken as is.
+	// Default: "pull_request" and "ref:refs/heads/main".
+	Subjects []string
+	// Path is the IAM path of every run role and instance profile, and of
+	// the boundary policy; default "/buildrole/".
+	Path string
+	// NamePrefix begins every run role and profile name; default "buildrole".
+	NamePrefix string
+	// RoleName is the bootstrap role's name (at path "/"); default
+	// "buildrole-bootstrap".
+	RoleName string
+	// BoundaryName is the boundary managed policy's name; default
+	// "buildrole-boundary".
+	BoundaryName string
+	// Audience is the OIDC audience; default "sts.amazonaws.com".
+	Audience string
+	// ChainMode also lets the bootstrap session assume run roles
+	// (sts:AssumeRole), for runners that cannot mint OIDC tokens for them.
+	ChainMode bool
+	// InstanceActions are all an instance role may ever do (the boundary's
+	// ceiling for it); default DefaultInstanceActions(). No wildcards.
+	InstanceActions []string
+}
+
+// Bootstrap is the generated account setup.
+type Bootstrap struct {
+	ProviderURL string
+	ProviderARN string
+	Audience    string
+
+	RoleName     string
+	RoleARN      string
+	BoundaryName string
+	BoundaryARN  string
+
+	// Trust is the bootstrap role's trust policy.
+	Trust Document
+	// Permissions is the bootstrap role's inline permission policy.
+	Permissions Document
+	// Boundary is the permissions boundary every run role is created with.
+	Boundary Document
+
+	// Warnings name subjects whose wildcards admit more than one
+	// repository, branch or environment.
+	Warnings []string
+
+	partition    string
+	path         string // run resources and the boundary policy
+	prefix       string
+	chain        bool
+	subjects     []string // full sub values, as in Trust
+	roleARNGlob  string   // role{path}{prefix}-*
+	profileGlob  string   // instance-profile{path}{prefix}-*
+	policyName   string   // the inline policy's name
+	maxSessionS  int
+	rolePath     string // the bootstrap role's own path
+	providerHost string
+}
+
+// Limits that the names must respect (IAM quotas and naming.Build's room).
+const (
+	bootstrapMaxRoleName   = 64
+	bootstrapMaxPolicyName = 128
+	bootstrapMaxPath       = 512
+	// bootstrapMaxPrefix leaves room for "-", the 8-hex unique part and
+	// the "-vm" suffix in a 64-character role name (naming.MaxPrefixLen).
+	bootstrapMaxPrefix = bootstrapMaxRoleName - 1 - 8 - len("-vm")
+)
+
+var (
+	bsNameRE      = regexp.MustCompile(`^[\w+=,.@-]+$`)
+	bsPathRE      = regexp.MustCompile(`^/$|^/[\x21-\x7E]*/$`)
+	bsAccountRE   = regexp.MustCompile(`^[0-9]{12}$`)
+	bsPartitionRE = regexp.MustCompile(`^aws(-[a-z]+)*$`)
+	bsOwnerRE     = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
+	bsRepoRE      = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+	bsIDRE        = regexp.MustCompile(`^[1-9][0-9]{0,19}$`)
+	bsActionRE    = regexp.MustCompile(`^[A-Za-z0-9-]+:[A-Za-z0-9]+$`)
+	bsAudienceRE  = regexp.MustCompile(`^[\x21-\x7E]+$`)
+)
+
+// NewBootstrap validates p, applies the defaults and generates the trust
+// policy, the permission policy and the boundary. Errors name the field
+// and say what is wrong.
+func NewBootstrap(p BootstrapParams) (*Bootstrap, error) {
+	return newBootstrap(p, CatalogueActions())
+}
+
+// newBootstrap is NewBootstrap with the catalogue given, so that golden
+// files need not change whenever the catalogue grows.
+func newBootstrap(p BootstrapParams, catalogue []string) (*Bootstrap, error) {
+	p = p.withDefaults()
+	var errs []error
+	fail := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("bootstrap %s: %s", field, fmt.Sprintf(format, args...)))
+	}
+
+	if !bsPartitionRE.MatchString(p.Partition) {
+		fail("partition", "%q is not a partition (want e.g. %q, %q, %q)", p.Partition, PartitionAWS, PartitionChina, PartitionGovCloud)
+	}
+	if !bsAccountRE.MatchString(p.AccountID) {
+		fail("account", "%q is not a 12-digit account id", p.AccountID)
+	}
+	owner, repo, err := splitRepository(p.Repository)
+	if err != nil {
+		fail("repository", "%v", err)
+	}
+	switch {
+	case (p.RepositoryID == "") != (p.OwnerID == ""):
+		fail("repository id", "set both the owner id and the repository id for immutable subjects, or neither")
+	case p.RepositoryID != "" && (!bsIDRE.MatchString(p.RepositoryID) || !bsIDRE.MatchString(p.OwnerID)):
+		fail("repository id", "owner id %q and repository id %q must be GitHub's numeric ids", p.OwnerID, p.RepositoryID)
+	}
+	if err := validateBootstrapPath(p.Path); err != nil {
+		fail("path", "%v", err)
+	}
+	switch {
+	case len(p.NamePrefix) > bootstrapMaxPrefix:
+		fail("name prefix", "is %d characters; at most %d leave room for the unique suffix", len(p.NamePrefix), bootstrapMaxPrefix)
+	case !bsNameRE.MatchString(p.NamePrefix):
+		fail("name prefix", "%q may contain only letters, digits and + = , . @ _ -", p.NamePrefix)
+	}
+	if err := validateIAMName(p.RoleName, bootstrapMaxRoleName); err != nil {
+		fail("role name", "%v", err)
+	}
+	if err := validateIAMName(p.BoundaryName, bootstrapMaxPolicyName); err != nil {
+		fail("boundary name", "%v", err)
+	}
+	if !bsAudienceRE.MatchString(p.Audience) || strings.ContainsAny(p.Audience, "*?") {
+		fail("audience", "%q must be printable, without spaces or wildcards", p.Audience)
+	}
+	instance, err := validateInstanceActions(p.InstanceActions)
+	if err != nil {
+		fail("instance actions", "%v", err)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+
+	b := &Bootstrap{
+		ProviderURL:  GitHubOIDCProviderURL,
+		Audience:     p.Audience,
+		RoleName:     p.RoleName,
+		BoundaryName: p.BoundaryName,
+		partition:    p.Partition,
+		path:         p.Path,
+		prefix:       p.NamePrefix,
+		chain:        p.ChainMode,
+		policyName:   p.RoleName,
+		maxSessionS:  BootstrapMaxSessionSeconds,
+		rolePath:     "/",
+		providerHost: strings.TrimPrefix(GitHubOIDCProviderURL, "https://"),
+	}
+	iamARN := func(resource string) string {
+		return fmt.Sprintf("arn:%s:iam::%s:%s", p.Partition, p.AccountID, resource)
+	}
+	b.ProviderARN = iamARN("oidc-provider/" + b.providerHost)
+	b.RoleARN = iamARN("role" + b.rolePath + p.RoleName)
+	b.BoundaryARN = iamARN("policy" + p.Path + p.BoundaryName)
+	b.roleARNGlob = iamARN("role" + p.Path + p.NamePrefix + "-*")
+	b.profileGlob = iamARN("instance-profile" + p.Path + p.NamePrefix + "-*")
+
+	// The bootstrap role must not fall under its own grants, or it could
+	// tag and then delete itself.
+	if resourceMatch(b.roleARNGlob, b.RoleARN) {
+		return nil, fmt.Errorf("bootstrap role name: %q at path %q falls under the run roles' pattern %q; choose a role name that does not begin with %q or a path other than %q",
+			p.RoleName, b.rolePath, p.Path+p.NamePrefix+"-*", p.NamePrefix+"-", p.Path)
+	}
+
+	subjects, warnings, err := bootstrapSubjects(p, owner, repo)
+	if err != nil {
+		return nil, err
+	}
+	b.subjects, b.Warnings = subjects, warnings
+
+	b.Trust = b.trustPolicy()
+	b.Permissions = b.permissionPolicy()
+	b.Boundary = b.boundaryPolicy(catalogue, instance)
+
+	if n := Size(b.Trust.JSON()); n > MaxTrustPolicySize {
+		return nil, fmt.Errorf("bootstrap trust policy is %d characters without whitespace; IAM allows %d by default: list fewer subjects", n, MaxTrustPolicySize)
+	}
+	if n := Size(b.Permissions.JSON()); n > MaxInlineRolePolicySize {
+		return nil, fmt.Errorf("bootstrap permission policy is %d characters without whitespace; IAM allows %d per role: shorten the path or prefix", n, MaxInlineRolePolicySize)
+	}
+	if n := Size(b.Boundary.JSON()); n > MaxManagedPolicySize {
+		return nil, fmt.Errorf("permissions boundary is %d characters without whitespace; IAM allows %d per managed policy: list fewer instance actions", n, MaxManagedPolicySize)
+	}
+	return b, nil
+}
+
+func (p BootstrapParams) withDefaults() BootstrapParams {
+	def := func(s *string, d string) {
+		if *s == "" {
+			*s = d
+		}
+	}
+	def(&p.Partition, PartitionAWS)
+	def(&p.Path, DefaultBootstrapPath)
+	def(&p.NamePrefix, DefaultBootstrapPrefix)
+	def(&p.RoleName, DefaultBootstrapRoleName)
+	def(&p.BoundaryName, DefaultBoundaryName)
+	def(&p.Audience, DefaultBootstrapAudience)
+	if len(p.Subjects) == 0 {
+		p.Subjects = []string{"pull_request", "ref:refs/heads/main"}
+	}
+	if len(p.InstanceActions) == 0 {
+		p.InstanceActions = DefaultInstanceActions()
+	}
+	return p
+}
+
+func splitRepository(s string) (owner, repo string, err error) {
+	owner, repo, ok := strings.Cut(s, "/")
+	switch {
+	case s == "":
+		return "", "", errors.New("is required (ORG/REPO)")
+	case !ok || strings.Contains(repo, "/"):
+		return "", "", fmt.Errorf("%q must be ORG/REPO", s)
+	case !bsOwnerRE.MatchString(owner):
+		return "", "", fmt.Errorf("owner %q may contain only letters, digits and hyphens (at most 39)", owner)
+	case !bsRepoRE.MatchString(repo) || repo == "." || repo == "..":
+		return "", "", fmt.Errorf("repository name %q may contain only letters, digits, '.', '_' and '-' (at most 100)", repo)
+	}
+	return owner, repo, nil
+}
+
+func validateBootstrapPath(p string) error {
+	switch {
+	case len(p) > bootstrapMaxPath:
+		return fmt.Errorf("is %d characters; IAM allows at most %d", len(p), bootstrapMaxPath)
+	case !bsPathRE.MatchString(p):
+		return fmt.Errorf("%q must begin and end with \"/\" and contain only printable ASCII without spaces", p)
+	case strings.ContainsAny(p, "*?"):
+		// IAM accepts them, but in the policies' ARNs they would be
+		// wildcards that widen every grant.
+		return fmt.Errorf("%q must not contain \"*\" or \"?\": in ARNs they are wildcards", p)
+	}
+	return nil
+}
+
+func validateIAMName(name string, max int) error {
+	switch {
+	case name == "":
+		return errors.New("is required")
+	case len(name) > max:
+		return fmt.Errorf("%q is %d characters; IAM allows at most %d", name, len(name), max)
+	case !bsNameRE.MatchString(name):
+		return fmt.Errorf("%q may contain only letters, digits and + = , . @ _ -", name)
+	}
+	return nil
+}
+
+func validateInstanceActions(actions []string) ([]string, error) {
+	var out []string
+	for _, a := range actions {
+		if !bsActionRE.MatchString(a) {
+			return nil, fmt.Errorf("%q must be one action such as \"ssm:UpdateInstanceInformation\"; spell out each action, no wildcards", a)
+		}
+		if !slices.ContainsFunc(out, func(o string) bool { return strings.EqualFold(o, a) }) {
+			out = append(out, a)
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	return out, nil
+}
+
+// bootstrapSubjects expands p.Subjects into full sub values and warns
+// about wildcards.
+func bootstrapSubjects(p BootstrapParams, owner, repo string) ([]string, []string, error) {
+	base := "repo:" + owner + "/" + repo + ":"
+	if p.RepositoryID != "" {
+		base = "repo:" + owner + "@" + p.OwnerID + "/" + repo + "@" + p.RepositoryID + ":"
+	}
+	var subjects, warnings []string
+	for _, s := range p.Subjects {
+		s = strings.TrimSpace(s)
+		full := s
+		if !strings.HasPrefix(s, "repo:") {
+			full = base + s
+		}
+		if err := checkSubject(s, full); err != nil {
+			return nil, nil, err
+		}
+		if slices.Contains(subjects, full) {
+			continue
+		}
+		subjects = append(subjects, full)
+		repoPart, context, _ := strings.Cut(strings.TrimPrefix(full, "repo:"), ":")
+		switch {
+		case strings.ContainsAny(repoPart, "*?"):
+			warnings = append(warnings, fmt.Sprintf("subject %q has a wildcard in the repository part: it admits workflows of other repositories; name the repository exactly", full))
+		case !strings.HasPrefix(full, base):
+			warnings = append(warnings, fmt.Sprintf("subject %q admits a repository other than %s", full, strings.TrimSuffix(strings.TrimPrefix(base, "repo:"), ":")))
+		}
+		if strings.ContainsAny(context, "*?") {
+			warnings = append(warnings, fmt.Sprintf("subject %q has a wildcard: it admits any matching branch, tag, environment or event (%q); list exact subjects where you can", full, context))
+		}
+	}
+	return subjects, warnings, nil
+}
+
+func checkSubject(given, full string) error {
+	rest := strings.TrimPrefix(full, "repo:")
+	repoPart, context, ok := strings.Cut(rest, ":")
+	switch {
+	case given == "":
+		return errors.New("bootstrap subject: empty subject; give e.g. \"pull_request\" or \"ref:refs/heads/main\"")
+	case strings.Trim(given, "*?") == "":
+		return fmt.Errorf("bootstrap subject %q: a bare wildcard admits every workflow of the repository (or of every repository); list the refs, environments or events allowed", given)
+	case strings.ContainsFunc(full, func(r rune) bool { return r < 0x21 || r > 0x7E }):
+		return fmt.Errorf("bootstrap subject %q: must be printable ASCII without spaces", given)
+	case strings.Contains(full, "${"):
+		return fmt.Errorf("bootstrap subject %q: \"${\" would be read as a policy variable", given)
+	case !ok || repoPart == "" || context == "":
+		return fmt.Errorf("bootstrap subject %q: want \"repo:ORG/REPO:CONTEXT\" (e.g. \"repo:octo/app:ref:refs/heads/main\")", given)
+	case strings.HasPrefix(repoPart, "*") || strings.HasPrefix(repoPart, "?"):
+		return fmt.Errorf("bootstrap subject %q: the repository part %q admits every GitHub owner; name the owner", given, repoPart)
+	case strings.Trim(context, "*?") == "":
+		return fmt.Errorf("bootstrap subject %q: a bare wildcard context admits every workflow; list the refs, environments or events allowed", given)
+	}
+	return nil
+}
+
+func (b *Bootstrap) trustPolicy() Document {
+	op := OpStringEquals
+	for _, s := range b.subjects {
+		if strings.ContainsAny(s, "*?") {
+			op = "StringLike"
+			break
+		}
+	}
+	c := Condition{OpStringEquals: {b.providerHost + ":aud": Values{b.Audience}}}
+	if op == OpStringEquals {
+		c[OpStringEquals][b.providerHost+":sub"] = slices.Clone(b.subjects)
+	} else {
+		c[op] = map[string]Values{b.providerHost + ":sub": slices.Clone(b.subjects)}
+	}
+	return Document{Version: Version, Statement: []Statement{{
+		Sid:       "GitHubActionsAssumeBootstrap",
+		Effect:    EffectAllow,
+		Principal: &Principal{Federated: Values{b.ProviderARN}},
+		Action:    Values{ActionAssumeRoleWithWebIdentity},
+		Condition: c,
+	}}}
+}
+
+func (b *Bootstrap) permissionPolicy() Document {
+	managed := func() map[string]Values { return map[string]Values{KeyResourceTagManaged: {TagManagedValue}} }
+	roles, profiles := Values{b.roleARNGlob}, Values{b.profileGlob}
+	stmts := []Statement{
+		{
+			// Only under the path and prefix, only with the boundary, only
+			// tagged as managed.
+			Sid: SidCreateRunRoles, Effect: EffectAllow,
+			Action: Values{"iam:CreateRole"}, Resource: roles,
+			Condition: Condition{OpStringEquals: {
+				KeyPermissionsBoundary: {b.BoundaryARN},
+				KeyRequestTagManaged:   {TagManagedValue},
+			}},
+		},
+		{
+			Sid: SidCreateRunProfiles, Effect: EffectAllow,
+			Action: Values{"iam:CreateInstanceProfile"}, Resource: profiles,
+			Condition: Condition{OpStringEquals: {KeyRequestTagManaged: {TagManagedValue}}},
+		},
+		{
+			// IAM authorizes TagRole/TagInstanceProfile also for the tags
+			// given to CreateRole/CreateInstanceProfile. IAM has no
+			// CreateAction key to tell the two apart and the new resource
+			// has no tags yet, so the resource tag is required only when
+			// present: an existing resource must already be managed.
+			Sid: SidTagRunResources, Effect: EffectAllow,
+			Action: Values{"iam:TagInstanceProfile", "iam:TagRole"}, Resource: Values{b.profileGlob, b.roleARNGlob},
+			Condition: Condition{
+				OpStringEquals:         {KeyRequestTagManaged: {TagManagedValue}},
+				"StringEqualsIfExists": {KeyResourceTagManaged: {TagManagedValue}},
+			},
+		},
+		{
+			// The boundary condition means a role without this boundary
+			// can never receive a policy from the bootstrap role.
+			Sid: SidPutRunRolePolicy, Effect: EffectAllow,
+			Action: Values{"iam:PutRolePolicy"}, Resource: roles,
+			Condition: Condition{OpStringEquals: {
+				KeyPermissionsBoundary: {b.BoundaryARN},
+				KeyResourceTagManaged:  {TagManagedValue},
+			}},
+		},
+		{
+			Sid: SidDeleteRunRoles, Effect: EffectAllow,
+			Action: Values{"iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy"}, Resource: roles,
+			Condition: Condition{OpStringEquals: managed()},
+		},
+		{
+			Sid: SidManageRunProfiles, Effect: EffectAllow,
+			Action:   Values{"iam:AddRoleToInstanceProfile", "iam:DeleteInstanceProfile", "iam:RemoveRoleFromInstanceProfile"},
+			Resource: profiles,
+			// The tag is the instance profile's: these actions are
+			// authorized on the profile.
+			Condition: Condition{OpStringEquals: managed()},
+		},
+		{
+			// AddRoleToInstanceProfile requires iam:PassRole on the role
+			// (IAM API reference). PassRole cannot be conditioned on the
+			// role's tags, so it is bound by ARN.
+			Sid: SidPassRunRoles, Effect: EffectAllow,
+			Action: Values{ActionPassRole}, Resource: roles,
+		},
+		{
+			Sid: SidReadRunRoles, Effect: EffectAllow,
+			Action: Values{
+				"iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
+				"iam:ListRolePolicies", "iam:ListRoleTags",
+			},
+			Resource: roles,
+		},
+		{
+			Sid: SidReadRunProfiles, Effect: EffectAllow,
+			Action: Values{ActionGetInstanceProfile, "iam:ListInstanceProfileTags"}, Resource: profiles,
+		},
+		{
+			// ListRoles and ListInstanceProfiles support no resource-level
+			// permissions: their Resource must be "*". They only read.
+			Sid: SidListForSweep, Effect: EffectAllow,
+			Action: Values{"iam:ListInstanceProfiles", "iam:ListRoles"}, Resource: Values{"*"},
+		},
+	}
+	if b.chain {
+		stmts = append(stmts, Statement{
+			Sid: SidAssumeRunRoles, Effect: EffectAllow,
+			Action: Values{ActionAssumeRole}, Resource: roles,
+		})
+	}
+	stmts = append(stmts,
+		Statement{
+			Sid: SidDenyBoundaryRemoval, Effect: EffectDeny,
+			Action:   Values{"iam:DeleteRolePermissionsBoundary", "iam:PutRolePermissionsBoundary"},
+			Resource: Values{"*"},
+		},
+		Statement{
+			// Run roles are created with their final trust policy and never
+			// updated; no role's trust may be changed through this role.
+			Sid: SidDenyTrustChanges, Effect: EffectDeny,
+			Action: Values{"iam:UpdateAssumeRolePolicy"}, Resource: Values{"*"},
+		},
+		Statement{
+			Sid: SidDenyBoundaryPolicyChange, Effect: EffectDeny,
+			Action: Values{
+				"iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion",
+			},
+			Resource: Values{b.BoundaryARN},
+		},
+		Statement{
+			// StringNotEquals is also true when the request carries no
+			// boundary at all (a negated operator on a missing key), so
+			// this denies CreateRole without a boundary, too. Do not turn
+			// it into ...IfExists or a Null test.
+			Sid: SidDenyWithoutBoundary, Effect: EffectDeny,
+			Action: Values{"iam:CreateRole", "iam:PutRolePolicy"}, Resource: Values{"*"},
+			Condition: Condition{"StringNotEquals": {KeyPermissionsBoundary: {b.BoundaryARN}}},
+		},
+	)
+	return Document{Version: Version, Statement: stmts}
+}
+
+func (b *Bootstrap) boundaryPolicy(catalogue, instance []string) Document {
+	// PassRole and GetInstanceProfile get their own path-bound statements;
+	// should the catalogue ever list them, they must not arrive on "*".
+	var build Values
+	for _, a := range catalogue {
+		if strings.EqualFold(a, ActionPassRole) || strings.EqualFold(a, ActionGetInstanceProfile) {
+			continue
+		}
+		if !slices.ContainsFunc(build, func(o string) bool { return strings.EqualFold(o, a) }) {
+			build = append(build, a)
+		}
+	}
+	slices.SortFunc(build, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	stmts := []Statement{
+		{
+			// A ceiling, not a grant: the run role's own policy binds the
+			// region.
+			Sid: SidBoundaryBuild, Effect: EffectAllow,
+			Action: build, Resource: Values{"*"},
+		},
+		{
+			Sid: SidBoundaryPassRunRoles, Effect: EffectAllow,
+			Action: Values{ActionPassRole}, Resource: Values{b.roleARNGlob},
+			Condition: Condition{OpStringEquals: {KeyPassedToService: {ServicePrincipal(b.partition, "ec2")}}},
+		},
+		{
+			Sid: SidBoundaryReadRunProfiles, Effect: EffectAllow,
+			Action: Values{ActionGetInstanceProfile}, Resource: Values{b.profileGlob},
+		},
+	}
+	if len(instance) > 0 {
+		stmts = append(stmts, Statement{
+			Sid: SidBoundaryInstance, Effect: EffectAllow,
+			Action: instance, Resource: Values{"*"},
+		})
+	}
+	return Document{Version: Version, Statement: stmts}
+}

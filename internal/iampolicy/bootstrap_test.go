@@ -1,0 +1,624 @@
+package iampolicy
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const (
+	bsAccount  = "123456789012"
+	bsBoundary = "arn:aws:iam::123456789012:policy/buildrole/buildrole-boundary"
+	bsRun      = "buildrole-octo-app-pr42-3f9c2a1b"
+	bsRole     = "arn:aws:iam::123456789012:role/buildrole/" + bsRun
+	bsRoleVM   = bsRole + "-vm"
+	bsProfile  = "arn:aws:iam::123456789012:instance-profile/buildrole/" + bsRun + "-vm"
+	bsProvider = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+	bsOIDCHost = "token.actions.githubusercontent.com"
+)
+
+func bsNew(t *testing.T, mod func(*BootstrapParams)) *Bootstrap {
+	t.Helper()
+	p := BootstrapParams{AccountID: bsAccount, Repository: "octo/app"}
+	if mod != nil {
+		mod(&p)
+	}
+	b, err := NewBootstrap(p)
+	if err != nil {
+		t.Fatalf("NewBootstrap: %v", err)
+	}
+	return b
+}
+
+// bsTags is a request context: the tags of the request (aws:RequestTag,
+// aws:TagKeys) or of the resource (aws:ResourceTag), and other keys.
+type bsTags map[string]string
+
+func bsContext(request, resource bsTags, extra ...string) map[string][]string {
+	ctx := map[string][]string{}
+	for _, k := range slices.Sorted(maps.Keys(request)) {
+		ctx["aws:RequestTag/"+k] = []string{request[k]}
+		ctx["aws:TagKeys"] = append(ctx["aws:TagKeys"], k)
+	}
+	for k, v := range resource {
+		ctx["aws:ResourceTag/"+k] = []string{v}
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		ctx[extra[i]] = append(ctx[extra[i]], extra[i+1])
+	}
+	return ctx
+}
+
+// runTags are the tags `up` puts on every resource.
+var runTags = bsTags{
+	TagManaged:             "true",
+	"buildrole:run-id":     "3f9c2a1b-0000-4000-8000-000000000000",
+	"buildrole:repository": "octo/app",
+}
+
+type bsCase struct {
+	name     string
+	action   string
+	resource string
+	ctx      map[string][]string
+	want     Decision
+}
+
+func bsEval(t *testing.T, b *Bootstrap, cases []bsCase) {
+	t.Helper()
+	for _, c := range cases {
+		req := Request{Action: c.action, Resource: c.resource, Context: c.ctx}
+		if got := Evaluate(req, []Document{b.Permissions}, nil); got != c.want {
+			t.Errorf("%s: %s on %s = %v, want %v", c.name, c.action, c.resource, got, c.want)
+		}
+	}
+}
+
+// upDownSweepCalls are the calls `up`, `down` and `sweep` make with the
+// bootstrap session on properly created run resources.
+func upDownSweepCalls() []bsCase {
+	boundary := func(tags bsTags, resource bsTags) map[string][]string {
+		return bsContext(tags, resource, KeyPermissionsBoundary, bsBoundary)
+	}
+	onRole := bsContext(nil, runTags)
+	onProfile := bsContext(nil, runTags)
+	var out []bsCase
+	for _, role := range []string{bsRole, bsRoleVM} {
+		out = append(out,
+			bsCase{"up: create role with boundary and tags", "iam:CreateRole", role, boundary(runTags, nil), Allow},
+			// Tag-on-create: IAM also authorizes TagRole; the role has no tags yet.
+			bsCase{"up: tag role on create", "iam:TagRole", role, bsContext(runTags, nil), Allow},
+			bsCase{"up: tag role on create (resource tags visible)", "iam:TagRole", role, bsContext(runTags, runTags), Allow},
+			bsCase{"up: put inline policy", "iam:PutRolePolicy", role, boundary(nil, runTags), Allow},
+			bsCase{"up: get role on retry", "iam:GetRole", role, boundary(nil, runTags), Allow},
+			bsCase{"up: pass role to the profile", "iam:PassRole", role, nil, Allow},
+			bsCase{"down: delete inline policy", "iam:DeleteRolePolicy", role, boundary(nil, runTags), Allow},
+			bsCase{"down: list inline policies", "iam:ListRolePolicies", role, onRole, Allow},
+			bsCase{"down: list attached policies", "iam:ListAttachedRolePolicies", role, onRole, Allow},
+			bsCase{"down: detach policy", "iam:DetachRolePolicy", role, bsContext(nil, runTags, "iam:PolicyARN", "arn:aws:iam::aws:policy/ReadOnlyAccess"), Allow},
+			bsCase{"down: list profiles of role", "iam:ListInstanceProfilesForRole", role, onRole, Allow},
+			bsCase{"down: delete role", "iam:DeleteRole", role, boundary(nil, runTags), Allow},
+			bsCase{"sweep: list role tags", "iam:ListRoleTags", role, onRole, Allow},
+		)
+	}
+	out = append(out,
+		bsCase{"up: create profile with tags", "iam:CreateInstanceProfile", bsProfile, bsContext(runTags, nil), Allow},
+		bsCase{"up: tag profile on create", "iam:TagInstanceProfile", bsProfile, bsContext(runTags, nil), Allow},
+		bsCase{"up: add role to profile", "iam:AddRoleToInstanceProfile", bsProfile, onProfile, Allow},
+		bsCase{"up/down: get profile", "iam:GetInstanceProfile", bsProfile, onProfile, Allow},
+		bsCase{"down: remove role from profile", "iam:RemoveRoleFromInstanceProfile", bsProfile, onProfile, Allow},
+		bsCase{"down: delete profile", "iam:DeleteInstanceProfile", bsProfile, onProfile, Allow},
+		bsCase{"sweep: list profile tags", "iam:ListInstanceProfileTags", bsProfile, onProfile, Allow},
+		bsCase{"sweep: list roles", "iam:ListRoles", "*", nil, Allow},
+		bsCase{"sweep: list profiles", "iam:ListInstanceProfiles", "*", nil, Allow},
+	)
+	return out
+}
+
+func TestBootstrapAllowsUpDownSweep(t *testing.T) {
+	t.Parallel()
+	for _, chain := range []bool{false, true} {
+		t.Run(fmt.Sprintf("chain=%v", chain), func(t *testing.T) {
+			t.Parallel()
+			bsEval(t, bsNew(t, func(p *BootstrapParams) { p.ChainMode = chain }), upDownSweepCalls())
+		})
+	}
+}
+
+func TestBootstrapDenies(t *testing.T) {
+	t.Parallel()
+	b := bsNew(t, nil)
+	withBoundary := func(tags, resource bsTags, boundary string) map[string][]string {
+		return bsContext(tags, resource, KeyPermissionsBoundary, boundary)
+	}
+	unmanaged := bsTags{TagManaged: "false"}
+	foreign := bsTags{"team": "platform"}
+	otherBoundary := "arn:aws:iam::123456789012:policy/buildrole/AdministratorAccess"
+	cases := []bsCase{
+		// CreateRole: boundary, path, prefix, tag.
+		{"create role without boundary", "iam:CreateRole", bsRole, bsContext(runTags, nil), ExplicitDeny},
+		{"create role with another boundary", "iam:CreateRole", bsRole, withBoundary(runTags, nil, otherBoundary), ExplicitDeny},
+		{"create role with AWS admin boundary", "iam:CreateRole", bsRole, withBoundary(runTags, nil, "arn:aws:iam::aws:policy/AdministratorAccess"), ExplicitDeny},
+		{"create role outside the path", "iam:CreateRole", "arn:aws:iam::123456789012:role/" + bsRun, withBoundary(runTags, nil, bsBoundary), ImplicitDeny},
+		{"create role under another path", "iam:CreateRole", "arn:aws:iam::123456789012:role/admin/" + bsRun, withBoundary(runTags, nil, bsBoundary), ImplicitDeny},
+		{"create role in a sub-path", "iam:CreateRole", "arn:aws:iam::123456789012:role/buildrole/x/" + bsRun, withBoundary(runTags, nil, bsBoundary), ImplicitDeny},
+		{"create role with another prefix", "iam:CreateRole", "arn:aws:iam::123456789012:role/buildrole/admin", withBoundary(runTags, nil, bsBoundary), ImplicitDeny},
+		{"create role in another account", "iam:CreateRole", "arn:aws:iam::210987654321:role/buildrole/" + bsRun, withBoundary(runTags, nil, bsBoundary), ImplicitDeny},
+		{"create role without tags", "iam:CreateRole", bsRole, withBoundary(nil, nil, bsBoundary), ImplicitDeny},
+		{"create role tagged unmanaged", "iam:CreateRole", bsRole, withBoundary(unmanaged, nil, bsBoundary), ImplicitDeny},
+		{"create profile without the tag", "iam:CreateInstanceProfile", bsProfile, bsContext(foreign, nil), ImplicitDeny},
+		{"create profile outside the path", "iam:CreateInstanceProfile", "arn:aws:iam::123456789012:instance-profile/" + bsRun, bsContext(runTags, nil), ImplicitDeny},
+		// Existing roles and profiles not managed by buildrole.
+		{"put policy on unmanaged role", "iam:PutRolePolicy", bsRole, withBoundary(nil, unmanaged, bsBoundary), ImplicitDeny},
+		{"put policy on untagged role", "iam:PutRolePolicy", bsRole, withBoundary(nil, nil, bsBoundary), ImplicitDeny},
+		{"put policy on a role without the boundary", "iam:PutRolePolicy", bsRole, bsContext(nil, runTags), ExplicitDeny},
+		{"put policy on a role with another boundary", "iam:PutRolePolicy", bsRole, withBoundary(nil, runTags, otherBoundary), ExplicitDeny},
+		{"put policy outside the path", "iam:PutRolePolicy", "arn:aws:iam::123456789012:role/Admin", withBoundary(nil, runTags, bsBoundary), ImplicitDeny},
+		{"delete unmanaged role", "iam:DeleteRole", bsRole, bsContext(nil, unmanaged), ImplicitDeny},
+		{"delete untagged role", "iam:DeleteRole", bsRole, bsContext(nil, foreign), ImplicitDeny},
+		{"delete role outside the path", "iam:DeleteRole", "arn:aws:iam::123456789012:role/Admin", bsContext(nil, runTags), ImplicitDeny},
+		{"delete policy of unmanaged role", "iam:DeleteRolePolicy", bsRole, bsContext(nil, unmanaged), ImplicitDeny},
+		{"tag unmanaged role", "iam:TagRole", bsRole, bsContext(runTags, unmanaged), ImplicitDeny},
+		{"tag role without the managed tag", "iam:TagRole", bsRole, bsContext(foreign, runTags), ImplicitDeny},
+		{"untag the managed tag", "iam:TagRole", bsRole, bsContext(unmanaged, runTags), ImplicitDeny},
+		{"tag role outside the path", "iam:TagRole", "arn:aws:iam::123456789012:role/Admin", bsContext(runTags, nil), ImplicitDeny},
+		{"untag role", "iam:UntagRole", bsRole, bsContext(nil, runTags, "aws:TagKeys", TagManaged), ImplicitDeny},
+		{"tag unmanaged profile", "iam:TagInstanceProfile", bsProfile, bsContext(runTags, unmanaged), ImplicitDeny},
+		{"add role to unmanaged profile", "iam:AddRoleToInstanceProfile", bsProfile, bsContext(nil, unmanaged), ImplicitDeny},
+		{"add role to untagged profile", "iam:AddRoleToInstanceProfile", bsProfile, nil, ImplicitDeny},
+		{"delete unmanaged profile", "iam:DeleteInstanceProfile", bsProfile, bsContext(nil, foreign), ImplicitDeny},
+		{"remove role from unmanaged profile", "iam:RemoveRoleFromInstanceProfile", bsProfile, bsContext(nil, unmanaged), ImplicitDeny},
+		{"pass a role outside the path", "iam:PassRole", "arn:aws:iam::123456789012:role/Admin", nil, ImplicitDeny},
+		// Weakening or replacing the boundary.
+		{"delete a run role's boundary", "iam:DeleteRolePermissionsBoundary", bsRole, withBoundary(nil, runTags, bsBoundary), ExplicitDeny},
+		{"replace a run role's boundary", "iam:PutRolePermissionsBoundary", bsRole, withBoundary(nil, runTags, otherBoundary), ExplicitDeny},
+		{"delete any role's boundary", "iam:DeleteRolePermissionsBoundary", "arn:aws:iam::123456789012:role/Admin", nil, ExplicitDeny},
+		{"new version of the boundary", "iam:CreatePolicyVersion", bsBoundary, nil, ExplicitDeny},
+		{"delete the boundary", "iam:DeletePolicy", bsBoundary, nil, ExplicitDeny},
+		{"delete a boundary version", "iam:DeletePolicyVersion", bsBoundary, nil, ExplicitDeny},
+		{"roll the boundary back", "iam:SetDefaultPolicyVersion", bsBoundary, nil, ExplicitDeny},
+		{"change a run role's trust", "iam:UpdateAssumeRolePolicy", bsRole, bsContext(nil, runTags), ExplicitDeny},
+		// Nothing beyond the run resources.
+		{"assume a run role without chain mode", "sts:AssumeRole", bsRole, bsContext(nil, runTags), ImplicitDeny},
+		{"attach a managed policy", "iam:AttachRolePolicy", bsRole, withBoundary(nil, runTags, bsBoundary), ImplicitDeny},
+		{"create a user", "iam:CreateUser", "arn:aws:iam::123456789012:user/buildrole/x", withBoundary(runTags, nil, bsBoundary), ImplicitDeny},
+		{"create a policy", "iam:CreatePolicy", "arn:aws:iam::123456789012:policy/buildrole/buildrole-x", bsContext(runTags, nil), ImplicitDeny},
+		{"create an access key", "iam:CreateAccessKey", "arn:aws:iam::123456789012:user/admin", nil, ImplicitDeny},
+		{"read another role", "iam:GetRole", "arn:aws:iam::123456789012:role/Admin", nil, ImplicitDeny},
+		{"run an instance", "ec2:RunInstances", "*", nil, ImplicitDeny},
+	}
+	bsEval(t, b, cases)
+}
+
+func TestBootstrapAssumeRoleOnlyInChainMode(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		chain    bool
+		resource string
+		want     Decision
+	}{
+		{false, bsRole, ImplicitDeny},
+		{true, bsRole, Allow},
+		{true, bsRoleVM, Allow},
+		{true, "arn:aws:iam::123456789012:role/Admin", ImplicitDeny},
+		{true, "arn:aws:iam::123456789012:role/buildrole/other-x", ImplicitDeny},
+	} {
+		b := bsNew(t, func(p *BootstrapParams) { p.ChainMode = c.chain })
+		got := Evaluate(Request{Action: "sts:AssumeRole", Resource: c.resource}, []Document{b.Permissions}, nil)
+		if got != c.want {
+			t.Errorf("chain=%v: sts:AssumeRole on %s = %v, want %v", c.chain, c.resource, got, c.want)
+		}
+	}
+}
+
+// TestBootstrapGrantsNothingElse pins the complete list of allowed actions:
+// a new grant must be added here on purpose.
+func TestBootstrapGrantsNothingElse(t *testing.T) {
+	t.Parallel()
+	want := []string{
+		"iam:AddRoleToInstanceProfile", "iam:CreateInstanceProfile", "iam:CreateRole",
+		"iam:DeleteInstanceProfile", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy",
+		"iam:GetInstanceProfile", "iam:GetRole", "iam:ListAttachedRolePolicies",
+		"iam:ListInstanceProfileTags", "iam:ListInstanceProfiles", "iam:ListInstanceProfilesForRole",
+		"iam:ListRolePolicies", "iam:ListRoleTags", "iam:ListRoles", "iam:PassRole", "iam:PutRolePolicy",
+		"iam:RemoveRoleFromInstanceProfile", "iam:TagInstanceProfile", "iam:TagRole",
+	}
+	for _, chain := range []bool{false, true} {
+		b := bsNew(t, func(p *BootstrapParams) { p.ChainMode = chain })
+		var got []string
+		for _, s := range b.Permissions.Statement {
+			if len(s.NotAction) > 0 || len(s.NotResource) > 0 || s.Principal != nil {
+				t.Errorf("statement %s uses NotAction, NotResource or Principal", s.Sid)
+			}
+			for _, a := range s.Action {
+				if strings.ContainsAny(a, "*?") {
+					t.Errorf("statement %s: wildcard action %q", s.Sid, a)
+				}
+				if s.Effect == EffectAllow {
+					got = append(got, a)
+				}
+			}
+			if s.Effect != EffectAllow {
+				continue
+			}
+			for _, r := range s.Resource {
+				star := r == "*"
+				listOnly := !slices.ContainsFunc(s.Action, func(a string) bool { return a != "iam:ListRoles" && a != "iam:ListInstanceProfiles" })
+				if star && !listOnly {
+					t.Errorf("statement %s allows %v on \"*\"", s.Sid, s.Action)
+				}
+				if !star && !strings.Contains(r, ":role/buildrole/buildrole-") && !strings.Contains(r, ":instance-profile/buildrole/buildrole-") {
+					t.Errorf("statement %s: resource %q is outside the run resources", s.Sid, r)
+				}
+			}
+		}
+		slices.Sort(got)
+		w := slices.Clone(want)
+		if chain {
+			w = append(w, "sts:AssumeRole")
+		}
+		slices.Sort(w)
+		if diff := cmp.Diff(w, got); diff != "" {
+			t.Errorf("chain=%v: allowed actions (-want +got):\n%s", chain, diff)
+		}
+	}
+}
+
+func TestBootstrapBoundaryCapsRunRoles(t *testing.T) {
+	t.Parallel()
+	b := bsNew(t, nil)
+	// A run role whose own policy asks for too much still gets only what
+	// the boundary allows.
+	greedy := Document{Version: Version, Statement: []Statement{{
+		Effect: EffectAllow, Action: Values{"iam:CreateUser", "s3:DeleteBucket", "ec2:RunInstances"}, Resource: Values{"*"},
+	}}}
+	for action, want := range map[string]Decision{
+		"iam:CreateUser":   ImplicitDeny,
+		"s3:DeleteBucket":  ImplicitDeny,
+		"ec2:RunInstances": Allow,
+	} {
+		req := Request{Action: action, Resource: "*"}
+		if got := Evaluate(req, []Document{greedy}, &b.Boundary); got != want {
+			t.Errorf("%s under the boundary = %v, want %v", action, got, want)
+		}
+	}
+
+	// Everything the catalogue may ever grant fits under the boundary,
+	// and only that plus the instance actions.
+	everything := Document{Version: Version, Statement: []Statement{{Effect: EffectAllow, Action: Values{"*"}, Resource: Values{"*"}}}}
+	eval := func(action, resource string, ctx map[string][]string) Decision {
+		return Evaluate(Request{Action: action, Resource: resource, Context: ctx}, []Document{everything}, &b.Boundary)
+	}
+	ec2 := map[string][]string{KeyPassedToService: {"ec2.amazonaws.com"}}
+	for _, a := range CatalogueActions() {
+		resource := "*"
+		switch a {
+		case ActionPassRole:
+			resource = bsRoleVM
+		case ActionGetInstanceProfile:
+			resource = bsProfile
+		}
+		if got := eval(a, resource, ec2); got != Allow {
+			t.Errorf("catalogue action %s on %s under the boundary = %v, want Allow", a, resource, got)
+		}
+	}
+	for _, a := range DefaultInstanceActions() {
+		if got := eval(a, "*", nil); got != Allow {
+			t.Errorf("instance action %s under the boundary = %v, want Allow", a, got)
+		}
+	}
+	for _, c := range []struct {
+		name, action, resource string
+		ctx                    map[string][]string
+		want                   Decision
+	}{
+		{"pass the instance role to EC2", ActionPassRole, bsRoleVM, ec2, Allow},
+		{"pass a role outside the path", ActionPassRole, "arn:aws:iam::123456789012:role/Admin", ec2, ImplicitDeny},
+		{"pass a run role to Lambda", ActionPassRole, bsRoleVM, map[string][]string{KeyPassedToService: {"lambda.amazonaws.com"}}, ImplicitDeny},
+		{"read a profile outside the path", ActionGetInstanceProfile, "arn:aws:iam::123456789012:instance-profile/Admin", nil, ImplicitDeny},
+		{"create a role", "iam:CreateRole", bsRole, nil, ImplicitDeny},
+		{"put a role policy", "iam:PutRolePolicy", bsRole, nil, ImplicitDeny},
+		{"assume a role", "sts:AssumeRole", "arn:aws:iam::123456789012:role/Admin", nil, ImplicitDeny},
+		{"read every secret", "secretsmanager:GetSecretValue", "*", nil, ImplicitDeny},
+		{"write objects", "s3:PutObject", "*", nil, ImplicitDeny},
+	} {
+		if got := eval(c.action, c.resource, c.ctx); got != c.want {
+			t.Errorf("%s: %s under the boundary = %v, want %v", c.name, c.action, got, c.want)
+		}
+	}
+
+	// The boundary names no action outside catalogue, instance actions,
+	// PassRole and GetInstanceProfile.
+	allowed := append(append(CatalogueActions(), DefaultInstanceActions()...), ActionPassRole, ActionGetInstanceProfile)
+	for _, s := range b.Boundary.Statement {
+		if s.Effect != EffectAllow || len(s.NotAction) > 0 || len(s.NotResource) > 0 {
+			t.Errorf("boundary statement %s: want plain Allow statements", s.Sid)
+		}
+		for _, a := range s.Action {
+			if !slices.Contains(allowed, a) {
+				t.Errorf("boundary statement %s allows %q, which is neither in the catalogue nor an instance action", s.Sid, a)
+			}
+		}
+	}
+}
+
+func TestBootstrapBoundaryInstanceActions(t *testing.T) {
+	t.Parallel()
+	b := bsNew(t, func(p *BootstrapParams) {
+		p.InstanceActions = []string{"s3:GetObject", "S3:getobject", "logs:PutLogEvents"}
+	})
+	everything := Document{Version: Version, Statement: []Statement{{Effect: EffectAllow, Action: Values{"*"}, Resource: Values{"*"}}}}
+	for action, want := range map[string]Decision{
+		"logs:PutLogEvents":             Allow,
+		"s3:GetObject":                  Allow,
+		"ssm:UpdateInstanceInformation": ImplicitDeny, // the default is replaced, not extended
+	} {
+		if got := Evaluate(Request{Action: action, Resource: "*"}, []Document{everything}, &b.Boundary); got != want {
+			t.Errorf("%s = %v, want %v", action, got, want)
+		}
+	}
+	var instance Statement
+	for _, s := range b.Boundary.Statement {
+		if s.Sid == SidBoundaryInstance {
+			instance = s
+		}
+	}
+	if diff := cmp.Diff(Values{"logs:PutLogEvents", "s3:GetObject"}, instance.Action); diff != "" {
+		t.Errorf("instance actions deduplicated case-insensitively and sorted (-want +got):\n%s", diff)
+	}
+}
+
+func bsTrust(b *Bootstrap, principal, aud, sub string) Decision {
+	return EvaluateTrust(Request{
+		Principal: map[string]string{"Federated": principal},
+		Action:    ActionAssumeRoleWithWebIdentity,
+		Resource:  b.RoleARN,
+		Context:   map[string][]string{bsOIDCHost + ":aud": {aud}, bsOIDCHost + ":sub": {sub}},
+	}, b.Trust)
+}
+
+func TestBootstrapTrust(t *testing.T) {
+	t.Parallel()
+	b := bsNew(t, nil)
+	if len(b.Warnings) != 0 {
+		t.Errorf("exact default subjects: warnings %q, want none", b.Warnings)
+	}
+	aud := DefaultBootstrapAudience
+	for _, c := range []struct {
+		name, principal, aud, sub string
+		want                      Decision
+	}{
+		{"main branch", bsProvider, aud, "repo:octo/app:ref:refs/heads/main", Allow},
+		{"pull request", bsProvider, aud, "repo:octo/app:pull_request", Allow},
+		{"other branch", bsProvider, aud, "repo:octo/app:ref:refs/heads/feature", ImplicitDeny},
+		{"tag", bsProvider, aud, "repo:octo/app:ref:refs/tags/v1", ImplicitDeny},
+		{"environment", bsProvider, aud, "repo:octo/app:environment:prod", ImplicitDeny},
+		{"other repository", bsProvider, aud, "repo:octo/other:pull_request", ImplicitDeny},
+		{"same name, other owner", bsProvider, aud, "repo:evil/app:pull_request", ImplicitDeny},
+		{"prefix of the name", bsProvider, aud, "repo:octo/app-fork:pull_request", ImplicitDeny},
+		{"case differs", bsProvider, aud, "repo:Octo/App:pull_request", ImplicitDeny},
+		{"other audience", bsProvider, "https://github.com/octo", "repo:octo/app:pull_request", ImplicitDeny},
+		{"other provider", "arn:aws:iam::123456789012:oidc-provider/gitlab.com", aud, "repo:octo/app:pull_request", ImplicitDeny},
+		{"provider in another account", "arn:aws:iam::210987654321:oidc-provider/token.actions.githubusercontent.com", aud, "repo:octo/app:pull_request", ImplicitDeny},
+	} {
+		if got := bsTrust(b, c.principal, c.aud, c.sub); got != c.want {
+			t.Errorf("%s (%s): %v, want %v", c.name, c.sub, got, c.want)
+		}
+	}
+	if _, ok := b.Trust.Statement[0].Condition["StringLike"]; ok {
+		t.Errorf("exact subjects must use StringEquals, not StringLike: %s", b.Trust.JSON())
+	}
+}
+
+func TestBootstrapTrustImmutableSubjects(t *testing.T) {
+	t.Parallel()
+	b := bsNew(t, func(p *BootstrapParams) {
+		p.OwnerID, p.RepositoryID = "123456", "456789"
+		p.Subjects = []string{"ref:refs/heads/main", "environment:prod"}
+	})
+	for sub, want := range map[string]Decision{
+		"repo:octo@123456/app@456789:ref:refs/heads/main": Allow,
+		"repo:octo@123456/app@456789:environment:prod":    Allow,
+		"repo:octo@123456/app@456789:pull_request":        ImplicitDeny,
+		// The name-only form is what a recycled name would present.
+		"repo:octo/app:ref:refs/heads/main":               ImplicitDeny,
+		"repo:octo@999999/app@456789:ref:refs/heads/main": ImplicitDeny,
+		"repo:octo@123456/app@999999:ref:refs/heads/main": ImplicitDeny,
+	} {
+		if got := bsTrust(b, bsProvider, DefaultBootstrapAudience, sub); got != want {
+			t.Errorf("%s: %v, want %v", sub, got, want)
+		}
+	}
+}
+
+func TestBootstrapTrustWildcards(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name     string
+		subjects []string
+		allow    []string
+		deny     []string
+		warn     []string // substrings, one warning each
+	}{
+		{
+			name:     "release branches",
+			subjects: []string{"ref:refs/heads/release/*", "pull_request"},
+			allow:    []string{"repo:octo/app:ref:refs/heads/release/1.2", "repo:octo/app:pull_request"},
+			deny:     []string{"repo:octo/app:ref:refs/heads/main", "repo:octo/other:ref:refs/heads/release/1.2"},
+			warn:     []string{"admits any matching branch"},
+		},
+		{
+			name:     "every repository of the owner",
+			subjects: []string{"repo:octo/*:pull_request"},
+			allow:    []string{"repo:octo/app:pull_request", "repo:octo/other:pull_request"},
+			deny:     []string{"repo:evil/app:pull_request", "repo:octo/app:ref:refs/heads/main"},
+			warn:     []string{"admits workflows of other repositories"},
+		},
+		{
+			name:     "full subject of another repository",
+			subjects: []string{"repo:octo/tools:ref:refs/heads/main"},
+			allow:    []string{"repo:octo/tools:ref:refs/heads/main"},
+			deny:     []string{"repo:octo/app:ref:refs/heads/main"},
+			warn:     []string{"admits a repository other than octo/app"},
+		},
+	} {
+		b := bsNew(t, func(p *BootstrapParams) { p.Subjects = c.subjects })
+		for _, sub := range c.allow {
+			if got := bsTrust(b, bsProvider, DefaultBootstrapAudience, sub); got != Allow {
+				t.Errorf("%s: %s = %v, want Allow", c.name, sub, got)
+			}
+		}
+		for _, sub := range c.deny {
+			if got := bsTrust(b, bsProvider, DefaultBootstrapAudience, sub); got != ImplicitDeny {
+				t.Errorf("%s: %s = %v, want ImplicitDeny", c.name, sub, got)
+			}
+		}
+		if len(b.Warnings) != len(c.warn) {
+			t.Errorf("%s: warnings %q, want %d", c.name, b.Warnings, len(c.warn))
+			continue
+		}
+		for i, w := range c.warn {
+			if !strings.Contains(b.Warnings[i], w) {
+				t.Errorf("%s: warning %q, want it to say %q", c.name, b.Warnings[i], w)
+			}
+		}
+	}
+}
+
+func TestNewBootstrapRejects(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		mod  func(*BootstrapParams)
+		want string // the field the error must name
+	}{
+		{"no account", func(p *BootstrapParams) { p.AccountID = "" }, "account"},
+		{"short account", func(p *BootstrapParams) { p.AccountID = "12345" }, "account"},
+		{"bad partition", func(p *BootstrapParams) { p.Partition = "azure" }, "partition"},
+		{"no repository", func(p *BootstrapParams) { p.Repository = "" }, "repository"},
+		{"repository without owner", func(p *BootstrapParams) { p.Repository = "app" }, "repository"},
+		{"repository with three parts", func(p *BootstrapParams) { p.Repository = "octo/app/x" }, "repository"},
+		{"wildcard owner", func(p *BootstrapParams) { p.Repository = "*/app" }, "repository"},
+		{"wildcard repository", func(p *BootstrapParams) { p.Repository = "octo/*" }, "repository"},
+		{"only the repository id", func(p *BootstrapParams) { p.RepositoryID = "456789" }, "repository id"},
+		{"non-numeric ids", func(p *BootstrapParams) { p.RepositoryID, p.OwnerID = "abc", "123" }, "repository id"},
+		{"bare wildcard subject", func(p *BootstrapParams) { p.Subjects = []string{"*"} }, "subject"},
+		{"wildcard context", func(p *BootstrapParams) { p.Subjects = []string{"repo:octo/app:*"} }, "subject"},
+		{"any repository", func(p *BootstrapParams) { p.Subjects = []string{"repo:*"} }, "subject"},
+		{"any owner", func(p *BootstrapParams) { p.Subjects = []string{"repo:*/app:pull_request"} }, "subject"},
+		{"empty subject", func(p *BootstrapParams) { p.Subjects = []string{"pull_request", " "} }, "subject"},
+		{"subject with space", func(p *BootstrapParams) { p.Subjects = []string{"ref:refs/heads/a b"} }, "subject"},
+		{"policy variable in subject", func(p *BootstrapParams) { p.Subjects = []string{"ref:${aws:username}"} }, "subject"},
+		{"path without slashes", func(p *BootstrapParams) { p.Path = "buildrole" }, "path"},
+		{"wildcard path", func(p *BootstrapParams) { p.Path = "/build*/" }, "path"},
+		{"long prefix", func(p *BootstrapParams) { p.NamePrefix = strings.Repeat("b", 53) }, "name prefix"},
+		{"prefix with wildcard", func(p *BootstrapParams) { p.NamePrefix = "build*" }, "name prefix"},
+		{"role name with slash", func(p *BootstrapParams) { p.RoleName = "a/b" }, "role name"},
+		{"long role name", func(p *BootstrapParams) { p.RoleName = strings.Repeat("r", 65) }, "role name"},
+		{"boundary name with space", func(p *BootstrapParams) { p.BoundaryName = "my boundary" }, "boundary name"},
+		{"wildcard audience", func(p *BootstrapParams) { p.Audience = "*" }, "audience"},
+		{"wildcard instance action", func(p *BootstrapParams) { p.InstanceActions = []string{"s3:*"} }, "instance actions"},
+		{"any instance action", func(p *BootstrapParams) { p.InstanceActions = []string{"*"} }, "instance actions"},
+		{"bootstrap role under its own grants", func(p *BootstrapParams) { p.Path = "/" }, "bootstrap role name"},
+		{"trust policy too large", func(p *BootstrapParams) {
+			for i := range 60 {
+				p.Subjects = append(p.Subjects, fmt.Sprintf("environment:production-%02d", i))
+			}
+		}, "trust policy"},
+	} {
+		p := BootstrapParams{AccountID: bsAccount, Repository: "octo/app"}
+		c.mod(&p)
+		b, err := NewBootstrap(p)
+		if err == nil {
+			t.Errorf("%s: NewBootstrap succeeded, want an error naming %q; trust %s", c.name, c.want, b.Trust.JSON())
+			continue
+		}
+		if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %q does not name %q", c.name, err, c.want)
+		}
+	}
+}
+
+func TestNewBootstrapDefaultsAndNames(t *testing.T) {
+	t.Parallel()
+	b := bsNew(t, nil)
+	got := []string{b.ProviderURL, b.ProviderARN, b.Audience, b.RoleName, b.RoleARN, b.BoundaryName, b.BoundaryARN}
+	want := []string{
+		"https://token.actions.githubusercontent.com",
+		bsProvider,
+		"sts.amazonaws.com",
+		"buildrole-bootstrap",
+		"arn:aws:iam::123456789012:role/buildrole-bootstrap",
+		"buildrole-boundary",
+		bsBoundary,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("defaults (-want +got):\n%s", diff)
+	}
+
+	cn := bsNew(t, func(p *BootstrapParams) {
+		p.Partition = PartitionChina
+		p.Path, p.NamePrefix, p.RoleName, p.BoundaryName = "/ci/images/", "img", "img-bootstrap-ci", "img-ceiling"
+	})
+	got = []string{cn.ProviderARN, cn.RoleARN, cn.BoundaryARN}
+	want = []string{
+		"arn:aws-cn:iam::123456789012:oidc-provider/token.actions.githubusercontent.com",
+		"arn:aws-cn:iam::123456789012:role/img-bootstrap-ci",
+		"arn:aws-cn:iam::123456789012:policy/ci/images/img-ceiling",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("custom names in aws-cn (-want +got):\n%s", diff)
+	}
+	// The custom path and prefix bind the grants.
+	role := "arn:aws-cn:iam::123456789012:role/ci/images/img-web-1a2b3c4d"
+	ctx := bsContext(runTags, nil, KeyPermissionsBoundary, cn.BoundaryARN)
+	if got := Evaluate(Request{Action: "iam:CreateRole", Resource: role, Context: ctx}, []Document{cn.Permissions}, nil); got != Allow {
+		t.Errorf("create role under the custom path = %v, want Allow", got)
+	}
+	if got := Evaluate(Request{Action: "iam:CreateRole", Resource: strings.Replace(role, "aws-cn", "aws", 1), Context: ctx}, []Document{cn.Permissions}, nil); got != ImplicitDeny {
+		t.Errorf("create role in another partition = %v, want ImplicitDeny", got)
+	}
+	pass := Request{Action: ActionPassRole, Resource: role, Context: map[string][]string{KeyPassedToService: {ServicePrincipal(PartitionChina, "ec2")}}}
+	everything := Document{Version: Version, Statement: []Statement{{Effect: EffectAllow, Action: Values{"*"}, Resource: Values{"*"}}}}
+	if got := Evaluate(pass, []Document{everything}, &cn.Boundary); got != Allow {
+		t.Errorf("aws-cn boundary: pass run role to EC2 = %v, want Allow", got)
+	}
+}
+
+func TestBootstrapDocumentsRoundTrip(t *testing.T) {
+	t.Parallel()
+	b := bsNew(t, func(p *BootstrapParams) { p.ChainMode = true })
+	for name, d := range map[string]Document{"trust": b.Trust, "permissions": b.Permissions, "boundary": b.Boundary} {
+		got, err := Parse([]byte(d.Indent()))
+		if err != nil {
+			t.Errorf("%s: Parse: %v", name, err)
+			continue
+		}
+		if diff := cmp.Diff(d, got); diff != "" {
+			t.Errorf("%s: round trip (-want +got):\n%s", name, diff)
+		}
+	}
+}
+
+// The catalogue grows; the boundary must follow it, not a copy of it.
+func TestBootstrapBoundaryFollowsCatalogue(t *testing.T) {
+	t.Parallel()
+	b := bsNew(t, nil)
+	var build Statement
+	for _, s := range b.Boundary.Statement {
+		if s.Sid == SidBoundaryBuild {
+			build = s
+		}
+	}
+	want := slices.DeleteFunc(CatalogueActions(), func(a string) bool { return a == ActionPassRole || a == ActionGetInstanceProfile })
+	got := slices.Clone([]string(build.Action))
+	slices.Sort(want)
+	slices.Sort(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("boundary build actions vs CatalogueActions() (-want +got):\n%s", diff)
+	}
+}
