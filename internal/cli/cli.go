@@ -70,6 +70,9 @@ Usage:
   buildrole down    [flags]   delete what up created (reads the saved state)
   buildrole sweep   [flags]   delete runs a killed runner left behind (expired by default)
   buildrole policy  [flags]   print what the build role may do and why (--template PATH), no AWS call
+  buildrole lint    FILE...   lint IAM policy documents (file:line:col: message [rule])
+  buildrole bootstrap --repository ORG/REPO --account-id ID [--format json|cloudformation|terraform]
+                              print the one-time account setup (OIDC provider, bootstrap role, boundary)
   buildrole demo    [--json]  run up and down against an embedded fake AWS
   buildrole version           print the version
 
@@ -104,6 +107,10 @@ func Main(ctx context.Context, args []string, env Env) int {
 		return runSweep(ctx, env, rest)
 	case "policy":
 		return runPolicy(ctx, env, rest)
+	case "lint":
+		return runLint(ctx, env, rest)
+	case "bootstrap":
+		return runBootstrap(ctx, env, rest)
 	case "demo":
 		return runDemo(ctx, env, rest)
 	case "version", "--version":

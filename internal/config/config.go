@@ -179,8 +179,9 @@ func Parse(src Source) (*Config, error) {
 		st, err := iampolicy.ParseStatements([]byte(s))
 		if err != nil {
 			p.fail("extra-policy", "%v", err)
+		} else if p.lint("extra-policy", asDocument(s), iampolicy.IdentityPolicy) {
+			c.ExtraStatements = st
 		}
-		c.ExtraStatements = st
 	}
 
 	c.InstanceProfile = p.oneOf("instance-profile", ProfileSeparate, ProfileShared, ProfileNone)
@@ -193,7 +194,7 @@ func Parse(src Source) (*Config, error) {
 			p.fail("instance-policy", "needs instance-profile: separate (it is %q)", c.InstanceProfile)
 		case iampolicy.Size(s) > iampolicy.MaxInlineRolePolicySize:
 			p.fail("instance-policy", "is %d characters without whitespace; IAM allows %d per role", iampolicy.Size(s), iampolicy.MaxInlineRolePolicySize)
-		default:
+		case p.lint("instance-policy", s, iampolicy.IdentityPolicy):
 			c.InstancePolicy = &doc
 		}
 	}
@@ -229,6 +230,7 @@ func Parse(src Source) (*Config, error) {
 	if err != nil {
 		p.fail("tags", "%v", err)
 	}
+	c.Warnings = append(c.Warnings, p.warnings...)
 	if src.RunID == "" {
 		p.errs = append(p.errs, errors.New("internal: no run id"))
 	}
@@ -331,8 +333,9 @@ func (e *InputError) Error() string {
 func (e *InputError) Unwrap() []error { return e.Errs }
 
 type parser struct {
-	src  Source
-	errs []error
+	src      Source
+	errs     []error
+	warnings []string
 }
 
 func (p *parser) fail(name, format string, args ...any) {
@@ -396,6 +399,34 @@ func (p *parser) duration(name string) time.Duration {
 		d, _ = ParseDuration(in.Default)
 	}
 	return d
+}
+
+// lint runs the policy linter on an input; errors fail it, warnings are
+// kept for the log. It reports whether the input is free of errors.
+func (p *parser) lint(name, doc string, kind iampolicy.PolicyKind) bool {
+	ok := true
+	for _, f := range iampolicy.Lint(name, []byte(doc), iampolicy.LintOptions{Kind: kind}) {
+		if f.Severity == iampolicy.Error {
+			p.fail(name, "%s", f)
+			ok = false
+		} else {
+			p.warnings = append(p.warnings, f.String())
+		}
+	}
+	return ok
+}
+
+// asDocument wraps statements (one, or an array) into a policy document
+// for the linter; positions stay right past the first line.
+func asDocument(s string) string {
+	if _, err := iampolicy.Parse([]byte(s)); err == nil {
+		return s
+	}
+	t := strings.TrimSpace(s)
+	if strings.HasPrefix(t, "[") {
+		return `{"Version":"2012-10-17","Statement":` + s + `}`
+	}
+	return `{"Version":"2012-10-17","Statement":[` + s + `]}`
 }
 
 // ParseDuration is time.ParseDuration plus whole days ("2d").

@@ -1,0 +1,62 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/buildrole/buildrole/internal/iampolicy"
+)
+
+// runBootstrap prints the account setup an administrator creates once.
+func runBootstrap(_ context.Context, env Env, args []string) int {
+	fs := flag.NewFlagSet("buildrole bootstrap", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	var p iampolicy.BootstrapParams
+	var subjects listFlag
+	fs.StringVar(&p.Repository, "repository", "", "ORG/REPO whose workflows may use buildrole (required)")
+	fs.StringVar(&p.AccountID, "account-id", "", "12-digit AWS account id (required)")
+	fs.StringVar(&p.Partition, "partition", "aws", "AWS partition: aws, aws-cn, aws-us-gov, ...")
+	fs.Var(&subjects, "subject", "admitted sub after repo:ORG/REPO: (pull_request, ref:refs/heads/main, environment:NAME); repeat (default pull_request and ref:refs/heads/main)")
+	fs.StringVar(&p.RepositoryID, "repository-id", "", "numeric repository id, for GitHub's immutable subject form (with --owner-id)")
+	fs.StringVar(&p.OwnerID, "owner-id", "", "numeric owner id, for GitHub's immutable subject form (with --repository-id)")
+	fs.StringVar(&p.Path, "path", "/buildrole/", "IAM path of every run role and profile")
+	fs.StringVar(&p.NamePrefix, "name-prefix", "buildrole", "first part of every run resource name")
+	fs.StringVar(&p.RoleName, "role-name", "buildrole-bootstrap", "name of the bootstrap role")
+	fs.StringVar(&p.BoundaryName, "boundary-name", "buildrole-boundary", "name of the permissions boundary policy")
+	fs.StringVar(&p.Audience, "audience", "sts.amazonaws.com", "OIDC audience")
+	fs.BoolVar(&p.ChainMode, "chain", false, "also allow sts:AssumeRole on run roles (runners without OIDC)")
+	format := fs.String("format", "json", "json, cloudformation or terraform")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return ExitOK
+		}
+		return ExitUsage
+	}
+	p.Subjects = subjects.vals
+	b, err := iampolicy.NewBootstrap(p)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "buildrole bootstrap: %v\n", err)
+		return ExitUsage
+	}
+	var out string
+	switch *format {
+	case "json":
+		out = b.JSON()
+	case "cloudformation", "cfn":
+		out = b.CloudFormation()
+	case "terraform", "tf":
+		out = b.Terraform()
+	default:
+		fmt.Fprintf(env.Stderr, "buildrole bootstrap: --format %q must be json, cloudformation or terraform\n", *format)
+		return ExitUsage
+	}
+	fmt.Fprintln(env.Stdout, strings.TrimRight(out, "\n"))
+	for _, w := range b.Warnings {
+		fmt.Fprintf(env.Stderr, "warning: %s\n", w)
+	}
+	// The bootstrap role refuses any role without the boundary.
+	fmt.Fprintf(env.Stderr, "\nIn the workflow:\n  role-to-assume: %s\n  permissions-boundary: %s\n  path: %s\n", b.RoleARN, b.BoundaryARN, orDefault(p.Path, "/buildrole/"))
+	return ExitOK
+}

@@ -1,0 +1,55 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/buildrole/buildrole/internal/iampolicy"
+)
+
+// runLint lints IAM policy files: one finding a line, file:line:col:
+// message [rule]; exit 1 when any finding is an error.
+func runLint(_ context.Context, env Env, args []string) int {
+	fs := flag.NewFlagSet("buildrole lint", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	trust := fs.Bool("trust", false, "the files are trust (assume-role) policies")
+	var passRoles listFlag
+	fs.Var(&passRoles, "allowed-passrole", "a role ARN (or pattern) PassRole may name; repeat; others are errors")
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stderr, "usage: buildrole lint [--trust] [--allowed-passrole ARN] FILE...\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return ExitOK
+		}
+		return ExitUsage
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return ExitUsage
+	}
+	opts := iampolicy.LintOptions{AllowedPassRoleARNs: passRoles.vals}
+	if *trust {
+		opts.Kind = iampolicy.TrustPolicy
+	}
+	code := ExitOK
+	for _, file := range fs.Args() {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "buildrole lint: %v\n", err)
+			code = ExitUsage
+			continue
+		}
+		findings := iampolicy.Lint(file, data, opts)
+		for _, f := range findings {
+			fmt.Fprintln(env.Stdout, f.String())
+		}
+		if iampolicy.HasErrors(findings) && code == ExitOK {
+			code = ExitFailed
+		}
+	}
+	return code
+}

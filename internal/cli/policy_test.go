@@ -1,0 +1,153 @@
+package cli_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/buildrole/buildrole/internal/cli"
+	"github.com/buildrole/buildrole/internal/iampolicy"
+)
+
+func runMain(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb strings.Builder
+	code := cli.Main(context.Background(), append([]string{"buildrole"}, args...), cli.Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }})
+	return code, out.String(), errb.String()
+}
+
+func TestPolicyCommandExplainsTheTemplate(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := runMain(t, "policy", "--aws-region", "us-east-1", "--template", "../../testdata/templates/encrypted-copy.pkr.hcl", "--json")
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep struct {
+		Regions     []string           `json:"regions"`
+		BuildPolicy iampolicy.Document `json:"build_role_policy"`
+		Reasons     []struct {
+			Sid string   `json:"sid"`
+			Why []string `json:"why"`
+		} `json:"reasons"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(rep.Regions, ",") != "us-east-1,us-west-2,eu-west-1" {
+		t.Errorf("regions = %v", rep.Regions)
+	}
+	if len(rep.Reasons) != len(rep.BuildPolicy.Statement) {
+		t.Errorf("%d reasons for %d statements", len(rep.Reasons), len(rep.BuildPolicy.Statement))
+	}
+	for _, r := range rep.Reasons {
+		if len(r.Why) == 0 {
+			t.Errorf("statement %s has no reason", r.Sid)
+		}
+	}
+	// The readable form names the options.
+	_, text, _ := runMain(t, "policy", "--aws-region", "us-east-1", "--template", "../../testdata/templates/encrypted-copy.pkr.hcl")
+	for _, want := range []string{"ami_regions", "kms_key_id", "Build role permission policy"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("policy output lacks %q", want)
+		}
+	}
+}
+
+// A template buildrole cannot scope, and an extra-policy that escalates,
+// are refused before any AWS call.
+func TestUnsafeTemplateOrExtraPolicyMakesNoCalls(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ input, value, want string }{
+		{"template", "../../testdata/templates/temporary-profile.pkr.hcl", "temporary_iam_instance_profile_policy_document"},
+		{"template", "../../testdata/templates/dynamic.pkr.hcl", "ami_regions is not known"},
+		{"template", "../../testdata/templates/missing.pkr.hcl", "cannot read"},
+		{"extra-policy", `{"Effect":"Allow","Action":"iam:PassRole","Resource":"*"}`, "[passrole-wildcard]"},
+		{"extra-policy", `[{"Effect":"Allow","Action":"iam:PutRolePolicy","Resource":"*"}]`, "[privilege-escalation]"},
+		{"extra-policy", `{"Effect":"Allow","Action":"*","Resource":"*"}`, "[wildcard-action]"},
+		{"instance-policy", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}]}`, "[not-action]"},
+	}
+	for _, c := range cases {
+		t.Run(c.input+"/"+c.want, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			w.set("INPUT_"+strings.ToUpper(c.input), c.value)
+			code, stdout, _ := w.run(context.Background(), "up")
+			if code != cli.ExitUsage || !strings.Contains(stdout, c.want) {
+				t.Fatalf("exit %d, want %d with %q:\n%s", code, cli.ExitUsage, c.want, stdout)
+			}
+			if n := len(w.srv.Requests()); n != 0 {
+				t.Errorf("%d AWS calls, want 0", n)
+			}
+		})
+	}
+}
+
+// up with a template creates a build role whose policy is the derived one.
+func TestUpWithTemplate(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.set("INPUT_TEMPLATE", "../../testdata/templates/encrypted-copy.pkr.hcl")
+	code, stdout, _ := w.run(context.Background(), "up")
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d:\n%s", code, stdout)
+	}
+	doc, err := iampolicy.Parse([]byte(w.file("GITHUB_OUTPUT")["policy"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := iampolicy.Request{Action: "ec2:CopyImage", Resource: "arn:aws:ec2:eu-west-1::image/ami-1", Context: map[string][]string{"aws:RequestedRegion": {"eu-west-1"}}}
+	if got := iampolicy.Evaluate(req, []iampolicy.Document{doc}, nil); got != iampolicy.Allow {
+		t.Errorf("CopyImage into eu-west-1 = %v", got)
+	}
+	req.Context["aws:RequestedRegion"] = []string{"ap-south-1"}
+	if got := iampolicy.Evaluate(req, []iampolicy.Document{doc}, nil); got == iampolicy.Allow {
+		t.Errorf("CopyImage into ap-south-1 allowed")
+	}
+	for _, r := range w.srv.Snapshot().Roles {
+		if r.Path == "/buildrole/" && !strings.HasSuffix(r.Name, "-vm") && r.InlinePolicies["buildrole-packer"] == "" {
+			t.Errorf("role %s lacks the derived policy", r.Name)
+		}
+	}
+}
+
+func TestLintCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	good := filepath.Join(dir, "good.json")
+	_ = os.WriteFile(bad, []byte("{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"ec2:CreateKeypairs\", \"Resource\": \"*\"}]\n}\n"), 0o644)
+	_ = os.WriteFile(good, []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:DescribeImages","Resource":"*"}]}`), 0o644)
+	code, stdout, _ := runMain(t, "lint", bad, good)
+	if code != cli.ExitFailed {
+		t.Fatalf("exit %d:\n%s", code, stdout)
+	}
+	if !strings.HasPrefix(stdout, bad+":3:") || !strings.Contains(stdout, "[unknown-action]") || !strings.Contains(stdout, "ec2:CreateKeyPair") {
+		t.Errorf("findings:\n%s", stdout)
+	}
+	if code, stdout, _ := runMain(t, "lint", good); code != cli.ExitOK || stdout != "" {
+		t.Errorf("clean file: exit %d, %q", code, stdout)
+	}
+	if code, _, _ := runMain(t, "lint"); code != cli.ExitUsage {
+		t.Errorf("no files: exit %d", code)
+	}
+}
+
+func TestBootstrapCommand(t *testing.T) {
+	t.Parallel()
+	for _, format := range []string{"json", "cloudformation", "terraform"} {
+		code, stdout, stderr := runMain(t, "bootstrap", "--repository", "acme/images", "--account-id", "123456789012", "--format", format)
+		if code != cli.ExitOK || !strings.Contains(stdout, "buildrole-boundary") || !strings.Contains(stderr, "permissions-boundary: arn:aws:iam::123456789012:policy/buildrole/buildrole-boundary") {
+			t.Errorf("%s: exit %d\n%s\n%s", format, code, stdout, stderr)
+		}
+	}
+	if code, _, stderr := runMain(t, "bootstrap", "--repository", "acme", "--account-id", "123456789012"); code != cli.ExitUsage || stderr == "" {
+		t.Errorf("bad repository: exit %d %s", code, stderr)
+	}
+	_, _, stderr := runMain(t, "bootstrap", "--repository", "acme/images", "--account-id", "123456789012", "--subject", "ref:refs/heads/*")
+	if !strings.Contains(stderr, "warning") {
+		t.Errorf("wildcard subject gave no warning: %s", stderr)
+	}
+}
