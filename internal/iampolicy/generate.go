@@ -73,6 +73,8 @@ const (
 	SidPackerEC2           = "PackerEC2"
 	SidPassInstanceRole    = "PassInstanceRole"
 	SidReadInstanceProfile = "ReadInstanceProfile"
+	// SidDenyOutsideSourceCIDRs refuses calls from outside allowed-source-cidrs.
+	SidDenyOutsideSourceCIDRs = "DenyOutsideSourceCIDRs"
 )
 
 // Condition keys and operators the generators use.
@@ -120,15 +122,12 @@ func BuildRolePolicy(p BuildParams) Document {
 	regions := dedupe(p.Regions)
 	cidrs := dedupe(p.SourceCIDRs)
 
-	// withSource adds the optional caller-network restriction.
-	withSource := func(c Condition) Condition {
-		if len(cidrs) > 0 {
-			c[OpIPAddress] = map[string]Values{KeySourceIP: cidrs}
-		}
-		return c
-	}
+	// The caller-network restriction is one Deny, not a condition on each
+	// Allow: calls AWS services make on the build's behalf (EC2 asking KMS
+	// for a grant while copying an encrypted AMI) carry no aws:SourceIp,
+	// and aws:ViaAWSService exempts exactly those.
 	regionBound := func() Condition {
-		return withSource(Condition{OpStringEquals: {KeyRequestedRegion: slices.Clone(regions)}})
+		return Condition{OpStringEquals: {KeyRequestedRegion: slices.Clone(regions)}}
 	}
 
 	grants := p.Grants
@@ -158,12 +157,19 @@ func BuildRolePolicy(p BuildParams) Document {
 		// (us-east-1 in aws), never the build region, so this statement is
 		// scoped by resource ARN instead of aws:RequestedRegion.
 		var c Condition
-		if len(cidrs) > 0 {
-			c = withSource(Condition{})
-		}
 		stmts = append(stmts, Statement{
 			Sid: SidReadInstanceProfile, Effect: EffectAllow,
 			Action: Values{ActionGetInstanceProfile}, Resource: profiles, Condition: c,
+		})
+	}
+	if len(cidrs) > 0 {
+		stmts = append(stmts, Statement{
+			Sid: SidDenyOutsideSourceCIDRs, Effect: EffectDeny,
+			Action: Values{"*"}, Resource: Values{"*"},
+			Condition: Condition{
+				"NotIpAddress": {KeySourceIP: cidrs},
+				"Bool":         {"aws:ViaAWSService": Values{"false"}},
+			},
 		})
 	}
 	return Document{Version: Version, Statement: stmts}
