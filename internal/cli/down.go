@@ -77,6 +77,7 @@ func runDown(ctx context.Context, env Env, args []string) int {
 	}
 	rio.group("Delete run " + state.RunID)
 	rep, err := provision.Down(ctx, iam.NewFromConfig(sess.Config), state, provision.Options{})
+	err = withExplanation(err)
 	for _, o := range rep.Outcomes {
 		rio.printf("%-18s %-60s %s", o.Kind, o.Name, o.Status)
 	}

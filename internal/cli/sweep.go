@@ -105,6 +105,7 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 	}
 	rio.group("Sweep " + filter.Path)
 	rep, err := provision.Sweep(ctx, iam.NewFromConfig(sess.Config), filter, provision.SweepOptions{DryRun: dryRun, Concurrency: sf.concurrency})
+	err = withExplanation(err)
 	for _, r := range rep.Runs {
 		rio.printf("%-12s %s %s", r.Status, r.RunID, strings.Join(r.Names, " "))
 	}

@@ -150,7 +150,7 @@ func (u *upRun) run(ctx context.Context) int {
 	sess, err := stsauth.Bootstrap(ctx, u.opts, cfg.RoleToAssume, cfg.RoleSessionName, cfg.Audience, tokens)
 	if err != nil {
 		rio.endGroup()
-		rio.errorf("buildrole up: %s\nnothing was created", err)
+		rio.errorf("buildrole up: %s\nnothing was created", withExplanation(err))
 		return ExitFailed
 	}
 	if c, err := sess.Config.Credentials.Retrieve(ctx); err == nil {
@@ -330,6 +330,7 @@ func upSummary(p *provision.Plan) string {
 
 // failed reports a failed Up. Up has already rolled back.
 func (u *upRun) failed(err error, p *provision.Plan) int {
+	err = withExplanation(err)
 	var rb *provision.RollbackError
 	if errors.As(err, &rb) {
 		u.rio.errorf("buildrole up: %s\nrollback could not delete everything; the post step will try again, or run: %s", err, sweepCommand(p.State(), u.cfg.RoleToAssume))
@@ -341,6 +342,7 @@ func (u *upRun) failed(err error, p *provision.Plan) int {
 
 // teardownAfter removes a run whose resources exist but cannot be used.
 func (u *upRun) teardownAfter(ctx context.Context, client *iam.Client, p *provision.Plan, cause error) int {
+	cause = withExplanation(cause)
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
 	rep, err := provision.Down(dctx, client, p.State(), provision.Options{})
@@ -350,6 +352,15 @@ func (u *upRun) teardownAfter(ctx context.Context, client *iam.Client, p *provis
 	}
 	u.rio.errorf("buildrole up: %s\nthe run's %d resources were deleted", cause, rep.Count("deleted"))
 	return ExitFailed
+}
+
+// withExplanation adds, for each call AWS refused for lack of permission,
+// the action and the `buildrole bootstrap` statement that grants it.
+func withExplanation(err error) error {
+	if why := provision.Explain(err); why != "" {
+		return fmt.Errorf("%w\n%s", err, why)
+	}
+	return err
 }
 
 // sweepCommand is the exact command that removes a run's leftovers.

@@ -222,10 +222,11 @@ func (u *upper) createRole(stop context.Context, r RolePlan) error {
 		in.PermissionsBoundary = aws.String(u.plan.Boundary)
 	}
 	_, err = u.api.CreateRole(ctx, in)
-	if isCode(err, "EntityAlreadyExists") && u.ownsRole(ctx, r.Name) {
-		// An earlier attempt of this very call succeeded but its response
-		// was lost; the run-id tag proves the role is ours.
-		err = nil
+	if isCode(err, "EntityAlreadyExists") {
+		// An earlier attempt of this very call may have succeeded with its
+		// response lost; the run-id tag proves the role is ours.
+		ours, cerr := u.ownsRole(ctx, r.Name)
+		err = adopt(err, ours, cerr)
 	}
 	u.journal.record(err, 1, func(ctx context.Context) error { return deleteRole(ctx, u.api, r.Name, nil) })
 	if err != nil {
@@ -234,12 +235,24 @@ func (u *upper) createRole(stop context.Context, r RolePlan) error {
 	return nil
 }
 
-func (u *upper) ownsRole(ctx context.Context, name string) bool {
+func (u *upper) ownsRole(ctx context.Context, name string) (bool, error) {
 	out, err := u.api.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
-	if err != nil || out.Role == nil {
-		return false
+	if err != nil {
+		return false, fmt.Errorf("get role %q: %w", name, err)
 	}
-	return tagValue(out.Role.Tags, naming.TagRunID) == u.plan.RunID
+	return out.Role != nil && tagValue(out.Role.Tags, naming.TagRunID) == u.plan.RunID, nil
+}
+
+// adopt clears a create's EntityAlreadyExists when the resource is this
+// run's own, and otherwise keeps it, with why ownership was not proved.
+func adopt(err error, ours bool, checkErr error) error {
+	switch {
+	case checkErr != nil:
+		return &unsureError{errors.Join(err, checkErr)}
+	case ours:
+		return nil
+	}
+	return err
 }
 
 func (u *upper) putPolicy(stop context.Context, r RolePlan) error {
@@ -274,8 +287,9 @@ func (u *upper) createProfile(stop context.Context, ip ProfilePlan) error {
 		Path:                aws.String(u.plan.Path),
 		Tags:                u.iamTags(),
 	})
-	if isCode(err, "EntityAlreadyExists") && u.ownsProfile(ctx, ip.Name) {
-		err = nil
+	if isCode(err, "EntityAlreadyExists") {
+		ours, cerr := u.ownsProfile(ctx, ip.Name)
+		err = adopt(err, ours, cerr)
 	}
 	u.journal.record(err, 1, func(ctx context.Context) error { return deleteProfile(ctx, u.api, ip.Name, nil) })
 	if err != nil {
@@ -284,12 +298,12 @@ func (u *upper) createProfile(stop context.Context, ip ProfilePlan) error {
 	return nil
 }
 
-func (u *upper) ownsProfile(ctx context.Context, name string) bool {
+func (u *upper) ownsProfile(ctx context.Context, name string) (bool, error) {
 	out, err := u.api.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(name)})
-	if err != nil || out.InstanceProfile == nil {
-		return false
+	if err != nil {
+		return false, fmt.Errorf("get instance profile %q: %w", name, err)
 	}
-	return tagValue(out.InstanceProfile.Tags, naming.TagRunID) == u.plan.RunID
+	return out.InstanceProfile != nil && tagValue(out.InstanceProfile.Tags, naming.TagRunID) == u.plan.RunID, nil
 }
 
 func (u *upper) addRole(stop context.Context, ip ProfilePlan) error {
@@ -302,9 +316,10 @@ func (u *upper) addRole(stop context.Context, ip ProfilePlan) error {
 		InstanceProfileName: aws.String(ip.Name),
 		RoleName:            aws.String(ip.Role),
 	})
-	if isCode(err, "LimitExceeded") && u.profileHolds(ctx, ip) {
+	if isCode(err, "LimitExceeded") {
 		// A retried add after a lost response: the role is already in.
-		err = nil
+		ours, cerr := u.profileHolds(ctx, ip)
+		err = adopt(err, ours, cerr)
 	}
 	u.journal.record(err, 2, func(ctx context.Context) error { return removeRole(ctx, u.api, ip.Name, ip.Role, nil) })
 	if err != nil {
@@ -313,17 +328,17 @@ func (u *upper) addRole(stop context.Context, ip ProfilePlan) error {
 	return nil
 }
 
-func (u *upper) profileHolds(ctx context.Context, ip ProfilePlan) bool {
+func (u *upper) profileHolds(ctx context.Context, ip ProfilePlan) (bool, error) {
 	out, err := u.api.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(ip.Name)})
-	if err != nil || out.InstanceProfile == nil {
-		return false
+	if err != nil {
+		return false, fmt.Errorf("get instance profile %q: %w", ip.Name, err)
 	}
 	for _, r := range out.InstanceProfile.Roles {
 		if aws.ToString(r.RoleName) == ip.Role {
-			return true
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 func tagValue(tags []types.Tag, key string) string {
@@ -399,10 +414,21 @@ func isCode(err error, codes ...string) bool {
 	return false
 }
 
+// unsureError marks a failure after which the resource may be ours: its
+// undo is kept.
+type unsureError struct{ err error }
+
+func (e *unsureError) Error() string   { return e.err.Error() }
+func (e *unsureError) Unwrap() []error { return []error{e.err} }
+
 // definitelyRefused reports an error that proves the request had no effect:
 // a 4xx answer other than throttling. A lost connection or a 5xx may have
 // been applied.
 func definitelyRefused(err error) bool {
+	var unsure *unsureError
+	if errors.As(err, &unsure) {
+		return false
+	}
 	var re *awshttp.ResponseError
 	if !errors.As(err, &re) {
 		return false
