@@ -14,7 +14,7 @@ func runBootstrap(_ context.Context, env Env, args []string) int {
 	fs := flag.NewFlagSet("buildrole bootstrap", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	var p iampolicy.BootstrapParams
-	var subjects listFlag
+	var subjects, instanceActions listFlag
 	fs.StringVar(&p.Repository, "repository", "", "ORG/REPO whose workflows may use buildrole (required)")
 	fs.StringVar(&p.AccountID, "account-id", "", "12-digit AWS account id (required)")
 	fs.StringVar(&p.Partition, "partition", "aws", "AWS partition: aws, aws-cn, aws-us-gov, ...")
@@ -27,6 +27,7 @@ func runBootstrap(_ context.Context, env Env, args []string) int {
 	fs.StringVar(&p.BoundaryName, "boundary-name", "buildrole-boundary", "name of the permissions boundary policy")
 	fs.StringVar(&p.Audience, "audience", "sts.amazonaws.com", "OIDC audience")
 	fs.BoolVar(&p.ChainMode, "chain", false, "also allow sts:AssumeRole on run roles (runners without OIDC)")
+	fs.Var(&instanceActions, "instance-action", "an action instance roles may ever be given (the boundary's ceiling for them); repeat (default: the SSM agent's actions and s3:GetObject)")
 	format := fs.String("format", "json", "json, cloudformation or terraform")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
@@ -34,7 +35,7 @@ func runBootstrap(_ context.Context, env Env, args []string) int {
 		}
 		return ExitUsage
 	}
-	p.Subjects = subjects.vals
+	p.Subjects, p.InstanceActions = subjects.vals, instanceActions.vals
 	b, err := iampolicy.NewBootstrap(p)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "buildrole bootstrap: %v\n", err)
