@@ -24,7 +24,8 @@ test:
 # Call counts, critical-path depth and wall time of up and down against
 # latency-injected fakeaws, concurrent beside a sequential baseline.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 20x -count 1 ./internal/provision/
+	$(GO) test -run '^$$' -bench UpDown -benchtime 20x -count 1 ./internal/provision/
+	$(GO) test -run '^$$' -bench Sweep -benchtime 3x -count 1 ./internal/provision/
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

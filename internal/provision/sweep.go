@@ -62,7 +62,45 @@ type SweepOptions struct {
 	Concurrency int
 }
 
-type found struct {
+// candidate is a role or instance profile under the path.
+type candidate struct {
+	name    string
+	profile bool
+	held    []string // roles in the profile
+	created time.Time
+	tags    map[string]string
+	gone    bool // deleted since it was listed
+}
+
+func (c *candidate) readTags(ctx context.Context, api SweepAPI) error {
+	var tags []types.Tag
+	var err error
+	if c.profile {
+		var out *iam.ListInstanceProfileTagsOutput
+		if out, err = api.ListInstanceProfileTags(ctx, &iam.ListInstanceProfileTagsInput{InstanceProfileName: aws.String(c.name)}); err == nil {
+			tags = out.Tags
+		}
+	} else {
+		var out *iam.ListRoleTagsOutput
+		if out, err = api.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: aws.String(c.name)}); err == nil {
+			tags = out.Tags
+		}
+	}
+	switch {
+	case isCode(err, "NoSuchEntity"):
+		c.gone = true
+	case err != nil:
+		kind := "role"
+		if c.profile {
+			kind = "instance profile"
+		}
+		return fmt.Errorf("list tags of %s %q: %w", kind, c.name, err)
+	}
+	c.tags = tagsOf(tags)
+	return nil
+}
+
+type runGroup struct {
 	roles    []string
 	profiles map[string][]string // profile → roles it holds
 	region   string
@@ -74,14 +112,21 @@ func Sweep(ctx context.Context, api SweepAPI, f Filter, opt SweepOptions) (*Swee
 	if f.Path == "" {
 		return nil, errors.New("sweep needs a path")
 	}
-	runs := map[string]*found{}
+	runs := map[string]*runGroup{}
 	rep := &SweepReport{}
-	get := func(id string) *found {
+	get := func(id string) *runGroup {
 		if runs[id] == nil {
-			runs[id] = &found{profiles: map[string][]string{}}
+			runs[id] = &runGroup{profiles: map[string][]string{}}
 		}
 		return runs[id]
 	}
+	limit := opt.Concurrency
+	if limit <= 0 {
+		limit = 8
+	}
+	// ListRoles and ListInstanceProfiles return no tags: each resource's
+	// tags take a call of their own, made concurrently.
+	var cands []candidate
 	roles := iam.NewListRolesPaginator(api, &iam.ListRolesInput{PathPrefix: aws.String(f.Path)})
 	for roles.HasMorePages() {
 		page, err := roles.NextPage(ctx)
@@ -89,24 +134,8 @@ func Sweep(ctx context.Context, api SweepAPI, f Filter, opt SweepOptions) (*Swee
 			return rep, fmt.Errorf("list roles under %s: %w", f.Path, err)
 		}
 		for _, r := range page.Roles {
-			if aws.ToString(r.Path) != f.Path && !strings.HasPrefix(aws.ToString(r.Path), f.Path) {
-				continue
-			}
-			out, err := api.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: r.RoleName})
-			if isCode(err, "NoSuchEntity") {
-				continue
-			}
-			if err != nil {
-				return rep, fmt.Errorf("list tags of role %q: %w", aws.ToString(r.RoleName), err)
-			}
-			switch match(tagsOf(out.Tags), aws.ToTime(r.CreateDate), f) {
-			case matchForeign:
-				rep.Foreign++
-			case matchSkip:
-				rep.Skipped++
-			default:
-				id := tagsOf(out.Tags)[naming.TagRunID]
-				get(id).roles = append(get(id).roles, aws.ToString(r.RoleName))
+			if strings.HasPrefix(aws.ToString(r.Path), f.Path) {
+				cands = append(cands, candidate{name: aws.ToString(r.RoleName), created: aws.ToTime(r.CreateDate)})
 			}
 		}
 	}
@@ -120,25 +149,36 @@ func Sweep(ctx context.Context, api SweepAPI, f Filter, opt SweepOptions) (*Swee
 			if !strings.HasPrefix(aws.ToString(p.Path), f.Path) {
 				continue
 			}
-			out, err := api.ListInstanceProfileTags(ctx, &iam.ListInstanceProfileTagsInput{InstanceProfileName: p.InstanceProfileName})
-			if isCode(err, "NoSuchEntity") {
-				continue
+			c := candidate{name: aws.ToString(p.InstanceProfileName), created: aws.ToTime(p.CreateDate), profile: true}
+			for _, r := range p.Roles {
+				c.held = append(c.held, aws.ToString(r.RoleName))
 			}
-			if err != nil {
-				return rep, fmt.Errorf("list tags of instance profile %q: %w", aws.ToString(p.InstanceProfileName), err)
-			}
-			switch match(tagsOf(out.Tags), aws.ToTime(p.CreateDate), f) {
-			case matchForeign:
-				rep.Foreign++
-			case matchSkip:
-				rep.Skipped++
-			default:
-				id := tagsOf(out.Tags)[naming.TagRunID]
-				var held []string
-				for _, r := range p.Roles {
-					held = append(held, aws.ToString(r.RoleName))
-				}
-				get(id).profiles[aws.ToString(p.InstanceProfileName)] = held
+			cands = append(cands, c)
+		}
+	}
+	var tg errgroup.Group
+	tg.SetLimit(limit)
+	for i := range cands {
+		tg.Go(func() error { return cands[i].readTags(ctx, api) })
+	}
+	if err := tg.Wait(); err != nil {
+		return rep, err
+	}
+	for _, c := range cands {
+		if c.gone {
+			continue
+		}
+		switch match(c.tags, c.created, f) {
+		case matchForeign:
+			rep.Foreign++
+		case matchSkip:
+			rep.Skipped++
+		default:
+			run := get(c.tags[naming.TagRunID])
+			if c.profile {
+				run.profiles[c.name] = c.held
+			} else {
+				run.roles = append(run.roles, c.name)
 			}
 		}
 	}
@@ -149,10 +189,6 @@ func Sweep(ctx context.Context, api SweepAPI, f Filter, opt SweepOptions) (*Swee
 	}
 	sort.Strings(ids)
 	rep.Runs = make([]SweepResult, len(ids))
-	limit := opt.Concurrency
-	if limit <= 0 {
-		limit = 8
-	}
 	var g errgroup.Group
 	g.SetLimit(limit)
 	var mu sync.Mutex
@@ -187,7 +223,7 @@ func Sweep(ctx context.Context, api SweepAPI, f Filter, opt SweepOptions) (*Swee
 	return rep, errors.Join(errs...)
 }
 
-func (r *found) names() []string {
+func (r *runGroup) names() []string {
 	out := append([]string(nil), r.roles...)
 	for p := range r.profiles {
 		out = append(out, "instance-profile/"+p)
@@ -198,7 +234,7 @@ func (r *found) names() []string {
 
 // states turns what was found into Down states: the build role, the
 // instance role (named ...-vm) and the profile in one, anything else alone.
-func (r *found) states(id string) []State {
+func (r *runGroup) states(id string) []State {
 	st := State{RunID: id}
 	var extra []State
 	for _, role := range r.roles {

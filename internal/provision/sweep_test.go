@@ -181,28 +181,42 @@ func TestSweepFiltersAndDryRun(t *testing.T) {
 	}
 }
 
-// BenchmarkSweep reports deletions per second against a throttled fakeaws
-// and the AWS calls per deleted run.
+// BenchmarkSweep reports deletions per second against a throttled,
+// latency-injected fakeaws and the AWS calls per deleted run, with bounded
+// concurrency (8) side by side with one run at a time.
 func BenchmarkSweep(b *testing.B) {
 	const runs = 50
+	var conc, seq time.Duration
+	calls := 0
 	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		s := fakeaws.NewServer()
-		c := client(s, 8)
-		leak(b, s, c, runs)
-		s.SetLatency(5 * time.Millisecond)
-		s.InjectFault(fakeaws.Fault{Action: "DeleteRole", Nth: 7, Times: 3, Code: "Throttling", Status: 400})
-		s.ResetRequests()
-		b.StartTimer()
-		start := time.Now()
-		rep, err := provision.Sweep(context.Background(), c, provision.Filter{Path: "/buildrole/", Repository: "acme/images", Now: time.Now()}, provision.SweepOptions{})
-		elapsed := time.Since(start)
-		b.StopTimer()
-		if err != nil || len(rep.Runs) != runs {
-			b.Fatalf("%d runs, %v", len(rep.Runs), err)
+		for _, limit := range []int{8, 1} {
+			b.StopTimer()
+			s := fakeaws.NewServer()
+			c := client(s, 8)
+			leak(b, s, c, runs)
+			s.SetLatency(5 * time.Millisecond)
+			s.InjectFault(fakeaws.Fault{Action: "DeleteRole", Nth: 7, Times: 3, Code: "Throttling", Status: 400})
+			s.ResetRequests()
+			b.StartTimer()
+			start := time.Now()
+			rep, err := provision.Sweep(context.Background(), c, provision.Filter{Path: "/buildrole/", Repository: "acme/images", Now: time.Now()}, provision.SweepOptions{Concurrency: limit})
+			elapsed := time.Since(start)
+			b.StopTimer()
+			if err != nil || len(rep.Runs) != runs {
+				b.Fatalf("%d runs, %v", len(rep.Runs), err)
+			}
+			if limit == 1 {
+				seq += elapsed
+			} else {
+				conc += elapsed
+				calls += len(s.Requests())
+			}
+			s.Close()
 		}
-		b.ReportMetric(float64(runs)/elapsed.Seconds(), "runs-deleted/s")
-		b.ReportMetric(float64(len(s.Requests()))/runs, "calls/run")
-		s.Close()
 	}
+	n := float64(b.N)
+	b.ReportMetric(runs*n/conc.Seconds(), "runs-deleted/s")
+	b.ReportMetric(runs*n/seq.Seconds(), "seq-runs-deleted/s")
+	b.ReportMetric(seq.Seconds()/conc.Seconds(), "speedup")
+	b.ReportMetric(float64(calls)/(runs*n), "calls/run")
 }
