@@ -34,7 +34,35 @@ type demoResult struct {
 	UpCalls            int               `json:"up_calls"`
 	DownCalls          int               `json:"down_calls"`
 	RemainingAfterDown int               `json:"remaining_after_down"`
+	Summary            string            `json:"step_summary"`
 }
+
+// demoTemplate is the Packer template the demo derives the policy from.
+const demoTemplate = `variable "iam_instance_profile" {
+  type = string
+}
+
+variable "buildrole_run_tags" {
+  type    = map(string)
+  default = {}
+}
+
+source "amazon-ebs" "web" {
+  region               = "us-east-1"
+  instance_type        = "t3.micro"
+  source_ami           = "ami-0123456789abcdef0"
+  ssh_username         = "ubuntu"
+  ami_name             = "web-demo"
+  ami_regions          = ["eu-west-1"]
+  iam_instance_profile = var.iam_instance_profile
+  run_tags             = var.buildrole_run_tags
+  run_volume_tags      = var.buildrole_run_tags
+}
+
+build {
+  sources = ["source.amazon-ebs.web"]
+}
+`
 
 func runDemo(ctx context.Context, env Env, args []string) int {
 	jsonOut := false
@@ -70,6 +98,8 @@ func runDemo(ctx context.Context, env Env, args []string) int {
 			}
 		}
 		fmt.Fprintf(w, "\nexported to later steps: %s (credentials masked)\n", strings.Join(res.Exported, ", "))
+		fmt.Fprintf(w, "\nstep summary (markdown):\n")
+		writeMasked(w, res.Summary)
 		fmt.Fprintf(w, "\ndown (%d AWS calls, exit %d): %d resources remain\n", res.DownCalls, res.DownExit, res.RemainingAfterDown)
 	}
 	if res.UpExit != ExitOK || res.DownExit != ExitOK || res.RemainingAfterDown != 0 {
@@ -105,7 +135,12 @@ func demo(ctx context.Context, env Env) (*demoResult, string, error) {
 			return nil, "", err
 		}
 	}
+	template := filepath.Join(dir, "web.pkr.hcl")
+	if err := os.WriteFile(template, []byte(demoTemplate), 0o644); err != nil {
+		return nil, "", err
+	}
 	vars := map[string]string{
+		"INPUT_TEMPLATE":                 template,
 		"GITHUB_ACTIONS":                 "true",
 		"GITHUB_REPOSITORY":              job.Repository,
 		"GITHUB_RUN_ID":                  job.RunID,
@@ -175,6 +210,9 @@ func demo(ctx context.Context, env Env) (*demoResult, string, error) {
 			res.RemainingAfterDown++
 		}
 	}
+	if b, err := os.ReadFile(files["GITHUB_STEP_SUMMARY"]); err == nil {
+		res.Summary = string(b)
+	}
 	var log strings.Builder
 	fmt.Fprintf(&log, "--- main step: buildrole up (runner log, masks applied) ---\n")
 	writeMasked(&log, upLog.String())
@@ -200,7 +238,7 @@ func writeMasked(w io.Writer, log string) {
 			masks = append(masks, v)
 			continue
 		}
-		if line == "::endgroup::" {
+		if line == "::endgroup::" || strings.HasPrefix(line, "::debug::") {
 			continue
 		}
 		if t, ok := strings.CutPrefix(line, "::group::"); ok {
