@@ -137,7 +137,7 @@ func TestSignalAtEachPhaseLeavesNothing(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			go func() {
 				defer cancel()
-				for i := 0; i < 2000 && w.srv.CountCalls(ph.action) == 0; i++ {
+				for i := 0; i < 2000 && w.srv.Started(ph.action) == 0; i++ {
 					time.Sleep(time.Millisecond)
 				}
 			}()

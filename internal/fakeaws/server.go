@@ -55,6 +55,7 @@ type Server struct {
 	propagation   time.Duration
 	calls         []Call
 	inFlight      int
+	started       map[string]int       // calls begun, by action
 	roles         map[string]*role     // by lower-case name
 	profiles      map[string]*profile  // by lower-case name
 	providers     map[string]*provider // by ARN
@@ -105,6 +106,7 @@ func NewUnstartedServer() *Server {
 		closing:       make(chan struct{}),
 		actionLatency: map[string]time.Duration{},
 		roles:         map[string]*role{},
+		started:       map[string]int{},
 		profiles:      map[string]*profile{},
 		providers:     map[string]*provider{},
 		sessions:      map[string]*session{},
@@ -219,6 +221,14 @@ func (s *Server) InFlight() int {
 	return s.inFlight
 }
 
+// Started counts the calls of action that have begun, finished or not: a
+// test can act while one is in flight.
+func (s *Server) Started(action string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.started[action]
+}
+
 // ResetRequests empties the request log.
 func (s *Server) ResetRequests() {
 	s.mu.Lock()
@@ -268,6 +278,7 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request) {
 	c := Call{Action: action, Service: svc, AccessKeyID: accessKeyID(r), Start: start, Params: params}
 	s.mu.Lock()
 	s.inFlight++
+	s.started[action]++
 	s.mu.Unlock()
 	defer func() {
 		c.End = time.Now()

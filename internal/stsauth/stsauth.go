@@ -41,6 +41,10 @@ type Options struct {
 	// PropagationTimeout bounds retrying AccessDenied while a new trust
 	// policy propagates. Default 60s.
 	PropagationTimeout time.Duration
+	// Adaptive uses the SDK's adaptive retry mode, which also slows the
+	// client's own request rate when throttled; for sweep's many calls.
+	// Default false: the standard mode.
+	Adaptive bool
 }
 
 // TokenSource fetches a GitHub OIDC token for an audience.
@@ -131,13 +135,19 @@ func NewRetryer(o Options, extraCodes ...string) aws.Retryer {
 	if attempts <= 0 {
 		attempts = 8
 	}
-	r := retry.NewStandard(func(so *retry.StandardOptions) {
+	standard := func(so *retry.StandardOptions) {
 		so.MaxAttempts = attempts
 		so.Backoff = backoff{base: o.RetryBaseDelay, max: o.RetryMaxDelay}
 		// One run makes a few dozen calls; a client-side retry quota
 		// would only turn injected throttling into spurious failures.
 		so.RateLimiter = ratelimit.None
-	})
+	}
+	var r aws.RetryerV2 = retry.NewStandard(standard)
+	if o.Adaptive {
+		r = retry.NewAdaptiveMode(func(ao *retry.AdaptiveModeOptions) {
+			ao.StandardOptions = append(ao.StandardOptions, standard)
+		})
+	}
 	codes := append([]string{"ConcurrentModification"}, extraCodes...)
 	return retry.AddWithErrorCodes(r, codes...)
 }
