@@ -145,7 +145,7 @@ type flags struct {
 }
 
 // repeatable inputs take one value a line.
-var repeatable = map[string]bool{"tags": true, "allowed-source-cidrs": true}
+var repeatable = map[string]bool{"tags": true, "allowed-source-cidrs": true, "template-vars": true}
 
 func newFlags(name string, stderr io.Writer) *flags {
 	f := &flags{fs: flag.NewFlagSet("buildrole "+name, flag.ContinueOnError), inputs: map[string]*string{}, lists: map[string]*listFlag{}}

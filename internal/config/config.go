@@ -165,7 +165,7 @@ func Parse(src Source) (*Config, error) {
 	if c.Template = p.str("template"); c.Template != "" {
 		if _, err := os.Stat(c.Template); err != nil {
 			p.fail("template", "cannot read %q: %v", c.Template, errors.Unwrap(err))
-		} else if t, err := packertemplate.Load(c.Template, packertemplate.Options{Env: src.Getenv}); err != nil {
+		} else if t, err := packertemplate.Load(c.Template, packertemplate.Options{Env: src.Getenv, Vars: p.vars("template-vars")}); err != nil {
 			p.fail("template", "%v", err)
 		} else {
 			c.Packer = t
@@ -399,6 +399,23 @@ func (p *parser) duration(name string) time.Duration {
 		d, _ = ParseDuration(in.Default)
 	}
 	return d
+}
+
+// vars reads name=value lines; a value may itself hold "=".
+func (p *parser) vars(name string) map[string]string {
+	out := map[string]string{}
+	for _, line := range strings.Split(p.str(name), "\n") {
+		if line = strings.TrimSpace(line); line == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			p.fail(name, "%q is not name=value", line)
+			continue
+		}
+		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return out
 }
 
 // lint runs the policy linter on an input; errors fail it, warnings are

@@ -95,3 +95,25 @@ func TestSubjectAndPR(t *testing.T) {
 		}
 	}
 }
+
+// -var values reach the template: a variable that sets ami_regions widens
+// the regions the policy allows.
+func TestTemplateVars(t *testing.T) {
+	t.Parallel()
+	c, err := parse(map[string]string{"aws-region": "us-east-1", "template": "../../testdata/templates/multi", "template-vars": `ami_regions=["ca-central-1"]`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var regions []string
+	for _, s := range c.Packer.Sources {
+		if v, ok := s.Options["ami_regions"]; ok {
+			regions = append(regions, v.List...)
+		}
+	}
+	if !strings.Contains(strings.Join(regions, ","), "ca-central-1") {
+		t.Errorf("ami_regions = %v, want ca-central-1 from template-vars", regions)
+	}
+	if _, err := parse(map[string]string{"aws-region": "us-east-1", "template": "../../testdata/templates/multi", "template-vars": "novalue"}); err == nil || !strings.Contains(err.Error(), `input "template-vars"`) {
+		t.Errorf("bad template-vars: %v", err)
+	}
+}

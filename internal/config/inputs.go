@@ -25,6 +25,7 @@ var Inputs = []Input{
 	{Name: "tags", Description: "Extra tags, key=value, one a line (CLI: repeat the flag or separate with commas)."},
 	{Name: "ttl", Default: "6h", Description: "How long the resources may live; sets buildrole:expires-at, after which sweep may delete them."},
 	{Name: "template", Description: "Packer template file or directory to derive the build role's policy from."},
+	{Name: "template-vars", Description: "Values of the template's variables, name=value, one a line, as packer build -var gives them (PKR_VAR_* in the environment count too)."},
 	{Name: "extra-policy", Description: "JSON policy statements added to the build role."},
 	{Name: "instance-policy", Description: "JSON policy document for the instance role (the build VM)."},
 	{Name: "instance-profile", Default: "separate", Description: "separate (own instance role), shared (the build role itself) or none."},
