@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/buildrole/buildrole/internal/packertemplate"
@@ -33,6 +34,15 @@ func (a arnCtx) ec2(kind, id string) string {
 // entry is one row of the permission catalogue: when a source's options
 // make Packer call these actions on these resources. step names the
 // packer-plugin-amazon file that makes the calls.
+//
+// Paths are those of the released plugin (v1.3.x, aws-sdk-go v1), which are
+// also the paths of amazon-chroot and amazon-instance on main. On main the
+// amazon-ebs, amazon-ebssurrogate and amazon-ebsvolume builders moved to
+// aws-sdk-go-v2 and use the same-named step files under common/ instead of
+// builder/common/ (hashicorp/packer-plugin-amazon#618); the calls are the
+// same.
+//
+// Several rows may share a Sid: Derive merges them into one statement.
 type entry struct {
 	sid      string
 	why      string
@@ -44,8 +54,17 @@ type entry struct {
 }
 
 var (
+	// instanceBuilders launch a temporary EC2 instance.
 	instanceBuilders = []string{"amazon-ebs", "amazon-ebssurrogate", "amazon-ebsvolume", "amazon-instance"}
-	imageBuilders    = []string{"amazon-ebs", "amazon-ebssurrogate", "amazon-instance", "amazon-chroot"}
+	// imageBuilders produce an AMI (amazon-ebsvolume produces volumes).
+	imageBuilders = []string{"amazon-ebs", "amazon-ebssurrogate", "amazon-instance", "amazon-chroot"}
+	// ebsBackedBuilders run StepStopEBSBackedInstance and
+	// StepModifyEBSBackedInstance (an instance-store instance cannot stop).
+	ebsBackedBuilders = []string{"amazon-ebs", "amazon-ebssurrogate", "amazon-ebsvolume"}
+	// cleanupVolumeBuilders run StepCleanupVolumes.
+	cleanupVolumeBuilders = []string{"amazon-ebs", "amazon-ebssurrogate", "amazon-instance"}
+	// preValidateBuilders run StepPreValidate (amazon-ebsvolume does not).
+	preValidateBuilders = []string{"amazon-ebs", "amazon-ebssurrogate", "amazon-instance", "amazon-chroot"}
 )
 
 func always(packertemplate.Source) bool { return true }
@@ -61,11 +80,98 @@ func hasAny(names ...string) func(packertemplate.Source) bool {
 	}
 }
 
+func not(f func(packertemplate.Source) bool) func(packertemplate.Source) bool {
+	return func(s packertemplate.Source) bool { return !f(s) }
+}
+
+func allOf(fs ...func(packertemplate.Source) bool) func(packertemplate.Source) bool {
+	return func(s packertemplate.Source) bool {
+		for _, f := range fs {
+			if !f(s) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func anyOf(fs ...func(packertemplate.Source) bool) func(packertemplate.Source) bool {
+	return func(s packertemplate.Source) bool {
+		for _, f := range fs {
+			if f(s) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// isTrue: the option is true or set but unknown (conservative for grants).
 func isTrue(name string) func(packertemplate.Source) bool {
 	return func(s packertemplate.Source) bool {
 		v, known := s.Bool(name)
 		return v || (s.Has(name) && !known)
 	}
+}
+
+// knownTrue: the option is known to be true (conservative for skips).
+func knownTrue(name string) func(packertemplate.Source) bool {
+	return func(s packertemplate.Source) bool {
+		v, known := s.Bool(name)
+		return known && v
+	}
+}
+
+// blockTrue: some occurrence of the nested block sets field true, or leaves
+// it unknown; an option of that name that is not a block counts as true.
+func blockTrue(block, field string) func(packertemplate.Source) bool {
+	return func(s packertemplate.Source) bool {
+		v, ok := s.Options[block]
+		if !ok {
+			return false
+		}
+		if v.Blocks == nil {
+			return true
+		}
+		for _, b := range v.Blocks {
+			f, ok := b[field]
+			if !ok {
+				continue
+			}
+			if !f.Known {
+				return true
+			}
+			if t, err := strconv.ParseBool(f.String); err == nil && t {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// blockHas: some occurrence of the nested block sets field.
+func blockHas(block string, fields ...string) func(packertemplate.Source) bool {
+	return func(s packertemplate.Source) bool {
+		v, ok := s.Options[block]
+		if !ok {
+			return false
+		}
+		if v.Blocks == nil {
+			return true
+		}
+		for _, b := range v.Blocks {
+			for _, f := range fields {
+				if _, ok := b[f]; ok {
+					return true
+				}
+			}
+		}
+		return false
+	}
+}
+
+func builderIs(types ...string) func(packertemplate.Source) bool {
+	return func(s packertemplate.Source) bool { return slices.Contains(types, s.Type) }
 }
 
 func star(kind string) func(arnCtx, packertemplate.Source) []string {
@@ -84,12 +190,12 @@ func kinds(ks ...string) func(arnCtx, packertemplate.Source) []string {
 
 func anywhere(arnCtx, packertemplate.Source) []string { return []string{"*"} }
 
-// needsKeyPair mirrors StepKeyPair: no temporary key pair with an existing
-// one, a private key file, a password, the SSH agent or no communicator.
+// needsKeyPair mirrors RunConfig.Prepare and StepKeyPair: a temporary key
+// pair unless ssh_keypair_name, ssh_private_key_file or ssh_password is set,
+// or the SSH agent is used. The communicator type plays no part: Packer
+// creates the key pair for "winrm" (to decrypt the Administrator password)
+// and for "none" alike.
 func needsKeyPair(s packertemplate.Source) bool {
-	if c, _ := s.Str("communicator"); c == "none" {
-		return false
-	}
 	if a, _ := s.Bool("ssh_agent_auth"); a {
 		return false
 	}
@@ -100,7 +206,15 @@ func needsSecurityGroup(s packertemplate.Source) bool {
 	return !hasAny("security_group_id", "security_group_ids", "security_group_filter")(s)
 }
 
-func spot(s packertemplate.Source) bool { return hasAny("spot_price", "spot_instance_types")(s) }
+// spot mirrors RunConfig.IsSpotInstance: spot_price set and not "0".
+// spot_instance_types alone does not request a spot instance.
+func spot(s packertemplate.Source) bool {
+	if !s.Has("spot_price") {
+		return false
+	}
+	v, known := s.Str("spot_price")
+	return !known || (v != "" && v != "0")
+}
 
 func sessionManager(s packertemplate.Source) bool {
 	v, known := s.Str("ssh_interface")
@@ -110,6 +224,77 @@ func sessionManager(s packertemplate.Source) bool {
 func windows(s packertemplate.Source) bool {
 	c, known := s.Str("communicator")
 	return c == "winrm" || (s.Has("communicator") && !known) || s.Has("windows_password_timeout")
+}
+
+// needsPassword mirrors StepGetPassword: winrm without a winrm_password.
+func needsPassword(s packertemplate.Source) bool {
+	if p, ok := s.Str("winrm_password"); ok && p != "" {
+		return false
+	}
+	return windows(s)
+}
+
+// useCreateImage: amazon-ebssurrogate with use_create_image swaps volumes
+// and calls CreateImage instead of snapshotting and registering.
+func useCreateImage(s packertemplate.Source) bool {
+	return s.Type == "amazon-ebssurrogate" && isTrue("use_create_image")(s)
+}
+
+// createsFromInstance: the builder calls CreateImage on the instance, which
+// carries run_tags to the AMI and its snapshots (TagSpecifications).
+func createsFromInstance(s packertemplate.Source) bool {
+	return s.Type == "amazon-ebs" || useCreateImage(s)
+}
+
+// tagsImage: Packer tags the AMI or its snapshots: run_tags passed to
+// CreateImage, or tags / snapshot_tags added by StepCreateTags (and
+// snapshot_tags passed to CreateSnapshot by amazon-ebssurrogate).
+func tagsImage(s packertemplate.Source) bool {
+	if hasAny("tags", "tag", "snapshot_tags", "snapshot_tag")(s) {
+		return true
+	}
+	return createsFromInstance(s) && hasAny("run_tags", "run_tag")(s) && !knownTrue("skip_ami_run_tags")(s)
+}
+
+// defaultSubnet mirrors StepNetworkInfo.GetDefaultVPCAndSubnet: an explicit
+// associate_public_ip_address and no subnet picked.
+func defaultSubnet(s packertemplate.Source) bool {
+	return s.Has("associate_public_ip_address") && !hasAny("subnet_id", "subnet_filter")(s)
+}
+
+// describesVpcs: vpc_filter resolves a VPC id; the default-subnet lookup
+// finds the default VPC; StepPreValidate checks a vpc_id given without a
+// subnet.
+func describesVpcs(s packertemplate.Source) bool {
+	switch {
+	case s.Has("vpc_filter") && !s.Has("vpc_id"):
+		return true
+	case defaultSubnet(s) && !hasAny("vpc_id", "vpc_filter")(s):
+		return true
+	case s.Has("vpc_id") && !hasAny("subnet_id", "subnet_filter")(s):
+		return true
+	}
+	return false
+}
+
+// describesSubnets: subnet_filter, the default-subnet lookup, or a
+// subnet_id whose AZ or VPC the template leaves open.
+func describesSubnets(s packertemplate.Source) bool {
+	switch {
+	case s.Has("subnet_filter"):
+		return true
+	case defaultSubnet(s):
+		return true
+	case s.Has("subnet_id") && !(s.Has("availability_zone") && s.Has("vpc_id")):
+		return true
+	}
+	return false
+}
+
+// instanceConnect mirrors StepCreateSSMTunnel.sendUserSSHPublicKey: a
+// private key but no key pair on the instance.
+func instanceConnect(s packertemplate.Source) bool {
+	return sessionManager(s) && s.Has("ssh_private_key_file") && !s.Has("ssh_keypair_name")
 }
 
 // runResources are what RunInstances touches, scoped where the template
@@ -161,10 +346,12 @@ var kmsKeyID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 // resolved without a call, so it widens to the account's keys.
 func kmsKeys(a arnCtx, s packertemplate.Source) []string {
 	var ids []string
-	if k, ok := s.Str("kms_key_id"); ok {
-		ids = append(ids, k)
-	} else if s.Has("kms_key_id") {
-		ids = append(ids, "")
+	for _, name := range []string{"kms_key_id", "root_volume_kms_key_id"} {
+		if k, ok := s.Str(name); ok {
+			ids = append(ids, k)
+		} else if s.Has(name) {
+			ids = append(ids, "")
+		}
 	}
 	if v, ok := s.Options["region_kms_key_ids"]; ok {
 		if !v.Known {
@@ -174,7 +361,11 @@ func kmsKeys(a arnCtx, s packertemplate.Source) []string {
 			ids = append(ids, k)
 		}
 	}
-	for _, bd := range append(s.Options["launch_block_device_mappings"].Blocks, s.Options["ami_block_device_mappings"].Blocks...) {
+	var blocks []map[string]packertemplate.Value
+	for _, name := range []string{"launch_block_device_mappings", "ami_block_device_mappings", "ebs_volumes"} {
+		blocks = append(blocks, s.Options[name].Blocks...)
+	}
+	for _, bd := range blocks {
 		if v, ok := bd["kms_key_id"]; ok {
 			if v.Known {
 				ids = append(ids, v.String)
@@ -202,91 +393,187 @@ func usesKMS(s packertemplate.Source) bool { return len(kmsKeys(arnCtx{}, s)) > 
 // catalogue is the permission table. Each row cites the
 // hashicorp/packer-plugin-amazon step that makes the calls.
 var catalogue = []entry{
-	{sid: "Describe", why: "every build", step: "builder/common/step_source_ami_info.go, step_run_source_instance.go, step_pre_validate.go",
+	// Describe: reads, on "*" (EC2 Describe* take no resource ARNs). Bound
+	// to every build region, so the copy regions may describe too.
+	{sid: "Describe", why: "source AMI, AMI name check, AMI waiters, tags and copies (every region of the AMI)",
+		step: "builder/common/step_source_ami_info.go, step_pre_validate.go, step_ami_region_copy.go, step_create_tags.go, state.go",
 		when: always, res: anywhere,
-		actions: []string{"ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeInstanceStatus", "ec2:DescribeRegions", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:DescribeTags", "ec2:DescribeImageAttribute"}},
-	{sid: "Network", why: "vpc_filter, subnet_filter, associate_public_ip_address", step: "builder/common/step_network_info.go",
-		when: hasAny("vpc_filter", "subnet_filter", "associate_public_ip_address", "vpc_id"), res: anywhere,
-		actions: []string{"ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeInstanceTypeOfferings"}},
+		actions: []string{"ec2:DescribeImages"}},
+	{sid: "Describe", why: "region validation (unless skip_region_validation)", step: "builder/common/step_pre_validate.go, regions.go",
+		builders: preValidateBuilders, when: not(knownTrue("skip_region_validation")), res: anywhere,
+		actions: []string{"ec2:DescribeRegions"}},
+	{sid: "Describe", why: "the build instance and its security groups",
+		step:     "builder/common/step_run_source_instance.go, step_run_spot_instance.go, step_stop_ebs_instance.go, step_security_group.go, ssh.go",
+		builders: instanceBuilders, when: always, res: anywhere,
+		actions: []string{"ec2:DescribeInstances", "ec2:DescribeSecurityGroups"}},
+	{sid: "Describe", why: "orphaned volumes after termination", step: "builder/common/step_cleanup_volumes.go",
+		builders: cleanupVolumeBuilders, when: always, res: anywhere,
+		actions: []string{"ec2:DescribeVolumes"}},
+	{sid: "Describe", why: "this host and the chroot volume and snapshot",
+		step:     "builder/chroot/step_instance_info.go, step_create_volume.go, step_attach_volume.go, step_snapshot.go",
+		builders: []string{"amazon-chroot"}, when: always, res: anywhere,
+		actions: []string{"ec2:DescribeInstances", "ec2:DescribeVolumes", "ec2:DescribeSnapshots"}},
+	{sid: "Describe", why: "snapshot waiters", step: "builder/ebssurrogate/step_snapshot_volumes.go, builder/ebsvolume/step_snapshot_ebs_volumes.go",
+		builders: []string{"amazon-ebssurrogate", "amazon-ebsvolume"}, when: not(useCreateImage), res: anywhere,
+		actions: []string{"ec2:DescribeSnapshots"}},
+	{sid: "Describe", why: "use_create_image (volume swap)", step: "builder/ebssurrogate/step_swap_volumes.go",
+		builders: []string{"amazon-ebssurrogate"}, when: useCreateImage, res: anywhere,
+		actions: []string{"ec2:DescribeVolumes"}},
+	{sid: "Describe", why: "ssh_interface = \"session_manager\" (watches the instance)", step: "builder/common/ssm/session.go",
+		builders: instanceBuilders, when: sessionManager, res: anywhere,
+		actions: []string{"ec2:DescribeInstanceStatus"}},
+
+	{sid: "Network", why: "vpc_filter, vpc_id without a subnet, associate_public_ip_address without a subnet (default VPC)",
+		step:     "builder/common/step_network_info.go, step_pre_validate.go",
+		builders: instanceBuilders, when: describesVpcs, res: anywhere,
+		actions: []string{"ec2:DescribeVpcs"}},
+	{sid: "Network", why: "subnet_filter, subnet_id without availability_zone and vpc_id, associate_public_ip_address without a subnet",
+		step:     "builder/common/step_network_info.go",
+		builders: instanceBuilders, when: describesSubnets, res: anywhere,
+		actions: []string{"ec2:DescribeSubnets"}},
+	{sid: "Network", why: "associate_public_ip_address without a subnet (AZs offering instance_type)",
+		step:     "builder/common/step_network_info.go",
+		builders: instanceBuilders, when: defaultSubnet, res: anywhere,
+		actions: []string{"ec2:DescribeInstanceTypeOfferings"}},
+
 	{sid: "RunInstance", why: "the build instance", step: "builder/common/step_run_source_instance.go", builders: instanceBuilders,
-		when: func(s packertemplate.Source) bool { return !spot(s) }, res: runResources,
+		when: not(spot), res: runResources,
 		actions: []string{"ec2:RunInstances"}},
-	{sid: "InstanceLifecycle", why: "the build instance", step: "builder/common/step_run_source_instance.go, step_stop_ebs_instance.go", builders: instanceBuilders,
-		when: always, res: star("instance"),
-		actions: []string{"ec2:StopInstances", "ec2:TerminateInstances"}},
-	{sid: "ModifyInstance", why: "ena_support, sriov_support", step: "builder/common/step_modify_ebs_instance.go", builders: instanceBuilders,
+	{sid: "InstanceLifecycle", why: "the build instance", step: "builder/common/step_run_source_instance.go, step_run_spot_instance.go (Cleanup)",
+		builders: instanceBuilders, when: always, res: star("instance"),
+		actions: []string{"ec2:TerminateInstances"}},
+	{sid: "InstanceLifecycle", why: "stopping the build instance (not for spot, not with disable_stop_instance)",
+		step:     "builder/common/step_stop_ebs_instance.go",
+		builders: ebsBackedBuilders, when: allOf(not(spot), not(knownTrue("disable_stop_instance"))), res: star("instance"),
+		actions: []string{"ec2:StopInstances"}},
+	{sid: "ModifyInstance", why: "ena_support, sriov_support", step: "builder/common/step_modify_ebs_instance.go", builders: ebsBackedBuilders,
 		when: hasAny("ena_support", "sriov_support"), res: star("instance"),
 		actions: []string{"ec2:ModifyInstanceAttribute"}},
-	{sid: "Tag", why: "run_tags, run_volume_tags, tags, snapshot_tags (tags on create and after)", step: "builder/common/step_create_tags.go, tags.go",
-		when: always, res: kinds("instance", "volume", "image", "snapshot", "security-group", "key-pair", "network-interface", "launch-template"),
+
+	// Tag: CreateTags also authorizes TagSpecifications on create.
+	{sid: "Tag", why: "run_tags, run_volume_tags (RunInstances TagSpecifications; CreateTags afterwards for spot and in aws-cn)",
+		step:     "builder/common/step_run_source_instance.go, step_run_spot_instance.go",
+		builders: instanceBuilders, when: always, res: kinds("instance", "volume", "network-interface"),
 		actions: []string{"ec2:CreateTags"}},
-	{sid: "KeyPair", why: "temporary key pair (no ssh_keypair_name, ssh_private_key_file or ssh_password)", step: "builder/common/step_key_pair.go",
+	{sid: "Tag", why: "run_tags on the temporary key pair (CreateKeyPair TagSpecifications)", step: "builder/common/step_key_pair.go",
+		builders: instanceBuilders, when: needsKeyPair,
+		res:     func(a arnCtx, s packertemplate.Source) []string { return []string{a.ec2("key-pair", keyPairName(s))} },
+		actions: []string{"ec2:CreateTags"}},
+	{sid: "Tag", why: "run_tags on the temporary security group (CreateSecurityGroup TagSpecifications)", step: "builder/common/step_security_group.go",
+		builders: instanceBuilders, when: needsSecurityGroup, res: star("security-group"),
+		actions: []string{"ec2:CreateTags"}},
+	{sid: "Tag", why: "spot_tags, fleet_tags (launch template, fleet, spot request)", step: "builder/common/step_run_spot_instance.go",
+		builders: instanceBuilders, when: spot, res: kinds("launch-template", "fleet", "spot-instances-request"),
+		actions: []string{"ec2:CreateTags"}},
+	{sid: "Tag", why: "run_tags on CreateImage, tags and snapshot_tags on the AMI and snapshots in every AMI region",
+		step:     "builder/ebs/step_create_ami.go, builder/ebssurrogate/step_snapshot_volumes.go, builder/common/step_create_tags.go",
+		builders: imageBuilders, when: tagsImage, res: kinds("image", "snapshot"),
+		actions: []string{"ec2:CreateTags"}},
+	{sid: "Tag", why: "root_volume_tags (CreateVolume TagSpecifications)", step: "builder/chroot/step_create_volume.go",
+		builders: []string{"amazon-chroot"}, when: hasAny("root_volume_tags", "root_volume_tag"), res: star("volume"),
+		actions: []string{"ec2:CreateTags"}},
+	{sid: "Tag", why: "ebs_volumes tags and snapshot_tags", step: "builder/ebsvolume/step_tag_ebs_volumes.go, step_snapshot_ebs_volumes.go",
+		builders: []string{"amazon-ebsvolume"}, when: hasAny("ebs_volumes"), res: kinds("volume", "snapshot"),
+		actions: []string{"ec2:CreateTags"}},
+	{sid: "UntagVolumes", why: "run_volume_tags removed from ebs_volumes", step: "builder/ebsvolume/step_tag_ebs_volumes.go",
+		builders: []string{"amazon-ebsvolume"}, when: allOf(hasAny("ebs_volumes"), hasAny("run_volume_tags", "run_volume_tag")), res: star("volume"),
+		actions: []string{"ec2:DeleteTags"}},
+
+	{sid: "KeyPair", why: "temporary key pair (no ssh_keypair_name, ssh_private_key_file, ssh_password or ssh_agent_auth)", step: "builder/common/step_key_pair.go",
 		when: needsKeyPair, builders: instanceBuilders,
 		res:     func(a arnCtx, s packertemplate.Source) []string { return []string{a.ec2("key-pair", keyPairName(s))} },
 		actions: []string{"ec2:CreateKeyPair", "ec2:DeleteKeyPair"}},
 	{sid: "SecurityGroup", why: "temporary security group (no security_group_id(s) or security_group_filter)", step: "builder/common/step_security_group.go",
 		when: needsSecurityGroup, builders: instanceBuilders, res: kinds("security-group", "vpc"),
-		actions: []string{"ec2:CreateSecurityGroup", "ec2:AuthorizeSecurityGroupIngress", "ec2:DeleteSecurityGroup"}},
+		actions: []string{"ec2:CreateSecurityGroup", "ec2:DeleteSecurityGroup"}},
+	{sid: "SecurityGroup", why: "temporary security group ingress rule (not with session_manager)", step: "builder/common/step_security_group.go",
+		when: allOf(needsSecurityGroup, not(sessionManager)), builders: instanceBuilders, res: star("security-group"),
+		actions: []string{"ec2:AuthorizeSecurityGroupIngress"}},
+
 	{sid: "CreateImage", why: "the AMI", step: "builder/ebs/step_create_ami.go", builders: []string{"amazon-ebs"},
-		when: always, res: kinds("image", "instance", "snapshot"),
+		when: not(knownTrue("skip_create_ami")), res: kinds("image", "instance", "snapshot"),
 		actions: []string{"ec2:CreateImage"}},
+	{sid: "CreateImage", why: "use_create_image", step: "builder/ebssurrogate/step_create_ami.go", builders: []string{"amazon-ebssurrogate"},
+		when: useCreateImage, res: kinds("image", "instance", "snapshot"),
+		actions: []string{"ec2:CreateImage"}},
+	{sid: "SwapVolumes", why: "use_create_image (root volume swap)", step: "builder/ebssurrogate/step_swap_volumes.go", builders: []string{"amazon-ebssurrogate"},
+		when: useCreateImage, res: kinds("instance", "volume"),
+		actions: []string{"ec2:AttachVolume", "ec2:DeleteVolume", "ec2:DetachVolume", "ec2:ModifyInstanceAttribute"}},
 	{sid: "RegisterImage", why: "the AMI", step: "builder/ebssurrogate/step_register_ami.go, builder/chroot/step_register_ami.go, builder/instance/step_register_ami.go",
-		builders: []string{"amazon-ebssurrogate", "amazon-chroot", "amazon-instance"}, when: always, res: kinds("image", "snapshot"),
+		builders: []string{"amazon-ebssurrogate", "amazon-chroot", "amazon-instance"}, when: not(useCreateImage), res: kinds("image", "snapshot"),
 		actions: []string{"ec2:RegisterImage"}},
 	{sid: "SnapshotVolumes", why: "snapshots of the root volume", step: "builder/ebssurrogate/step_snapshot_volumes.go, builder/chroot/step_snapshot.go",
-		builders: []string{"amazon-ebssurrogate", "amazon-chroot"}, when: always, res: kinds("snapshot", "volume"),
+		builders: []string{"amazon-ebssurrogate", "amazon-chroot"}, when: not(useCreateImage), res: kinds("snapshot", "volume"),
+		actions: []string{"ec2:CreateSnapshot"}},
+	{sid: "SnapshotVolumes", why: "ebs_volumes snapshot_volume", step: "builder/ebsvolume/step_snapshot_ebs_volumes.go",
+		builders: []string{"amazon-ebsvolume"}, when: blockTrue("ebs_volumes", "snapshot_volume"), res: kinds("snapshot", "volume"),
 		actions: []string{"ec2:CreateSnapshot"}},
 	{sid: "ChrootVolume", why: "the chroot volume on this host", step: "builder/chroot/step_create_volume.go, step_attach_volume.go",
 		builders: []string{"amazon-chroot"}, when: always, res: kinds("volume", "instance", "snapshot"),
 		actions: []string{"ec2:CreateVolume", "ec2:AttachVolume", "ec2:DetachVolume", "ec2:DeleteVolume"}},
-	{sid: "Cleanup", why: "removing the AMI and snapshots of a failed build", step: "builder/ebs/step_create_ami.go (Cleanup)",
+	{sid: "Cleanup", why: "removing the AMI and snapshots of a failed build, and the intermediary AMI of encrypt_boot",
+		step:     "builder/ebs/step_create_ami.go, builder/ebssurrogate/step_register_ami.go, step_snapshot_volumes.go, builder/chroot/step_snapshot.go (Cleanup), builder/common/step_ami_region_copy.go (Cleanup)",
 		builders: imageBuilders, when: always, res: kinds("image", "snapshot"),
 		actions: []string{"ec2:DeregisterImage", "ec2:DeleteSnapshot"}},
-	{sid: "ForceDeregister", why: "force_deregister, force_delete_snapshot", step: "builder/common/step_deregister_ami.go",
-		builders: imageBuilders, when: isTrue("force_deregister"), res: kinds("image", "snapshot"),
-		actions: []string{"ec2:DeregisterImage", "ec2:DeleteSnapshot"}},
-	{sid: "CopyImage", why: "ami_regions, encrypt_boot (copy to encrypt)", step: "builder/common/step_ami_region_copy.go",
-		builders: imageBuilders, when: func(s packertemplate.Source) bool { return s.Has("ami_regions") || isTrue("encrypt_boot")(s) }, res: kinds("image", "snapshot"),
+	{sid: "ForceDeregister", why: "force_deregister", step: "builder/common/step_deregister_ami.go",
+		builders: imageBuilders, when: isTrue("force_deregister"), res: star("image"),
+		actions: []string{"ec2:DeregisterImage"}},
+	{sid: "ForceDeregister", why: "force_deregister with force_delete_snapshot", step: "builder/common/step_deregister_ami.go",
+		builders: imageBuilders, when: allOf(isTrue("force_deregister"), isTrue("force_delete_snapshot")), res: star("snapshot"),
+		actions: []string{"ec2:DeleteSnapshot"}},
+	{sid: "CopyImage", why: "ami_regions, encrypt_boot, skip_build_region (copy, to encrypt or to move)", step: "builder/common/step_ami_region_copy.go",
+		builders: imageBuilders, when: anyOf(hasAny("ami_regions"), isTrue("encrypt_boot"), isTrue("skip_build_region")), res: kinds("image", "snapshot"),
 		actions: []string{"ec2:CopyImage"}},
-	{sid: "ImageAttributes", why: "ami_users, ami_groups, ami_org_arns, ami_ou_arns, ami_description, imds_support", step: "builder/common/step_modify_ami_attributes.go",
-		builders: imageBuilders, when: hasAny("ami_users", "ami_groups", "ami_org_arns", "ami_ou_arns", "ami_product_codes", "imds_support"), res: star("image"),
+	{sid: "ImageAttributes", why: "ami_users, ami_groups, ami_org_arns, ami_ou_arns, ami_product_codes, ami_description, imds_support (every AMI region)",
+		step:     "builder/common/step_modify_ami_attributes.go",
+		builders: imageBuilders, when: hasAny("ami_users", "ami_groups", "ami_org_arns", "ami_ou_arns", "ami_product_codes", "ami_description", "imds_support"), res: star("image"),
 		actions: []string{"ec2:ModifyImageAttribute"}},
 	{sid: "SnapshotAttributes", why: "snapshot_users, snapshot_groups", step: "builder/common/step_modify_ami_attributes.go",
 		builders: imageBuilders, when: hasAny("snapshot_users", "snapshot_groups"), res: star("snapshot"),
+		actions: []string{"ec2:ModifySnapshotAttribute"}},
+	{sid: "SnapshotAttributes", why: "ebs_volumes snapshot_users, snapshot_groups", step: "builder/ebsvolume/step_snapshot_ebs_volumes.go",
+		builders: []string{"amazon-ebsvolume"}, when: blockHas("ebs_volumes", "snapshot_users", "snapshot_groups"), res: star("snapshot"),
 		actions: []string{"ec2:ModifySnapshotAttribute"}},
 	{sid: "Deprecation", why: "deprecate_at", step: "builder/common/step_enable_deprecation.go",
 		builders: imageBuilders, when: hasAny("deprecate_at"), res: star("image"),
 		actions: []string{"ec2:EnableImageDeprecation"}},
 	{sid: "DeregistrationProtection", why: "deregistration_protection", step: "builder/common/step_enable_deregistration_protection.go",
-		builders: imageBuilders, when: hasAny("deregistration_protection"), res: star("image"),
+		builders: imageBuilders, when: blockTrue("deregistration_protection", "enabled"), res: star("image"),
 		actions: []string{"ec2:EnableImageDeregistrationProtection"}},
-	{sid: "Spot", why: "spot_price, spot_instance_types", step: "builder/common/step_run_spot_instance.go",
+	{sid: "FastLaunch", why: "fast_launch (Windows fast launch in every AMI region)", step: "builder/ebs/step_enable_fast_launch.go",
+		builders: []string{"amazon-ebs"}, when: blockTrue("fast_launch", "enable_fast_launch"), res: star("image"),
+		actions: []string{"ec2:EnableFastLaunch"}},
+	{sid: "FastLaunchRead", why: "fast_launch", step: "builder/ebs/step_enable_fast_launch.go, step_prepare_fast_launch_template.go, builder/common/state.go",
+		builders: []string{"amazon-ebs"}, when: blockTrue("fast_launch", "enable_fast_launch"), res: anywhere,
+		actions: []string{"ec2:DescribeFastLaunchImages", "ec2:DescribeLaunchTemplates"}},
+	{sid: "Spot", why: "spot_price (launch template + instant EC2 Fleet; the fleet launches with RunInstances)", step: "builder/common/step_run_spot_instance.go",
 		builders: instanceBuilders, when: spot,
 		res: func(a arnCtx, s packertemplate.Source) []string {
 			return append(runResources(a, s), a.ec2("fleet", "*"), a.ec2("spot-instances-request", "*"))
 		},
 		actions: []string{"ec2:CreateLaunchTemplate", "ec2:DeleteLaunchTemplate", "ec2:CreateFleet", "ec2:RunInstances"}},
-	{sid: "SpotPrice", why: "spot_price = \"auto\", spot_instance_types", step: "builder/common/step_run_spot_instance.go",
-		builders: instanceBuilders, when: spot, res: anywhere,
-		actions: []string{"ec2:DescribeSpotPriceHistory"}},
-	{sid: "WindowsPassword", why: "communicator = \"winrm\" (the Administrator password)", step: "builder/common/step_get_password.go",
-		builders: instanceBuilders, when: windows, res: star("instance"),
+	{sid: "WindowsPassword", why: "communicator = \"winrm\" without winrm_password (the Administrator password)", step: "builder/common/step_get_password.go",
+		builders: instanceBuilders, when: needsPassword, res: star("instance"),
 		actions: []string{"ec2:GetPasswordData"}},
-	{sid: "KMS", why: "encrypt_boot, kms_key_id, region_kms_key_ids, encrypted block devices", step: "builder/common/step_ami_region_copy.go, step_run_source_instance.go",
+	{sid: "KMS", why: "encrypt_boot, kms_key_id, region_kms_key_ids, root_volume_kms_key_id, encrypted block devices",
+		step: "builder/common/step_ami_region_copy.go, step_run_source_instance.go, builder/chroot/step_create_volume.go",
 		when: usesKMS, res: kmsKeys,
 		actions: []string{"kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"}},
-	{sid: "SessionManager", why: "ssh_interface = \"session_manager\"", step: "builder/common/step_create_ssm_tunnel.go",
+	{sid: "SessionManager", why: "ssh_interface = \"session_manager\"", step: "builder/common/step_create_ssm_tunnel.go, ssm/session.go",
 		builders: instanceBuilders, when: sessionManager,
 		res: func(a arnCtx, _ packertemplate.Source) []string {
 			return []string{a.ec2("instance", "*"), fmt.Sprintf("arn:%s:ssm:*::document/AWS-StartPortForwardingSession", a.partition)}
 		},
 		actions: []string{"ssm:StartSession"}},
-	{sid: "SessionManagerEnd", why: "ssh_interface = \"session_manager\"", step: "builder/common/step_create_ssm_tunnel.go",
+	{sid: "SessionManagerEnd", why: "ssh_interface = \"session_manager\"", step: "builder/common/ssm/session.go",
 		builders: instanceBuilders, when: sessionManager,
 		res: func(a arnCtx, _ packertemplate.Source) []string {
 			return []string{fmt.Sprintf("arn:%s:ssm:*:%s:session/*", a.partition, a.account)}
 		},
 		actions: []string{"ssm:TerminateSession"}},
+	{sid: "InstanceConnect", why: "session_manager with ssh_private_key_file and no ssh_keypair_name (pushes the public key)", step: "builder/common/step_create_ssm_tunnel.go",
+		builders: instanceBuilders, when: instanceConnect, res: star("instance"),
+		actions: []string{"ec2-instance-connect:SendSSHPublicKey"}},
 }
 
 // CatalogueActions lists every action any Packer build may be granted: the
@@ -353,6 +640,12 @@ func Derive(t *packertemplate.Template, partition, account, buildRegion string) 
 			} else {
 				d.Errors = append(d.Errors, fmt.Sprintf("%s: %s: iam_instance_profile is not known before the build; use `var.iam_instance_profile`, which buildrole sets", v.Pos, label))
 			}
+		}
+		if s.Type == "amazon-instance" {
+			d.Notes = append(d.Notes, fmt.Sprintf("%s: %s bundles the volume and uploads it to s3_bucket from the instance (builder/instance/step_upload_bundle.go): the instance profile needs S3 access to that bucket; without iam_instance_profile Packer passes its own (the build role's) credentials to the instance", s.Pos, label))
+		}
+		if blockTrue("fast_launch", "enable_fast_launch")(s) {
+			d.Notes = append(d.Notes, fmt.Sprintf("%s: %s enables Windows fast launch: EC2 uses the AWSServiceRoleForEC2FastLaunch service-linked role, which must already exist (buildrole grants no iam:CreateServiceLinkedRole)", s.Pos, label))
 		}
 		for _, e := range catalogue {
 			if e.builders != nil && !slices.Contains(e.builders, s.Type) || !e.when(s) {
