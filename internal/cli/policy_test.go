@@ -151,3 +151,31 @@ func TestBootstrapCommand(t *testing.T) {
 		t.Errorf("wildcard subject gave no warning: %s", stderr)
 	}
 }
+
+// scope: tags: a template that tags everything gets a tag-bound role; one
+// that does not is refused, naming the lines to add, before any call.
+func TestScopeTags(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.set("INPUT_SCOPE", "tags")
+	w.set("INPUT_TEMPLATE", "../../testdata/templates/tagged.pkr.hcl")
+	code, stdout, _ := w.run(context.Background(), "up")
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d:\n%s", code, stdout)
+	}
+	out := w.file("GITHUB_OUTPUT")
+	if !strings.Contains(out["policy"], `"aws:RequestTag/buildrole:run-id":"`+out["run-id"]+`"`) {
+		t.Errorf("policy is not bound to the run's tag: %s", out["policy"])
+	}
+
+	w2 := newWorld(t)
+	w2.set("INPUT_SCOPE", "tags")
+	w2.set("INPUT_TEMPLATE", "../../testdata/templates/basic-ebs.pkr.hcl")
+	code, stdout, _ = w2.run(context.Background(), "up")
+	if code != cli.ExitUsage || !strings.Contains(stdout, "run_tags = var.buildrole_run_tags") {
+		t.Fatalf("exit %d:\n%s", code, stdout)
+	}
+	if n := len(w2.srv.Requests()); n != 0 {
+		t.Errorf("%d AWS calls, want 0", n)
+	}
+}

@@ -201,7 +201,14 @@ func Parse(src Source) (*Config, error) {
 	p.oneOf("mode", "up", "sweep")
 	c.Scope = p.oneOf("scope", ScopeRegion, ScopeTags)
 	if c.Scope == ScopeTags {
-		p.fail("scope", "tags is not available yet; use region")
+		switch {
+		case c.Template == "":
+			p.fail("scope", "tags needs a template, to know what Packer creates and tags")
+		case c.Packer != nil:
+			for _, e := range iampolicy.TagScopeErrors(c.Packer, c.Partition) {
+				p.fail("scope", "%s", e)
+			}
+		}
 	}
 	for _, cidr := range splitList(p.str("allowed-source-cidrs")) {
 		if _, _, err := net.ParseCIDR(cidr); err != nil {

@@ -29,7 +29,7 @@ var Inputs = []Input{
 	{Name: "extra-policy", Description: "JSON policy statements added to the build role."},
 	{Name: "instance-policy", Description: "JSON policy document for the instance role (the build VM)."},
 	{Name: "instance-profile", Default: "separate", Description: "separate (own instance role), shared (the build role itself) or none."},
-	{Name: "scope", Default: "region", Description: "region, or tags to bind mutations to this run's tags."},
+	{Name: "scope", Default: "region", Description: "region: every statement bound to the build regions; tags: also bind creating calls and mutations to this run's buildrole:run-id tag (needs a template that passes var.buildrole_run_tags to run_tags and run_volume_tags)."},
 	{Name: "allowed-source-cidrs", Description: "CIDRs the build role may be used from (aws:SourceIp), one a line or comma-separated."},
 	{Name: "export-credentials", Default: "true", Description: "Export the build role's credentials to the job's environment."},
 	{Name: "dry-run", Default: "false", Description: "Print the plan and call nothing."},

@@ -108,6 +108,10 @@ type BuildParams struct {
 	// Grants derived from a Packer template (Derive). Nil: the Packer
 	// docs' documented minimum on Resource "*".
 	Grants []Grant
+	// TagRunID, when set (scope: tags), binds creating calls to requests
+	// carrying buildrole:run-id = TagRunID and mutations to resources
+	// carrying it. Needs Grants.
+	TagRunID string
 }
 
 // BuildRolePolicy returns the build role's permission policy: the Packer
@@ -136,6 +140,10 @@ func BuildRolePolicy(p BuildParams) Document {
 	}
 	var stmts []Statement
 	for _, g := range grants {
+		if p.TagRunID != "" {
+			stmts = append(stmts, tagScoped(g, p.TagRunID, regionBound)...)
+			continue
+		}
 		stmts = append(stmts, Statement{Sid: g.Sid, Effect: EffectAllow, Action: slices.Clone(g.Actions), Resource: slices.Clone(g.Resources), Condition: regionBound()})
 	}
 

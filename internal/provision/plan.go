@@ -143,6 +143,9 @@ func NewPlan(c *config.Config, accountID string, trust Trust) (*Plan, error) {
 	if c.Packer != nil {
 		d := iampolicy.Derive(c.Packer, c.Partition, accountID, c.Region)
 		params.Grants, params.Regions = d.Grants, d.Regions
+		if c.Scope == config.ScopeTags {
+			params.TagRunID = c.RunID
+		}
 		p.Grants, p.Regions = d.Grants, d.Regions
 		p.Warnings = append(p.Warnings, d.Notes...)
 		// A profile the template names itself: the role behind it is

@@ -1,0 +1,218 @@
+package iampolicy
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/buildrole/buildrole/internal/packertemplate"
+)
+
+// Condition keys of scope: tags.
+const (
+	KeyRequestTagRunID  = "aws:RequestTag/buildrole:run-id"
+	KeyResourceTagRunID = "aws:ResourceTag/buildrole:run-id"
+	KeyCreateAction     = "ec2:CreateAction"
+)
+
+// createsTagged are the calls that create resources of these kinds with the
+// run's tags in the request (TagSpecifications from run_tags,
+// run_volume_tags, spot_tags, fleet_tags): the request must carry this
+// run's id. Source: builder/common/step_run_source_instance.go,
+// step_key_pair.go, step_security_group.go, step_run_spot_instance.go,
+// builder/ebs/step_create_ami.go (run_tags on the AMI and its snapshots).
+var createsTagged = map[string][]string{
+	"ec2:RunInstances":         {"instance", "volume", "network-interface"},
+	"ec2:CreateKeyPair":        {"key-pair"},
+	"ec2:CreateSecurityGroup":  {"security-group"},
+	"ec2:CreateImage":          {"image", "snapshot"},
+	"ec2:CreateLaunchTemplate": {"launch-template"},
+	"ec2:CreateFleet":          {"fleet"},
+}
+
+// mutatesOwned are the calls that change or delete what the run created:
+// the resource must carry this run's id. CopyImage keeps the source's tags
+// (CopyImageTags), so copies carry it too.
+var mutatesOwned = map[string][]string{
+	"ec2:StopInstances":                       {"instance"},
+	"ec2:TerminateInstances":                  {"instance"},
+	"ec2:ModifyInstanceAttribute":             {"instance"},
+	"ec2:GetPasswordData":                     {"instance"},
+	"ec2:CreateImage":                         {"instance"},
+	"ec2:DeleteKeyPair":                       {"key-pair"},
+	"ec2:DeleteSecurityGroup":                 {"security-group"},
+	"ec2:AuthorizeSecurityGroupIngress":       {"security-group"},
+	"ec2:DeregisterImage":                     {"image"},
+	"ec2:DeleteSnapshot":                      {"snapshot"},
+	"ec2:ModifyImageAttribute":                {"image"},
+	"ec2:ModifySnapshotAttribute":             {"snapshot"},
+	"ec2:EnableImageDeprecation":              {"image"},
+	"ec2:EnableImageDeregistrationProtection": {"image"},
+	"ec2:EnableFastLaunch":                    {"image"},
+	"ec2:DeleteLaunchTemplate":                {"launch-template"},
+	"ec2:AttachVolume":                        {"volume"},
+	"ec2:DetachVolume":                        {"volume"},
+	"ec2:DeleteVolume":                        {"volume"},
+	"ec2:DeleteTags":                          {"volume"},
+}
+
+// ec2Kind returns the resource type and id of an EC2 ARN.
+func ec2Kind(arn string) (kind, id string) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 || parts[2] != "ec2" {
+		return "", ""
+	}
+	kind, id, _ = strings.Cut(parts[5], "/")
+	return kind, id
+}
+
+type tagCond int
+
+const (
+	tagNone tagCond = iota
+	tagRequest
+	tagResource
+)
+
+// condFor decides the tag condition of one action on one resource. A
+// resource the template names (subnet-..., sg-..., ami-...) is not the
+// run's and gets none.
+func condFor(action, resource string) tagCond {
+	kind, id := ec2Kind(resource)
+	if kind == "" {
+		return tagNone
+	}
+	if slices.Contains(createsTagged[action], kind) {
+		return tagRequest
+	}
+	if slices.Contains(mutatesOwned[action], kind) && (id == "*" || strings.HasSuffix(id, "*")) {
+		return tagResource
+	}
+	return tagNone
+}
+
+// tagScoped splits each grant's statement by tag condition: creating calls
+// need aws:RequestTag/buildrole:run-id = runID, calls on the run's own
+// resources need aws:ResourceTag/buildrole:run-id = runID, and
+// ec2:CreateTags is allowed only inside those creating calls
+// (ec2:CreateAction) or on resources that already carry the run's id.
+func tagScoped(g Grant, runID string, base func() Condition) []Statement {
+	buckets := map[tagCond]map[string][]string{} // cond → action → resources
+	add := func(c tagCond, a, r string) {
+		if buckets[c] == nil {
+			buckets[c] = map[string][]string{}
+		}
+		buckets[c][a] = append(buckets[c][a], r)
+	}
+	var tagResources []string
+	for _, a := range g.Actions {
+		for _, r := range g.Resources {
+			if a == "ec2:CreateTags" {
+				tagResources = append(tagResources, r)
+				continue
+			}
+			add(condFor(a, r), a, r)
+		}
+	}
+	var out []Statement
+	for _, c := range []tagCond{tagNone, tagRequest, tagResource} {
+		byAction := buckets[c]
+		if len(byAction) == 0 {
+			continue
+		}
+		// One statement per distinct resource set keeps the policy short.
+		groups := map[string][]string{}
+		for a, rs := range byAction {
+			k := strings.Join(sortedSet(rs), " ")
+			groups[k] = append(groups[k], a)
+		}
+		keys := make([]string, 0, len(groups))
+		for k := range groups {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for i, k := range keys {
+			cond := base()
+			switch c {
+			case tagRequest:
+				cond[OpStringEquals][KeyRequestTagRunID] = Values{runID}
+			case tagResource:
+				cond[OpStringEquals][KeyResourceTagRunID] = Values{runID}
+			}
+			out = append(out, Statement{
+				Sid: g.Sid + [...]string{"", "Tagged", "Owned"}[c] + suffix(i), Effect: EffectAllow,
+				Action: sortedSet(groups[k]), Resource: strings.Split(k, " "), Condition: cond,
+			})
+		}
+	}
+	if len(tagResources) > 0 {
+		var creating []string
+		for a := range createsTagged {
+			// ec2:CreateAction holds the API name, without "ec2:".
+			creating = append(creating, strings.TrimPrefix(a, "ec2:"))
+		}
+		sort.Strings(creating)
+		onCreate := base()
+		onCreate[OpStringEquals][KeyCreateAction] = creating
+		owned := base()
+		owned[OpStringEquals][KeyResourceTagRunID] = Values{runID}
+		res := sortedSet(tagResources)
+		out = append(out,
+			Statement{Sid: g.Sid + "OnCreate", Effect: EffectAllow, Action: Values{"ec2:CreateTags"}, Resource: res, Condition: onCreate},
+			Statement{Sid: g.Sid + "Owned", Effect: EffectAllow, Action: Values{"ec2:CreateTags"}, Resource: res, Condition: owned},
+		)
+	}
+	return out
+}
+
+func suffix(i int) string {
+	if i == 0 {
+		return ""
+	}
+	return fmt.Sprint(i + 1)
+}
+
+// TagScopeErrors says why a template cannot be built with scope: tags, and
+// what to change. Tag-bound policies only work when Packer puts the run's
+// tags on everything it creates, in the request that creates it.
+func TagScopeErrors(t *packertemplate.Template, partition string) []string {
+	var errs []string
+	if partition == PartitionChina {
+		return []string{"scope: tags needs tags on create, which Packer does not use in aws-cn: use scope: region"}
+	}
+	const ref = "var.buildrole_run_tags"
+	needs := func(s packertemplate.Source, option string) {
+		v, ok := s.Options[option]
+		if ok && slices.Contains(v.Refs, ref) {
+			return
+		}
+		pos := s.Pos
+		if ok {
+			pos = v.Pos
+		}
+		errs = append(errs, fmt.Sprintf("%s: %s.%s: scope: tags needs the run's tags on what Packer creates: set `%s = var.buildrole_run_tags` (or merge() your tags with it), and declare `variable \"buildrole_run_tags\" { type = map(string) }`", pos, s.Type, s.Name, option))
+	}
+	for _, s := range t.Sources {
+		if s.Type != "amazon-ebs" {
+			errs = append(errs, fmt.Sprintf("%s: %s.%s: scope: tags supports amazon-ebs only (%s registers or tags resources after creating them): use scope: region", s.Pos, s.Type, s.Name, s.Type))
+			continue
+		}
+		needs(s, "run_tags")
+		needs(s, "run_volume_tags")
+		if spot(s) {
+			needs(s, "spot_tags")
+			needs(s, "fleet_tags")
+		}
+		if v, _ := s.Bool("force_deregister"); v {
+			errs = append(errs, fmt.Sprintf("%s: %s.%s: force_deregister deletes AMIs of earlier runs, which scope: tags forbids: remove it or use scope: region", s.Options["force_deregister"].Pos, s.Type, s.Name))
+		}
+		if v, _ := s.Bool("skip_ami_run_tags"); v {
+			errs = append(errs, fmt.Sprintf("%s: %s.%s: skip_ami_run_tags leaves the AMI without the run's tags: remove it or use scope: region", s.Options["skip_ami_run_tags"].Pos, s.Type, s.Name))
+		}
+		if partition == PartitionGovCloud {
+			errs = append(errs, fmt.Sprintf("%s: %s.%s: in aws-us-gov Packer tags the AMI after creating it: use scope: region", s.Pos, s.Type, s.Name))
+		}
+	}
+	return errs
+}

@@ -1,0 +1,113 @@
+package iampolicy
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/buildrole/buildrole/internal/packertemplate"
+)
+
+const runID = "3f9c2a1b-0000-4000-8000-000000000000"
+
+func tagPolicy(t *testing.T) Document {
+	t.Helper()
+	tmpl, err := packertemplate.Load("../../testdata/templates/tagged.pkr.hcl", packertemplate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := TagScopeErrors(tmpl, PartitionAWS); len(errs) > 0 {
+		t.Fatalf("tagged.pkr.hcl refused: %v", errs)
+	}
+	d := Derive(tmpl, PartitionAWS, catAccount, "us-east-1")
+	return BuildRolePolicy(BuildParams{Partition: PartitionAWS, AccountID: catAccount, Regions: d.Regions, Grants: d.Grants,
+		PassRoleARNs: []string{testRole}, InstanceProfileARNs: []string{testProfile}, TagRunID: runID})
+}
+
+// scope: tags, evaluated: creating calls need this run's id in the request,
+// calls on existing resources need it on the resource, CreateTags works only
+// inside a creating call or on the run's own resources.
+func TestTagScopeBindsMutationsToTheRun(t *testing.T) {
+	t.Parallel()
+	doc := tagPolicy(t)
+	ec2 := "arn:aws:ec2:us-east-1:" + catAccount + ":"
+	img := "arn:aws:ec2:us-east-1::"
+	type ctx map[string]string
+	cases := []struct {
+		action, resource string
+		c                ctx
+		want             bool
+	}{
+		{"ec2:RunInstances", ec2 + "instance/*", ctx{KeyRequestTagRunID: runID}, true},
+		{"ec2:RunInstances", ec2 + "instance/*", ctx{KeyRequestTagRunID: "other-run"}, false},
+		{"ec2:RunInstances", ec2 + "instance/*", nil, false},
+		{"ec2:RunInstances", ec2 + "volume/*", ctx{KeyRequestTagRunID: runID}, true},
+		{"ec2:RunInstances", ec2 + "volume/*", nil, false},
+		{"ec2:RunInstances", img + "image/ami-0123456789abcdef0", nil, true}, // the source AMI is not ours
+		{"ec2:RunInstances", ec2 + "subnet/subnet-1", nil, true},
+		{"ec2:CreateKeyPair", ec2 + "key-pair/packer_1", ctx{KeyRequestTagRunID: runID}, true},
+		{"ec2:CreateKeyPair", ec2 + "key-pair/packer_1", nil, false},
+		{"ec2:CreateSecurityGroup", ec2 + "security-group/*", ctx{KeyRequestTagRunID: runID}, true},
+		{"ec2:CreateSecurityGroup", ec2 + "security-group/*", nil, false},
+		{"ec2:TerminateInstances", ec2 + "instance/i-1", ctx{KeyResourceTagRunID: runID}, true},
+		{"ec2:TerminateInstances", ec2 + "instance/i-1", ctx{KeyResourceTagRunID: "other-run"}, false},
+		{"ec2:TerminateInstances", ec2 + "instance/i-1", nil, false},
+		{"ec2:StopInstances", ec2 + "instance/i-1", ctx{KeyResourceTagRunID: runID}, true},
+		{"ec2:DeleteSecurityGroup", ec2 + "security-group/sg-1", ctx{KeyResourceTagRunID: "other-run"}, false},
+		{"ec2:DeleteKeyPair", ec2 + "key-pair/packer_1", ctx{KeyResourceTagRunID: runID}, true},
+		{"ec2:CreateImage", img + "image/*", ctx{KeyRequestTagRunID: runID}, true},
+		{"ec2:CreateImage", img + "image/*", nil, false},
+		{"ec2:CreateImage", ec2 + "instance/i-1", ctx{KeyResourceTagRunID: runID}, true},
+		{"ec2:CreateImage", ec2 + "instance/i-2", ctx{KeyResourceTagRunID: "other-run"}, false},
+		{"ec2:ModifyImageAttribute", img + "image/ami-1", ctx{KeyResourceTagRunID: runID}, true},
+		{"ec2:ModifyImageAttribute", img + "image/ami-someone-elses", nil, false},
+		{"ec2:DeregisterImage", img + "image/ami-old", ctx{KeyResourceTagRunID: "earlier-run"}, false},
+		{"ec2:CreateTags", ec2 + "instance/i-1", ctx{KeyCreateAction: "RunInstances"}, true},
+		{"ec2:CreateTags", ec2 + "instance/i-1", ctx{KeyResourceTagRunID: runID}, true},
+		{"ec2:CreateTags", ec2 + "instance/i-other", nil, false},
+		{"ec2:CreateTags", ec2 + "instance/i-other", ctx{KeyResourceTagRunID: "other-run"}, false},
+	}
+	for _, c := range cases {
+		context := map[string][]string{"aws:RequestedRegion": {"us-east-1"}}
+		for k, v := range c.c {
+			context[k] = []string{v}
+		}
+		got := Evaluate(Request{Action: c.action, Resource: c.resource, Context: context}, []Document{doc}, nil) == Allow
+		if got != c.want {
+			t.Errorf("%s on %s with %v: allowed=%v, want %v", c.action, c.resource, c.c, got, c.want)
+		}
+	}
+	if n := Size(doc.JSON()); n > MaxInlineRolePolicySize {
+		t.Errorf("policy is %d characters", n)
+	}
+	if f := Lint("tags.json", []byte(doc.Indent()), LintOptions{AllowedPassRoleARNs: []string{testRole}}); HasErrors(f) {
+		t.Errorf("scope: tags policy does not lint clean: %v", f)
+	}
+}
+
+func TestTagScopeRefusesTemplatesThatDoNotTag(t *testing.T) {
+	t.Parallel()
+	cases := map[string][]string{
+		"basic-ebs.pkr.hcl":      {"run_tags = var.buildrole_run_tags", "run_volume_tags = var.buildrole_run_tags"},
+		"encrypted-copy.pkr.hcl": {"force_deregister"},
+		"chroot.pkr.hcl":         {"supports amazon-ebs only"},
+	}
+	for file, wants := range cases {
+		tmpl, err := packertemplate.Load("../../testdata/templates/"+file, packertemplate.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		errs := strings.Join(TagScopeErrors(tmpl, PartitionAWS), "\n")
+		for _, want := range wants {
+			if !strings.Contains(errs, want) {
+				t.Errorf("%s: errors %q lack %q", file, errs, want)
+			}
+		}
+		if !strings.Contains(errs, file) {
+			t.Errorf("%s: errors carry no position: %s", file, errs)
+		}
+	}
+	tmpl, _ := packertemplate.Load("../../testdata/templates/tagged.pkr.hcl", packertemplate.Options{})
+	if errs := TagScopeErrors(tmpl, PartitionChina); len(errs) == 0 {
+		t.Error("aws-cn accepted")
+	}
+}
