@@ -122,9 +122,9 @@ func knownTrue(name string) func(packertemplate.Source) bool {
 	}
 }
 
-// blockTrue: some occurrence of the nested block sets field true, or leaves
-// it unknown; an option of that name that is not a block counts as true.
-func blockTrue(block, field string) func(packertemplate.Source) bool {
+// anyBlock: some occurrence of the nested block matches; an option of that
+// name that is not a block counts as a match.
+func anyBlock(block string, match func(map[string]packertemplate.Value) bool) func(packertemplate.Source) bool {
 	return func(s packertemplate.Source) bool {
 		v, ok := s.Options[block]
 		if !ok {
@@ -133,41 +133,28 @@ func blockTrue(block, field string) func(packertemplate.Source) bool {
 		if v.Blocks == nil {
 			return true
 		}
-		for _, b := range v.Blocks {
-			f, ok := b[field]
-			if !ok {
-				continue
-			}
-			if !f.Known {
-				return true
-			}
-			if t, err := strconv.ParseBool(f.String); err == nil && t {
-				return true
-			}
-		}
-		return false
+		return slices.ContainsFunc(v.Blocks, match)
 	}
 }
 
-// blockHas: some occurrence of the nested block sets field.
-func blockHas(block string, fields ...string) func(packertemplate.Source) bool {
-	return func(s packertemplate.Source) bool {
-		v, ok := s.Options[block]
+// blockTrue: some occurrence of the nested block sets field true, or leaves
+// it unknown.
+func blockTrue(block, field string) func(packertemplate.Source) bool {
+	return anyBlock(block, func(b map[string]packertemplate.Value) bool {
+		f, ok := b[field]
 		if !ok {
 			return false
 		}
-		if v.Blocks == nil {
-			return true
-		}
-		for _, b := range v.Blocks {
-			for _, f := range fields {
-				if _, ok := b[f]; ok {
-					return true
-				}
-			}
-		}
-		return false
-	}
+		t, err := strconv.ParseBool(f.String)
+		return !f.Known || err == nil && t
+	})
+}
+
+// blockHas: some occurrence of the nested block sets one of fields.
+func blockHas(block string, fields ...string) func(packertemplate.Source) bool {
+	return anyBlock(block, func(b map[string]packertemplate.Value) bool {
+		return slices.ContainsFunc(fields, func(f string) bool { _, ok := b[f]; return ok })
+	})
 }
 
 func builderIs(types ...string) func(packertemplate.Source) bool {
