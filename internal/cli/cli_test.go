@@ -68,6 +68,11 @@ func TestActionUpThenPostStepDeletesEverything(t *testing.T) {
 		}
 	}
 
+	// The profile was read until IAM showed it, as Packer will read it.
+	if n := w.srv.CountCalls("GetInstanceProfile"); n < 2 {
+		t.Errorf("GetInstanceProfile calls = %d; up should wait for the new profile to be visible", n)
+	}
+
 	// Post step: a new container with only inputs, STATE_* and a token.
 	w.postEnv()
 	w.srv.ResetRequests()

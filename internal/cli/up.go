@@ -197,6 +197,26 @@ func (u *upRun) run(ctx context.Context) int {
 	}
 	rio.printf("created %s in %s", strings.Join(created(plan), ", "), time.Since(start).Round(time.Millisecond))
 
+	// Packer reads the profile before launching; wait, alongside the
+	// trust policy's propagation, until IAM shows it.
+	profileReady := make(chan error, 1)
+	if plan.InstanceProfile != nil {
+		pctx, stopWaiting := context.WithCancel(ctx)
+		defer stopWaiting()
+		timeout := u.opts.PropagationTimeout
+		if timeout <= 0 {
+			timeout = 60 * time.Second
+		}
+		go func() {
+			waited, err := provision.WaitProfileVisible(pctx, client, plan.InstanceProfile.Name, timeout)
+			if err == nil {
+				rio.debugf("instance profile visible after %s", waited.Round(time.Millisecond))
+			}
+			profileReady <- err
+		}()
+	} else {
+		profileReady <- nil
+	}
 	if cfg.ExportCredentials {
 		rio.group("Assume " + plan.BuildRole.Name)
 		creds, waited, err := stsauth.AssumeBuildRole(ctx, u.opts, sess, stsauth.BuildRoleRequest{
@@ -222,6 +242,9 @@ func (u *upRun) run(ctx context.Context) int {
 				return u.teardownAfter(ctx, client, plan, err)
 			}
 		}
+	}
+	if err := <-profileReady; err != nil {
+		return u.teardownAfter(ctx, client, plan, err)
 	}
 	if err := u.publish(plan); err != nil {
 		return u.teardownAfter(ctx, client, plan, err)

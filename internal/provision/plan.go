@@ -88,13 +88,15 @@ func NewPlan(c *config.Config, accountID string, trust Trust) (*Plan, error) {
 		return fmt.Sprintf("arn:%s:iam::%s:%s%s%s", c.Partition, accountID, kind, c.Path, name)
 	}
 	p := &Plan{
-		RunID:              c.RunID,
-		Region:             c.Region,
-		Partition:          c.Partition,
-		AccountID:          accountID,
-		Path:               c.Path,
-		Boundary:           c.Boundary,
-		MaxSessionDuration: c.DurationSeconds,
+		RunID:     c.RunID,
+		Region:    c.Region,
+		Partition: c.Partition,
+		AccountID: accountID,
+		Path:      c.Path,
+		Boundary:  c.Boundary,
+		// IAM's MaxSessionDuration starts at one hour; shorter sessions
+		// are asked for when assuming.
+		MaxSessionDuration: max(c.DurationSeconds, 3600),
 		ExpiresAt:          c.ExpiresAt,
 		Tags:               c.Tags,
 		TrustMode:          trust.Mode(),

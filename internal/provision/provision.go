@@ -264,10 +264,13 @@ func (u *upper) putPolicy(stop context.Context, r RolePlan) error {
 	if r.Policy == nil {
 		return nil
 	}
-	_, err = u.api.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
-		RoleName:       aws.String(r.Name),
-		PolicyName:     aws.String(r.PolicyName),
-		PolicyDocument: aws.String(r.Policy.JSON()),
+	err = untilVisible(ctx, func() error {
+		_, err := u.api.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
+			RoleName:       aws.String(r.Name),
+			PolicyName:     aws.String(r.PolicyName),
+			PolicyDocument: aws.String(r.Policy.JSON()),
+		})
+		return err
 	})
 	u.journal.record(err, 2, func(ctx context.Context) error { return deleteRolePolicy(ctx, u.api, r.Name, r.PolicyName, nil) })
 	if err != nil {
@@ -312,9 +315,12 @@ func (u *upper) addRole(stop context.Context, ip ProfilePlan) error {
 		return err
 	}
 	defer cancel()
-	_, err = u.api.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{
-		InstanceProfileName: aws.String(ip.Name),
-		RoleName:            aws.String(ip.Role),
+	err = untilVisible(ctx, func() error {
+		_, err := u.api.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{
+			InstanceProfileName: aws.String(ip.Name),
+			RoleName:            aws.String(ip.Role),
+		})
+		return err
 	})
 	if isCode(err, "LimitExceeded") {
 		// A retried add after a lost response: the role is already in.
@@ -339,6 +345,32 @@ func (u *upper) profileHolds(ctx context.Context, ip ProfilePlan) (bool, error) 
 		}
 	}
 	return false, nil
+}
+
+// visibilityTimeout bounds waiting for a resource this run just created to
+// become visible to the next call: IAM is eventually consistent, and a
+// fresh role or profile can briefly answer NoSuchEntity.
+const visibilityTimeout = 15 * time.Second
+
+// untilVisible retries call while it fails with NoSuchEntity, for at most
+// visibilityTimeout. Only calls on resources created a moment ago use it.
+func untilVisible(ctx context.Context, call func() error) error {
+	deadline := time.Now().Add(visibilityTimeout)
+	delay := 200 * time.Millisecond
+	for {
+		err := call()
+		if !isCode(err, "NoSuchEntity") || time.Now().Add(delay).After(deadline) {
+			return err
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		delay = min(2*delay, 2*time.Second)
+	}
 }
 
 func tagValue(tags []types.Tag, key string) string {
@@ -447,4 +479,36 @@ func ConsoleURL(partition, roleName string) string {
 		host = "console.amazonaws-us-gov.com"
 	}
 	return "https://" + host + "/iam/home#/roles/details/" + url.PathEscape(roleName)
+}
+
+// ProfileAPI reads an instance profile.
+type ProfileAPI interface {
+	GetInstanceProfile(context.Context, *iam.GetInstanceProfileInput, ...func(*iam.Options)) (*iam.GetInstanceProfileOutput, error)
+}
+
+// WaitProfileVisible polls until the new instance profile can be read, as
+// Packer reads it before launching (step_iam_instance_profile.go): a fresh
+// profile can answer NoSuchEntity for seconds. It returns how long it
+// waited.
+func WaitProfileVisible(ctx context.Context, api ProfileAPI, name string, timeout time.Duration) (time.Duration, error) {
+	start := time.Now()
+	delay := 250 * time.Millisecond
+	for {
+		_, err := api.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(name)})
+		waited := time.Since(start)
+		if err == nil {
+			return waited, nil
+		}
+		if !isCode(err, "NoSuchEntity") || waited+delay > timeout {
+			return waited, fmt.Errorf("instance profile %q not visible after %s: %w", name, waited.Round(time.Millisecond), err)
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return waited, fmt.Errorf("wait for instance profile %q: %w", name, context.Cause(ctx))
+		case <-t.C:
+		}
+		delay = min(2*delay, 4*time.Second)
+	}
 }

@@ -327,3 +327,25 @@ func TestPlanPassRoleOnlyToTheInstanceRole(t *testing.T) {
 		}
 	}
 }
+
+// A role or profile created a moment ago may briefly answer NoSuchEntity:
+// the calls that follow wait for it.
+func TestUpWaitsForFreshResourcesToBeVisible(t *testing.T) {
+	t.Parallel()
+	s := fakeaws.NewServer()
+	defer s.Close()
+	s.InjectFault(fakeaws.Fault{Action: "PutRolePolicy", Nth: 1, Times: 2, Code: "NoSuchEntity", Status: 404})
+	s.InjectFault(fakeaws.Fault{Action: "AddRoleToInstanceProfile", Nth: 1, Code: "NoSuchEntity", Status: 404})
+	p := plan(t, "separate", "role-duration-seconds", "900")
+	if _, err := provision.Up(context.Background(), client(s, 1), p, provision.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.CountCalls("PutRolePolicy"); n != 3 {
+		t.Errorf("PutRolePolicy calls = %d, want 3", n)
+	}
+	for _, r := range s.Snapshot().Roles {
+		if r.MaxSessionDuration != 3600 {
+			t.Errorf("MaxSessionDuration = %d with role-duration-seconds 900, want IAM's minimum 3600", r.MaxSessionDuration)
+		}
+	}
+}
