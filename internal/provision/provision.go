@@ -192,8 +192,19 @@ func begin(stop context.Context) (context.Context, context.CancelFunc, error) {
 	if err := stop.Err(); err != nil {
 		return nil, nil, context.Cause(stop)
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(stop), inFlightTimeout)
-	return ctx, cancel, nil
+	// Until told to stop, a call gets the SDK's whole retry budget; from
+	// then on it has inFlightTimeout to finish.
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(stop))
+	unwatch := context.AfterFunc(stop, func() {
+		t := time.NewTimer(inFlightTimeout)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancel(fmt.Errorf("call still running %s after up was told to stop: %w", inFlightTimeout, context.DeadlineExceeded))
+		case <-ctx.Done():
+		}
+	})
+	return ctx, func() { unwatch(); cancel(nil) }, nil
 }
 
 func (u *upper) iamTags() []types.Tag {
@@ -264,7 +275,7 @@ func (u *upper) putPolicy(stop context.Context, r RolePlan) error {
 	if r.Policy == nil {
 		return nil
 	}
-	err = untilVisible(ctx, func() error {
+	err = untilVisible(ctx, stop, func() error {
 		_, err := u.api.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
 			RoleName:       aws.String(r.Name),
 			PolicyName:     aws.String(r.PolicyName),
@@ -315,7 +326,7 @@ func (u *upper) addRole(stop context.Context, ip ProfilePlan) error {
 		return err
 	}
 	defer cancel()
-	err = untilVisible(ctx, func() error {
+	err = untilVisible(ctx, stop, func() error {
 		_, err := u.api.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{
 			InstanceProfileName: aws.String(ip.Name),
 			RoleName:            aws.String(ip.Role),
@@ -353,8 +364,9 @@ func (u *upper) profileHolds(ctx context.Context, ip ProfilePlan) (bool, error) 
 const visibilityTimeout = 15 * time.Second
 
 // untilVisible retries call while it fails with NoSuchEntity, for at most
-// visibilityTimeout. Only calls on resources created a moment ago use it.
-func untilVisible(ctx context.Context, call func() error) error {
+// visibilityTimeout, and not once stop is done. Only calls on resources
+// created a moment ago use it.
+func untilVisible(ctx, stop context.Context, call func() error) error {
 	deadline := time.Now().Add(visibilityTimeout)
 	delay := 200 * time.Millisecond
 	for {
@@ -365,6 +377,9 @@ func untilVisible(ctx context.Context, call func() error) error {
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-stop.Done():
 			t.Stop()
 			return err
 		case <-t.C:

@@ -349,3 +349,20 @@ func TestUpWaitsForFreshResourcesToBeVisible(t *testing.T) {
 		}
 	}
 }
+
+// Throttling is retried with the whole retry budget: no per-call cap cuts
+// it short while up is not told to stop.
+func TestUpRetriesThrottlingBeyondTheInFlightCap(t *testing.T) {
+	t.Parallel()
+	s := fakeaws.NewServer()
+	defer s.Close()
+	s.InjectFault(fakeaws.Fault{Action: "PutRolePolicy", Nth: 1, Times: 3, Code: "Throttling", Status: 400})
+	// Four attempts of 1.5 s each outlast the 5 s in-flight cap.
+	s.SetActionLatency("PutRolePolicy", 1500*time.Millisecond)
+	if _, err := provision.Up(context.Background(), client(s, 8), plan(t, "separate"), provision.Options{}); err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	if n := s.CountCalls("PutRolePolicy"); n != 4 {
+		t.Errorf("PutRolePolicy calls = %d, want 4", n)
+	}
+}
