@@ -43,8 +43,7 @@ func runSweep(ctx context.Context, env Env, args []string) int {
 		return code
 	}
 	if _, ok := rio.(actionIO); ok {
-		sf.olderThan, sf.repo = rio.input("sweep-older-than"), rio.input("sweep-repository")
-		sf.pr, sf.runID = rio.input("sweep-pr"), rio.input("sweep-run-id")
+		*sf = actionSweepFlags(env, rio)
 	}
 	return finish(rio, sweep(ctx, env, rio, f, sf))
 }
@@ -72,6 +71,10 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 	}
 	if sf.pr != "" && !prRE.MatchString(sf.pr) {
 		bad = append(bad, fmt.Sprintf("pr: %q must be a pull request number", sf.pr))
+	}
+	if sf.pr != "" && sf.repo == "" {
+		// Pull request numbers repeat across repositories sharing the path.
+		bad = append(bad, "pr needs repository: another repository's pull request may have the same number")
 	}
 	if sf.runID != "" && !runIDRE.MatchString(sf.runID) {
 		bad = append(bad, fmt.Sprintf("run-id: %q must be a buildrole run id (a UUID)", sf.runID))
@@ -132,6 +135,19 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 	}
 	rio.printf("buildrole sweep: %d runs deleted, %d skipped, %d unmanaged left alone", deleted, rep.Skipped, rep.Foreign)
 	return ExitOK
+}
+
+// actionSweepFlags reads the sweep-* inputs; a pull request filter without a
+// repository means this workflow's repository.
+func actionSweepFlags(env Env, rio runIO) sweepFlags {
+	sf := sweepFlags{
+		olderThan: rio.input("sweep-older-than"), repo: rio.input("sweep-repository"),
+		pr: rio.input("sweep-pr"), runID: rio.input("sweep-run-id"), concurrency: 8,
+	}
+	if sf.pr != "" && sf.repo == "" {
+		sf.repo = env.Getenv("GITHUB_REPOSITORY")
+	}
+	return sf
 }
 
 func orDefault(v, d string) string {

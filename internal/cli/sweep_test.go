@@ -59,6 +59,7 @@ func TestSweepRejectsBadFiltersWithoutCalls(t *testing.T) {
 	for _, args := range [][]string{
 		{"--run-id", "not-a-uuid"},
 		{"--pr", "abc"},
+		{"--pr", "42"}, // without --repository
 		{"--older-than", "soon"},
 		{"--repository", "no-slash"},
 		{"--path", "relative"},

@@ -55,10 +55,8 @@ func runUp(ctx context.Context, env Env, args []string) int {
 		return code
 	}
 	if _, ok := rio.(actionIO); ok && rio.input("mode") == "sweep" {
-		return finish(rio, sweep(ctx, env, rio, f, &sweepFlags{
-			olderThan: rio.input("sweep-older-than"), repo: rio.input("sweep-repository"),
-			pr: rio.input("sweep-pr"), runID: rio.input("sweep-run-id"), concurrency: 8,
-		}))
+		sf := actionSweepFlags(env, rio)
+		return finish(rio, sweep(ctx, env, rio, f, &sf))
 	}
 	newID := env.NewRunID
 	if newID == nil {

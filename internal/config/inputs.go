@@ -36,7 +36,7 @@ var Inputs = []Input{
 	{Name: "mode", Default: "up", Description: "up: create this run's roles (the post step deletes them); sweep: delete what killed runners left behind under path."},
 	{Name: "sweep-older-than", Description: "mode sweep: delete runs created longer ago than this (e.g. 24h). Default: runs past their buildrole:expires-at."},
 	{Name: "sweep-repository", Description: "mode sweep: only runs of this repository (owner/name)."},
-	{Name: "sweep-pr", Description: "mode sweep: only runs of this pull request number (for on: pull_request: closed)."},
+	{Name: "sweep-pr", Description: "mode sweep: only runs of this pull request number (for on: pull_request: closed), of sweep-repository (default: this repository)."},
 	{Name: "sweep-run-id", Description: "mode sweep: only the run with this buildrole:run-id."},
 }
 
