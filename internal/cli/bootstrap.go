@@ -4,8 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"strings"
 
+	"github.com/buildrole/buildrole/internal/ghaction"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 )
 
@@ -53,7 +53,9 @@ func runBootstrap(_ context.Context, env Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "buildrole bootstrap: --format %q must be json, cloudformation or terraform\n", *format)
 		return ExitUsage
 	}
-	fmt.Fprintln(env.Stdout, strings.TrimRight(out, "\n"))
+	if err := writeData(env.Stdout, ghaction.InActions(env.Getenv), out); err != nil {
+		return ExitFailed
+	}
 	for _, w := range b.Warnings {
 		fmt.Fprintf(env.Stderr, "warning: %s\n", w)
 	}

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -249,5 +250,44 @@ func TestHostileValuesCannotInject(t *testing.T) {
 		if !strings.HasPrefix(k, "AWS_") && !strings.HasPrefix(k, "PKR_VAR_") {
 			t.Errorf("unexpected env %q", k)
 		}
+	}
+}
+
+// The CLI run with flags inside a job step masks what it obtains, and its
+// results cannot smuggle workflow commands.
+func TestCLIInsideAJobStep(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	envFile := w.dir + "/creds.env"
+	if err := os.WriteFile(envFile, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := w.run(context.Background(), "up", "--aws-region", "us-east-1", "--role-to-assume", w.bootstrapARN,
+		"--state-file", w.dir+"/s.json", "--env-file", envFile, "--extra-policy", `{"Sid":"X","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/##[warning]pwned"}`)
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d: %s %s", code, stdout, stderr)
+	}
+	b, err := os.ReadFile(envFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(envFile); fi.Mode().Perm() != 0o600 {
+		t.Errorf("env file mode %v, want 0600", fi.Mode().Perm())
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || !strings.HasPrefix(k, "AWS_SE") {
+			continue
+		}
+		v = strings.Trim(v, "'")
+		if !strings.Contains(stderr, "::add-mask::"+v) {
+			t.Errorf("%s not masked in the job log", k)
+		}
+	}
+	w.set("INPUT_DRY-RUN", "true")
+	w.set("INPUT_EXTRA-POLICY", `{"Sid":"X","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/##[warning]pwned"}`)
+	_, stdout, _ = w.run(context.Background(), "up")
+	if strings.Contains(stdout, "##[") || !strings.Contains(stdout, "##%5Bwarning]") {
+		t.Errorf("dry run printed a legacy command unescaped:\n%s", stdout)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/buildrole/buildrole/internal/ghaction"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 )
 
@@ -45,7 +46,7 @@ func runLint(_ context.Context, env Env, args []string) int {
 		}
 		findings := iampolicy.Lint(file, data, opts)
 		for _, f := range findings {
-			fmt.Fprintln(env.Stdout, f.String())
+			_ = writeData(env.Stdout, ghaction.InActions(env.Getenv), f.String())
 		}
 		if iampolicy.HasErrors(findings) && code == ExitOK {
 			code = ExitFailed

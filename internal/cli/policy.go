@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/buildrole/buildrole/internal/config"
+	"github.com/buildrole/buildrole/internal/ghaction"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 	"github.com/buildrole/buildrole/internal/provision"
 )
@@ -60,12 +61,16 @@ func runPolicy(_ context.Context, env Env, args []string) int {
 		rep.InstanceTrust, rep.InstancePolicy = &plan.InstanceRole.Trust, plan.InstanceRole.Policy
 	}
 	rep.Reasons = reasons(plan)
+	var out strings.Builder
 	if f.json {
 		b, _ := json.MarshalIndent(rep, "", "  ")
-		fmt.Fprintf(env.Stdout, "%s\n", b)
-		return ExitOK
+		out.Write(b)
+	} else {
+		printPolicy(&out, rep)
 	}
-	printPolicy(env.Stdout, rep)
+	if err := writeData(env.Stdout, ghaction.InActions(env.Getenv), out.String()); err != nil {
+		return ExitFailed
+	}
 	return ExitOK
 }
 

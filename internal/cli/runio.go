@@ -76,13 +76,13 @@ func (a actionIO) finish() error { return a.r.Err() }
 // cliIO is a terminal: flags in, a state file, results on stdout, logs on
 // stderr.
 type cliIO struct {
-	f       *flags
-	stdout  io.Writer
-	stderr  io.Writer
-	runner  *ghaction.Runner // for an OIDC token when the CLI runs in a job step
-	outputs map[string]string
-	env     map[string]string
-	secrets []string
+	inActions bool // a job step: runner commands count, so output is defused
+	f         *flags
+	stdout    io.Writer
+	stderr    io.Writer
+	runner    *ghaction.Runner // for an OIDC token when the CLI runs in a job step
+	outputs   map[string]string
+	env       map[string]string
 }
 
 func (c *cliIO) input(name string) string { return c.f.input(name) }
@@ -126,22 +126,29 @@ func (c *cliIO) setEnv(n, v string) error {
 	return nil
 }
 
-func (c *cliIO) mask(s string) { c.secrets = append(c.secrets, s) }
+// mask registers a secret with the runner when the CLI runs in a job step;
+// elsewhere it does nothing.
+func (c *cliIO) mask(s string) { c.runner.Mask(s) }
 func (c *cliIO) group(t string) {
 	fmt.Fprintf(c.stderr, "== %s\n", t)
 }
 func (c *cliIO) endGroup() {}
 func (c *cliIO) printf(f string, args ...any) {
-	fmt.Fprintf(c.stderr, strings.TrimRight(f, "\n")+"\n", args...)
+	c.log("", f, args...)
+}
+
+// log writes to stderr, defusing workflow commands when in a job step.
+func (c *cliIO) log(prefix, f string, args ...any) {
+	text := prefix + fmt.Sprintf(strings.TrimRight(f, "\n"), args...)
+	if c.inActions {
+		text = defuseAll(text)
+	}
+	fmt.Fprintln(c.stderr, text)
 }
 func (c *cliIO) debugf(f string, args ...any) {}
-func (c *cliIO) warnf(f string, args ...any) {
-	fmt.Fprintf(c.stderr, "warning: "+strings.TrimRight(f, "\n")+"\n", args...)
-}
-func (c *cliIO) errorf(f string, args ...any) {
-	fmt.Fprintf(c.stderr, "error: "+strings.TrimRight(f, "\n")+"\n", args...)
-}
-func (c *cliIO) summary(string) error { return nil }
+func (c *cliIO) warnf(f string, args ...any)  { c.log("warning: ", f, args...) }
+func (c *cliIO) errorf(f string, args ...any) { c.log("error: ", f, args...) }
+func (c *cliIO) summary(string) error         { return nil }
 func (c *cliIO) token(ctx context.Context, aud string) (string, error) {
 	return c.runner.IDToken(ctx, aud)
 }
@@ -160,6 +167,11 @@ func (c *cliIO) finish() error {
 		for _, k := range keys {
 			fmt.Fprintf(&b, "%s=%s\n", k, shellQuote(c.env[k]))
 		}
+		// WriteFile keeps an existing file's mode: start afresh so the
+		// credentials are never readable by others.
+		if err := os.Remove(c.f.envFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("write env file: %w", err)
+		}
 		if err := os.WriteFile(c.f.envFile, []byte(b.String()), 0o600); err != nil {
 			return fmt.Errorf("write env file: %w", err)
 		}
@@ -167,18 +179,39 @@ func (c *cliIO) finish() error {
 	if len(c.outputs) == 0 {
 		return nil
 	}
+	var b strings.Builder
 	if c.f.json {
-		b, _ := json.MarshalIndent(c.outputs, "", "  ")
-		_, err := fmt.Fprintf(c.stdout, "%s\n", b)
-		return err
-	}
-	for _, k := range ghaction.SortedKeys(c.outputs) {
-		if k == "policy" {
-			continue
+		j, _ := json.MarshalIndent(c.outputs, "", "  ")
+		b.Write(j)
+	} else {
+		for _, k := range ghaction.SortedKeys(c.outputs) {
+			if k != "policy" {
+				fmt.Fprintf(&b, "%s: %s\n", k, c.outputs[k])
+			}
 		}
-		fmt.Fprintf(c.stdout, "%s: %s\n", k, c.outputs[k])
 	}
-	return nil
+	return writeData(c.stdout, c.inActions, b.String())
+}
+
+// defuseAll defuses every line of text.
+func defuseAll(text string) string {
+	lines := strings.Split(strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(text), "\n")
+	for i, l := range lines {
+		lines[i] = ghaction.Defuse(l)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// writeData prints a command's result (JSON, a plan, a report). Inside a
+// job step the runner reads stdout for workflow commands, and results can
+// carry input values, so each line is defused there.
+func writeData(w io.Writer, inActions bool, text string) error {
+	text = strings.TrimRight(text, "\n")
+	if inActions {
+		text = defuseAll(text)
+	}
+	_, err := fmt.Fprintln(w, text)
+	return err
 }
 
 func shellQuote(s string) string {

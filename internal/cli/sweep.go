@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/buildrole/buildrole/internal/config"
+	"github.com/buildrole/buildrole/internal/ghaction"
 	"github.com/buildrole/buildrole/internal/naming"
 	"github.com/buildrole/buildrole/internal/provision"
 	"github.com/buildrole/buildrole/internal/stsauth"
@@ -91,6 +92,9 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 		// only what has expired.
 		filter.Expired = true
 	}
+	if auth.MaskAccountID && auth.AccountID != "" {
+		rio.mask(auth.AccountID)
+	}
 	dryRun := strings.EqualFold(input("dry-run"), "true")
 	opts := awsOptions(env, auth, f.endpoint)
 	opts.Adaptive = true
@@ -107,6 +111,9 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 		rio.mask(c.SecretAccessKey)
 		rio.mask(c.SessionToken)
 	}
+	if auth.MaskAccountID {
+		rio.mask(sess.AccountID)
+	}
 	rio.group("Sweep " + filter.Path)
 	rep, err := provision.Sweep(ctx, iam.NewFromConfig(sess.Config), filter, provision.SweepOptions{DryRun: dryRun, Concurrency: sf.concurrency})
 	err = withExplanation(err)
@@ -116,7 +123,7 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 	rio.endGroup()
 	if f.json {
 		b, _ := json.MarshalIndent(rep, "", "  ")
-		fmt.Fprintf(env.Stdout, "%s\n", b)
+		_ = writeData(env.Stdout, ghaction.InActions(env.Getenv), string(b))
 	}
 	deleted, failed := 0, 0
 	for _, r := range rep.Runs {

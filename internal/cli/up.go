@@ -46,7 +46,7 @@ func newIO(env Env, name string, args []string, extra ...func(*flags)) (rio runI
 	}
 	// Stdout carries results; the runner's commands go with the log.
 	runner := ghaction.New(env.Getenv, env.Stderr, env.HTTPClient)
-	return &cliIO{f: f, stdout: env.Stdout, stderr: env.Stderr, runner: runner}, f, ExitOK
+	return &cliIO{inActions: ghaction.InActions(env.Getenv), f: f, stdout: env.Stdout, stderr: env.Stderr, runner: runner}, f, ExitOK
 }
 
 func runUp(ctx context.Context, env Env, args []string) int {
@@ -99,7 +99,9 @@ func printDryRun(rio runIO, env Env, cfg *config.Config) int {
 		return ExitUsage
 	}
 	b, _ := json.MarshalIndent(plan, "", "  ")
-	fmt.Fprintf(env.Stdout, "%s\n", b)
+	if err := writeData(env.Stdout, ghaction.InActions(env.Getenv), string(b)); err != nil {
+		return ExitFailed
+	}
 	return ExitOK
 }
 
