@@ -88,6 +88,9 @@ func runDown(ctx context.Context, env Env, args []string) int {
 		return finish(rio, ExitLeftovers)
 	}
 	rio.printf("buildrole down: run %s removed (%d deleted, %d already gone)", state.RunID, rep.Count("deleted"), rep.Count("absent"))
+	if err := rio.clearState(); err != nil {
+		rio.warnf("%s", err)
+	}
 	return finish(rio, ExitOK)
 }
 

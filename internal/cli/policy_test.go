@@ -179,3 +179,54 @@ func TestScopeTags(t *testing.T) {
 		t.Errorf("%d AWS calls, want 0", n)
 	}
 }
+
+// What IAM would refuse only after the roles exist is refused first.
+func TestPlanProblemsAreInputErrors(t *testing.T) {
+	t.Parallel()
+	big := `[`
+	for i := 0; i < 75; i++ {
+		if i > 0 {
+			big += ","
+		}
+		big += `{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::bucket-with-a-rather-long-name/` + strings.Repeat("p", 40) + `"}`
+	}
+	big += `]`
+	cases := []struct{ value, want string }{
+		{`{"Sid":"PassInstanceRole","Effect":"Allow","Action":"s3:GetObject","Resource":"*"}`, "already used"},
+		{big, "10240"},
+		{`{"Effect":"Allow","Action":"iam:PassRole","Resource":"arn:aws:iam::123456789012:role/Admin","Condition":{"StringEquals":{"iam:PassedToService":"ec2.amazonaws.com"}}}`, "passrole-scope"},
+	}
+	for _, c := range cases {
+		w := newWorld(t)
+		w.set("INPUT_EXTRA-POLICY", c.value)
+		code, stdout, _ := w.run(context.Background(), "up")
+		if code != cli.ExitUsage || !strings.Contains(stdout, c.want) {
+			t.Errorf("exit %d, want %d with %q:\n%.600s", code, cli.ExitUsage, c.want, stdout)
+		}
+		if n := len(w.srv.Requests()); n != 0 {
+			t.Errorf("%d AWS calls, want 0", n)
+		}
+	}
+}
+
+// The CLI never overwrites the state of a run that still exists.
+func TestStateFileIsNotOverwritten(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	state := w.dir + "/run.json"
+	args := []string{"up", "--aws-region", "us-east-1", "--role-to-assume", w.bootstrapARN, "--state-file", state}
+	if code, _, stderr := w.runCLI(args...); code != cli.ExitOK {
+		t.Fatalf("up: %s", stderr)
+	}
+	calls := len(w.srv.Requests())
+	code, _, stderr := w.runCLI(args...)
+	if code != cli.ExitUsage || !strings.Contains(stderr, "already holds run") || len(w.srv.Requests()) != calls {
+		t.Fatalf("second up: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := w.runCLI("down", "--state-file", state); code != cli.ExitOK {
+		t.Fatalf("down: %s", stderr)
+	}
+	if code, _, stderr := w.runCLI(args...); code != cli.ExitOK {
+		t.Fatalf("up after down: %s", stderr)
+	}
+}

@@ -30,6 +30,10 @@ type runIO interface {
 	errorf(format string, args ...any)
 	summary(md string) error
 	token(ctx context.Context, audience string) (string, error)
+	// precheck refuses a run whose state could not be saved safely.
+	precheck() error
+	// clearState forgets a run that is fully torn down.
+	clearState() error
 	finish() error
 }
 
@@ -73,6 +77,12 @@ func (a actionIO) token(ctx context.Context, aud string) (string, error) {
 }
 func (a actionIO) finish() error { return a.r.Err() }
 
+// precheck: each job step has its own GITHUB_STATE.
+func (a actionIO) precheck() error { return nil }
+
+// clearState: GITHUB_STATE ends with the job.
+func (a actionIO) clearState() error { return nil }
+
 // cliIO is a terminal: flags in, a state file, results on stdout, logs on
 // stderr.
 type cliIO struct {
@@ -108,6 +118,26 @@ func (c *cliIO) loadState() (map[string]string, bool, error) {
 		return nil, false, fmt.Errorf("read state file %s: %w", c.f.stateFile, err)
 	}
 	return m, len(m) > 0, nil
+}
+
+// precheck refuses to overwrite the state of a run that was not torn down:
+// its resources would lose their only record until sweep.
+func (c *cliIO) precheck() error {
+	m, ok, err := c.loadState()
+	if err != nil {
+		return err
+	}
+	if ok {
+		return fmt.Errorf("state file %s already holds run %s: run `buildrole down --state-file %s` first, or pass another --state-file", c.f.stateFile, m["run-id"], c.f.stateFile)
+	}
+	return nil
+}
+
+func (c *cliIO) clearState() error {
+	if err := os.Remove(c.f.stateFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove state file: %w", err)
+	}
+	return nil
 }
 
 func (c *cliIO) setOutput(n, v string) error {

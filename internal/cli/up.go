@@ -73,6 +73,21 @@ func runUp(ctx context.Context, env Env, args []string) int {
 	for _, w := range cfg.Warnings {
 		rio.warnf("%s", w)
 	}
+	// The plan depends on the account only for ARNs: build it now, so that
+	// what IAM would refuse (sizes, duplicate ids, lint errors) is refused
+	// before any call.
+	account := cfg.AccountID
+	if account == "" {
+		account = provision.PlaceholderAccount
+	}
+	if _, err := provision.NewPlan(cfg, account, dryRunTrust(cfg, account)); err != nil {
+		rio.errorf("buildrole up: invalid input; nothing was created:\n%s", err)
+		return finish(rio, ExitUsage)
+	}
+	if err := rio.precheck(); err != nil {
+		rio.errorf("buildrole up: %s; nothing was created", err)
+		return finish(rio, ExitUsage)
+	}
 	if cfg.DryRun {
 		return finish(rio, printDryRun(rio, env, cfg))
 	}

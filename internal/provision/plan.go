@@ -163,6 +163,20 @@ func NewPlan(c *config.Config, accountID string, trust Trust) (*Plan, error) {
 	policy.Statement = append(policy.Statement, c.ExtraStatements...)
 	p.BuildRole.Policy = &policy
 
+	seen := map[string]bool{}
+	for _, st := range policy.Statement {
+		if st.Sid != "" && seen[st.Sid] {
+			return nil, fmt.Errorf("input \"extra-policy\": statement id %q is already used in the build role's policy, and IAM wants them unique: rename it", st.Sid)
+		}
+		seen[st.Sid] = true
+	}
+	// The whole document, extra statements included, passes the linter
+	// before IAM sees it.
+	for _, f := range iampolicy.Lint("build-role-policy", []byte(policy.Indent()), iampolicy.LintOptions{AllowedPassRoleARNs: params.PassRoleARNs}) {
+		if f.Severity == iampolicy.Error {
+			return nil, fmt.Errorf("the build role's policy, with extra-policy, fails the linter: %s", f)
+		}
+	}
 	if n := iampolicy.Size(policy.JSON()); n > iampolicy.MaxInlineRolePolicySize {
 		return nil, fmt.Errorf("the build role's policy is %d characters without whitespace; IAM allows %d per role: shorten extra-policy", n, iampolicy.MaxInlineRolePolicySize)
 	}
