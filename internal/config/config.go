@@ -123,7 +123,7 @@ type Source struct {
 }
 
 var (
-	regionRE   = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
+	regionRE   = regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$`)
 	roleARNRE  = regexp.MustCompile(`^arn:(aws[a-z-]*):iam::(\d{12}):role/([\x21-\x7E]*/)?([\w+=,.@-]{1,64})$`)
 	policyARN  = regexp.MustCompile(`^arn:(aws[a-z-]*):iam::(\d{12}|aws):policy/([\x21-\x7E]*/)?[\w+=,.@-]{1,128}$`)
 	sessionRE  = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
@@ -165,7 +165,7 @@ func Parse(src Source) (*Config, error) {
 	if c.Template = p.str("template"); c.Template != "" {
 		if _, err := os.Stat(c.Template); err != nil {
 			p.fail("template", "cannot read %q: %v", c.Template, errors.Unwrap(err))
-		} else if t, err := packertemplate.Load(c.Template, packertemplate.Options{Env: src.Getenv, Vars: p.vars("template-vars")}); err != nil {
+		} else if t, err := packertemplate.Load(c.Template, packertemplate.Options{Env: src.Getenv, EnvAllowed: templateEnvAllowed, Vars: p.vars("template-vars")}); err != nil {
 			p.fail("template", "%v", err)
 		} else {
 			c.Packer = t
@@ -406,6 +406,23 @@ func (p *parser) duration(name string) time.Duration {
 		d, _ = ParseDuration(in.Default)
 	}
 	return d
+}
+
+// templateEnvAllowed is what a template's env() may read during the
+// analysis: variables a build step also sees and that carry no secret. The
+// action's own environment holds the runner's tokens; everything else reads
+// as unknown, which the analysis treats conservatively.
+func templateEnvAllowed(name string) bool {
+	if strings.HasPrefix(name, "PKR_VAR_") {
+		return true
+	}
+	switch name {
+	case "AWS_REGION", "AWS_DEFAULT_REGION", "GITHUB_REPOSITORY", "GITHUB_REPOSITORY_OWNER", "GITHUB_REF", "GITHUB_REF_NAME",
+		"GITHUB_HEAD_REF", "GITHUB_BASE_REF", "GITHUB_SHA", "GITHUB_RUN_ID", "GITHUB_RUN_NUMBER", "GITHUB_RUN_ATTEMPT",
+		"GITHUB_EVENT_NAME", "GITHUB_WORKFLOW", "GITHUB_JOB", "GITHUB_ACTOR":
+		return true
+	}
+	return false
 }
 
 // vars reads name=value lines; a value may itself hold "=".

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -115,5 +116,51 @@ func TestTemplateVars(t *testing.T) {
 	}
 	if _, err := parse(map[string]string{"aws-region": "us-east-1", "template": "../../testdata/templates/multi", "template-vars": "novalue"}); err == nil || !strings.Contains(err.Error(), `input "template-vars"`) {
 		t.Errorf("bad template-vars: %v", err)
+	}
+}
+
+// A template's env() cannot read the runner's secrets into the policy.
+func TestTemplateEnvCannotReadSecrets(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tmpl := dir + "/t.pkr.hcl"
+	src := `variable "kp" {
+  default = env("ACTIONS_RUNTIME_TOKEN")
+}
+variable "buildrole_run_tags" {
+  type    = map(string)
+  default = {}
+}
+source "amazon-ebs" "x" {
+  region           = env("AWS_REGION")
+  instance_type    = "t3.micro"
+  source_ami       = "ami-1"
+  ssh_username     = "u"
+  ami_name         = "x"
+  ssh_keypair_name = var.kp
+  ssh_private_key_file = "k"
+}
+build {
+  sources = ["source.amazon-ebs.x"]
+}
+`
+	if err := os.WriteFile(tmpl, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"ACTIONS_RUNTIME_TOKEN": "s3cr3t-runtime-token", "AWS_REGION": "us-east-1"}
+	c, err := Parse(Source{
+		Input:  func(n string) string { return map[string]string{"aws-region": "us-east-1", "template": tmpl}[n] },
+		GitHub: GitHub{Repository: "a/b", RunID: "1"}, RunID: "abcdef01-0000-4000-8000-000000000000", Now: now,
+		Getenv: func(k string) string { return env[k] },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Packer.Sources[0]
+	if v := s.Options["ssh_keypair_name"]; v.Known || strings.Contains(v.String, "s3cr3t") {
+		t.Errorf("ssh_keypair_name = %+v: env() read a secret", v)
+	}
+	if r, ok := s.Str("region"); !ok || r != "us-east-1" {
+		t.Errorf("region = %q, %v: env(\"AWS_REGION\") should be readable", r, ok)
 	}
 }

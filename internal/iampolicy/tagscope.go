@@ -124,7 +124,7 @@ func tagScoped(g Grant, runID string, base func() Condition) []Statement {
 		// One statement per distinct resource set keeps the policy short.
 		groups := map[string][]string{}
 		for a, rs := range byAction {
-			k := strings.Join(sortedSet(rs), " ")
+			k := strings.Join(sortedSet(rs), "\x00")
 			groups[k] = append(groups[k], a)
 		}
 		keys := make([]string, 0, len(groups))
@@ -142,7 +142,7 @@ func tagScoped(g Grant, runID string, base func() Condition) []Statement {
 			}
 			out = append(out, Statement{
 				Sid: g.Sid + [...]string{"", "Tagged", "Owned"}[c] + suffix(i), Effect: EffectAllow,
-				Action: sortedSet(groups[k]), Resource: strings.Split(k, " "), Condition: cond,
+				Action: sortedSet(groups[k]), Resource: strings.Split(k, "\x00"), Condition: cond,
 			})
 		}
 	}

@@ -111,3 +111,16 @@ func TestTagScopeRefusesTemplatesThatDoNotTag(t *testing.T) {
 		t.Error("aws-cn accepted")
 	}
 }
+
+// Resource names with spaces survive the statement split.
+func TestTagScopeKeepsResourceNamesWhole(t *testing.T) {
+	t.Parallel()
+	g := Grant{Sid: "KeyPair", Actions: []string{"ec2:DeleteKeyPair", "ec2:CreateKeyPair"}, Resources: []string{"arn:aws:ec2:*:123456789012:key-pair/team key"}}
+	for _, st := range tagScoped(g, runID, func() Condition { return Condition{OpStringEquals: {}} }) {
+		for _, r := range st.Resource {
+			if r != "arn:aws:ec2:*:123456789012:key-pair/team key" {
+				t.Errorf("statement %s resource %q", st.Sid, r)
+			}
+		}
+	}
+}

@@ -103,7 +103,7 @@ var coalesceFunc = function.New(&function.Spec{
 	},
 })
 
-func envFunc(env func(string) string) function.Function {
+func envFunc(env func(string) (string, bool)) function.Function {
 	return function.New(&function.Spec{
 		Params: []function.Parameter{{Name: "name", Type: cty.String}},
 		Type:   function.StaticReturnType(cty.String),
@@ -111,12 +111,16 @@ func envFunc(env func(string) string) function.Function {
 			if env == nil {
 				return cty.UnknownVal(cty.String), nil
 			}
-			return cty.StringVal(env(args[0].AsString())), nil
+			v, ok := env(args[0].AsString())
+			if !ok {
+				return cty.UnknownVal(cty.String), nil
+			}
+			return cty.StringVal(v), nil
 		},
 	})
 }
 
-func functions(env func(string) string) map[string]function.Function {
+func functions(env func(string) (string, bool)) map[string]function.Function {
 	f := map[string]function.Function{
 		"abs":             stdlib.AbsoluteFunc,
 		"can":             tryfunc.CanFunc,

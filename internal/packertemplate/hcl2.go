@@ -242,7 +242,7 @@ func (l *hclLoader) note(pos Pos, msg string) {
 // ---- variables ----
 
 func (l *hclLoader) funcCtx() *hcl.EvalContext {
-	return &hcl.EvalContext{Functions: functions(l.opts.Env)}
+	return &hcl.EvalContext{Functions: functions(l.opts.envReader())}
 }
 
 func (l *hclLoader) addVariable(v *variable, rng hcl.Range) error {
@@ -486,7 +486,7 @@ func (l *hclLoader) buildCtx() *hcl.EvalContext {
 			"var":   cty.ObjectVal(vars),
 			"local": cty.ObjectVal(locals),
 		},
-		Functions: functions(l.opts.Env),
+		Functions: functions(l.opts.envReader()),
 	}
 	for _, root := range buildTimeRoots {
 		ctx.Variables[root] = cty.DynamicVal

@@ -179,7 +179,9 @@ func (l *legacyLoader) interpolate(s string, inVariables bool) (out string, know
 			return m
 		}
 		if e := envRe.FindStringSubmatch(body); e != nil && inVariables && l.opts.Env != nil {
-			return l.opts.Env(e[1] + e[2])
+			if v, ok := l.opts.envReader()(e[1] + e[2]); ok {
+				return v
+			}
 		}
 		known = false
 		reasons = append(reasons, m)

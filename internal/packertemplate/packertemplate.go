@@ -102,6 +102,23 @@ type Options struct {
 	// and env("X") in variable defaults. nil means an empty environment for
 	// PKR_VAR_ and "unknown" for env().
 	Env func(string) string
+	// EnvAllowed limits what env() may read; a name it refuses reads as
+	// unknown. nil allows every name. The analysis runs beside secrets
+	// (the runner's tokens) that the build step never sees.
+	EnvAllowed func(name string) bool
+}
+
+// envReader is env() as the template sees it: nil when it cannot read.
+func (o Options) envReader() func(string) (string, bool) {
+	if o.Env == nil {
+		return nil
+	}
+	return func(name string) (string, bool) {
+		if o.EnvAllowed != nil && !o.EnvAllowed(name) {
+			return "", false
+		}
+		return o.Env(name), true
+	}
 }
 
 // Error is a template error at a position; Error() is "file:line:col: msg".

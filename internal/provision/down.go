@@ -130,13 +130,24 @@ func deleteRolePolicy(ctx context.Context, api DownAPI, role, policy string, rep
 	return nil
 }
 
+// waitIfFresh makes a delete of something this run created a moment ago
+// (fresh) wait out NoSuchEntity: IAM may not show it yet, and "absent"
+// would leave it behind.
+func waitIfFresh(ctx context.Context, del func() error, fresh []bool) func() error {
+	if len(fresh) == 0 || !fresh[0] {
+		return del
+	}
+	return func() error { return untilVisible(ctx, ctx, del) }
+}
+
 // deleteRole deletes a role; on DeleteConflict it removes the role's inline
 // and attached policies and instance profile memberships, then tries again.
-func deleteRole(ctx context.Context, api DownAPI, name string, rep *Report) error {
+func deleteRole(ctx context.Context, api DownAPI, name string, rep *Report, fresh ...bool) error {
 	del := func() error {
 		_, err := api.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(name)})
 		return err
 	}
+	del = waitIfFresh(ctx, del, fresh)
 	err := del()
 	if isCode(err, "DeleteConflict") {
 		if cerr := clearRole(ctx, api, name, rep); cerr != nil {
@@ -194,11 +205,12 @@ func clearRole(ctx context.Context, api DownAPI, name string, rep *Report) error
 
 // deleteProfile deletes an instance profile; on DeleteConflict it removes
 // the roles it still holds, then tries again.
-func deleteProfile(ctx context.Context, api DownAPI, name string, rep *Report) error {
+func deleteProfile(ctx context.Context, api DownAPI, name string, rep *Report, fresh ...bool) error {
 	del := func() error {
 		_, err := api.DeleteInstanceProfile(ctx, &iam.DeleteInstanceProfileInput{InstanceProfileName: aws.String(name)})
 		return err
 	}
+	del = waitIfFresh(ctx, del, fresh)
 	err := del()
 	if isCode(err, "DeleteConflict") {
 		out, gerr := api.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(name)})

@@ -239,7 +239,8 @@ func (u *upper) createRole(stop context.Context, r RolePlan) error {
 		ours, cerr := u.ownsRole(ctx, r.Name)
 		err = adopt(err, ours, cerr)
 	}
-	u.journal.record(err, 1, func(ctx context.Context) error { return deleteRole(ctx, u.api, r.Name, nil) })
+	created := err == nil
+	u.journal.record(err, 1, func(ctx context.Context) error { return deleteRole(ctx, u.api, r.Name, nil, created) })
 	if err != nil {
 		return fmt.Errorf("create role %q: %w", r.Name, err)
 	}
@@ -305,7 +306,8 @@ func (u *upper) createProfile(stop context.Context, ip ProfilePlan) error {
 		ours, cerr := u.ownsProfile(ctx, ip.Name)
 		err = adopt(err, ours, cerr)
 	}
-	u.journal.record(err, 1, func(ctx context.Context) error { return deleteProfile(ctx, u.api, ip.Name, nil) })
+	created := err == nil
+	u.journal.record(err, 1, func(ctx context.Context) error { return deleteProfile(ctx, u.api, ip.Name, nil, created) })
 	if err != nil {
 		return fmt.Errorf("create instance profile %q: %w", ip.Name, err)
 	}

@@ -366,3 +366,19 @@ func TestUpRetriesThrottlingBeyondTheInFlightCap(t *testing.T) {
 		t.Errorf("PutRolePolicy calls = %d, want 4", n)
 	}
 }
+
+// Rolling back a role created a moment ago waits out a NoSuchEntity rather
+// than reporting it gone.
+func TestRollbackWaitsForFreshResources(t *testing.T) {
+	t.Parallel()
+	s := fakeaws.NewServer()
+	defer s.Close()
+	s.InjectFault(fakeaws.Fault{Action: "AddRoleToInstanceProfile", Code: "AccessDenied", Status: 403})
+	s.InjectFault(fakeaws.Fault{Action: "DeleteRole", Nth: 1, Times: 2, Code: "NoSuchEntity", Status: 404})
+	if _, err := provision.Up(context.Background(), client(s, 1), plan(t, "separate"), provision.Options{}); err == nil {
+		t.Fatal("up succeeded")
+	}
+	if got := leftovers(s); len(got) != 0 {
+		t.Fatalf("left behind: %v", got)
+	}
+}

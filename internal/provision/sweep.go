@@ -70,6 +70,8 @@ type candidate struct {
 	created time.Time
 	tags    map[string]string
 	gone    bool // deleted since it was listed
+	// unreadable: tag reads denied; counted as foreign.
+	unreadable bool
 }
 
 func (c *candidate) readTags(ctx context.Context, api SweepAPI) error {
@@ -89,6 +91,11 @@ func (c *candidate) readTags(ctx context.Context, api SweepAPI) error {
 	switch {
 	case isCode(err, "NoSuchEntity"):
 		c.gone = true
+	case isCode(err, deniedCodes...):
+		// The bootstrap role may read tags only of what it manages: a
+		// resource it cannot read is not ours, and must not stop the sweep.
+		c.unreadable = true
+		return nil
 	case err != nil:
 		kind := "role"
 		if c.profile {
@@ -166,6 +173,10 @@ func Sweep(ctx context.Context, api SweepAPI, f Filter, opt SweepOptions) (*Swee
 	}
 	for _, c := range cands {
 		if c.gone {
+			continue
+		}
+		if c.unreadable {
+			rep.Foreign++
 			continue
 		}
 		switch match(c.tags, c.created, f) {
