@@ -220,3 +220,24 @@ func BenchmarkSweep(b *testing.B) {
 	b.ReportMetric(seq.Seconds()/conc.Seconds(), "speedup")
 	b.ReportMetric(float64(calls)/(runs*n), "calls/run")
 }
+
+// A resource under the path whose tags the bootstrap role may not read is
+// left alone, and the sweep goes on.
+func TestSweepSkipsUnreadableResources(t *testing.T) {
+	t.Parallel()
+	s := fakeaws.NewServer()
+	defer s.Close()
+	c := client(s, 3)
+	leak(t, s, c, 2)
+	s.InjectFault(fakeaws.Fault{Action: "ListRoleTags", Code: "AccessDenied", Status: 403})
+	rep, err := provision.Sweep(context.Background(), c, provision.Filter{Path: "/buildrole/", Expired: true, Now: time.Now()}, provision.SweepOptions{})
+	if err != nil {
+		t.Fatalf("sweep stopped: %v", err)
+	}
+	if rep.Foreign != 4 {
+		t.Errorf("foreign = %d, want the 4 unreadable roles", rep.Foreign)
+	}
+	if n := len(s.Snapshot().Roles); n != 4 {
+		t.Errorf("%d roles left, want all 4 (unreadable, so untouched)", n)
+	}
+}
