@@ -103,18 +103,23 @@ func DecodeClaims(token string) (Claims, error) {
 // AWSConfig builds the SDK configuration every client shares: region,
 // endpoint, retryer and credentials.
 func AWSConfig(ctx context.Context, o Options, creds aws.CredentialsProvider) (aws.Config, error) {
-	var cfg aws.Config
 	if creds == nil && o.Credentials != nil {
 		creds = o.Credentials
 	}
+	// The SDK's own configuration (AWS_ENDPOINT_URL_IAM/_STS, FIPS and
+	// dual-stack settings, shared config) applies in every mode.
+	loaders := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(o.Region)}
 	if creds != nil {
+		loaders = append(loaders, awsconfig.WithCredentialsProvider(creds))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, loaders...)
+	switch {
+	case err != nil && creds == nil:
+		return cfg, fmt.Errorf("load AWS configuration: %w", err)
+	case err != nil:
+		// With credentials in hand, a broken shared config (a missing
+		// AWS_PROFILE, say) need not stop the run.
 		cfg = aws.Config{Region: o.Region, Credentials: creds}
-	} else {
-		var err error
-		cfg, err = awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(o.Region))
-		if err != nil {
-			return cfg, fmt.Errorf("load AWS configuration: %w", err)
-		}
 	}
 	cfg.Region = o.Region
 	cfg.Retryer = func() aws.Retryer { return NewRetryer(o) }
