@@ -120,6 +120,10 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 	for _, r := range rep.Runs {
 		rio.printf("%-12s %s %s", r.Status, r.RunID, strings.Join(r.Names, " "))
 	}
+	if len(rep.Unreadable) > 0 {
+		rio.warnf("%d resources under %s could not be read and were left alone: %s\n%s", len(rep.Unreadable), filter.Path,
+			strings.Join(rep.Unreadable, ", "), provision.Explain(fmt.Errorf("read tags of %s: %w", rep.Unreadable[0], rep.UnreadableErr)))
+	}
 	rio.endGroup()
 	if f.json {
 		b, _ := json.MarshalIndent(rep, "", "  ")

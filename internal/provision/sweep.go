@@ -53,6 +53,10 @@ type SweepReport struct {
 	Runs    []SweepResult `json:"runs"`
 	Skipped int           `json:"skipped"` // managed resources under the path that did not match
 	Foreign int           `json:"foreign"` // resources under the path without the managed tag: never touched
+	// Unreadable are resources under the path whose tags could not be
+	// read (counted in Foreign); UnreadableErr is the first such error.
+	Unreadable    []string `json:"unreadable,omitempty"`
+	UnreadableErr error    `json:"-"`
 }
 
 // SweepOptions tune Sweep.
@@ -72,6 +76,7 @@ type candidate struct {
 	gone    bool // deleted since it was listed
 	// unreadable: tag reads denied; counted as foreign.
 	unreadable bool
+	err        error
 }
 
 func (c *candidate) readTags(ctx context.Context, api SweepAPI) error {
@@ -94,7 +99,7 @@ func (c *candidate) readTags(ctx context.Context, api SweepAPI) error {
 	case isCode(err, deniedCodes...):
 		// The bootstrap role may read tags only of what it manages: a
 		// resource it cannot read is not ours, and must not stop the sweep.
-		c.unreadable = true
+		c.unreadable, c.err = true, err
 		return nil
 	case err != nil:
 		kind := "role"
@@ -177,6 +182,10 @@ func Sweep(ctx context.Context, api SweepAPI, f Filter, opt SweepOptions) (*Swee
 		}
 		if c.unreadable {
 			rep.Foreign++
+			rep.Unreadable = append(rep.Unreadable, c.name)
+			if rep.UnreadableErr == nil {
+				rep.UnreadableErr = c.err
+			}
 			continue
 		}
 		switch match(c.tags, c.created, f) {
