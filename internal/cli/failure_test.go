@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/buildrole/buildrole/internal/cli"
 	"github.com/buildrole/buildrole/internal/fakeaws"
@@ -289,5 +291,34 @@ func TestCLIInsideAJobStep(t *testing.T) {
 	_, stdout, _ = w.run(context.Background(), "up")
 	if strings.Contains(stdout, "##[") || !strings.Contains(stdout, "##%5Bwarning]") {
 		t.Errorf("dry run printed a legacy command unescaped:\n%s", stdout)
+	}
+}
+
+// A self-hosted runner whose own credentials are a role session (an EC2
+// instance profile): the build role trusts exactly that session.
+func TestChainModeFromARoleSession(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	runnerRole := w.srv.AddRole("ci-runner", "/runners/", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}`)
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDADMIN", "s", ""), BaseEndpoint: aws.String(w.srv.URL())}
+	out, err := sts.NewFromConfig(cfg).AssumeRole(context.Background(), &sts.AssumeRoleInput{RoleArn: aws.String(runnerRole), RoleSessionName: aws.String("i-0123456789abcdef0")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := out.Credentials
+	w.set("INPUT_ROLE-TO-ASSUME", "")
+	var b strings.Builder
+	env := cli.Env{Getenv: w.getenv, Stdout: &b, Stderr: &b, AWS: func(o *stsauth.Options) {
+		o.EndpointURL = w.srv.URL()
+		o.RetryBaseDelay, o.RetryMaxDelay = time.Millisecond, 5*time.Millisecond
+		o.Credentials = credentials.NewStaticCredentialsProvider(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
+	}}
+	if code := cli.Main(context.Background(), []string{"buildrole", "up"}, env); code != cli.ExitOK {
+		t.Fatalf("exit %d:\n%s", code, b.String())
+	}
+	for _, r := range w.srv.Snapshot().Roles {
+		if r.Path == "/buildrole/" && !strings.HasSuffix(r.Name, "-vm") && !strings.Contains(r.AssumeRolePolicy, "assumed-role/ci-runner/i-0123456789abcdef0") {
+			t.Errorf("trust = %s, want the runner's session", r.AssumeRolePolicy)
+		}
 	}
 }
