@@ -122,3 +122,14 @@ func TestEveryAccessDeniedExplainsItself(t *testing.T) {
 func iamClient(w *world) *iam.Client {
 	return iam.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "s", ""), BaseEndpoint: aws.String(w.srv.URL())})
 }
+
+// Without permissions-boundary, a CreateRole denial says to set it.
+func TestCreateRoleDeniedWithoutBoundaryNamesIt(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.srv.InjectFault(fakeaws.Fault{Action: "CreateRole", Code: "AccessDenied", Status: 403})
+	_, out, _ := w.run(context.Background(), "up")
+	if !strings.Contains(out, "permissions-boundary is not set") || !strings.Contains(out, "policy/buildrole/buildrole-boundary") {
+		t.Errorf("output:\n%s", out)
+	}
+}

@@ -124,7 +124,8 @@ func printDryRun(rio runIO, env Env, cfg *config.Config) int {
 // GitHub would issue for this event.
 func dryRunTrust(cfg *config.Config, account string) provision.Trust {
 	if cfg.RoleToAssume == "" {
-		return provision.Trust{PrincipalARN: fmt.Sprintf("arn:%s:iam::%s:root", cfg.Partition, account)}
+		// A placeholder: the real run trusts the caller's own session.
+		return provision.Trust{PrincipalARN: fmt.Sprintf("arn:%s:sts::%s:assumed-role/CALLER-ROLE/CALLER-SESSION", cfg.Partition, account)}
 	}
 	return provision.Trust{ProviderARN: providerARN(cfg.Partition, account), Audience: cfg.Audience, Subject: cfg.GitHub.Subject()}
 }
@@ -369,6 +370,9 @@ func upSummary(p *provision.Plan) string {
 // failed reports a failed Up. Up has already rolled back.
 func (u *upRun) failed(err error, p *provision.Plan) int {
 	err = withExplanation(err)
+	if u.cfg.Boundary == "" && strings.Contains(err.Error(), "iam:CreateRole was denied") {
+		err = fmt.Errorf("%w\npermissions-boundary is not set: a bootstrap role made by `buildrole bootstrap` creates roles only with its boundary; set permissions-boundary to arn:%s:iam::%s:policy%sbuildrole-boundary", err, p.Partition, p.AccountID, p.Path)
+	}
 	var rb *provision.RollbackError
 	if errors.As(err, &rb) {
 		u.rio.errorf("buildrole up: %s\nrollback could not delete everything; the post step will try again, or run: %s", err, sweepCommand(p.State(), u.cfg.RoleToAssume))

@@ -199,6 +199,11 @@ func Parse(src Source) (*Config, error) {
 		}
 	}
 	p.oneOf("mode", "up", "sweep")
+	if c.InstanceProfile == ProfileShared && len(splitList(p.str("allowed-source-cidrs"))) > 0 {
+		// In shared mode the VM's own calls, from the VM's address, use the
+		// build role, which allowed-source-cidrs would refuse.
+		p.fail("instance-profile", "shared cannot go with allowed-source-cidrs: the build VM calls AWS from its own address with the build role; use separate")
+	}
 	c.Scope = p.oneOf("scope", ScopeRegion, ScopeTags)
 	if c.Scope == ScopeTags {
 		switch {

@@ -164,3 +164,11 @@ build {
 		t.Errorf("region = %q, %v: env(\"AWS_REGION\") should be readable", r, ok)
 	}
 }
+
+func TestSharedProfileRefusesSourceCIDRs(t *testing.T) {
+	t.Parallel()
+	_, err := parse(map[string]string{"aws-region": "us-east-1", "instance-profile": "shared", "allowed-source-cidrs": "203.0.113.0/24"})
+	if err == nil || !strings.Contains(err.Error(), `input "instance-profile"`) {
+		t.Errorf("err = %v", err)
+	}
+}

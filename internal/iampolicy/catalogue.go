@@ -575,6 +575,7 @@ func CatalogueActions() []string {
 			set[a] = true
 		}
 	}
+
 	out := make([]string, 0, len(set))
 	for a := range set {
 		out = append(out, a)
@@ -591,6 +592,9 @@ type Derived struct {
 	InstanceProfiles []string
 	Notes            []string // conservative grants and things the user should know
 	Errors           []string // the template cannot be built under buildrole as written
+	// SessionManager: some source reaches its VM through SSM, so the VM's
+	// role needs the SSM agent's permissions.
+	SessionManager bool
 }
 
 // Derive maps a template's sources to grants through the catalogue.
@@ -607,6 +611,7 @@ func Derive(t *packertemplate.Template, partition, account, buildRegion string) 
 	}
 	for _, s := range t.Sources {
 		label := s.Type + "." + s.Name
+		d.SessionManager = d.SessionManager || sessionManager(s)
 		if r, ok := s.Str("region"); ok && r != buildRegion {
 			d.Errors = append(d.Errors, fmt.Sprintf("%s: %s builds in region %q but aws-region is %q: set them the same", s.Pos, label, r, buildRegion))
 		}
@@ -666,14 +671,20 @@ func Derive(t *packertemplate.Template, partition, account, buildRegion string) 
 		case "amazon-parameterstore":
 			res := fmt.Sprintf("arn:%s:ssm:*:%s:parameter/*", partition, account)
 			if n, ok := ds.Str("name"); ok {
-				res = fmt.Sprintf("arn:%s:ssm:*:%s:parameter/%s", partition, account, strings.TrimPrefix(n, "/"))
+				owner := account
+				if strings.HasPrefix(n, "/aws/service/") {
+					owner = "" // AWS's public parameters belong to no account
+				}
+				res = fmt.Sprintf("arn:%s:ssm:*:%s:parameter/%s", partition, owner, strings.TrimPrefix(n, "/"))
 			}
+			d.Notes = append(d.Notes, fmt.Sprintf("%s: %s needs ssm:GetParameter, which the boundary of `buildrole bootstrap` leaves out (it would let any build read any parameter): add it to your boundary for this parameter", ds.Pos, label))
 			d.Grants = append(d.Grants, Grant{Sid: "ParameterStore", Actions: []string{"ssm:GetParameter"}, Resources: []string{res}, Why: []string{label + " (datasource/parameterstore/data.go)"}})
 		case "amazon-secretsmanager":
 			res := fmt.Sprintf("arn:%s:secretsmanager:*:%s:secret:*", partition, account)
 			if n, ok := ds.Str("name"); ok {
 				res = fmt.Sprintf("arn:%s:secretsmanager:*:%s:secret:%s-*", partition, account, n)
 			}
+			d.Notes = append(d.Notes, fmt.Sprintf("%s: %s needs secretsmanager:GetSecretValue, which the boundary of `buildrole bootstrap` leaves out (it would let any build read any secret): add it to your boundary for this secret", ds.Pos, label))
 			d.Grants = append(d.Grants, Grant{Sid: "SecretsManager", Actions: []string{"secretsmanager:GetSecretValue"}, Resources: []string{res}, Why: []string{label + " (datasource/secretsmanager/data.go)"}})
 		case "amazon-ami":
 			// DescribeImages is in every build's Describe grant.

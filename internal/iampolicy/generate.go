@@ -148,13 +148,12 @@ func BuildRolePolicy(p BuildParams) Document {
 	}
 
 	if roles := dedupe(p.PassRoleARNs); len(roles) > 0 {
-		// PassRole is not an API call of its own: IAM authorizes it inside
-		// the EC2 request that hands the role over (RunInstances), so the
-		// request context, aws:RequestedRegion included, is that EC2 call's.
-		// Keeping the region condition therefore confines passing the role
-		// to the build regions without breaking the build.
-		c := regionBound()
-		c[OpStringEquals][KeyPassedToService] = Values{ServicePrincipal(partition, "ec2")}
+		// No region condition: AWS does not document which region an
+		// iam:PassRole check carries (IAM is global), and a wrong guess would
+		// fail every build outside us-east-1. The EC2 call that passes the
+		// role is itself region-bound, and the role ARN and
+		// iam:PassedToService bind the rest.
+		c := Condition{OpStringEquals: {KeyPassedToService: Values{ServicePrincipal(partition, "ec2")}}}
 		stmts = append(stmts, Statement{
 			Sid: SidPassInstanceRole, Effect: EffectAllow,
 			Action: Values{ActionPassRole}, Resource: roles, Condition: c,

@@ -23,7 +23,9 @@ const (
 // step_key_pair.go, step_security_group.go, step_run_spot_instance.go,
 // builder/ebs/step_create_ami.go (run_tags on the AMI and its snapshots).
 var createsTagged = map[string][]string{
-	"ec2:RunInstances":         {"instance", "volume", "network-interface"},
+	// Not network-interface: older plugin versions tag only the instance
+	// and its volumes on launch.
+	"ec2:RunInstances":         {"instance", "volume"},
 	"ec2:CreateKeyPair":        {"key-pair"},
 	"ec2:CreateSecurityGroup":  {"security-group"},
 	"ec2:CreateImage":          {"image", "snapshot"},
@@ -147,9 +149,11 @@ func tagScoped(g Grant, runID string, base func() Condition) []Statement {
 		}
 	}
 	if len(tagResources) > 0 {
-		var creating []string
+		// ec2:CreateAction holds the API name, without "ec2:". CopyImage
+		// copies the source AMI's tags (CopyImageTags), which EC2
+		// authorizes as CreateTags on create.
+		creating := []string{"CopyImage"}
 		for a := range createsTagged {
-			// ec2:CreateAction holds the API name, without "ec2:".
 			creating = append(creating, strings.TrimPrefix(a, "ec2:"))
 		}
 		sort.Strings(creating)
@@ -201,8 +205,10 @@ func TagScopeErrors(t *packertemplate.Template, partition string) []string {
 		needs(s, "run_tags")
 		needs(s, "run_volume_tags")
 		if spot(s) {
-			needs(s, "spot_tags")
-			needs(s, "fleet_tags")
+			errs = append(errs, fmt.Sprintf("%s: %s.%s: scope: tags does not support spot instances: the plugin tags the spot request after launch, which the run's tag cannot vouch for: use scope: region", s.Options["spot_price"].Pos, s.Type, s.Name))
+		}
+		if s.Has("ami_regions") && (s.Has("tags") || s.Has("snapshot_tags")) {
+			errs = append(errs, fmt.Sprintf("%s: %s.%s: with ami_regions, tags and snapshot_tags are applied to the copies' snapshots, which do not carry the run's tag (CopyImage copies AMI tags only): drop tags/snapshot_tags or use scope: region", s.Options["ami_regions"].Pos, s.Type, s.Name))
 		}
 		if v, _ := s.Bool("force_deregister"); v {
 			errs = append(errs, fmt.Sprintf("%s: %s.%s: force_deregister deletes AMIs of earlier runs, which scope: tags forbids: remove it or use scope: region", s.Options["force_deregister"].Pos, s.Type, s.Name))

@@ -90,6 +90,7 @@ func TestTagScopeRefusesTemplatesThatDoNotTag(t *testing.T) {
 		"basic-ebs.pkr.hcl":      {"run_tags = var.buildrole_run_tags", "run_volume_tags = var.buildrole_run_tags"},
 		"encrypted-copy.pkr.hcl": {"force_deregister"},
 		"chroot.pkr.hcl":         {"supports amazon-ebs only"},
+		"spot-ssm.pkr.hcl":       {"does not support spot"},
 	}
 	for file, wants := range cases {
 		tmpl, err := packertemplate.Load("../../testdata/templates/"+file, packertemplate.Options{})

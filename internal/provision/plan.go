@@ -152,6 +152,16 @@ func NewPlan(c *config.Config, accountID string, trust Trust) (*Plan, error) {
 		p.Warnings = append(p.Warnings, d.Notes...)
 		// A profile the template names itself: the role behind it is
 		// assumed to share its name (path unknown without a call).
+		if len(d.InstanceProfiles) > 0 && c.Boundary != "" {
+			return nil, fmt.Errorf("input \"template\": the template names its own instance profile %q, whose role the permissions boundary does not let the build role pass: use `iam_instance_profile = var.iam_instance_profile`", d.InstanceProfiles[0])
+		}
+		if d.SessionManager && p.InstanceRole != nil && p.InstanceRole.Policy == nil {
+			// The SSM agent on the VM must reach Systems Manager, or
+			// Packer's session never connects.
+			doc := ssmAgentPolicy()
+			p.InstanceRole.PolicyName, p.InstanceRole.Policy = InstancePolicyName, &doc
+			p.Warnings = append(p.Warnings, "the template connects through Session Manager: the instance role gets the SSM agent's permissions (set instance-policy to choose them)")
+		}
 		for _, name := range d.InstanceProfiles {
 			params.InstanceProfileARNs = append(params.InstanceProfileARNs, fmt.Sprintf("arn:%s:iam::%s:instance-profile/%s", c.Partition, accountID, name), fmt.Sprintf("arn:%s:iam::%s:instance-profile/*/%s", c.Partition, accountID, name))
 			params.PassRoleARNs = append(params.PassRoleARNs, fmt.Sprintf("arn:%s:iam::%s:role/%s", c.Partition, accountID, name), fmt.Sprintf("arn:%s:iam::%s:role/*/%s", c.Partition, accountID, name))
@@ -184,6 +194,19 @@ func NewPlan(c *config.Config, accountID string, trust Trust) (*Plan, error) {
 		return nil, fmt.Errorf("the build role's trust policy is %d characters without whitespace; IAM allows %d", n, iampolicy.MaxTrustPolicySize)
 	}
 	return p, nil
+}
+
+// ssmAgentPolicy lets the VM's SSM agent register and carry sessions.
+func ssmAgentPolicy() iampolicy.Document {
+	var actions iampolicy.Values
+	for _, a := range iampolicy.DefaultInstanceActions() {
+		if strings.HasPrefix(a, "ssm:") || strings.HasPrefix(a, "ssmmessages:") || strings.HasPrefix(a, "ec2messages:") {
+			actions = append(actions, a)
+		}
+	}
+	return iampolicy.Document{Version: iampolicy.Version, Statement: []iampolicy.Statement{{
+		Sid: "SSMAgent", Effect: iampolicy.EffectAllow, Action: actions, Resource: iampolicy.Values{"*"},
+	}}}
 }
 
 // State is what the post step needs to delete the run: names only, never

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -380,5 +381,34 @@ func TestRollbackWaitsForFreshResources(t *testing.T) {
 	}
 	if got := leftovers(s); len(got) != 0 {
 		t.Fatalf("left behind: %v", got)
+	}
+}
+
+// Session Manager needs the SSM agent on the VM: without an instance
+// policy the instance role gets the agent's permissions.
+func TestPlanGivesSessionManagerBuildsTheSSMAgent(t *testing.T) {
+	t.Parallel()
+	p := plan(t, "separate", "aws-region", "eu-central-1", "template", "../../testdata/templates/spot-ssm.pkr.hcl")
+	if p.InstanceRole.Policy == nil {
+		t.Fatal("instance role has no policy")
+	}
+	req := iampolicy.Request{Action: "ssmmessages:OpenDataChannel", Resource: "*"}
+	if got := iampolicy.Evaluate(req, []iampolicy.Document{*p.InstanceRole.Policy}, nil); got != iampolicy.Allow {
+		t.Errorf("SSM agent call = %v", got)
+	}
+	// A template's own profile cannot work under a boundary: refused.
+	dir := t.TempDir()
+	tmpl := dir + "/own.pkr.hcl"
+	src := "source \"amazon-ebs\" \"x\" {\n region = \"us-east-1\"\n instance_type = \"t3.micro\"\n source_ami = \"ami-1\"\n ssh_username = \"u\"\n ami_name = \"x\"\n iam_instance_profile = \"legacy-profile\"\n}\nbuild {\n sources = [\"source.amazon-ebs.x\"]\n}\n"
+	if err := os.WriteFile(tmpl, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inputs := map[string]string{"aws-region": "us-east-1", "template": tmpl, "permissions-boundary": "arn:aws:iam::" + account + ":policy/buildrole/buildrole-boundary"}
+	cfg, err := config.Parse(config.Source{Input: func(n string) string { return inputs[n] }, GitHub: config.GitHub{Repository: "a/b", RunID: "1"}, RunID: "abcdef01-0000-4000-8000-000000000000", Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := provision.NewPlan(cfg, account, provision.Trust{PrincipalARN: "arn:aws:iam::" + account + ":user/u"}); err == nil || !strings.Contains(err.Error(), "var.iam_instance_profile") {
+		t.Errorf("own profile under a boundary: %v", err)
 	}
 }

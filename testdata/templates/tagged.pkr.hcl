@@ -24,7 +24,6 @@ source "amazon-ebs" "web" {
   iam_instance_profile = var.iam_instance_profile
   run_tags             = local.tags
   run_volume_tags      = var.buildrole_run_tags
-  tags                 = local.tags
 }
 
 build {
