@@ -74,14 +74,11 @@ func TestEveryAccessDeniedExplainsItself(t *testing.T) {
 			case upChain:
 				w.set("INPUT_ROLE-TO-ASSUME", "")
 				w.srv.InjectFault(deny)
-				var b strings.Builder
-				cli.Main(context.Background(), []string{"buildrole", "up"}, cli.Env{Getenv: w.getenv, Stdout: &b, Stderr: &b, AWS: func(o *stsauth.Options) {
-					o.EndpointURL = w.srv.URL()
-					o.RetryBaseDelay, o.RetryMaxDelay = time.Millisecond, 5*time.Millisecond
+				w.tune = func(o *stsauth.Options) {
 					o.Credentials = credentials.NewStaticCredentialsProvider("AKIDRUNNER", "s", "")
 					o.PropagationTimeout = 300 * time.Millisecond
-				}})
-				out = b.String()
+				}
+				_, out, _ = w.run(context.Background(), "up")
 			case downRun, downBlocked:
 				if code, o, _ := w.run(context.Background(), "up"); code != cli.ExitOK {
 					t.Fatalf("up: %s", o)

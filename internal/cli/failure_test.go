@@ -69,21 +69,14 @@ func TestTrustThatNeverPropagatesIsTornDown(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	w.srv.SetPropagationDelay(time.Hour)
-	var out strings.Builder
-	code := cli.Main(context.Background(), []string{"buildrole", "up"}, cli.Env{
-		Getenv: w.getenv, Stdout: &out, Stderr: &out,
-		AWS: func(o *stsauth.Options) {
-			o.EndpointURL = w.srv.URL()
-			o.RetryBaseDelay, o.RetryMaxDelay = time.Millisecond, 5*time.Millisecond
-			o.PropagationTimeout = 600 * time.Millisecond
-		},
-	})
+	w.tune = func(o *stsauth.Options) { o.PropagationTimeout = 600 * time.Millisecond }
+	code, out, _ := w.run(context.Background(), "up")
 	if code != cli.ExitFailed {
-		t.Fatalf("exit %d:\n%s", code, out.String())
+		t.Fatalf("exit %d:\n%s", code, out)
 	}
 	for _, want := range []string{"has not propagated", "resources were deleted"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out.String())
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
 	if n := w.srv.CountCalls("AssumeRoleWithWebIdentity"); n < 3 {
@@ -188,17 +181,11 @@ func TestDefaultCredentialChainMode(t *testing.T) {
 	w.set("INPUT_ROLE-TO-ASSUME", "")
 	w.set("ACTIONS_ID_TOKEN_REQUEST_URL", "")
 	w.set("INPUT_ROLE-DURATION-SECONDS", "7200")
-	var out strings.Builder
-	env := cli.Env{
-		Getenv: w.getenv, Stdout: &out, Stderr: &out,
-		AWS: func(o *stsauth.Options) {
-			o.EndpointURL = w.srv.URL()
-			o.RetryBaseDelay, o.RetryMaxDelay = time.Millisecond, 5*time.Millisecond
-			o.Credentials = credentials.NewStaticCredentialsProvider("AKIDRUNNER", "runner-secret", "")
-		},
+	w.tune = func(o *stsauth.Options) {
+		o.Credentials = credentials.NewStaticCredentialsProvider("AKIDRUNNER", "runner-secret", "")
 	}
-	if code := cli.Main(context.Background(), []string{"buildrole", "up"}, env); code != cli.ExitOK {
-		t.Fatalf("exit %d:\n%s", code, out.String())
+	if code, out, _ := w.run(context.Background(), "up"); code != cli.ExitOK {
+		t.Fatalf("exit %d:\n%s", code, out)
 	}
 	if n := w.srv.CountCalls("AssumeRole"); n == 0 {
 		t.Error("build role was not assumed by role chaining")
@@ -213,8 +200,8 @@ func TestDefaultCredentialChainMode(t *testing.T) {
 		t.Errorf("build role trust = %s, want the caller as AWS principal", trust)
 	}
 	w.postEnv()
-	if code := cli.Main(context.Background(), []string{"buildrole", "down"}, env); code != cli.ExitOK {
-		t.Fatalf("down exit %d:\n%s", code, out.String())
+	if code, out, _ := w.run(context.Background(), "down"); code != cli.ExitOK {
+		t.Fatalf("down exit %d:\n%s", code, out)
 	}
 	if got := w.leftovers(); len(got) != 0 {
 		t.Fatalf("left behind: %v", got)
@@ -307,14 +294,11 @@ func TestChainModeFromARoleSession(t *testing.T) {
 	}
 	c := out.Credentials
 	w.set("INPUT_ROLE-TO-ASSUME", "")
-	var b strings.Builder
-	env := cli.Env{Getenv: w.getenv, Stdout: &b, Stderr: &b, AWS: func(o *stsauth.Options) {
-		o.EndpointURL = w.srv.URL()
-		o.RetryBaseDelay, o.RetryMaxDelay = time.Millisecond, 5*time.Millisecond
+	w.tune = func(o *stsauth.Options) {
 		o.Credentials = credentials.NewStaticCredentialsProvider(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
-	}}
-	if code := cli.Main(context.Background(), []string{"buildrole", "up"}, env); code != cli.ExitOK {
-		t.Fatalf("exit %d:\n%s", code, b.String())
+	}
+	if code, out, _ := w.run(context.Background(), "up"); code != cli.ExitOK {
+		t.Fatalf("exit %d:\n%s", code, out)
 	}
 	for _, r := range w.srv.Snapshot().Roles {
 		if r.Path == "/buildrole/" && !strings.HasSuffix(r.Name, "-vm") && !strings.Contains(r.AssumeRolePolicy, "assumed-role/ci-runner/i-0123456789abcdef0") {

@@ -31,6 +31,8 @@ type world struct {
 	dir          string
 	mu           sync.Mutex
 	vars         map[string]string
+	// tune adjusts the AWS options of every run (credentials, timeouts).
+	tune func(*stsauth.Options)
 }
 
 func newWorld(t *testing.T) *world {
@@ -88,6 +90,9 @@ func (w *world) run(ctx context.Context, args ...string) (code int, stdout, stde
 		AWS: func(o *stsauth.Options) {
 			o.EndpointURL = w.srv.URL()
 			o.RetryBaseDelay, o.RetryMaxDelay = time.Millisecond, 5*time.Millisecond
+			if w.tune != nil {
+				w.tune(o)
+			}
 		},
 	})
 	return code, out.String(), errb.String()
