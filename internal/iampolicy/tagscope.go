@@ -45,7 +45,7 @@ var mutatesOwned = map[string][]string{
 	"ec2:DeleteKeyPair":                       {"key-pair"},
 	"ec2:DeleteSecurityGroup":                 {"security-group"},
 	"ec2:AuthorizeSecurityGroupIngress":       {"security-group"},
-	"ec2:DeregisterImage":                     {"image"},
+	"ec2:DeregisterImage":                     {"image", "snapshot"}, // snapshots too, with DeleteAssociatedSnapshots
 	"ec2:DeleteSnapshot":                      {"snapshot"},
 	"ec2:ModifyImageAttribute":                {"image"},
 	"ec2:ModifySnapshotAttribute":             {"snapshot"},
@@ -57,6 +57,17 @@ var mutatesOwned = map[string][]string{
 	"ec2:DetachVolume":                        {"volume"},
 	"ec2:DeleteVolume":                        {"volume"},
 	"ec2:DeleteTags":                          {"volume"},
+}
+
+// onlyOwnKind are mutations that act on one resource type alone: merged
+// grants pair them with other types, and those pairs are left out.
+var onlyOwnKind = map[string]bool{
+	"ec2:StopInstances": true, "ec2:TerminateInstances": true, "ec2:GetPasswordData": true,
+	"ec2:DeleteKeyPair": true, "ec2:DeleteSecurityGroup": true, "ec2:AuthorizeSecurityGroupIngress": true,
+	"ec2:DeregisterImage": true, "ec2:DeleteSnapshot": true, "ec2:ModifyImageAttribute": true,
+	"ec2:ModifySnapshotAttribute": true, "ec2:EnableImageDeprecation": true,
+	"ec2:EnableImageDeregistrationProtection": true, "ec2:EnableFastLaunch": true,
+	"ec2:DeleteLaunchTemplate": true, "ec2:DeleteVolume": true,
 }
 
 // ec2Kind returns the resource type and id of an EC2 ARN.
@@ -112,6 +123,9 @@ func tagScoped(g Grant, runID string, base func() Condition) []Statement {
 		for _, r := range g.Resources {
 			if a == "ec2:CreateTags" {
 				tagResources = append(tagResources, r)
+				continue
+			}
+			if kind, _ := ec2Kind(r); onlyOwnKind[a] && kind != "" && !slices.Contains(mutatesOwned[a], kind) {
 				continue
 			}
 			add(condFor(a, r), a, r)
