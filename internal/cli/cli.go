@@ -133,6 +133,14 @@ func (l *listFlag) Set(v string) error {
 	return nil
 }
 
+// boolFlag is a true/false input as a switch; its text is still checked by
+// config like any input ("--dry-run=maybe" is an input error).
+type boolFlag struct{ val string }
+
+func (b *boolFlag) String() string     { return b.val }
+func (b *boolFlag) Set(v string) error { b.val = v; return nil }
+func (b *boolFlag) IsBoolFlag() bool   { return true }
+
 // flags holds the shared flags of up and down.
 type flags struct {
 	fs        *flag.FlagSet
@@ -159,6 +167,13 @@ func newFlags(name string, stderr io.Writer) *flags {
 			l := &listFlag{}
 			f.lists[in.Name] = l
 			f.fs.Var(l, in.Name, desc)
+			continue
+		}
+		if in.Default == "true" || in.Default == "false" {
+			// --dry-run alone means true, as users expect of a switch.
+			b := &boolFlag{}
+			f.inputs[in.Name] = &b.val
+			f.fs.Var(b, in.Name, desc)
 			continue
 		}
 		f.inputs[in.Name] = f.fs.String(in.Name, "", desc)

@@ -35,7 +35,7 @@ func TestSweepCommand(t *testing.T) {
 		t.Fatalf("sweep: exit %d, %d left: %s %s", code, len(w.leftovers()), stdout, stderr)
 	}
 	// Dry run names the run and deletes nothing.
-	code, stdout, _ = w.runCLI(append([]string{"sweep", "--run-id", ids[0], "--dry-run", "true", "--json"}, auth...)...)
+	code, stdout, _ = w.runCLI(append([]string{"sweep", "--run-id", ids[0], "--dry-run", "--json"}, auth...)...)
 	if code != cli.ExitOK || !strings.Contains(stdout, "would-delete") || len(w.leftovers()) != 9 {
 		t.Fatalf("dry run: exit %d: %s", code, stdout)
 	}
