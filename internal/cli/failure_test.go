@@ -92,6 +92,7 @@ func TestTrustThatNeverPropagatesIsTornDown(t *testing.T) {
 func TestMasksPrecedeEverything(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
+	w.set("INPUT_TAGS", "aws:reserved=x") // a warning, which waits for the masks
 	code, stdout, _ := w.run(context.Background(), "up")
 	if code != cli.ExitOK {
 		t.Fatalf("exit %d:\n%s", code, stdout)

@@ -70,9 +70,6 @@ func runUp(ctx context.Context, env Env, args []string) int {
 	if cfg.MaskAccountID && cfg.AccountID != "" {
 		rio.mask(cfg.AccountID)
 	}
-	for _, w := range cfg.Warnings {
-		rio.warnf("%s", w)
-	}
 	// The plan depends on the account only for ARNs: build it now, so that
 	// what IAM would refuse (sizes, duplicate ids, lint errors) is refused
 	// before any call.
@@ -89,11 +86,18 @@ func runUp(ctx context.Context, env Env, args []string) int {
 		return finish(rio, ExitUsage)
 	}
 	if cfg.DryRun {
+		printWarnings(rio, cfg)
 		return finish(rio, printDryRun(rio, env, cfg))
 	}
 	opts := awsOptions(env, cfg.Auth, f.endpoint)
 	u := &upRun{env: env, rio: rio, cfg: cfg, opts: opts}
 	return finish(rio, u.run(ctx))
+}
+
+func printWarnings(rio runIO, cfg *config.Config) {
+	for _, w := range cfg.Warnings {
+		rio.warnf("%s", w)
+	}
 }
 
 func finish(rio runIO, code int) int {
@@ -162,6 +166,8 @@ func (u *upRun) run(ctx context.Context) int {
 			return u.tokens(ctx, aud)
 		}
 	}
+	// Warnings after the token's mask: masks come before anything else.
+	printWarnings(rio, cfg)
 	rio.group("Bootstrap session")
 	sess, err := stsauth.Bootstrap(ctx, u.opts, cfg.RoleToAssume, cfg.RoleSessionName, cfg.Audience, tokens)
 	if err != nil {
