@@ -1,7 +1,9 @@
 # A static binary on distroless: nothing else runs in the container.
 # No USER line: GitHub runs container actions as root so they can write the
 # runner's file commands (GITHUB_OUTPUT, GITHUB_ENV, GITHUB_STATE).
-FROM golang:1.26-bookworm AS build
+# Pinned to the toolchain go.mod names; pin digests with Renovate in a
+# release pipeline that can resolve them.
+FROM golang:1.26.8-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
