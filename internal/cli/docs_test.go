@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -76,5 +77,37 @@ func TestEntryPointNamePicksTheSubcommand(t *testing.T) {
 	}()
 	if code != cli.ExitOK || !strings.Contains(stdout, "nothing to do") {
 		t.Fatalf("buildrole-down: exit %d: %s", code, stdout)
+	}
+}
+
+// Every input name the code reads is in the table (and so in action.yml and
+// the README).
+func TestCodeReadsOnlyDocumentedInputs(t *testing.T) {
+	t.Parallel()
+	re := regexp.MustCompile(`(?:\binput|\.str|\.intRange|\.boolean|\.oneOf|\.duration|\.vars|p\.lint)\("([a-z-]+)"`)
+	known := map[string]bool{}
+	for _, in := range config.Inputs {
+		known[in.Name] = true
+	}
+	files, _ := filepath.Glob("../config/*.go")
+	more, _ := filepath.Glob("*.go")
+	seen := 0
+	for _, f := range append(files, more...) {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+			seen++
+			if !known[m[1]] {
+				t.Errorf("%s reads input %q, which action.yml and the README do not list", f, m[1])
+			}
+		}
+	}
+	if seen < 20 {
+		t.Errorf("found only %d input reads: the pattern no longer matches the code", seen)
 	}
 }
