@@ -63,11 +63,7 @@ func (b *Bootstrap) JSON() string {
 // as JSON, which is YAML too.
 func (b *Bootstrap) CloudFormation() string {
 	var w strings.Builder
-	line := func(indent int, format string, args ...any) {
-		w.WriteString(strings.Repeat("  ", indent))
-		fmt.Fprintf(&w, format, args...)
-		w.WriteByte('\n')
-	}
+	line := lineWriter(&w)
 	doc := func(indent int, d Document) {
 		for _, l := range strings.Split(d.Indent(), "\n") {
 			line(indent, "%s", l)
@@ -134,11 +130,7 @@ func (b *Bootstrap) CloudFormation() string {
 // same resources as CloudFormation, with outputs. Policies are heredoc JSON.
 func (b *Bootstrap) Terraform() string {
 	var w strings.Builder
-	line := func(indent int, format string, args ...any) {
-		w.WriteString(strings.Repeat("  ", indent))
-		fmt.Fprintf(&w, format, args...)
-		w.WriteByte('\n')
-	}
+	line := lineWriter(&w)
 	heredoc := func(indent int, attr string, d Document) {
 		line(indent, "%s = <<-EOT", attr)
 		for _, l := range strings.Split(hclEscapeTemplate(d.Indent()), "\n") {
@@ -246,4 +238,14 @@ func hclQuote(s string) string {
 func hclEscapeTemplate(s string) string {
 	s = strings.ReplaceAll(s, "${", "$${")
 	return strings.ReplaceAll(s, "%{", "%%{")
+}
+
+// lineWriter returns a function that writes one indented line (two spaces a
+// level) to w, for the YAML and HCL renderers.
+func lineWriter(w *strings.Builder) func(indent int, format string, args ...any) {
+	return func(indent int, format string, args ...any) {
+		w.WriteString(strings.Repeat("  ", indent))
+		fmt.Fprintf(w, format, args...)
+		w.WriteByte('\n')
+	}
 }
