@@ -5,15 +5,15 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/buildrole/buildrole/internal/accountsetup"
 	"github.com/buildrole/buildrole/internal/ghaction"
-	"github.com/buildrole/buildrole/internal/iampolicy"
 )
 
 // runBootstrap prints the account setup an administrator creates once.
 func runBootstrap(_ context.Context, env Env, args []string) int {
 	fs := flag.NewFlagSet("buildrole bootstrap", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
-	var p iampolicy.BootstrapParams
+	var p accountsetup.BootstrapParams
 	var subjects, instanceActions listFlag
 	fs.StringVar(&p.Repository, "repository", "", "ORG/REPO whose workflows may use buildrole (required)")
 	fs.StringVar(&p.AccountID, "account-id", "", "12-digit AWS account id (required)")
@@ -36,7 +36,7 @@ func runBootstrap(_ context.Context, env Env, args []string) int {
 		return ExitUsage
 	}
 	p.Subjects, p.InstanceActions = subjects.vals, instanceActions.vals
-	b, err := iampolicy.NewBootstrap(p)
+	b, err := accountsetup.NewBootstrap(p)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "buildrole bootstrap: %v\n", err)
 		return ExitUsage

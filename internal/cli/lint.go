@@ -7,7 +7,7 @@ import (
 	"os"
 
 	"github.com/buildrole/buildrole/internal/ghaction"
-	"github.com/buildrole/buildrole/internal/iampolicy"
+	"github.com/buildrole/buildrole/internal/policylint"
 )
 
 // runLint lints IAM policy files: one finding a line, file:line:col:
@@ -32,9 +32,9 @@ func runLint(_ context.Context, env Env, args []string) int {
 		fs.Usage()
 		return ExitUsage
 	}
-	opts := iampolicy.LintOptions{AllowedPassRoleARNs: passRoles.vals}
+	opts := policylint.LintOptions{AllowedPassRoleARNs: passRoles.vals}
 	if *trust {
-		opts.Kind = iampolicy.TrustPolicy
+		opts.Kind = policylint.TrustPolicy
 	}
 	code := ExitOK
 	for _, file := range fs.Args() {
@@ -44,11 +44,11 @@ func runLint(_ context.Context, env Env, args []string) int {
 			code = ExitUsage
 			continue
 		}
-		findings := iampolicy.Lint(file, data, opts)
+		findings := policylint.Lint(file, data, opts)
 		for _, f := range findings {
 			_ = writeData(env.Stdout, ghaction.InActions(env.Getenv), f.String())
 		}
-		if iampolicy.HasErrors(findings) && code == ExitOK {
+		if policylint.HasErrors(findings) && code == ExitOK {
 			code = ExitFailed
 		}
 	}

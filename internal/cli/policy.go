@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/buildrole/buildrole/internal/buildpolicy"
 	"github.com/buildrole/buildrole/internal/config"
 	"github.com/buildrole/buildrole/internal/ghaction"
 	"github.com/buildrole/buildrole/internal/iampolicy"
@@ -80,8 +81,8 @@ func reasons(p *provision.Plan) []reason {
 	for _, g := range p.Grants {
 		why[g.Sid] = g.Why
 	}
-	why[iampolicy.SidPassInstanceRole] = []string{"Packer passes the instance role to the build VM (RunInstances with an instance profile), to EC2 only"}
-	why[iampolicy.SidReadInstanceProfile] = []string{"Packer reads the instance profile it was given (builder/common/step_iam_instance_profile.go)"}
+	why[buildpolicy.SidPassInstanceRole] = []string{"Packer passes the instance role to the build VM (RunInstances with an instance profile), to EC2 only"}
+	why[buildpolicy.SidReadInstanceProfile] = []string{"Packer reads the instance profile it was given (builder/common/step_iam_instance_profile.go)"}
 	var out []reason
 	for i, st := range p.BuildRole.Policy.Statement {
 		sid := st.Sid

@@ -13,9 +13,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/buildrole/buildrole/internal/buildpolicy"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 	"github.com/buildrole/buildrole/internal/naming"
 	"github.com/buildrole/buildrole/internal/packertemplate"
+	"github.com/buildrole/buildrole/internal/policylint"
 )
 
 // Instance profile modes.
@@ -170,7 +172,7 @@ func Parse(src Source) (*Config, error) {
 		} else {
 			c.Packer = t
 			// The account only shapes ARNs; problems show without it.
-			for _, e := range iampolicy.Derive(t, c.Partition, "000000000000", c.Region).Errors {
+			for _, e := range buildpolicy.Derive(t, c.Partition, "000000000000", c.Region).Errors {
 				p.fail("template", "%s", e)
 			}
 		}
@@ -179,7 +181,7 @@ func Parse(src Source) (*Config, error) {
 		st, err := iampolicy.ParseStatements([]byte(s))
 		if err != nil {
 			p.fail("extra-policy", "%v", err)
-		} else if p.lint("extra-policy", asDocument(s), iampolicy.IdentityPolicy) {
+		} else if p.lint("extra-policy", asDocument(s), policylint.IdentityPolicy) {
 			c.ExtraStatements = st
 		}
 	}
@@ -194,7 +196,7 @@ func Parse(src Source) (*Config, error) {
 			p.fail("instance-policy", "needs instance-profile: separate (it is %q)", c.InstanceProfile)
 		case iampolicy.Size(s) > iampolicy.MaxInlineRolePolicySize:
 			p.fail("instance-policy", "is %d characters without whitespace; IAM allows %d per role", iampolicy.Size(s), iampolicy.MaxInlineRolePolicySize)
-		case p.lint("instance-policy", s, iampolicy.IdentityPolicy):
+		case p.lint("instance-policy", s, policylint.IdentityPolicy):
 			c.InstancePolicy = &doc
 		}
 	}
@@ -210,7 +212,7 @@ func Parse(src Source) (*Config, error) {
 		case c.Template == "":
 			p.fail("scope", "tags needs a template, to know what Packer creates and tags")
 		case c.Packer != nil:
-			for _, e := range iampolicy.TagScopeErrors(c.Packer, c.Partition) {
+			for _, e := range buildpolicy.TagScopeErrors(c.Packer, c.Partition) {
 				p.fail("scope", "%s", e)
 			}
 		}
@@ -449,10 +451,10 @@ func (p *parser) vars(name string) map[string]string {
 
 // lint runs the policy linter on an input; errors fail it, warnings are
 // kept for the log. It reports whether the input is free of errors.
-func (p *parser) lint(name, doc string, kind iampolicy.PolicyKind) bool {
+func (p *parser) lint(name, doc string, kind policylint.PolicyKind) bool {
 	ok := true
-	for _, f := range iampolicy.Lint(name, []byte(doc), iampolicy.LintOptions{Kind: kind}) {
-		if f.Severity == iampolicy.Error {
+	for _, f := range policylint.Lint(name, []byte(doc), policylint.LintOptions{Kind: kind}) {
+		if f.Severity == policylint.Error {
 			p.fail(name, "%s", f)
 			ok = false
 		} else {

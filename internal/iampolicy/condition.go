@@ -9,9 +9,9 @@ import (
 
 // Set-operator prefixes and the IfExists suffix of condition operators.
 const (
-	prefixForAnyValue  = "ForAnyValue:"
-	prefixForAllValues = "ForAllValues:"
-	suffixIfExists     = "IfExists"
+	PrefixForAnyValue  = "ForAnyValue:"
+	PrefixForAllValues = "ForAllValues:"
+	SuffixIfExists     = "IfExists"
 )
 
 type setMode int
@@ -35,8 +35,8 @@ var baseOperators = map[string]baseOperator{
 	"StringNotEquals":           {match: func(r, p string) bool { return r == p }, negated: true},
 	"StringEqualsIgnoreCase":    {match: strings.EqualFold},
 	"StringNotEqualsIgnoreCase": {match: strings.EqualFold, negated: true},
-	"StringLike":                {match: func(r, p string) bool { return globMatch(p, r) }},
-	"StringNotLike":             {match: func(r, p string) bool { return globMatch(p, r) }, negated: true},
+	"StringLike":                {match: func(r, p string) bool { return GlobMatch(p, r) }},
+	"StringNotLike":             {match: func(r, p string) bool { return GlobMatch(p, r) }, negated: true},
 	// ArnEquals and ArnLike behave the same in IAM: both match each of the
 	// six colon-separated parts separately, with wildcards.
 	"ArnEquals":                {match: func(r, p string) bool { return arnMatch(p, r) }},
@@ -74,12 +74,12 @@ type operator struct {
 func parseOperator(op string) (operator, bool) {
 	var o operator
 	switch {
-	case strings.HasPrefix(op, prefixForAnyValue):
-		o.set, op = setAny, op[len(prefixForAnyValue):]
-	case strings.HasPrefix(op, prefixForAllValues):
-		o.set, op = setAll, op[len(prefixForAllValues):]
+	case strings.HasPrefix(op, PrefixForAnyValue):
+		o.set, op = setAny, op[len(PrefixForAnyValue):]
+	case strings.HasPrefix(op, PrefixForAllValues):
+		o.set, op = setAll, op[len(PrefixForAllValues):]
 	}
-	if name, ok := strings.CutSuffix(op, suffixIfExists); ok && name != "Null" {
+	if name, ok := strings.CutSuffix(op, SuffixIfExists); ok && name != "Null" {
 		o.ifExists, op = true, name
 	}
 	b, ok := baseOperators[op]
@@ -89,6 +89,10 @@ func parseOperator(op string) (operator, bool) {
 	o.base, o.name = b, op
 	return o, true
 }
+
+// BaseOperators lists the condition operators without prefix or suffix,
+// sorted.
+func BaseOperators() []string { return sortedKeys(baseOperators) }
 
 // UnknownOperator reports whether op is not a condition operator IAM knows,
 // counting the ForAnyValue:/ForAllValues: prefixes and the IfExists suffix
@@ -178,9 +182,9 @@ func conditionHolds(c Condition, ctx map[string][]string) bool {
 	return true
 }
 
-// globMatch matches s against pattern with "*" (any run, also empty) and
+// GlobMatch matches s against pattern with "*" (any run, also empty) and
 // "?" (one character), case-sensitively.
-func globMatch(pattern, s string) bool {
+func GlobMatch(pattern, s string) bool {
 	p, t := []rune(pattern), []rune(s)
 	pi, ti := 0, 0
 	star, mark := -1, 0
@@ -217,10 +221,10 @@ func arnMatch(pattern, arn string) bool {
 	}
 	p := strings.SplitN(pattern, ":", 6)
 	if len(p) != 6 {
-		return globMatch(pattern, arn)
+		return GlobMatch(pattern, arn)
 	}
 	for i := range p {
-		if !globMatch(p[i], a[i]) {
+		if !GlobMatch(p[i], a[i]) {
 			return false
 		}
 	}

@@ -232,8 +232,8 @@ func TestGlobMatch(t *testing.T) {
 		{"a**", "a", true},
 	}
 	for _, tt := range tests {
-		if got := globMatch(tt.pattern, tt.s); got != tt.want {
-			t.Errorf("globMatch(%q, %q) = %v, want %v", tt.pattern, tt.s, got, tt.want)
+		if got := GlobMatch(tt.pattern, tt.s); got != tt.want {
+			t.Errorf("GlobMatch(%q, %q) = %v, want %v", tt.pattern, tt.s, got, tt.want)
 		}
 	}
 }

@@ -108,11 +108,11 @@ func (s Statement) applies(req Request, ctx map[string][]string, resourceBased b
 	}
 	switch {
 	case len(s.Resource) > 0:
-		if !anyMatch(s.Resource, req.Resource, resourceMatch) {
+		if !anyMatch(s.Resource, req.Resource, ResourceMatch) {
 			return false
 		}
 	case len(s.NotResource) > 0:
-		if anyMatch(s.NotResource, req.Resource, resourceMatch) {
+		if anyMatch(s.NotResource, req.Resource, ResourceMatch) {
 			return false
 		}
 	case !resourceBased:
@@ -146,17 +146,19 @@ func anyMatch(patterns Values, value string, match func(pattern, value string) b
 }
 
 func actionMatch(pattern, action string) bool {
-	return globMatch(strings.ToLower(pattern), strings.ToLower(action))
+	return GlobMatch(strings.ToLower(pattern), strings.ToLower(action))
 }
 
-func resourceMatch(pattern, resource string) bool {
+// ResourceMatch matches a resource against a Resource pattern: ARNs part by
+// part, anything else as a glob.
+func ResourceMatch(pattern, resource string) bool {
 	if pattern == "*" {
 		return true
 	}
 	if strings.HasPrefix(pattern, "arn:") && strings.HasPrefix(resource, "arn:") {
 		return arnMatch(pattern, resource)
 	}
-	return globMatch(pattern, resource)
+	return GlobMatch(pattern, resource)
 }
 
 func normalizeContext(in map[string][]string) map[string][]string {
@@ -188,7 +190,7 @@ func (p *Principal) matches(caller map[string]string) bool {
 }
 
 func canonicalPrincipalType(typ string) string {
-	for _, t := range principalTypes {
+	for _, t := range PrincipalTypes {
 		if strings.EqualFold(t, typ) {
 			return t
 		}

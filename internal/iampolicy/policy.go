@@ -19,8 +19,8 @@ import (
 // Version is the current IAM policy language version.
 const Version = "2012-10-17"
 
-// legacyVersion is still accepted by IAM; it lacks policy variables.
-const legacyVersion = "2008-10-17"
+// LegacyVersion is still accepted by IAM; it lacks policy variables.
+const LegacyVersion = "2008-10-17"
 
 // IAM size quotas, in characters not counting whitespace (see Size).
 const (
@@ -68,12 +68,12 @@ type Values []string
 // MarshalJSON writes a one-element list as a plain string, as IAM does.
 func (v Values) MarshalJSON() ([]byte, error) {
 	if len(v) == 1 {
-		return marshal(v[0])
+		return Marshal(v[0])
 	}
 	if v == nil {
 		return []byte("[]"), nil
 	}
-	return marshal([]string(v))
+	return Marshal([]string(v))
 }
 
 // UnmarshalJSON accepts a string or an array of strings.
@@ -104,8 +104,8 @@ type Principal struct {
 	CanonicalUser Values
 }
 
-// principalTypes lists the keys of a Principal object in marshal order.
-var principalTypes = []string{"AWS", "CanonicalUser", "Federated", "Service"}
+// PrincipalTypes lists the keys of a Principal object in marshal order.
+var PrincipalTypes = []string{"AWS", "CanonicalUser", "Federated", "Service"}
 
 func (p *Principal) field(typ string) *Values {
 	switch typ {
@@ -129,7 +129,7 @@ func (p Principal) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteByte('{')
 	n := 0
-	for _, typ := range principalTypes {
+	for _, typ := range PrincipalTypes {
 		vals := *p.field(typ)
 		if len(vals) == 0 {
 			continue
@@ -138,7 +138,7 @@ func (p Principal) MarshalJSON() ([]byte, error) {
 			b.WriteByte(',')
 		}
 		n++
-		k, _ := marshal(typ)
+		k, _ := Marshal(typ)
 		v, err := vals.MarshalJSON()
 		if err != nil {
 			return nil, err
@@ -443,7 +443,7 @@ func unmarshalOne(data []byte, v json.Unmarshaler) error {
 
 func (d Document) validate() error {
 	switch d.Version {
-	case Version, legacyVersion:
+	case Version, LegacyVersion:
 	case "":
 		return fmt.Errorf("missing Version (want %q)", Version)
 	default:
@@ -492,7 +492,7 @@ func exactlyOne(a string, hasA bool, b string, hasB bool) error {
 // JSON returns the document as compact JSON. Output is deterministic:
 // struct fields in IAM order, condition operators and keys sorted.
 func (d Document) JSON() string {
-	b, err := marshal(d)
+	b, err := Marshal(d)
 	if err != nil {
 		// Unreachable: every field marshals.
 		return ""
@@ -521,9 +521,9 @@ func Size(doc string) int {
 	return n
 }
 
-// marshal encodes without HTML escaping: policies carry "<", ">" and "&"
+// Marshal encodes JSON without HTML escaping: policies carry "<", ">" and "&"
 // only as data, and escaped forms would be counted by IAM's size quota.
-func marshal(v any) ([]byte, error) {
+func Marshal(v any) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)

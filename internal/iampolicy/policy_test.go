@@ -23,7 +23,7 @@ func TestValuesJSON(t *testing.T) {
 		{Values{"<&>"}, `"<&>"`},
 	}
 	for _, tt := range tests {
-		got, err := marshal(tt.in)
+		got, err := Marshal(tt.in)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,7 +80,7 @@ func TestPrincipalJSON(t *testing.T) {
 		if diff := cmp.Diff(tt.p, got); diff != "" {
 			t.Errorf("unmarshal %s (-want +got):\n%s", tt.json, diff)
 		}
-		b, err := marshal(tt.p)
+		b, err := Marshal(tt.p)
 		if err != nil {
 			t.Fatal(err)
 		}

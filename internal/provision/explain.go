@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/smithy-go"
 
+	"github.com/buildrole/buildrole/internal/accountsetup"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 )
 
@@ -63,8 +64,8 @@ func walkDenials(err error, context string, out *[]Denial) {
 
 // bootstrapPolicy is the default `buildrole bootstrap` permission policy,
 // with chain mode so that sts:AssumeRole is covered too.
-var bootstrapPolicy = func() *iampolicy.Bootstrap {
-	b, err := iampolicy.NewBootstrap(iampolicy.BootstrapParams{AccountID: "111111111111", Repository: "ORG/REPO", ChainMode: true})
+var bootstrapPolicy = func() *accountsetup.Bootstrap {
+	b, err := accountsetup.NewBootstrap(accountsetup.BootstrapParams{AccountID: "111111111111", Repository: "ORG/REPO", ChainMode: true})
 	if err != nil {
 		return nil
 	}

@@ -6,9 +6,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/buildrole/buildrole/internal/accountsetup"
+	"github.com/buildrole/buildrole/internal/buildpolicy"
 	"github.com/buildrole/buildrole/internal/config"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 	"github.com/buildrole/buildrole/internal/naming"
+	"github.com/buildrole/buildrole/internal/policylint"
 )
 
 // Inline policy names. A role's inline policies share one 10,240-character
@@ -57,24 +60,24 @@ type ProfilePlan struct {
 
 // Plan is everything Up will create, computed without any call.
 type Plan struct {
-	RunID              string            `json:"run_id"`
-	Region             string            `json:"region"`
-	Partition          string            `json:"partition"`
-	AccountID          string            `json:"account_id"`
-	Path               string            `json:"path"`
-	Boundary           string            `json:"permissions_boundary,omitempty"`
-	MaxSessionDuration int32             `json:"max_session_duration"`
-	ExpiresAt          time.Time         `json:"expires_at"`
-	Tags               []naming.Tag      `json:"tags"`
-	TrustMode          string            `json:"trust_mode"`
-	BuildRole          RolePlan          `json:"build_role"`
-	InstanceRole       *RolePlan         `json:"instance_role,omitempty"`
-	InstanceProfile    *ProfilePlan      `json:"instance_profile,omitempty"`
-	Warnings           []string          `json:"warnings,omitempty"`
-	Regions            []string          `json:"regions"`
-	Grants             []iampolicy.Grant `json:"-"`
-	Names              naming.Names      `json:"-"`
-	Trust              Trust             `json:"-"`
+	RunID              string              `json:"run_id"`
+	Region             string              `json:"region"`
+	Partition          string              `json:"partition"`
+	AccountID          string              `json:"account_id"`
+	Path               string              `json:"path"`
+	Boundary           string              `json:"permissions_boundary,omitempty"`
+	MaxSessionDuration int32               `json:"max_session_duration"`
+	ExpiresAt          time.Time           `json:"expires_at"`
+	Tags               []naming.Tag        `json:"tags"`
+	TrustMode          string              `json:"trust_mode"`
+	BuildRole          RolePlan            `json:"build_role"`
+	InstanceRole       *RolePlan           `json:"instance_role,omitempty"`
+	InstanceProfile    *ProfilePlan        `json:"instance_profile,omitempty"`
+	Warnings           []string            `json:"warnings,omitempty"`
+	Regions            []string            `json:"regions"`
+	Grants             []buildpolicy.Grant `json:"-"`
+	Names              naming.Names        `json:"-"`
+	Trust              Trust               `json:"-"`
 }
 
 // PlaceholderAccount stands in for the account id in a dry run that has no
@@ -106,13 +109,13 @@ func NewPlan(c *config.Config, accountID string, trust Trust) (*Plan, error) {
 	}
 	var buildTrust iampolicy.Document
 	if trust.Mode() == "chain" {
-		buildTrust = iampolicy.ChainTrustPolicy(trust.PrincipalARN)
+		buildTrust = buildpolicy.ChainTrustPolicy(trust.PrincipalARN)
 	} else {
-		buildTrust = iampolicy.WebIdentityTrustPolicy(trust.ProviderARN, GitHubOIDCHost, trust.Audience, trust.Subject)
+		buildTrust = buildpolicy.WebIdentityTrustPolicy(trust.ProviderARN, GitHubOIDCHost, trust.Audience, trust.Subject)
 	}
 	p.BuildRole = RolePlan{Name: c.Names.Role, ARN: arn("role", c.Names.Role), Trust: buildTrust, PolicyName: BuildPolicyName}
 
-	params := iampolicy.BuildParams{
+	params := buildpolicy.BuildParams{
 		Partition:   c.Partition,
 		AccountID:   accountID,
 		Regions:     []string{c.Region},
@@ -123,7 +126,7 @@ func NewPlan(c *config.Config, accountID string, trust Trust) (*Plan, error) {
 		p.InstanceRole = &RolePlan{
 			Name:  c.Names.InstanceRole,
 			ARN:   arn("role", c.Names.InstanceRole),
-			Trust: iampolicy.InstanceTrustPolicy(c.Partition),
+			Trust: buildpolicy.InstanceTrustPolicy(c.Partition),
 		}
 		if c.InstancePolicy != nil {
 			p.InstanceRole.PolicyName = InstancePolicyName
@@ -134,7 +137,7 @@ func NewPlan(c *config.Config, accountID string, trust Trust) (*Plan, error) {
 	case config.ProfileShared:
 		// The build role itself travels to the VM, so the build role's
 		// trust must also admit EC2.
-		ec2 := iampolicy.InstanceTrustPolicy(c.Partition)
+		ec2 := buildpolicy.InstanceTrustPolicy(c.Partition)
 		p.BuildRole.Trust.Statement = append(p.BuildRole.Trust.Statement, ec2.Statement...)
 		p.InstanceProfile = &ProfilePlan{Name: c.Names.InstanceProfile, ARN: arn("instance-profile", c.Names.InstanceProfile), Role: c.Names.Role}
 		params.PassRoleARNs = []string{p.BuildRole.ARN}
@@ -143,7 +146,7 @@ func NewPlan(c *config.Config, accountID string, trust Trust) (*Plan, error) {
 		params.InstanceProfileARNs = []string{p.InstanceProfile.ARN}
 	}
 	if c.Packer != nil {
-		d := iampolicy.Derive(c.Packer, c.Partition, accountID, c.Region)
+		d := buildpolicy.Derive(c.Packer, c.Partition, accountID, c.Region)
 		params.Grants, params.Regions = d.Grants, d.Regions
 		if c.Scope == config.ScopeTags {
 			params.TagRunID = c.RunID
@@ -167,9 +170,9 @@ func NewPlan(c *config.Config, accountID string, trust Trust) (*Plan, error) {
 			params.PassRoleARNs = append(params.PassRoleARNs, fmt.Sprintf("arn:%s:iam::%s:role/%s", c.Partition, accountID, name), fmt.Sprintf("arn:%s:iam::%s:role/*/%s", c.Partition, accountID, name))
 		}
 	} else {
-		p.Grants, p.Regions = iampolicy.DefaultGrants(), params.Regions
+		p.Grants, p.Regions = buildpolicy.DefaultGrants(), params.Regions
 	}
-	policy := iampolicy.BuildRolePolicy(params)
+	policy := buildpolicy.BuildRolePolicy(params)
 	policy.Statement = append(policy.Statement, c.ExtraStatements...)
 	p.BuildRole.Policy = &policy
 
@@ -182,8 +185,8 @@ func NewPlan(c *config.Config, accountID string, trust Trust) (*Plan, error) {
 	}
 	// The whole document, extra statements included, passes the linter
 	// before IAM sees it.
-	for _, f := range iampolicy.Lint("build-role-policy", []byte(policy.Indent()), iampolicy.LintOptions{AllowedPassRoleARNs: params.PassRoleARNs}) {
-		if f.Severity == iampolicy.Error {
+	for _, f := range policylint.Lint("build-role-policy", []byte(policy.Indent()), policylint.LintOptions{AllowedPassRoleARNs: params.PassRoleARNs}) {
+		if f.Severity == policylint.Error {
 			return nil, fmt.Errorf("the build role's policy, with extra-policy, fails the linter: %s", f)
 		}
 	}
@@ -199,7 +202,7 @@ func NewPlan(c *config.Config, accountID string, trust Trust) (*Plan, error) {
 // ssmAgentPolicy lets the VM's SSM agent register and carry sessions.
 func ssmAgentPolicy() iampolicy.Document {
 	var actions iampolicy.Values
-	for _, a := range iampolicy.DefaultInstanceActions() {
+	for _, a := range accountsetup.DefaultInstanceActions() {
 		if strings.HasPrefix(a, "ssm:") || strings.HasPrefix(a, "ssmmessages:") || strings.HasPrefix(a, "ec2messages:") {
 			actions = append(actions, a)
 		}

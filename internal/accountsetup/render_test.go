@@ -1,14 +1,18 @@
-package iampolicy
+package accountsetup
 
 import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/buildrole/buildrole/internal/iampolicy"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -66,7 +70,7 @@ var bsRenderCases = []struct {
 }{
 	{"default", BootstrapParams{AccountID: bsAccount, Repository: "octo/app"}},
 	{"chain-immutable", BootstrapParams{
-		Partition: PartitionGovCloud, AccountID: bsAccount, Repository: "octo/images",
+		Partition: iampolicy.PartitionGovCloud, AccountID: bsAccount, Repository: "octo/images",
 		OwnerID: "123456", RepositoryID: "456789",
 		Subjects: []string{"ref:refs/heads/main", "ref:refs/heads/release/*", "environment:prod"},
 		Path:     "/ci/images/", NamePrefix: "img", RoleName: "img-bootstrap-gov", BoundaryName: "img-boundary",
@@ -143,11 +147,11 @@ func TestBootstrapJSONReparses(t *testing.T) {
 		}
 		for name, pair := range map[string]struct {
 			raw  json.RawMessage
-			want Document
+			want iampolicy.Document
 		}{
 			"trust_policy": {out.Role.Trust, b.Trust}, "permission_policy": {out.Role.Policy, b.Permissions}, "policy": {out.Boundary.Policy, b.Boundary},
 		} {
-			d, err := Parse(pair.raw)
+			d, err := iampolicy.Parse(pair.raw)
 			if err != nil {
 				t.Errorf("%s: %s: %v", c.name, name, err)
 				continue
@@ -225,7 +229,7 @@ func TestBootstrapCloudFormationIsYAML(t *testing.T) {
 		}
 		docs := map[string]struct {
 			raw  any
-			want Document
+			want iampolicy.Document
 		}{
 			"boundary":    {get("Resources", "PermissionsBoundary", "Properties", "PolicyDocument"), b.Boundary},
 			"trust":       {get("Resources", "BootstrapRole", "Properties", "AssumeRolePolicyDocument"), b.Trust},
@@ -237,7 +241,7 @@ func TestBootstrapCloudFormationIsYAML(t *testing.T) {
 				t.Errorf("%s: %s: %T, want an embedded JSON document", c.name, name, d.raw)
 				continue
 			}
-			got, err := Parse([]byte(raw))
+			got, err := iampolicy.Parse([]byte(raw))
 			if err != nil {
 				t.Errorf("%s: %s: %v", c.name, name, err)
 				continue
@@ -268,8 +272,8 @@ func TestBootstrapTerraform(t *testing.T) {
 		if diff := cmp.Diff([]string{"policy", "assume_role_policy", "policy"}, order); diff != "" {
 			t.Fatalf("%s: heredoc attributes (-want +got):\n%s", c.name, diff)
 		}
-		for i, want := range []Document{b.Boundary, b.Trust, b.Permissions} {
-			got, err := Parse([]byte(docs[fmt.Sprint(i)]))
+		for i, want := range []iampolicy.Document{b.Boundary, b.Trust, b.Permissions} {
+			got, err := iampolicy.Parse([]byte(docs[fmt.Sprint(i)]))
 			if err != nil {
 				t.Errorf("%s: heredoc %d (%s): %v", c.name, i, order[i], err)
 				continue
@@ -493,4 +497,4 @@ func bsYAMLScalar(s string, num int) (string, error) {
 	return s, nil
 }
 
-func bsKeys(m map[string]any) []string { return sortedKeys(m) }
+func bsKeys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }

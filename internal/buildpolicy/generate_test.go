@@ -1,10 +1,12 @@
-package iampolicy
+package buildpolicy
 
 import (
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/buildrole/buildrole/internal/iampolicy"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -23,7 +25,7 @@ type buildCase struct {
 	profile     string
 	cidrs       []string
 	params      BuildParams
-	doc         Document
+	doc         iampolicy.Document
 	ec2SP       string
 	unrelatedSP string
 }
@@ -53,8 +55,8 @@ func buildCases(t *testing.T) []buildCase {
 					instRole:    arn("role", "buildrole-o-r-pr1-3f9c2a1b-vm"),
 					profile:     arn("instance-profile", "buildrole-o-r-pr1-3f9c2a1b-vm"),
 					cidrs:       cidrs,
-					ec2SP:       ServicePrincipal(partition, "ec2"),
-					unrelatedSP: ServicePrincipal(partition, "lambda"),
+					ec2SP:       iampolicy.ServicePrincipal(partition, "ec2"),
+					unrelatedSP: iampolicy.ServicePrincipal(partition, "lambda"),
 				}
 				c.params = BuildParams{
 					Partition: partition, AccountID: testAccount, Regions: regions,
@@ -72,9 +74,9 @@ func buildCases(t *testing.T) []buildCase {
 // context returns a request context from region and, when the case has
 // CIDRs, a source address inside them.
 func (c buildCase) context(region string, extra ...string) map[string][]string {
-	m := map[string][]string{KeyRequestedRegion: {region}}
+	m := map[string][]string{iampolicy.KeyRequestedRegion: {region}}
 	if len(c.cidrs) > 0 {
-		m[KeySourceIP] = []string{"203.0.113.10"}
+		m[iampolicy.KeySourceIP] = []string{"203.0.113.10"}
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
 		m[extra[i]] = []string{extra[i+1]}
@@ -82,8 +84,8 @@ func (c buildCase) context(region string, extra ...string) map[string][]string {
 	return m
 }
 
-func (c buildCase) eval(action, resource string, ctx map[string][]string) Decision {
-	return Evaluate(Request{Action: action, Resource: resource, Context: ctx}, []Document{c.doc}, nil)
+func (c buildCase) eval(action, resource string, ctx map[string][]string) iampolicy.Decision {
+	return iampolicy.Evaluate(iampolicy.Request{Action: action, Resource: resource, Context: ctx}, []iampolicy.Document{c.doc}, nil)
 }
 
 func TestPackerCatalogueSortedAndExplicit(t *testing.T) {
@@ -112,25 +114,25 @@ func TestBuildPolicyAllowsCatalogueOnlyInRegions(t *testing.T) {
 			t.Parallel()
 			for _, action := range PackerEC2Actions() {
 				for _, region := range c.regions {
-					if got := c.eval(action, "*", c.context(region)); got != Allow {
+					if got := c.eval(action, "*", c.context(region)); got != iampolicy.Allow {
 						t.Errorf("%s in %s = %v, want Allow", action, region, got)
 					}
 				}
-				if got := c.eval(action, "*", c.context(c.outside)); got == Allow {
+				if got := c.eval(action, "*", c.context(c.outside)); got == iampolicy.Allow {
 					t.Errorf("%s in %s (outside) = %v, want deny", action, c.outside, got)
 				}
-				if got := c.eval(action, "*", c.context("")); got == Allow {
+				if got := c.eval(action, "*", c.context("")); got == iampolicy.Allow {
 					t.Errorf("%s with empty region = %v, want deny", action, got)
 				}
 				noRegion := c.context(c.regions[0])
-				delete(noRegion, KeyRequestedRegion)
-				if got := c.eval(action, "*", noRegion); got == Allow {
+				delete(noRegion, iampolicy.KeyRequestedRegion)
+				if got := c.eval(action, "*", noRegion); got == iampolicy.Allow {
 					t.Errorf("%s without aws:RequestedRegion = %v, want deny", action, got)
 				}
 			}
 			// EC2 actions outside the catalogue are not allowed.
 			for _, action := range []string{"ec2:DeleteVpc", "ec2:CreateVpc", "ec2:ModifyVpcAttribute", "ec2:AuthorizeSecurityGroupEgress", "ec2:DescribeVpcs", "ec2:CreateLaunchTemplate"} {
-				if got := c.eval(action, "*", c.context(c.regions[0])); got == Allow {
+				if got := c.eval(action, "*", c.context(c.regions[0])); got == iampolicy.Allow {
 					t.Errorf("%s = Allow, want deny (not in the catalogue)", action)
 				}
 			}
@@ -148,22 +150,22 @@ func TestBuildPolicyPassRole(t *testing.T) {
 				name     string
 				resource string
 				ctx      map[string][]string
-				want     Decision
+				want     iampolicy.Decision
 			}{
-				{"instance role to ec2", c.instRole, c.context(region, KeyPassedToService, c.ec2SP), Allow},
-				{"build role to ec2", c.buildRole, c.context(region, KeyPassedToService, c.ec2SP), ImplicitDeny},
-				{"other role to ec2", strings.Replace(c.instRole, "-vm", "-admin", 1), c.context(region, KeyPassedToService, c.ec2SP), ImplicitDeny},
-				{"admin role to ec2", fmt.Sprintf("arn:%s:iam::%s:role/Admin", c.partition, testAccount), c.context(region, KeyPassedToService, c.ec2SP), ImplicitDeny},
-				{"any role", "*", c.context(region, KeyPassedToService, c.ec2SP), ImplicitDeny},
-				{"instance role to lambda", c.instRole, c.context(region, KeyPassedToService, c.unrelatedSP), ImplicitDeny},
-				{"instance role to ec2 look-alike", c.instRole, c.context(region, KeyPassedToService, "ec2.amazonaws.com.evil"), ImplicitDeny},
-				{"instance role without PassedToService", c.instRole, c.context(region), ImplicitDeny},
+				{"instance role to ec2", c.instRole, c.context(region, iampolicy.KeyPassedToService, c.ec2SP), iampolicy.Allow},
+				{"build role to ec2", c.buildRole, c.context(region, iampolicy.KeyPassedToService, c.ec2SP), iampolicy.ImplicitDeny},
+				{"other role to ec2", strings.Replace(c.instRole, "-vm", "-admin", 1), c.context(region, iampolicy.KeyPassedToService, c.ec2SP), iampolicy.ImplicitDeny},
+				{"admin role to ec2", fmt.Sprintf("arn:%s:iam::%s:role/Admin", c.partition, testAccount), c.context(region, iampolicy.KeyPassedToService, c.ec2SP), iampolicy.ImplicitDeny},
+				{"any role", "*", c.context(region, iampolicy.KeyPassedToService, c.ec2SP), iampolicy.ImplicitDeny},
+				{"instance role to lambda", c.instRole, c.context(region, iampolicy.KeyPassedToService, c.unrelatedSP), iampolicy.ImplicitDeny},
+				{"instance role to ec2 look-alike", c.instRole, c.context(region, iampolicy.KeyPassedToService, "ec2.amazonaws.com.evil"), iampolicy.ImplicitDeny},
+				{"instance role without PassedToService", c.instRole, c.context(region), iampolicy.ImplicitDeny},
 				// Not region-bound: IAM's region for PassRole is undocumented,
 				// and the EC2 call that passes it is region-bound.
-				{"instance role, any region", c.instRole, c.context(c.outside, KeyPassedToService, c.ec2SP), Allow},
+				{"instance role, any region", c.instRole, c.context(c.outside, iampolicy.KeyPassedToService, c.ec2SP), iampolicy.Allow},
 			}
 			for _, tt := range tests {
-				if got := c.eval(ActionPassRole, tt.resource, tt.ctx); got != tt.want {
+				if got := c.eval(iampolicy.ActionPassRole, tt.resource, tt.ctx); got != tt.want {
 					t.Errorf("%s: PassRole %s = %v, want %v", tt.name, tt.resource, got, tt.want)
 				}
 			}
@@ -179,15 +181,15 @@ func TestBuildPolicyInstanceProfile(t *testing.T) {
 			// IAM calls carry the IAM endpoint's region, never the build
 			// region: whatever region is in the context, the profile is readable.
 			for _, region := range []string{"us-east-1", c.regions[0], "cn-north-1", "us-gov-west-1"} {
-				if got := c.eval(ActionGetInstanceProfile, c.profile, c.context(region)); got != Allow {
+				if got := c.eval(iampolicy.ActionGetInstanceProfile, c.profile, c.context(region)); got != iampolicy.Allow {
 					t.Errorf("GetInstanceProfile from %s = %v, want Allow", region, got)
 				}
 			}
 			other := strings.Replace(c.profile, "-vm", "-other", 1)
-			if got := c.eval(ActionGetInstanceProfile, other, c.context("us-east-1")); got != ImplicitDeny {
+			if got := c.eval(iampolicy.ActionGetInstanceProfile, other, c.context("us-east-1")); got != iampolicy.ImplicitDeny {
 				t.Errorf("GetInstanceProfile on %s = %v, want ImplicitDeny", other, got)
 			}
-			if got := c.eval(ActionGetInstanceProfile, "*", c.context("us-east-1")); got != ImplicitDeny {
+			if got := c.eval(iampolicy.ActionGetInstanceProfile, "*", c.context("us-east-1")); got != iampolicy.ImplicitDeny {
 				t.Errorf("GetInstanceProfile on * = %v, want ImplicitDeny", got)
 			}
 		})
@@ -220,14 +222,14 @@ func TestBuildPolicyNoIAMOrSTSWrites(t *testing.T) {
 				fmt.Sprintf("arn:%s:iam::%s:user/u", c.partition, testAccount)}
 			contexts := []map[string][]string{
 				c.context(c.regions[0]),
-				c.context("us-east-1", KeyPassedToService, c.ec2SP),
-				c.context(c.regions[0], KeyPassedToService, c.ec2SP),
+				c.context("us-east-1", iampolicy.KeyPassedToService, c.ec2SP),
+				c.context(c.regions[0], iampolicy.KeyPassedToService, c.ec2SP),
 				{},
 			}
 			for _, action := range iamAndSTSWrites {
 				for _, resource := range resources {
 					for _, ctx := range contexts {
-						if got := c.eval(action, resource, ctx); got == Allow {
+						if got := c.eval(action, resource, ctx); got == iampolicy.Allow {
 							t.Errorf("%s on %s with %v = Allow, want deny", action, resource, ctx)
 						}
 					}
@@ -244,10 +246,10 @@ func TestBuildPolicyNoWildcardActions(t *testing.T) {
 			if len(s.NotAction) > 0 || len(s.NotResource) > 0 {
 				t.Errorf("%s: statement %s uses NotAction/NotResource", c.name, s.Sid)
 			}
-			if s.Sid == SidDenyOutsideSourceCIDRs && s.Effect == EffectDeny {
+			if s.Sid == SidDenyOutsideSourceCIDRs && s.Effect == iampolicy.EffectDeny {
 				continue // a Deny on every action only narrows
 			}
-			if s.Effect != EffectAllow {
+			if s.Effect != iampolicy.EffectAllow {
 				t.Errorf("%s: statement %s effect %s", c.name, s.Sid, s.Effect)
 			}
 			for _, a := range s.Action {
@@ -255,13 +257,13 @@ func TestBuildPolicyNoWildcardActions(t *testing.T) {
 					t.Errorf("%s: statement %s has wildcard action %q", c.name, s.Sid, a)
 				}
 			}
-			if slices.Contains(s.Action, ActionPassRole) && slices.Contains(s.Resource, "*") {
+			if slices.Contains(s.Action, iampolicy.ActionPassRole) && slices.Contains(s.Resource, "*") {
 				t.Errorf("%s: statement %s allows iam:PassRole on *", c.name, s.Sid)
 			}
 		}
 		// Evaluated too: an unlisted action of every service is denied.
 		for _, action := range []string{"*", "ec2:*", "iam:*", "sts:*", "s3:GetObject", "kms:Decrypt", "ssm:GetParameter"} {
-			if got := c.eval(action, "*", c.context(c.regions[0])); got == Allow {
+			if got := c.eval(action, "*", c.context(c.regions[0])); got == iampolicy.Allow {
 				t.Errorf("%s: %s = Allow, want deny", c.name, action)
 			}
 		}
@@ -277,30 +279,30 @@ func TestBuildPolicySourceCIDRs(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			type probe struct{ action, resource string }
-			probes := []probe{{"ec2:RunInstances", "*"}, {"ec2:DescribeImages", "*"}, {ActionPassRole, c.instRole}, {ActionGetInstanceProfile, c.profile}}
+			probes := []probe{{"ec2:RunInstances", "*"}, {"ec2:DescribeImages", "*"}, {iampolicy.ActionPassRole, c.instRole}, {iampolicy.ActionGetInstanceProfile, c.profile}}
 			for _, p := range probes {
 				for _, ip := range []string{"203.0.113.200", "2001:db8::7"} {
-					ctx := c.context(c.regions[0], KeyPassedToService, c.ec2SP, KeySourceIP, ip, "aws:ViaAWSService", "false")
-					if got := c.eval(p.action, p.resource, ctx); got != Allow {
+					ctx := c.context(c.regions[0], iampolicy.KeyPassedToService, c.ec2SP, iampolicy.KeySourceIP, ip, "aws:ViaAWSService", "false")
+					if got := c.eval(p.action, p.resource, ctx); got != iampolicy.Allow {
 						t.Errorf("%s from %s = %v, want Allow", p.action, ip, got)
 					}
 				}
 				for _, ip := range []string{"198.51.100.1", "2001:db9::1"} {
-					ctx := c.context(c.regions[0], KeyPassedToService, c.ec2SP, KeySourceIP, ip, "aws:ViaAWSService", "false")
-					if got := c.eval(p.action, p.resource, ctx); got == Allow {
+					ctx := c.context(c.regions[0], iampolicy.KeyPassedToService, c.ec2SP, iampolicy.KeySourceIP, ip, "aws:ViaAWSService", "false")
+					if got := c.eval(p.action, p.resource, ctx); got == iampolicy.Allow {
 						t.Errorf("%s from %s (outside) = Allow, want deny", p.action, ip)
 					}
 				}
-				ctx := c.context(c.regions[0], KeyPassedToService, c.ec2SP, "aws:ViaAWSService", "false")
-				delete(ctx, KeySourceIP)
-				if got := c.eval(p.action, p.resource, ctx); got == Allow {
+				ctx := c.context(c.regions[0], iampolicy.KeyPassedToService, c.ec2SP, "aws:ViaAWSService", "false")
+				delete(ctx, iampolicy.KeySourceIP)
+				if got := c.eval(p.action, p.resource, ctx); got == iampolicy.Allow {
 					t.Errorf("%s without aws:SourceIp = Allow, want deny", p.action)
 				}
 				// A call an AWS service makes on the build's behalf carries
 				// no source IP and is exempt.
-				ctx = c.context(c.regions[0], KeyPassedToService, c.ec2SP, "aws:ViaAWSService", "true")
-				delete(ctx, KeySourceIP)
-				if got := c.eval(p.action, p.resource, ctx); got != Allow {
+				ctx = c.context(c.regions[0], iampolicy.KeyPassedToService, c.ec2SP, "aws:ViaAWSService", "true")
+				delete(ctx, iampolicy.KeySourceIP)
+				if got := c.eval(p.action, p.resource, ctx); got != iampolicy.Allow {
 					t.Errorf("%s via an AWS service = %v, want Allow", p.action, got)
 				}
 			}
@@ -311,7 +313,7 @@ func TestBuildPolicySourceCIDRs(t *testing.T) {
 func TestBuildPolicyRoundTripAndSize(t *testing.T) {
 	t.Parallel()
 	for _, c := range buildCases(t) {
-		got, err := Parse([]byte(c.doc.JSON()))
+		got, err := iampolicy.Parse([]byte(c.doc.JSON()))
 		if err != nil {
 			t.Fatalf("%s: Parse(JSON()): %v", c.name, err)
 		}
@@ -321,7 +323,7 @@ func TestBuildPolicyRoundTripAndSize(t *testing.T) {
 		if again := BuildRolePolicy(c.params).JSON(); again != c.doc.JSON() {
 			t.Errorf("%s: output is not deterministic", c.name)
 		}
-		if n := Size(c.doc.JSON()); n > MaxInlineRolePolicySize || n > MaxManagedPolicySize {
+		if n := iampolicy.Size(c.doc.JSON()); n > iampolicy.MaxInlineRolePolicySize || n > iampolicy.MaxManagedPolicySize {
 			t.Errorf("%s: size %d over the limits", c.name, n)
 		}
 	}
@@ -344,7 +346,7 @@ func TestBuildPolicyShape(t *testing.T) {
 		t.Errorf("Sids (-want +got):\n%s", diff)
 	}
 	// Build region first, duplicates dropped.
-	if diff := cmp.Diff(Values{"eu-west-1", "us-east-1"}, doc.Statement[0].Condition[OpStringEquals][KeyRequestedRegion]); diff != "" {
+	if diff := cmp.Diff(iampolicy.Values{"eu-west-1", "us-east-1"}, doc.Statement[0].Condition[iampolicy.OpStringEquals][iampolicy.KeyRequestedRegion]); diff != "" {
 		t.Errorf("regions (-want +got):\n%s", diff)
 	}
 	// The profile read is not region-bound.
@@ -367,11 +369,11 @@ func TestBuildPolicyShape(t *testing.T) {
 		t.Errorf("statements without profile = %d, want 2", got)
 	}
 	for _, s := range doc.Statement {
-		if slices.Contains(s.Action, ActionPassRole) {
+		if slices.Contains(s.Action, iampolicy.ActionPassRole) {
 			t.Error("PassRole present without PassRoleARNs")
 		}
 	}
-	if got := Evaluate(Request{Action: ActionPassRole, Resource: "*", Context: map[string][]string{KeyRequestedRegion: {"eu-west-1"}, KeyPassedToService: {"ec2.amazonaws.com"}}}, []Document{doc}, nil); got != ImplicitDeny {
+	if got := iampolicy.Evaluate(iampolicy.Request{Action: iampolicy.ActionPassRole, Resource: "*", Context: map[string][]string{iampolicy.KeyRequestedRegion: {"eu-west-1"}, iampolicy.KeyPassedToService: {"ec2.amazonaws.com"}}}, []iampolicy.Document{doc}, nil); got != iampolicy.ImplicitDeny {
 		t.Errorf("PassRole without PassRoleARNs = %v, want ImplicitDeny", got)
 	}
 }
@@ -380,8 +382,8 @@ func TestSharedModePassesBuildRole(t *testing.T) {
 	t.Parallel()
 	build := "arn:aws:iam::123456789012:role/buildrole/r"
 	doc := BuildRolePolicy(BuildParams{Regions: []string{"us-east-1"}, PassRoleARNs: []string{build}})
-	ctx := map[string][]string{KeyRequestedRegion: {"us-east-1"}, KeyPassedToService: {"ec2.amazonaws.com"}}
-	if got := Evaluate(Request{Action: "iam:passrole", Resource: build, Context: ctx}, []Document{doc}, nil); got != Allow {
+	ctx := map[string][]string{iampolicy.KeyRequestedRegion: {"us-east-1"}, iampolicy.KeyPassedToService: {"ec2.amazonaws.com"}}
+	if got := iampolicy.Evaluate(iampolicy.Request{Action: "iam:passrole", Resource: build, Context: ctx}, []iampolicy.Document{doc}, nil); got != iampolicy.Allow {
 		t.Errorf("PassRole of the build role in shared mode = %v, want Allow", got)
 	}
 }
@@ -396,10 +398,10 @@ func TestWebIdentityTrustPolicy(t *testing.T) {
 	)
 	for _, issuer := range []string{host, "https://" + host + "/"} {
 		doc := WebIdentityTrustPolicy(provider, issuer, aud, sub)
-		if n := Size(doc.JSON()); n > MaxTrustPolicySize {
-			t.Errorf("trust policy size %d > %d", n, MaxTrustPolicySize)
+		if n := iampolicy.Size(doc.JSON()); n > iampolicy.MaxTrustPolicySize {
+			t.Errorf("trust policy size %d > %d", n, iampolicy.MaxTrustPolicySize)
 		}
-		if _, err := Parse([]byte(doc.JSON())); err != nil {
+		if _, err := iampolicy.Parse([]byte(doc.JSON())); err != nil {
 			t.Errorf("Parse(JSON()): %v", err)
 		}
 		claims := func(a, s string) map[string][]string {
@@ -410,21 +412,21 @@ func TestWebIdentityTrustPolicy(t *testing.T) {
 			caller map[string]string
 			action string
 			ctx    map[string][]string
-			want   Decision
+			want   iampolicy.Decision
 		}{
-			{"exact sub and aud", map[string]string{"Federated": provider}, ActionAssumeRoleWithWebIdentity, claims(aud, sub), Allow},
-			{"other sub", map[string]string{"Federated": provider}, ActionAssumeRoleWithWebIdentity, claims(aud, "repo:octo/web:ref:refs/heads/main"), ImplicitDeny},
-			{"sub of another repo", map[string]string{"Federated": provider}, ActionAssumeRoleWithWebIdentity, claims(aud, "repo:evil/web:pull_request"), ImplicitDeny},
-			{"sub with wildcard is literal", map[string]string{"Federated": provider}, ActionAssumeRoleWithWebIdentity, claims(aud, "repo:octo/*"), ImplicitDeny},
-			{"other aud", map[string]string{"Federated": provider}, ActionAssumeRoleWithWebIdentity, claims("sigstore", sub), ImplicitDeny},
-			{"no claims", map[string]string{"Federated": provider}, ActionAssumeRoleWithWebIdentity, nil, ImplicitDeny},
-			{"other provider", map[string]string{"Federated": "arn:aws:iam::123456789012:oidc-provider/gitlab.com"}, ActionAssumeRoleWithWebIdentity, claims(aud, sub), ImplicitDeny},
-			{"AWS principal", map[string]string{"AWS": "arn:aws:iam::123456789012:role/x"}, ActionAssumeRoleWithWebIdentity, claims(aud, sub), ImplicitDeny},
-			{"plain AssumeRole", map[string]string{"Federated": provider}, ActionAssumeRole, claims(aud, sub), ImplicitDeny},
+			{"exact sub and aud", map[string]string{"Federated": provider}, iampolicy.ActionAssumeRoleWithWebIdentity, claims(aud, sub), iampolicy.Allow},
+			{"other sub", map[string]string{"Federated": provider}, iampolicy.ActionAssumeRoleWithWebIdentity, claims(aud, "repo:octo/web:ref:refs/heads/main"), iampolicy.ImplicitDeny},
+			{"sub of another repo", map[string]string{"Federated": provider}, iampolicy.ActionAssumeRoleWithWebIdentity, claims(aud, "repo:evil/web:pull_request"), iampolicy.ImplicitDeny},
+			{"sub with wildcard is literal", map[string]string{"Federated": provider}, iampolicy.ActionAssumeRoleWithWebIdentity, claims(aud, "repo:octo/*"), iampolicy.ImplicitDeny},
+			{"other aud", map[string]string{"Federated": provider}, iampolicy.ActionAssumeRoleWithWebIdentity, claims("sigstore", sub), iampolicy.ImplicitDeny},
+			{"no claims", map[string]string{"Federated": provider}, iampolicy.ActionAssumeRoleWithWebIdentity, nil, iampolicy.ImplicitDeny},
+			{"other provider", map[string]string{"Federated": "arn:aws:iam::123456789012:oidc-provider/gitlab.com"}, iampolicy.ActionAssumeRoleWithWebIdentity, claims(aud, sub), iampolicy.ImplicitDeny},
+			{"AWS principal", map[string]string{"AWS": "arn:aws:iam::123456789012:role/x"}, iampolicy.ActionAssumeRoleWithWebIdentity, claims(aud, sub), iampolicy.ImplicitDeny},
+			{"plain AssumeRole", map[string]string{"Federated": provider}, iampolicy.ActionAssumeRole, claims(aud, sub), iampolicy.ImplicitDeny},
 		}
 		for _, tt := range tests {
-			req := Request{Principal: tt.caller, Action: tt.action, Resource: "arn:aws:iam::123456789012:role/buildrole/r", Context: tt.ctx}
-			if got := EvaluateTrust(req, doc); got != tt.want {
+			req := iampolicy.Request{Principal: tt.caller, Action: tt.action, Resource: "arn:aws:iam::123456789012:role/buildrole/r", Context: tt.ctx}
+			if got := iampolicy.EvaluateTrust(req, doc); got != tt.want {
 				t.Errorf("issuer %q, %s: EvaluateTrust = %v, want %v", issuer, tt.name, got, tt.want)
 			}
 		}
@@ -439,18 +441,18 @@ func TestChainTrustPolicy(t *testing.T) {
 		name   string
 		caller map[string]string
 		action string
-		want   Decision
+		want   iampolicy.Decision
 	}{
-		{"bootstrap role", map[string]string{"AWS": bootstrap}, ActionAssumeRole, Allow},
-		{"bootstrap session", map[string]string{"AWS": "arn:aws:sts::123456789012:assumed-role/buildrole-bootstrap/gh-1"}, ActionAssumeRole, Allow},
-		{"other role", map[string]string{"AWS": "arn:aws:iam::123456789012:role/other"}, ActionAssumeRole, ImplicitDeny},
-		{"other account", map[string]string{"AWS": "arn:aws:iam::210987654321:role/buildrole-bootstrap"}, ActionAssumeRole, ImplicitDeny},
-		{"ec2", map[string]string{"Service": "ec2.amazonaws.com"}, ActionAssumeRole, ImplicitDeny},
-		{"tag session not granted", map[string]string{"AWS": bootstrap}, "sts:TagSession", ImplicitDeny},
+		{"bootstrap role", map[string]string{"AWS": bootstrap}, iampolicy.ActionAssumeRole, iampolicy.Allow},
+		{"bootstrap session", map[string]string{"AWS": "arn:aws:sts::123456789012:assumed-role/buildrole-bootstrap/gh-1"}, iampolicy.ActionAssumeRole, iampolicy.Allow},
+		{"other role", map[string]string{"AWS": "arn:aws:iam::123456789012:role/other"}, iampolicy.ActionAssumeRole, iampolicy.ImplicitDeny},
+		{"other account", map[string]string{"AWS": "arn:aws:iam::210987654321:role/buildrole-bootstrap"}, iampolicy.ActionAssumeRole, iampolicy.ImplicitDeny},
+		{"ec2", map[string]string{"Service": "ec2.amazonaws.com"}, iampolicy.ActionAssumeRole, iampolicy.ImplicitDeny},
+		{"tag session not granted", map[string]string{"AWS": bootstrap}, "sts:TagSession", iampolicy.ImplicitDeny},
 	}
 	for _, tt := range tests {
-		req := Request{Principal: tt.caller, Action: tt.action, Resource: "arn:aws:iam::123456789012:role/buildrole/r"}
-		if got := EvaluateTrust(req, doc); got != tt.want {
+		req := iampolicy.Request{Principal: tt.caller, Action: tt.action, Resource: "arn:aws:iam::123456789012:role/buildrole/r"}
+		if got := iampolicy.EvaluateTrust(req, doc); got != tt.want {
 			t.Errorf("%s: EvaluateTrust = %v, want %v", tt.name, got, tt.want)
 		}
 	}
@@ -460,26 +462,26 @@ func TestInstanceTrustPolicy(t *testing.T) {
 	t.Parallel()
 	for _, partition := range []string{"aws", "aws-cn", "aws-us-gov", "aws-iso"} {
 		doc := InstanceTrustPolicy(partition)
-		sp := ServicePrincipal(partition, "ec2")
+		sp := iampolicy.ServicePrincipal(partition, "ec2")
 		tests := []struct {
 			caller map[string]string
 			action string
-			want   Decision
+			want   iampolicy.Decision
 		}{
-			{map[string]string{"Service": sp}, ActionAssumeRole, Allow},
-			{map[string]string{"Service": "lambda.amazonaws.com"}, ActionAssumeRole, ImplicitDeny},
-			{map[string]string{"Service": "ecs-tasks.amazonaws.com"}, ActionAssumeRole, ImplicitDeny},
-			{map[string]string{"AWS": "arn:aws:iam::123456789012:role/x"}, ActionAssumeRole, ImplicitDeny},
-			{map[string]string{"Service": sp}, ActionAssumeRoleWithWebIdentity, ImplicitDeny},
+			{map[string]string{"Service": sp}, iampolicy.ActionAssumeRole, iampolicy.Allow},
+			{map[string]string{"Service": "lambda.amazonaws.com"}, iampolicy.ActionAssumeRole, iampolicy.ImplicitDeny},
+			{map[string]string{"Service": "ecs-tasks.amazonaws.com"}, iampolicy.ActionAssumeRole, iampolicy.ImplicitDeny},
+			{map[string]string{"AWS": "arn:aws:iam::123456789012:role/x"}, iampolicy.ActionAssumeRole, iampolicy.ImplicitDeny},
+			{map[string]string{"Service": sp}, iampolicy.ActionAssumeRoleWithWebIdentity, iampolicy.ImplicitDeny},
 		}
 		for _, tt := range tests {
-			req := Request{Principal: tt.caller, Action: tt.action, Resource: "arn:aws:iam::123456789012:role/r-vm"}
-			if got := EvaluateTrust(req, doc); got != tt.want {
+			req := iampolicy.Request{Principal: tt.caller, Action: tt.action, Resource: "arn:aws:iam::123456789012:role/r-vm"}
+			if got := iampolicy.EvaluateTrust(req, doc); got != tt.want {
 				t.Errorf("%s: %v %s = %v, want %v", partition, tt.caller, tt.action, got, tt.want)
 			}
 		}
-		if n := Size(doc.JSON()); n > MaxTrustPolicySize {
-			t.Errorf("%s: size %d > %d", partition, n, MaxTrustPolicySize)
+		if n := iampolicy.Size(doc.JSON()); n > iampolicy.MaxTrustPolicySize {
+			t.Errorf("%s: size %d > %d", partition, n, iampolicy.MaxTrustPolicySize)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package iampolicy
+package policylint
 
 import (
 	"flag"
@@ -8,6 +8,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/buildrole/buildrole/internal/buildpolicy"
+	"github.com/buildrole/buildrole/internal/iampolicy"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/lint/*.out from the linter's output")
@@ -177,7 +180,7 @@ func TestCatalogueSortedAndCoversPacker(t *testing.T) {
 			t.Errorf("catalogue %s has duplicates", svc)
 		}
 	}
-	for _, a := range slices.Concat(PackerEC2Actions(), []string{ActionPassRole, ActionGetInstanceProfile, ActionAssumeRole, ActionAssumeRoleWithWebIdentity}) {
+	for _, a := range slices.Concat(buildpolicy.PackerEC2Actions(), []string{iampolicy.ActionPassRole, iampolicy.ActionGetInstanceProfile, iampolicy.ActionAssumeRole, iampolicy.ActionAssumeRoleWithWebIdentity}) {
 		if known, _ := KnownAction(a); !known {
 			t.Errorf("action %s used by the generators is not in the catalogue", a)
 		}
@@ -283,15 +286,15 @@ func TestGeneratedPoliciesLintClean(t *testing.T) {
 
 	identity := []struct {
 		name   string
-		params BuildParams
+		params buildpolicy.BuildParams
 	}{
-		{"separate profile", BuildParams{AccountID: account, Regions: []string{"us-east-1"}, PassRoleARNs: []string{instanceRole}, InstanceProfileARNs: []string{profile}}},
-		{"copy regions and source CIDRs", BuildParams{AccountID: account, Regions: []string{"eu-west-1", "eu-central-1", "us-east-1"}, PassRoleARNs: []string{instanceRole}, InstanceProfileARNs: []string{profile}, SourceCIDRs: []string{"192.0.2.0/24", "2001:db8::/32"}}},
-		{"no profile", BuildParams{AccountID: account, Regions: []string{"us-west-2"}}},
-		{"china", BuildParams{Partition: PartitionChina, AccountID: account, Regions: []string{"cn-north-1"}, PassRoleARNs: []string{"arn:aws-cn:iam::" + account + ":role/buildrole/x-vm"}}},
+		{"separate profile", buildpolicy.BuildParams{AccountID: account, Regions: []string{"us-east-1"}, PassRoleARNs: []string{instanceRole}, InstanceProfileARNs: []string{profile}}},
+		{"copy regions and source CIDRs", buildpolicy.BuildParams{AccountID: account, Regions: []string{"eu-west-1", "eu-central-1", "us-east-1"}, PassRoleARNs: []string{instanceRole}, InstanceProfileARNs: []string{profile}, SourceCIDRs: []string{"192.0.2.0/24", "2001:db8::/32"}}},
+		{"no profile", buildpolicy.BuildParams{AccountID: account, Regions: []string{"us-west-2"}}},
+		{"china", buildpolicy.BuildParams{Partition: iampolicy.PartitionChina, AccountID: account, Regions: []string{"cn-north-1"}, PassRoleARNs: []string{"arn:aws-cn:iam::" + account + ":role/buildrole/x-vm"}}},
 	}
 	for _, tt := range identity {
-		doc := BuildRolePolicy(tt.params)
+		doc := buildpolicy.BuildRolePolicy(tt.params)
 		for _, form := range []string{doc.JSON(), doc.Indent()} {
 			fs := Lint("build-role.json", []byte(form), LintOptions{Kind: IdentityPolicy, AllowedPassRoleARNs: tt.params.PassRoleARNs})
 			if len(fs) > 0 {
@@ -300,11 +303,11 @@ func TestGeneratedPoliciesLintClean(t *testing.T) {
 		}
 	}
 
-	trust := map[string]Document{
-		"web identity": WebIdentityTrustPolicy(provider, "https://token.actions.githubusercontent.com", "sts.amazonaws.com", "repo:o/r:pull_request"),
-		"chain":        ChainTrustPolicy(bootstrap),
-		"instance":     InstanceTrustPolicy(PartitionAWS),
-		"instance cn":  InstanceTrustPolicy(PartitionChina),
+	trust := map[string]iampolicy.Document{
+		"web identity": buildpolicy.WebIdentityTrustPolicy(provider, "https://token.actions.githubusercontent.com", "sts.amazonaws.com", "repo:o/r:pull_request"),
+		"chain":        buildpolicy.ChainTrustPolicy(bootstrap),
+		"instance":     buildpolicy.InstanceTrustPolicy(iampolicy.PartitionAWS),
+		"instance cn":  buildpolicy.InstanceTrustPolicy(iampolicy.PartitionChina),
 	}
 	for name, doc := range trust {
 		fs := Lint("trust.json", []byte(doc.Indent()), LintOptions{Kind: TrustPolicy})
@@ -318,16 +321,16 @@ func TestGeneratedPoliciesLintClean(t *testing.T) {
 // fixtures) gets a grammar or json error from Lint, whatever the kind.
 func TestLintAgreesWithParse(t *testing.T) {
 	t.Parallel()
-	files, _ := filepath.Glob(filepath.Join("testdata", "invalid", "*.json"))
+	files, _ := filepath.Glob(filepath.Join("..", "iampolicy", "testdata", "invalid", "*.json"))
 	if len(files) == 0 {
-		t.Fatal("no fixtures in testdata/invalid")
+		t.Fatal("no fixtures in ../iampolicy/testdata/invalid")
 	}
 	for _, file := range files {
 		data, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Parse(data); err == nil {
+		if _, err := iampolicy.Parse(data); err == nil {
 			t.Fatalf("%s: Parse accepts it", file)
 		}
 		for _, kind := range []PolicyKind{IdentityPolicy, TrustPolicy} {

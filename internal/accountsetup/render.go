@@ -1,10 +1,12 @@
-package iampolicy
+package accountsetup
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/buildrole/buildrole/internal/iampolicy"
 )
 
 // bootstrapJSON is the machine-readable form of a Bootstrap.
@@ -15,19 +17,19 @@ type bootstrapJSON struct {
 		ClientIDs []string `json:"client_id_list"`
 	} `json:"oidc_provider"`
 	BootstrapRole struct {
-		Name               string   `json:"name"`
-		ARN                string   `json:"arn"`
-		Path               string   `json:"path"`
-		MaxSessionDuration int      `json:"max_session_duration"`
-		Trust              Document `json:"trust_policy"`
-		PolicyName         string   `json:"permission_policy_name"`
-		Policy             Document `json:"permission_policy"`
+		Name               string             `json:"name"`
+		ARN                string             `json:"arn"`
+		Path               string             `json:"path"`
+		MaxSessionDuration int                `json:"max_session_duration"`
+		Trust              iampolicy.Document `json:"trust_policy"`
+		PolicyName         string             `json:"permission_policy_name"`
+		Policy             iampolicy.Document `json:"permission_policy"`
 	} `json:"bootstrap_role"`
 	Boundary struct {
-		Name   string   `json:"name"`
-		ARN    string   `json:"arn"`
-		Path   string   `json:"path"`
-		Policy Document `json:"policy"`
+		Name   string             `json:"name"`
+		ARN    string             `json:"arn"`
+		Path   string             `json:"path"`
+		Policy iampolicy.Document `json:"policy"`
 	} `json:"permissions_boundary"`
 	Warnings []string `json:"warnings,omitempty"`
 }
@@ -45,7 +47,7 @@ func (b *Bootstrap) JSON() string {
 	r.Trust, r.PolicyName, r.Policy = b.Trust, b.policyName, b.Permissions
 	out.Boundary.Name, out.Boundary.ARN, out.Boundary.Path, out.Boundary.Policy = b.BoundaryName, b.BoundaryARN, b.path, b.Boundary
 	out.Warnings = b.Warnings
-	raw, err := marshal(out)
+	raw, err := iampolicy.Marshal(out)
 	if err != nil {
 		return "" // unreachable: every field marshals
 	}
@@ -64,7 +66,7 @@ func (b *Bootstrap) JSON() string {
 func (b *Bootstrap) CloudFormation() string {
 	var w strings.Builder
 	line := lineWriter(&w)
-	doc := func(indent int, d Document) {
+	doc := func(indent int, d iampolicy.Document) {
 		for _, l := range strings.Split(d.Indent(), "\n") {
 			line(indent, "%s", l)
 		}
@@ -131,7 +133,7 @@ func (b *Bootstrap) CloudFormation() string {
 func (b *Bootstrap) Terraform() string {
 	var w strings.Builder
 	line := lineWriter(&w)
-	heredoc := func(indent int, attr string, d Document) {
+	heredoc := func(indent int, attr string, d iampolicy.Document) {
 		line(indent, "%s = <<-EOT", attr)
 		for _, l := range strings.Split(hclEscapeTemplate(d.Indent()), "\n") {
 			line(indent+1, "%s", l)
@@ -220,7 +222,7 @@ func (b *Bootstrap) commentWarnings(w *strings.Builder, prefix string) {
 // yamlQuote writes s as a double-quoted YAML scalar. JSON string escapes
 // are valid in YAML double-quoted scalars.
 func yamlQuote(s string) string {
-	b, err := marshal(s)
+	b, err := iampolicy.Marshal(s)
 	if err != nil {
 		return `""`
 	}

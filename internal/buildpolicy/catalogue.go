@@ -1,4 +1,4 @@
-package iampolicy
+package buildpolicy
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/buildrole/buildrole/internal/iampolicy"
 
 	"github.com/buildrole/buildrole/internal/packertemplate"
 )
@@ -600,7 +602,7 @@ type Derived struct {
 // Derive maps a template's sources to grants through the catalogue.
 func Derive(t *packertemplate.Template, partition, account, buildRegion string) Derived {
 	if partition == "" {
-		partition = PartitionAWS
+		partition = iampolicy.PartitionAWS
 	}
 	a := arnCtx{partition, account}
 	d := Derived{Regions: []string{buildRegion}}

@@ -1,8 +1,10 @@
-package iampolicy
+package buildpolicy
 
 import (
 	"slices"
 	"strings"
+
+	"github.com/buildrole/buildrole/internal/iampolicy"
 )
 
 // packerEC2Actions is the minimal EC2 permission set of the Packer Amazon
@@ -77,19 +79,6 @@ const (
 	SidDenyOutsideSourceCIDRs = "DenyOutsideSourceCIDRs"
 )
 
-// Condition keys and operators the generators use.
-const (
-	KeyRequestedRegion              = "aws:RequestedRegion"
-	KeySourceIP                     = "aws:SourceIp"
-	KeyPassedToService              = "iam:PassedToService"
-	OpStringEquals                  = "StringEquals"
-	OpIPAddress                     = "IpAddress"
-	ActionPassRole                  = "iam:PassRole"
-	ActionGetInstanceProfile        = "iam:GetInstanceProfile"
-	ActionAssumeRole                = "sts:AssumeRole"
-	ActionAssumeRoleWithWebIdentity = "sts:AssumeRoleWithWebIdentity"
-)
-
 // BuildParams describes what one Packer build may touch.
 type BuildParams struct {
 	Partition string // "aws" when empty
@@ -118,10 +107,10 @@ type BuildParams struct {
 // EC2 actions bound to p.Regions, PassRole only on p.PassRoleARNs to EC2, and
 // GetInstanceProfile only on p.InstanceProfileARNs. Statements without
 // resources are left out. No action is a wildcard.
-func BuildRolePolicy(p BuildParams) Document {
+func BuildRolePolicy(p BuildParams) iampolicy.Document {
 	partition := p.Partition
 	if partition == "" {
-		partition = PartitionAWS
+		partition = iampolicy.PartitionAWS
 	}
 	regions := dedupe(p.Regions)
 	cidrs := dedupe(p.SourceCIDRs)
@@ -130,21 +119,21 @@ func BuildRolePolicy(p BuildParams) Document {
 	// Allow: calls AWS services make on the build's behalf (EC2 asking KMS
 	// for a grant while copying an encrypted AMI) carry no aws:SourceIp,
 	// and aws:ViaAWSService exempts exactly those.
-	regionBound := func() Condition {
-		return Condition{OpStringEquals: {KeyRequestedRegion: slices.Clone(regions)}}
+	regionBound := func() iampolicy.Condition {
+		return iampolicy.Condition{iampolicy.OpStringEquals: {iampolicy.KeyRequestedRegion: slices.Clone(regions)}}
 	}
 
 	grants := p.Grants
 	if grants == nil {
 		grants = DefaultGrants()
 	}
-	var stmts []Statement
+	var stmts []iampolicy.Statement
 	for _, g := range grants {
 		if p.TagRunID != "" {
 			stmts = append(stmts, tagScoped(g, p.TagRunID, regionBound)...)
 			continue
 		}
-		stmts = append(stmts, Statement{Sid: g.Sid, Effect: EffectAllow, Action: slices.Clone(g.Actions), Resource: slices.Clone(g.Resources), Condition: regionBound()})
+		stmts = append(stmts, iampolicy.Statement{Sid: g.Sid, Effect: iampolicy.EffectAllow, Action: slices.Clone(g.Actions), Resource: slices.Clone(g.Resources), Condition: regionBound()})
 	}
 
 	if roles := dedupe(p.PassRoleARNs); len(roles) > 0 {
@@ -153,42 +142,42 @@ func BuildRolePolicy(p BuildParams) Document {
 		// fail every build outside us-east-1. The EC2 call that passes the
 		// role is itself region-bound, and the role ARN and
 		// iam:PassedToService bind the rest.
-		c := Condition{OpStringEquals: {KeyPassedToService: Values{ServicePrincipal(partition, "ec2")}}}
-		stmts = append(stmts, Statement{
-			Sid: SidPassInstanceRole, Effect: EffectAllow,
-			Action: Values{ActionPassRole}, Resource: roles, Condition: c,
+		c := iampolicy.Condition{iampolicy.OpStringEquals: {iampolicy.KeyPassedToService: iampolicy.Values{iampolicy.ServicePrincipal(partition, "ec2")}}}
+		stmts = append(stmts, iampolicy.Statement{
+			Sid: SidPassInstanceRole, Effect: iampolicy.EffectAllow,
+			Action: iampolicy.Values{iampolicy.ActionPassRole}, Resource: roles, Condition: c,
 		})
 	}
 	if profiles := dedupe(p.InstanceProfileARNs); len(profiles) > 0 {
 		// IAM is global: its calls carry the IAM endpoint's region
 		// (us-east-1 in aws), never the build region, so this statement is
 		// scoped by resource ARN instead of aws:RequestedRegion.
-		var c Condition
-		stmts = append(stmts, Statement{
-			Sid: SidReadInstanceProfile, Effect: EffectAllow,
-			Action: Values{ActionGetInstanceProfile}, Resource: profiles, Condition: c,
+		var c iampolicy.Condition
+		stmts = append(stmts, iampolicy.Statement{
+			Sid: SidReadInstanceProfile, Effect: iampolicy.EffectAllow,
+			Action: iampolicy.Values{iampolicy.ActionGetInstanceProfile}, Resource: profiles, Condition: c,
 		})
 	}
 	if len(cidrs) > 0 {
-		stmts = append(stmts, Statement{
-			Sid: SidDenyOutsideSourceCIDRs, Effect: EffectDeny,
-			Action: Values{"*"}, Resource: Values{"*"},
-			Condition: Condition{
-				"NotIpAddress": {KeySourceIP: cidrs},
-				"Bool":         {"aws:ViaAWSService": Values{"false"}},
+		stmts = append(stmts, iampolicy.Statement{
+			Sid: SidDenyOutsideSourceCIDRs, Effect: iampolicy.EffectDeny,
+			Action: iampolicy.Values{"*"}, Resource: iampolicy.Values{"*"},
+			Condition: iampolicy.Condition{
+				"NotIpAddress": {iampolicy.KeySourceIP: cidrs},
+				"Bool":         {"aws:ViaAWSService": iampolicy.Values{"false"}},
 			},
 		})
 	}
-	return Document{Version: Version, Statement: stmts}
+	return iampolicy.Document{Version: iampolicy.Version, Statement: stmts}
 }
 
 // InstanceTrustPolicy lets EC2 in partition assume the instance role.
-func InstanceTrustPolicy(partition string) Document {
-	return Document{Version: Version, Statement: []Statement{{
+func InstanceTrustPolicy(partition string) iampolicy.Document {
+	return iampolicy.Document{Version: iampolicy.Version, Statement: []iampolicy.Statement{{
 		Sid:       "EC2AssumeRole",
-		Effect:    EffectAllow,
-		Principal: &Principal{Service: Values{ServicePrincipal(partition, "ec2")}},
-		Action:    Values{ActionAssumeRole},
+		Effect:    iampolicy.EffectAllow,
+		Principal: &iampolicy.Principal{Service: iampolicy.Values{iampolicy.ServicePrincipal(partition, "ec2")}},
+		Action:    iampolicy.Values{iampolicy.ActionAssumeRole},
 	}}}
 }
 
@@ -196,34 +185,34 @@ func InstanceTrustPolicy(partition string) Document {
 // assume the role, only with exactly this audience and subject. issuerHost
 // is the provider's URL without scheme ("token.actions.githubusercontent.com"),
 // the prefix of its condition keys.
-func WebIdentityTrustPolicy(providerARN, issuerHost, audience, subject string) Document {
+func WebIdentityTrustPolicy(providerARN, issuerHost, audience, subject string) iampolicy.Document {
 	host := strings.TrimSuffix(strings.TrimPrefix(issuerHost, "https://"), "/")
-	return Document{Version: Version, Statement: []Statement{{
+	return iampolicy.Document{Version: iampolicy.Version, Statement: []iampolicy.Statement{{
 		Sid:       "WebIdentityAssumeRole",
-		Effect:    EffectAllow,
-		Principal: &Principal{Federated: Values{providerARN}},
-		Action:    Values{ActionAssumeRoleWithWebIdentity},
-		Condition: Condition{OpStringEquals: {
-			host + ":aud": Values{audience},
-			host + ":sub": Values{subject},
+		Effect:    iampolicy.EffectAllow,
+		Principal: &iampolicy.Principal{Federated: iampolicy.Values{providerARN}},
+		Action:    iampolicy.Values{iampolicy.ActionAssumeRoleWithWebIdentity},
+		Condition: iampolicy.Condition{iampolicy.OpStringEquals: {
+			host + ":aud": iampolicy.Values{audience},
+			host + ":sub": iampolicy.Values{subject},
 		}},
 	}}}
 }
 
 // ChainTrustPolicy lets one principal (the bootstrap role) assume the role.
-func ChainTrustPolicy(principalARN string) Document {
-	return Document{Version: Version, Statement: []Statement{{
+func ChainTrustPolicy(principalARN string) iampolicy.Document {
+	return iampolicy.Document{Version: iampolicy.Version, Statement: []iampolicy.Statement{{
 		Sid:       "BootstrapAssumeRole",
-		Effect:    EffectAllow,
-		Principal: &Principal{AWS: Values{principalARN}},
-		Action:    Values{ActionAssumeRole},
+		Effect:    iampolicy.EffectAllow,
+		Principal: &iampolicy.Principal{AWS: iampolicy.Values{principalARN}},
+		Action:    iampolicy.Values{iampolicy.ActionAssumeRole},
 	}}}
 }
 
 // dedupe drops empty and repeated entries, keeping first-seen order so the
 // build region stays first.
-func dedupe(in []string) Values {
-	var out Values
+func dedupe(in []string) iampolicy.Values {
+	var out iampolicy.Values
 	for _, s := range in {
 		if s != "" && !slices.Contains(out, s) {
 			out = append(out, s)

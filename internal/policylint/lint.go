@@ -1,4 +1,4 @@
-package iampolicy
+package policylint
 
 //go:generate go run ./internal/genactions -o actions_gen.go
 
@@ -8,12 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/buildrole/buildrole/internal/iampolicy"
 )
 
 // Severity says how serious a lint finding is.
@@ -178,11 +181,11 @@ func KnownAction(action string) (known bool, serviceKnown bool) {
 		return false, false
 	}
 	for svc, names := range lowerCatalogue() {
-		if !globMatch(prefix, svc) {
+		if !iampolicy.GlobMatch(prefix, svc) {
 			continue
 		}
 		serviceKnown = true
-		if slices.ContainsFunc(names, func(n string) bool { return globMatch(name, n) }) {
+		if slices.ContainsFunc(names, func(n string) bool { return iampolicy.GlobMatch(name, n) }) {
 			return true, true
 		}
 	}
@@ -444,12 +447,12 @@ func (l *linter) stmtName(s *lintStatement) string {
 func (l *linter) size(root *jsonNode) {
 	limit, what := l.opts.MaxSize, "the configured limit"
 	if limit <= 0 {
-		limit, what = MaxInlineRolePolicySize, "IAM's quota on a role's inline policies"
+		limit, what = iampolicy.MaxInlineRolePolicySize, "IAM's quota on a role's inline policies"
 		if l.opts.Kind == TrustPolicy {
-			limit, what = MaxTrustPolicySize, "IAM's default quota on a trust policy"
+			limit, what = iampolicy.MaxTrustPolicySize, "IAM's default quota on a trust policy"
 		}
 	}
-	if n := Size(string(l.data)); n > limit {
+	if n := iampolicy.Size(string(l.data)); n > limit {
 		l.report(root.off, Error, RuleSize,
 			"policy is %d characters without whitespace, over %s of %d; split it or remove statements", n, what, limit)
 	}
@@ -492,16 +495,16 @@ func (l *linter) document(root *jsonNode) {
 	l.keys(root, documentKeys, "policy")
 
 	if m := root.member("Version"); m == nil {
-		l.report(root.off, Error, RuleGrammar, "missing Version; add \"Version\": %q", Version)
+		l.report(root.off, Error, RuleGrammar, "missing Version; add \"Version\": %q", iampolicy.Version)
 	} else if m.val.kind != jsonString {
 		l.report(m.val.off, Error, RuleGrammar, "Version must be a string, not %s", m.val.kind)
 	} else {
 		switch m.val.str {
-		case Version:
-		case legacyVersion:
-			l.report(m.val.off, Warning, RuleGrammar, "Version %q is the legacy policy language without policy variables; use %q", legacyVersion, Version)
+		case iampolicy.Version:
+		case iampolicy.LegacyVersion:
+			l.report(m.val.off, Warning, RuleGrammar, "Version %q is the legacy policy language without policy variables; use %q", iampolicy.LegacyVersion, iampolicy.Version)
 		default:
-			l.report(m.val.off, Error, RuleGrammar, "unknown Version %q; use %q", m.val.str, Version)
+			l.report(m.val.off, Error, RuleGrammar, "unknown Version %q; use %q", m.val.str, iampolicy.Version)
 		}
 	}
 	if m := root.member("Id"); m != nil && m.val.kind != jsonString {
@@ -576,7 +579,7 @@ func (l *linter) statement(index int, n *jsonNode) *lintStatement {
 	}
 	if m := n.member("Effect"); m == nil {
 		l.report(n.off, Error, RuleGrammar, "statement %s has no Effect; add \"Effect\": \"Allow\" or \"Deny\"", l.stmtName(s))
-	} else if m.val.kind != jsonString || (m.val.str != EffectAllow && m.val.str != EffectDeny) {
+	} else if m.val.kind != jsonString || (m.val.str != iampolicy.EffectAllow && m.val.str != iampolicy.EffectDeny) {
 		got := m.val.kind.String()
 		if m.val.kind == jsonString {
 			got = strconv.Quote(m.val.str)
@@ -625,7 +628,7 @@ func (l *linter) statement(index int, n *jsonNode) *lintStatement {
 		}
 		for _, a := range slices.Concat(s.actions, s.notActions) {
 			if a.s != "*" && !strings.HasPrefix(strings.ToLower(a.s), "sts:") {
-				l.report(a.off, Error, RuleGrammar, "action %q is not allowed in a trust policy; only sts: actions such as %s are", a.s, ActionAssumeRole)
+				l.report(a.off, Error, RuleGrammar, "action %q is not allowed in a trust policy; only sts: actions such as %s are", a.s, iampolicy.ActionAssumeRole)
 			}
 		}
 	default:
@@ -676,9 +679,9 @@ func (l *linter) principalGrammar(key string, v *jsonNode) {
 		}
 	case jsonObject:
 		for _, m := range v.members {
-			if !slices.Contains(principalTypes, m.key) {
+			if !slices.Contains(iampolicy.PrincipalTypes, m.key) {
 				hint := ""
-				if s := closest(m.key, principalTypes); s != "" {
+				if s := closest(m.key, iampolicy.PrincipalTypes); s != "" {
 					hint = fmt.Sprintf("; did you mean %q?", s)
 				}
 				l.report(m.keyOff, Error, RuleGrammar, "unknown principal type %q (want AWS, CanonicalUser, Federated or Service)%s", m.key, hint)
@@ -754,7 +757,7 @@ func (l *linter) actionNames(s *lintStatement) {
 			}
 			l.report(a.off, Error, RuleUnknownAction, "%s", msg)
 		default:
-			msg := fmt.Sprintf("unknown service prefix %q in %q: not in the catalogue (%s), so the action is not checked", prefix, a.s, strings.Join(sortedKeys(actionCatalogue), ", "))
+			msg := fmt.Sprintf("unknown service prefix %q in %q: not in the catalogue (%s), so the action is not checked", prefix, a.s, strings.Join(slices.Sorted(maps.Keys(actionCatalogue)), ", "))
 			if !hasWildcard(a.s) {
 				if sug := suggestService(prefix, name); sug != "" {
 					msg = fmt.Sprintf("unknown service prefix %q in %q; did you mean %s?", prefix, a.s, sug)
@@ -803,7 +806,7 @@ func suggestAction(prefix, name string) string {
 // suggestService returns "svc:Name" for a catalogued service whose prefix
 // is close to prefix and which has the action name.
 func suggestService(prefix, name string) string {
-	for _, svc := range sortedKeys(actionCatalogue) {
+	for _, svc := range slices.Sorted(maps.Keys(actionCatalogue)) {
 		if levenshtein(prefix, svc) > 1 {
 			continue
 		}
@@ -859,7 +862,7 @@ func levenshtein(a, b string) int {
 }
 
 func (l *linter) wildcardActions(s *lintStatement) {
-	if s.effect != EffectAllow {
+	if s.effect != iampolicy.EffectAllow {
 		return
 	}
 	for _, a := range s.actions {
@@ -880,7 +883,7 @@ func (l *linter) wildcardActions(s *lintStatement) {
 			names := catalogueNames(prefix)
 			n := 0
 			for _, c := range names {
-				if globMatch(name, strings.ToLower(c)) {
+				if iampolicy.GlobMatch(name, strings.ToLower(c)) {
 					n++
 				}
 			}
@@ -900,7 +903,7 @@ func (l *linter) wildcardActions(s *lintStatement) {
 
 // notElements flags Allow statements that grant by exclusion.
 func (l *linter) notElements(s *lintStatement) {
-	if s.effect != EffectAllow {
+	if s.effect != iampolicy.EffectAllow {
 		return
 	}
 	if off, ok := s.keys["NotAction"]; ok {
@@ -957,11 +960,11 @@ func (l *linter) conditionChecks(s *lintStatement) {
 	reportedOps := map[int]bool{}
 	for _, c := range s.conditions {
 		op := c.op.s
-		known := !UnknownOperator(op)
+		known := !iampolicy.UnknownOperator(op)
 		if !known && !reportedOps[c.op.off] {
 			reportedOps[c.op.off] = true
 			msg := fmt.Sprintf("unknown condition operator %q", op)
-			if strings.HasSuffix(op, "Null"+suffixIfExists) {
+			if strings.HasSuffix(op, "Null"+iampolicy.SuffixIfExists) {
 				msg += "; Null takes no IfExists suffix"
 			} else if sug := suggestOperator(op); sug != "" {
 				msg += fmt.Sprintf("; did you mean %q?", sug)
@@ -988,7 +991,7 @@ func (l *linter) conditionChecks(s *lintStatement) {
 		if !known || !ok {
 			continue
 		}
-		set := strings.HasPrefix(op, prefixForAnyValue) || strings.HasPrefix(op, prefixForAllValues)
+		set := strings.HasPrefix(op, iampolicy.PrefixForAnyValue) || strings.HasPrefix(op, iampolicy.PrefixForAllValues)
 		multi := slices.Contains(multivaluedGlobalKeys, global)
 		switch {
 		case set && !multi:
@@ -1020,16 +1023,16 @@ func globalKey(key string) (string, bool) {
 // keeping its ForAnyValue:/ForAllValues: prefix, or "".
 func suggestOperator(op string) string {
 	prefix := ""
-	for _, p := range []string{prefixForAnyValue, prefixForAllValues} {
+	for _, p := range []string{iampolicy.PrefixForAnyValue, iampolicy.PrefixForAllValues} {
 		if len(op) >= len(p) && strings.EqualFold(op[:len(p)], p) {
 			prefix, op = p, op[len(p):]
 		}
 	}
 	var candidates []string
-	for _, b := range sortedKeys(baseOperators) {
+	for _, b := range iampolicy.BaseOperators() {
 		candidates = append(candidates, b)
 		if b != "Null" {
-			candidates = append(candidates, b+suffixIfExists)
+			candidates = append(candidates, b+iampolicy.SuffixIfExists)
 		}
 	}
 	if best := closest(op, candidates); best != "" {
@@ -1042,7 +1045,7 @@ func suggestOperator(op string) string {
 
 // trustPrincipal flags trust statements that let anyone assume the role.
 func (l *linter) trustPrincipal(s *lintStatement) {
-	if s.effect != EffectAllow || s.principal == nil {
+	if s.effect != iampolicy.EffectAllow || s.principal == nil {
 		return
 	}
 	p := s.principal
@@ -1134,10 +1137,10 @@ type passGrant struct {
 }
 
 func (g passGrant) actionDesc() string {
-	if strings.EqualFold(g.action.s, ActionPassRole) {
-		return ActionPassRole
+	if strings.EqualFold(g.action.s, iampolicy.ActionPassRole) {
+		return iampolicy.ActionPassRole
 	}
-	return fmt.Sprintf("%s (which covers %s)", g.action.s, ActionPassRole)
+	return fmt.Sprintf("%s (which covers %s)", g.action.s, iampolicy.ActionPassRole)
 }
 
 // unscoped reports whether the grant lets the holder pass any role.
@@ -1153,7 +1156,7 @@ func (g passGrant) passesTo(principal string) bool {
 	if g.services == nil {
 		return true
 	}
-	return slices.ContainsFunc(g.services, func(p string) bool { return globMatch(strings.ToLower(p), principal) })
+	return slices.ContainsFunc(g.services, func(p string) bool { return iampolicy.GlobMatch(strings.ToLower(p), principal) })
 }
 
 // coversAction reports whether the pattern names service prefix svc
@@ -1165,22 +1168,22 @@ func coversAction(pattern, action string) bool {
 		return false
 	}
 	p2, n2, _ := strings.Cut(strings.ToLower(action), ":")
-	return prefix == p2 && globMatch(name, n2)
+	return prefix == p2 && iampolicy.GlobMatch(name, n2)
 }
 
 func passGrants(stmts []*lintStatement) []passGrant {
 	var out []passGrant
 	for _, s := range stmts {
-		if s.effect != EffectAllow {
+		if s.effect != iampolicy.EffectAllow {
 			continue
 		}
-		i := slices.IndexFunc(s.actions, func(a strVal) bool { return coversAction(a.s, ActionPassRole) })
+		i := slices.IndexFunc(s.actions, func(a strVal) bool { return coversAction(a.s, iampolicy.ActionPassRole) })
 		if i < 0 {
 			continue
 		}
 		g := passGrant{stmt: s, action: s.actions[i], resources: s.resources, notResource: s.has("NotResource")}
 		for _, c := range s.conditions {
-			if strings.EqualFold(c.key.s, KeyPassedToService) {
+			if strings.EqualFold(c.key.s, iampolicy.KeyPassedToService) {
 				g.services = append(g.services, c.values...)
 			}
 		}
@@ -1199,7 +1202,7 @@ func (l *linter) passRole(stmts []*lintStatement) {
 		if g.services == nil {
 			l.report(g.action.off, Warning, RulePassRoleScope,
 				"%s without an %s condition lets the roles be passed to any service; add one such as \"StringEquals\": {%q: %q}",
-				g.actionDesc(), KeyPassedToService, KeyPassedToService, ServicePrincipal(PartitionAWS, "ec2"))
+				g.actionDesc(), iampolicy.KeyPassedToService, iampolicy.KeyPassedToService, iampolicy.ServicePrincipal(iampolicy.PartitionAWS, "ec2"))
 		}
 		for _, r := range g.resources {
 			switch passRoleScope(r.s) {
@@ -1216,7 +1219,7 @@ func (l *linter) passRole(stmts []*lintStatement) {
 					if len(scoped) > 1 {
 						noun, verb = "statements", "scope"
 					}
-					msg += fmt.Sprintf("; it also makes %s %s, which %s %s to specific roles, pointless", noun, strings.Join(scoped, ", "), verb, ActionPassRole)
+					msg += fmt.Sprintf("; it also makes %s %s, which %s %s to specific roles, pointless", noun, strings.Join(scoped, ", "), verb, iampolicy.ActionPassRole)
 				}
 				l.report(r.off, Error, RulePassRoleWildcard, "%s", msg)
 			case scopePrefix:
@@ -1228,7 +1231,7 @@ func (l *linter) passRole(stmts []*lintStatement) {
 					l.report(r.off, Warning, RulePassRoleWildcard, "%s on %q allows every role the pattern matches, including roles created later; prefer exact role ARNs", g.actionDesc(), r.s)
 				}
 			case scopeSpecific:
-				if len(allowed) > 0 && !slices.ContainsFunc(allowed, func(a string) bool { return a == r.s || resourceMatch(a, r.s) }) {
+				if len(allowed) > 0 && !slices.ContainsFunc(allowed, func(a string) bool { return a == r.s || iampolicy.ResourceMatch(a, r.s) }) {
 					l.report(r.off, Error, RulePassRoleScope, "%s on %q, which is not among the roles this run may pass (%s): privilege escalation", g.actionDesc(), r.s, strings.Join(allowed, ", "))
 				}
 			}
@@ -1291,7 +1294,7 @@ var launchActions = []struct {
 func (l *linter) escalation(stmts []*lintStatement) {
 	grants := passGrants(stmts)
 	for _, s := range stmts {
-		if s.effect != EffectAllow {
+		if s.effect != iampolicy.EffectAllow {
 			continue
 		}
 		for _, a := range s.actions {
@@ -1301,7 +1304,7 @@ func (l *linter) escalation(stmts []*lintStatement) {
 					continue
 				}
 				i := slices.IndexFunc(grants, func(g passGrant) bool {
-					return g.unscoped() && g.passesTo(ServicePrincipal(PartitionAWS, la.service))
+					return g.unscoped() && g.passesTo(iampolicy.ServicePrincipal(iampolicy.PartitionAWS, la.service))
 				})
 				if i < 0 {
 					continue
@@ -1313,7 +1316,7 @@ func (l *linter) escalation(stmts []*lintStatement) {
 				}
 				l.report(a.off, Error, RulePrivilegeEscalation,
 					"%s, with %s on every role granted by statement %s, lets the holder %s (privilege escalation); scope %s to the roles needed",
-					desc, ActionPassRole, l.stmtName(g.stmt), la.what, ActionPassRole)
+					desc, iampolicy.ActionPassRole, l.stmtName(g.stmt), la.what, iampolicy.ActionPassRole)
 				break
 			}
 		}
@@ -1327,8 +1330,8 @@ func (l *linter) escalationAction(s *lintStatement, a strVal) {
 			hits = append(hits, e)
 		}
 	}
-	if coversAction(a.s, ActionAssumeRole) && slices.ContainsFunc(s.resources, func(r strVal) bool { return passRoleScope(r.s) == scopeAny }) {
-		hits = append(hits, escalationAction{ActionAssumeRole + " on every role", "assuming any role whose trust policy trusts this account", Error})
+	if coversAction(a.s, iampolicy.ActionAssumeRole) && slices.ContainsFunc(s.resources, func(r strVal) bool { return passRoleScope(r.s) == scopeAny }) {
+		hits = append(hits, escalationAction{iampolicy.ActionAssumeRole + " on every role", "assuming any role whose trust policy trusts this account", Error})
 	}
 	if len(hits) == 0 {
 		return

@@ -1,4 +1,4 @@
-package iampolicy
+package accountsetup
 
 import (
 	"fmt"
@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/buildrole/buildrole/internal/buildpolicy"
+	"github.com/buildrole/buildrole/internal/iampolicy"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -65,14 +68,14 @@ type bsCase struct {
 	action   string
 	resource string
 	ctx      map[string][]string
-	want     Decision
+	want     iampolicy.Decision
 }
 
 func bsEval(t *testing.T, b *Bootstrap, cases []bsCase) {
 	t.Helper()
 	for _, c := range cases {
-		req := Request{Action: c.action, Resource: c.resource, Context: c.ctx}
-		if got := Evaluate(req, []Document{b.Permissions}, nil); got != c.want {
+		req := iampolicy.Request{Action: c.action, Resource: c.resource, Context: c.ctx}
+		if got := iampolicy.Evaluate(req, []iampolicy.Document{b.Permissions}, nil); got != c.want {
 			t.Errorf("%s: %s on %s = %v, want %v", c.name, c.action, c.resource, got, c.want)
 		}
 	}
@@ -89,32 +92,32 @@ func upDownSweepCalls() []bsCase {
 	var out []bsCase
 	for _, role := range []string{bsRole, bsRoleVM} {
 		out = append(out,
-			bsCase{"up: create role with boundary and tags", "iam:CreateRole", role, boundary(runTags, nil), Allow},
+			bsCase{"up: create role with boundary and tags", "iam:CreateRole", role, boundary(runTags, nil), iampolicy.Allow},
 			// Tag-on-create: IAM also authorizes TagRole; the role has no tags yet.
-			bsCase{"up: tag role on create", "iam:TagRole", role, bsContext(runTags, nil), Allow},
-			bsCase{"up: tag role on create (resource tags visible)", "iam:TagRole", role, bsContext(runTags, runTags), Allow},
-			bsCase{"up: put inline policy", "iam:PutRolePolicy", role, boundary(nil, runTags), Allow},
-			bsCase{"up: get role on retry", "iam:GetRole", role, boundary(nil, runTags), Allow},
-			bsCase{"up: pass role to the profile", "iam:PassRole", role, nil, Allow},
-			bsCase{"down: delete inline policy", "iam:DeleteRolePolicy", role, boundary(nil, runTags), Allow},
-			bsCase{"down: list inline policies", "iam:ListRolePolicies", role, onRole, Allow},
-			bsCase{"down: list attached policies", "iam:ListAttachedRolePolicies", role, onRole, Allow},
-			bsCase{"down: detach policy", "iam:DetachRolePolicy", role, bsContext(nil, runTags, "iam:PolicyARN", "arn:aws:iam::aws:policy/ReadOnlyAccess"), Allow},
-			bsCase{"down: list profiles of role", "iam:ListInstanceProfilesForRole", role, onRole, Allow},
-			bsCase{"down: delete role", "iam:DeleteRole", role, boundary(nil, runTags), Allow},
-			bsCase{"sweep: list role tags", "iam:ListRoleTags", role, onRole, Allow},
+			bsCase{"up: tag role on create", "iam:TagRole", role, bsContext(runTags, nil), iampolicy.Allow},
+			bsCase{"up: tag role on create (resource tags visible)", "iam:TagRole", role, bsContext(runTags, runTags), iampolicy.Allow},
+			bsCase{"up: put inline policy", "iam:PutRolePolicy", role, boundary(nil, runTags), iampolicy.Allow},
+			bsCase{"up: get role on retry", "iam:GetRole", role, boundary(nil, runTags), iampolicy.Allow},
+			bsCase{"up: pass role to the profile", "iam:PassRole", role, nil, iampolicy.Allow},
+			bsCase{"down: delete inline policy", "iam:DeleteRolePolicy", role, boundary(nil, runTags), iampolicy.Allow},
+			bsCase{"down: list inline policies", "iam:ListRolePolicies", role, onRole, iampolicy.Allow},
+			bsCase{"down: list attached policies", "iam:ListAttachedRolePolicies", role, onRole, iampolicy.Allow},
+			bsCase{"down: detach policy", "iam:DetachRolePolicy", role, bsContext(nil, runTags, "iam:PolicyARN", "arn:aws:iam::aws:policy/ReadOnlyAccess"), iampolicy.Allow},
+			bsCase{"down: list profiles of role", "iam:ListInstanceProfilesForRole", role, onRole, iampolicy.Allow},
+			bsCase{"down: delete role", "iam:DeleteRole", role, boundary(nil, runTags), iampolicy.Allow},
+			bsCase{"sweep: list role tags", "iam:ListRoleTags", role, onRole, iampolicy.Allow},
 		)
 	}
 	out = append(out,
-		bsCase{"up: create profile with tags", "iam:CreateInstanceProfile", bsProfile, bsContext(runTags, nil), Allow},
-		bsCase{"up: tag profile on create", "iam:TagInstanceProfile", bsProfile, bsContext(runTags, nil), Allow},
-		bsCase{"up: add role to profile", "iam:AddRoleToInstanceProfile", bsProfile, onProfile, Allow},
-		bsCase{"up/down: get profile", "iam:GetInstanceProfile", bsProfile, onProfile, Allow},
-		bsCase{"down: remove role from profile", "iam:RemoveRoleFromInstanceProfile", bsProfile, onProfile, Allow},
-		bsCase{"down: delete profile", "iam:DeleteInstanceProfile", bsProfile, onProfile, Allow},
-		bsCase{"sweep: list profile tags", "iam:ListInstanceProfileTags", bsProfile, onProfile, Allow},
-		bsCase{"sweep: list roles", "iam:ListRoles", "*", nil, Allow},
-		bsCase{"sweep: list profiles", "iam:ListInstanceProfiles", "*", nil, Allow},
+		bsCase{"up: create profile with tags", "iam:CreateInstanceProfile", bsProfile, bsContext(runTags, nil), iampolicy.Allow},
+		bsCase{"up: tag profile on create", "iam:TagInstanceProfile", bsProfile, bsContext(runTags, nil), iampolicy.Allow},
+		bsCase{"up: add role to profile", "iam:AddRoleToInstanceProfile", bsProfile, onProfile, iampolicy.Allow},
+		bsCase{"up/down: get profile", "iam:GetInstanceProfile", bsProfile, onProfile, iampolicy.Allow},
+		bsCase{"down: remove role from profile", "iam:RemoveRoleFromInstanceProfile", bsProfile, onProfile, iampolicy.Allow},
+		bsCase{"down: delete profile", "iam:DeleteInstanceProfile", bsProfile, onProfile, iampolicy.Allow},
+		bsCase{"sweep: list profile tags", "iam:ListInstanceProfileTags", bsProfile, onProfile, iampolicy.Allow},
+		bsCase{"sweep: list roles", "iam:ListRoles", "*", nil, iampolicy.Allow},
+		bsCase{"sweep: list profiles", "iam:ListInstanceProfiles", "*", nil, iampolicy.Allow},
 	)
 	return out
 }
@@ -140,56 +143,56 @@ func TestBootstrapDenies(t *testing.T) {
 	otherBoundary := "arn:aws:iam::123456789012:policy/buildrole/AdministratorAccess"
 	cases := []bsCase{
 		// CreateRole: boundary, path, prefix, tag.
-		{"create role without boundary", "iam:CreateRole", bsRole, bsContext(runTags, nil), ExplicitDeny},
-		{"create role with another boundary", "iam:CreateRole", bsRole, withBoundary(runTags, nil, otherBoundary), ExplicitDeny},
-		{"create role with AWS admin boundary", "iam:CreateRole", bsRole, withBoundary(runTags, nil, "arn:aws:iam::aws:policy/AdministratorAccess"), ExplicitDeny},
-		{"create role outside the path", "iam:CreateRole", "arn:aws:iam::123456789012:role/" + bsRun, withBoundary(runTags, nil, bsBoundary), ImplicitDeny},
-		{"create role under another path", "iam:CreateRole", "arn:aws:iam::123456789012:role/admin/" + bsRun, withBoundary(runTags, nil, bsBoundary), ImplicitDeny},
-		{"create role in a sub-path", "iam:CreateRole", "arn:aws:iam::123456789012:role/buildrole/x/" + bsRun, withBoundary(runTags, nil, bsBoundary), ImplicitDeny},
-		{"create role with another prefix", "iam:CreateRole", "arn:aws:iam::123456789012:role/buildrole/admin", withBoundary(runTags, nil, bsBoundary), ImplicitDeny},
-		{"create role in another account", "iam:CreateRole", "arn:aws:iam::210987654321:role/buildrole/" + bsRun, withBoundary(runTags, nil, bsBoundary), ImplicitDeny},
-		{"create role without tags", "iam:CreateRole", bsRole, withBoundary(nil, nil, bsBoundary), ImplicitDeny},
-		{"create role tagged unmanaged", "iam:CreateRole", bsRole, withBoundary(unmanaged, nil, bsBoundary), ImplicitDeny},
-		{"create profile without the tag", "iam:CreateInstanceProfile", bsProfile, bsContext(foreign, nil), ImplicitDeny},
-		{"create profile outside the path", "iam:CreateInstanceProfile", "arn:aws:iam::123456789012:instance-profile/" + bsRun, bsContext(runTags, nil), ImplicitDeny},
+		{"create role without boundary", "iam:CreateRole", bsRole, bsContext(runTags, nil), iampolicy.ExplicitDeny},
+		{"create role with another boundary", "iam:CreateRole", bsRole, withBoundary(runTags, nil, otherBoundary), iampolicy.ExplicitDeny},
+		{"create role with AWS admin boundary", "iam:CreateRole", bsRole, withBoundary(runTags, nil, "arn:aws:iam::aws:policy/AdministratorAccess"), iampolicy.ExplicitDeny},
+		{"create role outside the path", "iam:CreateRole", "arn:aws:iam::123456789012:role/" + bsRun, withBoundary(runTags, nil, bsBoundary), iampolicy.ImplicitDeny},
+		{"create role under another path", "iam:CreateRole", "arn:aws:iam::123456789012:role/admin/" + bsRun, withBoundary(runTags, nil, bsBoundary), iampolicy.ImplicitDeny},
+		{"create role in a sub-path", "iam:CreateRole", "arn:aws:iam::123456789012:role/buildrole/x/" + bsRun, withBoundary(runTags, nil, bsBoundary), iampolicy.ImplicitDeny},
+		{"create role with another prefix", "iam:CreateRole", "arn:aws:iam::123456789012:role/buildrole/admin", withBoundary(runTags, nil, bsBoundary), iampolicy.ImplicitDeny},
+		{"create role in another account", "iam:CreateRole", "arn:aws:iam::210987654321:role/buildrole/" + bsRun, withBoundary(runTags, nil, bsBoundary), iampolicy.ImplicitDeny},
+		{"create role without tags", "iam:CreateRole", bsRole, withBoundary(nil, nil, bsBoundary), iampolicy.ImplicitDeny},
+		{"create role tagged unmanaged", "iam:CreateRole", bsRole, withBoundary(unmanaged, nil, bsBoundary), iampolicy.ImplicitDeny},
+		{"create profile without the tag", "iam:CreateInstanceProfile", bsProfile, bsContext(foreign, nil), iampolicy.ImplicitDeny},
+		{"create profile outside the path", "iam:CreateInstanceProfile", "arn:aws:iam::123456789012:instance-profile/" + bsRun, bsContext(runTags, nil), iampolicy.ImplicitDeny},
 		// Existing roles and profiles not managed by buildrole.
-		{"put policy on unmanaged role", "iam:PutRolePolicy", bsRole, withBoundary(nil, unmanaged, bsBoundary), ImplicitDeny},
-		{"put policy on untagged role", "iam:PutRolePolicy", bsRole, withBoundary(nil, nil, bsBoundary), ImplicitDeny},
-		{"put policy on a role without the boundary", "iam:PutRolePolicy", bsRole, bsContext(nil, runTags), ExplicitDeny},
-		{"put policy on a role with another boundary", "iam:PutRolePolicy", bsRole, withBoundary(nil, runTags, otherBoundary), ExplicitDeny},
-		{"put policy outside the path", "iam:PutRolePolicy", "arn:aws:iam::123456789012:role/Admin", withBoundary(nil, runTags, bsBoundary), ImplicitDeny},
-		{"delete unmanaged role", "iam:DeleteRole", bsRole, bsContext(nil, unmanaged), ImplicitDeny},
-		{"delete untagged role", "iam:DeleteRole", bsRole, bsContext(nil, foreign), ImplicitDeny},
-		{"delete role outside the path", "iam:DeleteRole", "arn:aws:iam::123456789012:role/Admin", bsContext(nil, runTags), ImplicitDeny},
-		{"delete policy of unmanaged role", "iam:DeleteRolePolicy", bsRole, bsContext(nil, unmanaged), ImplicitDeny},
-		{"tag unmanaged role", "iam:TagRole", bsRole, bsContext(runTags, unmanaged), ImplicitDeny},
-		{"tag role without the managed tag", "iam:TagRole", bsRole, bsContext(foreign, runTags), ImplicitDeny},
-		{"untag the managed tag", "iam:TagRole", bsRole, bsContext(unmanaged, runTags), ImplicitDeny},
-		{"tag role outside the path", "iam:TagRole", "arn:aws:iam::123456789012:role/Admin", bsContext(runTags, nil), ImplicitDeny},
-		{"untag role", "iam:UntagRole", bsRole, bsContext(nil, runTags, "aws:TagKeys", TagManaged), ImplicitDeny},
-		{"tag unmanaged profile", "iam:TagInstanceProfile", bsProfile, bsContext(runTags, unmanaged), ImplicitDeny},
-		{"add role to unmanaged profile", "iam:AddRoleToInstanceProfile", bsProfile, bsContext(nil, unmanaged), ImplicitDeny},
-		{"add role to untagged profile", "iam:AddRoleToInstanceProfile", bsProfile, nil, ImplicitDeny},
-		{"delete unmanaged profile", "iam:DeleteInstanceProfile", bsProfile, bsContext(nil, foreign), ImplicitDeny},
-		{"remove role from unmanaged profile", "iam:RemoveRoleFromInstanceProfile", bsProfile, bsContext(nil, unmanaged), ImplicitDeny},
-		{"pass a role outside the path", "iam:PassRole", "arn:aws:iam::123456789012:role/Admin", nil, ImplicitDeny},
+		{"put policy on unmanaged role", "iam:PutRolePolicy", bsRole, withBoundary(nil, unmanaged, bsBoundary), iampolicy.ImplicitDeny},
+		{"put policy on untagged role", "iam:PutRolePolicy", bsRole, withBoundary(nil, nil, bsBoundary), iampolicy.ImplicitDeny},
+		{"put policy on a role without the boundary", "iam:PutRolePolicy", bsRole, bsContext(nil, runTags), iampolicy.ExplicitDeny},
+		{"put policy on a role with another boundary", "iam:PutRolePolicy", bsRole, withBoundary(nil, runTags, otherBoundary), iampolicy.ExplicitDeny},
+		{"put policy outside the path", "iam:PutRolePolicy", "arn:aws:iam::123456789012:role/Admin", withBoundary(nil, runTags, bsBoundary), iampolicy.ImplicitDeny},
+		{"delete unmanaged role", "iam:DeleteRole", bsRole, bsContext(nil, unmanaged), iampolicy.ImplicitDeny},
+		{"delete untagged role", "iam:DeleteRole", bsRole, bsContext(nil, foreign), iampolicy.ImplicitDeny},
+		{"delete role outside the path", "iam:DeleteRole", "arn:aws:iam::123456789012:role/Admin", bsContext(nil, runTags), iampolicy.ImplicitDeny},
+		{"delete policy of unmanaged role", "iam:DeleteRolePolicy", bsRole, bsContext(nil, unmanaged), iampolicy.ImplicitDeny},
+		{"tag unmanaged role", "iam:TagRole", bsRole, bsContext(runTags, unmanaged), iampolicy.ImplicitDeny},
+		{"tag role without the managed tag", "iam:TagRole", bsRole, bsContext(foreign, runTags), iampolicy.ImplicitDeny},
+		{"untag the managed tag", "iam:TagRole", bsRole, bsContext(unmanaged, runTags), iampolicy.ImplicitDeny},
+		{"tag role outside the path", "iam:TagRole", "arn:aws:iam::123456789012:role/Admin", bsContext(runTags, nil), iampolicy.ImplicitDeny},
+		{"untag role", "iam:UntagRole", bsRole, bsContext(nil, runTags, "aws:TagKeys", TagManaged), iampolicy.ImplicitDeny},
+		{"tag unmanaged profile", "iam:TagInstanceProfile", bsProfile, bsContext(runTags, unmanaged), iampolicy.ImplicitDeny},
+		{"add role to unmanaged profile", "iam:AddRoleToInstanceProfile", bsProfile, bsContext(nil, unmanaged), iampolicy.ImplicitDeny},
+		{"add role to untagged profile", "iam:AddRoleToInstanceProfile", bsProfile, nil, iampolicy.ImplicitDeny},
+		{"delete unmanaged profile", "iam:DeleteInstanceProfile", bsProfile, bsContext(nil, foreign), iampolicy.ImplicitDeny},
+		{"remove role from unmanaged profile", "iam:RemoveRoleFromInstanceProfile", bsProfile, bsContext(nil, unmanaged), iampolicy.ImplicitDeny},
+		{"pass a role outside the path", "iam:PassRole", "arn:aws:iam::123456789012:role/Admin", nil, iampolicy.ImplicitDeny},
 		// Weakening or replacing the boundary.
-		{"delete a run role's boundary", "iam:DeleteRolePermissionsBoundary", bsRole, withBoundary(nil, runTags, bsBoundary), ExplicitDeny},
-		{"replace a run role's boundary", "iam:PutRolePermissionsBoundary", bsRole, withBoundary(nil, runTags, otherBoundary), ExplicitDeny},
-		{"delete any role's boundary", "iam:DeleteRolePermissionsBoundary", "arn:aws:iam::123456789012:role/Admin", nil, ExplicitDeny},
-		{"new version of the boundary", "iam:CreatePolicyVersion", bsBoundary, nil, ExplicitDeny},
-		{"delete the boundary", "iam:DeletePolicy", bsBoundary, nil, ExplicitDeny},
-		{"delete a boundary version", "iam:DeletePolicyVersion", bsBoundary, nil, ExplicitDeny},
-		{"roll the boundary back", "iam:SetDefaultPolicyVersion", bsBoundary, nil, ExplicitDeny},
-		{"change a run role's trust", "iam:UpdateAssumeRolePolicy", bsRole, bsContext(nil, runTags), ExplicitDeny},
+		{"delete a run role's boundary", "iam:DeleteRolePermissionsBoundary", bsRole, withBoundary(nil, runTags, bsBoundary), iampolicy.ExplicitDeny},
+		{"replace a run role's boundary", "iam:PutRolePermissionsBoundary", bsRole, withBoundary(nil, runTags, otherBoundary), iampolicy.ExplicitDeny},
+		{"delete any role's boundary", "iam:DeleteRolePermissionsBoundary", "arn:aws:iam::123456789012:role/Admin", nil, iampolicy.ExplicitDeny},
+		{"new version of the boundary", "iam:CreatePolicyVersion", bsBoundary, nil, iampolicy.ExplicitDeny},
+		{"delete the boundary", "iam:DeletePolicy", bsBoundary, nil, iampolicy.ExplicitDeny},
+		{"delete a boundary version", "iam:DeletePolicyVersion", bsBoundary, nil, iampolicy.ExplicitDeny},
+		{"roll the boundary back", "iam:SetDefaultPolicyVersion", bsBoundary, nil, iampolicy.ExplicitDeny},
+		{"change a run role's trust", "iam:UpdateAssumeRolePolicy", bsRole, bsContext(nil, runTags), iampolicy.ExplicitDeny},
 		// Nothing beyond the run resources.
-		{"assume a run role without chain mode", "sts:AssumeRole", bsRole, bsContext(nil, runTags), ImplicitDeny},
-		{"attach a managed policy", "iam:AttachRolePolicy", bsRole, withBoundary(nil, runTags, bsBoundary), ImplicitDeny},
-		{"create a user", "iam:CreateUser", "arn:aws:iam::123456789012:user/buildrole/x", withBoundary(runTags, nil, bsBoundary), ImplicitDeny},
-		{"create a policy", "iam:CreatePolicy", "arn:aws:iam::123456789012:policy/buildrole/buildrole-x", bsContext(runTags, nil), ImplicitDeny},
-		{"create an access key", "iam:CreateAccessKey", "arn:aws:iam::123456789012:user/admin", nil, ImplicitDeny},
-		{"read another role", "iam:GetRole", "arn:aws:iam::123456789012:role/Admin", nil, ImplicitDeny},
-		{"run an instance", "ec2:RunInstances", "*", nil, ImplicitDeny},
+		{"assume a run role without chain mode", "sts:AssumeRole", bsRole, bsContext(nil, runTags), iampolicy.ImplicitDeny},
+		{"attach a managed policy", "iam:AttachRolePolicy", bsRole, withBoundary(nil, runTags, bsBoundary), iampolicy.ImplicitDeny},
+		{"create a user", "iam:CreateUser", "arn:aws:iam::123456789012:user/buildrole/x", withBoundary(runTags, nil, bsBoundary), iampolicy.ImplicitDeny},
+		{"create a policy", "iam:CreatePolicy", "arn:aws:iam::123456789012:policy/buildrole/buildrole-x", bsContext(runTags, nil), iampolicy.ImplicitDeny},
+		{"create an access key", "iam:CreateAccessKey", "arn:aws:iam::123456789012:user/admin", nil, iampolicy.ImplicitDeny},
+		{"read another role", "iam:GetRole", "arn:aws:iam::123456789012:role/Admin", nil, iampolicy.ImplicitDeny},
+		{"run an instance", "ec2:RunInstances", "*", nil, iampolicy.ImplicitDeny},
 	}
 	bsEval(t, b, cases)
 }
@@ -199,16 +202,16 @@ func TestBootstrapAssumeRoleOnlyInChainMode(t *testing.T) {
 	for _, c := range []struct {
 		chain    bool
 		resource string
-		want     Decision
+		want     iampolicy.Decision
 	}{
-		{false, bsRole, ImplicitDeny},
-		{true, bsRole, Allow},
-		{true, bsRoleVM, Allow},
-		{true, "arn:aws:iam::123456789012:role/Admin", ImplicitDeny},
-		{true, "arn:aws:iam::123456789012:role/buildrole/other-x", ImplicitDeny},
+		{false, bsRole, iampolicy.ImplicitDeny},
+		{true, bsRole, iampolicy.Allow},
+		{true, bsRoleVM, iampolicy.Allow},
+		{true, "arn:aws:iam::123456789012:role/Admin", iampolicy.ImplicitDeny},
+		{true, "arn:aws:iam::123456789012:role/buildrole/other-x", iampolicy.ImplicitDeny},
 	} {
 		b := bsNew(t, func(p *BootstrapParams) { p.ChainMode = c.chain })
-		got := Evaluate(Request{Action: "sts:AssumeRole", Resource: c.resource}, []Document{b.Permissions}, nil)
+		got := iampolicy.Evaluate(iampolicy.Request{Action: "sts:AssumeRole", Resource: c.resource}, []iampolicy.Document{b.Permissions}, nil)
 		if got != c.want {
 			t.Errorf("chain=%v: sts:AssumeRole on %s = %v, want %v", c.chain, c.resource, got, c.want)
 		}
@@ -238,11 +241,11 @@ func TestBootstrapGrantsNothingElse(t *testing.T) {
 				if strings.ContainsAny(a, "*?") {
 					t.Errorf("statement %s: wildcard action %q", s.Sid, a)
 				}
-				if s.Effect == EffectAllow {
+				if s.Effect == iampolicy.EffectAllow {
 					got = append(got, a)
 				}
 			}
-			if s.Effect != EffectAllow {
+			if s.Effect != iampolicy.EffectAllow {
 				continue
 			}
 			for _, r := range s.Resource {
@@ -273,58 +276,58 @@ func TestBootstrapBoundaryCapsRunRoles(t *testing.T) {
 	b := bsNew(t, nil)
 	// A run role whose own policy asks for too much still gets only what
 	// the boundary allows.
-	greedy := Document{Version: Version, Statement: []Statement{{
-		Effect: EffectAllow, Action: Values{"iam:CreateUser", "s3:DeleteBucket", "ec2:RunInstances"}, Resource: Values{"*"},
+	greedy := iampolicy.Document{Version: iampolicy.Version, Statement: []iampolicy.Statement{{
+		Effect: iampolicy.EffectAllow, Action: iampolicy.Values{"iam:CreateUser", "s3:DeleteBucket", "ec2:RunInstances"}, Resource: iampolicy.Values{"*"},
 	}}}
-	for action, want := range map[string]Decision{
-		"iam:CreateUser":   ImplicitDeny,
-		"s3:DeleteBucket":  ImplicitDeny,
-		"ec2:RunInstances": Allow,
+	for action, want := range map[string]iampolicy.Decision{
+		"iam:CreateUser":   iampolicy.ImplicitDeny,
+		"s3:DeleteBucket":  iampolicy.ImplicitDeny,
+		"ec2:RunInstances": iampolicy.Allow,
 	} {
-		req := Request{Action: action, Resource: "*"}
-		if got := Evaluate(req, []Document{greedy}, &b.Boundary); got != want {
+		req := iampolicy.Request{Action: action, Resource: "*"}
+		if got := iampolicy.Evaluate(req, []iampolicy.Document{greedy}, &b.Boundary); got != want {
 			t.Errorf("%s under the boundary = %v, want %v", action, got, want)
 		}
 	}
 
 	// Everything the catalogue may ever grant fits under the boundary,
 	// and only that plus the instance actions.
-	everything := Document{Version: Version, Statement: []Statement{{Effect: EffectAllow, Action: Values{"*"}, Resource: Values{"*"}}}}
-	eval := func(action, resource string, ctx map[string][]string) Decision {
-		return Evaluate(Request{Action: action, Resource: resource, Context: ctx}, []Document{everything}, &b.Boundary)
+	everything := iampolicy.Document{Version: iampolicy.Version, Statement: []iampolicy.Statement{{Effect: iampolicy.EffectAllow, Action: iampolicy.Values{"*"}, Resource: iampolicy.Values{"*"}}}}
+	eval := func(action, resource string, ctx map[string][]string) iampolicy.Decision {
+		return iampolicy.Evaluate(iampolicy.Request{Action: action, Resource: resource, Context: ctx}, []iampolicy.Document{everything}, &b.Boundary)
 	}
-	ec2 := map[string][]string{KeyPassedToService: {"ec2.amazonaws.com"}}
-	for _, a := range CatalogueActions() {
+	ec2 := map[string][]string{iampolicy.KeyPassedToService: {"ec2.amazonaws.com"}}
+	for _, a := range buildpolicy.CatalogueActions() {
 		resource := "*"
 		switch a {
-		case ActionPassRole:
+		case iampolicy.ActionPassRole:
 			resource = bsRoleVM
-		case ActionGetInstanceProfile:
+		case iampolicy.ActionGetInstanceProfile:
 			resource = bsProfile
 		}
-		if got := eval(a, resource, ec2); got != Allow {
+		if got := eval(a, resource, ec2); got != iampolicy.Allow {
 			t.Errorf("catalogue action %s on %s under the boundary = %v, want Allow", a, resource, got)
 		}
 	}
 	for _, a := range DefaultInstanceActions() {
-		if got := eval(a, "*", nil); got != Allow {
+		if got := eval(a, "*", nil); got != iampolicy.Allow {
 			t.Errorf("instance action %s under the boundary = %v, want Allow", a, got)
 		}
 	}
 	for _, c := range []struct {
 		name, action, resource string
 		ctx                    map[string][]string
-		want                   Decision
+		want                   iampolicy.Decision
 	}{
-		{"pass the instance role to EC2", ActionPassRole, bsRoleVM, ec2, Allow},
-		{"pass a role outside the path", ActionPassRole, "arn:aws:iam::123456789012:role/Admin", ec2, ImplicitDeny},
-		{"pass a run role to Lambda", ActionPassRole, bsRoleVM, map[string][]string{KeyPassedToService: {"lambda.amazonaws.com"}}, ImplicitDeny},
-		{"read a profile outside the path", ActionGetInstanceProfile, "arn:aws:iam::123456789012:instance-profile/Admin", nil, ImplicitDeny},
-		{"create a role", "iam:CreateRole", bsRole, nil, ImplicitDeny},
-		{"put a role policy", "iam:PutRolePolicy", bsRole, nil, ImplicitDeny},
-		{"assume a role", "sts:AssumeRole", "arn:aws:iam::123456789012:role/Admin", nil, ImplicitDeny},
-		{"read every secret", "secretsmanager:GetSecretValue", "*", nil, ImplicitDeny},
-		{"write objects", "s3:PutObject", "*", nil, ImplicitDeny},
+		{"pass the instance role to EC2", iampolicy.ActionPassRole, bsRoleVM, ec2, iampolicy.Allow},
+		{"pass a role outside the path", iampolicy.ActionPassRole, "arn:aws:iam::123456789012:role/Admin", ec2, iampolicy.ImplicitDeny},
+		{"pass a run role to Lambda", iampolicy.ActionPassRole, bsRoleVM, map[string][]string{iampolicy.KeyPassedToService: {"lambda.amazonaws.com"}}, iampolicy.ImplicitDeny},
+		{"read a profile outside the path", iampolicy.ActionGetInstanceProfile, "arn:aws:iam::123456789012:instance-profile/Admin", nil, iampolicy.ImplicitDeny},
+		{"create a role", "iam:CreateRole", bsRole, nil, iampolicy.ImplicitDeny},
+		{"put a role policy", "iam:PutRolePolicy", bsRole, nil, iampolicy.ImplicitDeny},
+		{"assume a role", "sts:AssumeRole", "arn:aws:iam::123456789012:role/Admin", nil, iampolicy.ImplicitDeny},
+		{"read every secret", "secretsmanager:GetSecretValue", "*", nil, iampolicy.ImplicitDeny},
+		{"write objects", "s3:PutObject", "*", nil, iampolicy.ImplicitDeny},
 	} {
 		if got := eval(c.action, c.resource, c.ctx); got != c.want {
 			t.Errorf("%s: %s under the boundary = %v, want %v", c.name, c.action, got, c.want)
@@ -333,9 +336,9 @@ func TestBootstrapBoundaryCapsRunRoles(t *testing.T) {
 
 	// The boundary names no action outside catalogue, instance actions,
 	// PassRole and GetInstanceProfile.
-	allowed := append(append(CatalogueActions(), DefaultInstanceActions()...), ActionPassRole, ActionGetInstanceProfile)
+	allowed := append(append(buildpolicy.CatalogueActions(), DefaultInstanceActions()...), iampolicy.ActionPassRole, iampolicy.ActionGetInstanceProfile)
 	for _, s := range b.Boundary.Statement {
-		if s.Effect != EffectAllow || len(s.NotAction) > 0 || len(s.NotResource) > 0 {
+		if s.Effect != iampolicy.EffectAllow || len(s.NotAction) > 0 || len(s.NotResource) > 0 {
 			t.Errorf("boundary statement %s: want plain Allow statements", s.Sid)
 		}
 		for _, a := range s.Action {
@@ -351,31 +354,31 @@ func TestBootstrapBoundaryInstanceActions(t *testing.T) {
 	b := bsNew(t, func(p *BootstrapParams) {
 		p.InstanceActions = []string{"s3:GetObject", "S3:getobject", "logs:PutLogEvents"}
 	})
-	everything := Document{Version: Version, Statement: []Statement{{Effect: EffectAllow, Action: Values{"*"}, Resource: Values{"*"}}}}
-	for action, want := range map[string]Decision{
-		"logs:PutLogEvents":             Allow,
-		"s3:GetObject":                  Allow,
-		"ssm:UpdateInstanceInformation": ImplicitDeny, // the default is replaced, not extended
+	everything := iampolicy.Document{Version: iampolicy.Version, Statement: []iampolicy.Statement{{Effect: iampolicy.EffectAllow, Action: iampolicy.Values{"*"}, Resource: iampolicy.Values{"*"}}}}
+	for action, want := range map[string]iampolicy.Decision{
+		"logs:PutLogEvents":             iampolicy.Allow,
+		"s3:GetObject":                  iampolicy.Allow,
+		"ssm:UpdateInstanceInformation": iampolicy.ImplicitDeny, // the default is replaced, not extended
 	} {
-		if got := Evaluate(Request{Action: action, Resource: "*"}, []Document{everything}, &b.Boundary); got != want {
+		if got := iampolicy.Evaluate(iampolicy.Request{Action: action, Resource: "*"}, []iampolicy.Document{everything}, &b.Boundary); got != want {
 			t.Errorf("%s = %v, want %v", action, got, want)
 		}
 	}
-	var instance Statement
+	var instance iampolicy.Statement
 	for _, s := range b.Boundary.Statement {
 		if s.Sid == SidBoundaryInstance {
 			instance = s
 		}
 	}
-	if diff := cmp.Diff(Values{"logs:PutLogEvents", "s3:GetObject"}, instance.Action); diff != "" {
+	if diff := cmp.Diff(iampolicy.Values{"logs:PutLogEvents", "s3:GetObject"}, instance.Action); diff != "" {
 		t.Errorf("instance actions deduplicated case-insensitively and sorted (-want +got):\n%s", diff)
 	}
 }
 
-func bsTrust(b *Bootstrap, principal, aud, sub string) Decision {
-	return EvaluateTrust(Request{
+func bsTrust(b *Bootstrap, principal, aud, sub string) iampolicy.Decision {
+	return iampolicy.EvaluateTrust(iampolicy.Request{
 		Principal: map[string]string{"Federated": principal},
-		Action:    ActionAssumeRoleWithWebIdentity,
+		Action:    iampolicy.ActionAssumeRoleWithWebIdentity,
 		Resource:  b.RoleARN,
 		Context:   map[string][]string{bsOIDCHost + ":aud": {aud}, bsOIDCHost + ":sub": {sub}},
 	}, b.Trust)
@@ -390,20 +393,20 @@ func TestBootstrapTrust(t *testing.T) {
 	aud := DefaultBootstrapAudience
 	for _, c := range []struct {
 		name, principal, aud, sub string
-		want                      Decision
+		want                      iampolicy.Decision
 	}{
-		{"main branch", bsProvider, aud, "repo:octo/app:ref:refs/heads/main", Allow},
-		{"pull request", bsProvider, aud, "repo:octo/app:pull_request", Allow},
-		{"other branch", bsProvider, aud, "repo:octo/app:ref:refs/heads/feature", ImplicitDeny},
-		{"tag", bsProvider, aud, "repo:octo/app:ref:refs/tags/v1", ImplicitDeny},
-		{"environment", bsProvider, aud, "repo:octo/app:environment:prod", ImplicitDeny},
-		{"other repository", bsProvider, aud, "repo:octo/other:pull_request", ImplicitDeny},
-		{"same name, other owner", bsProvider, aud, "repo:evil/app:pull_request", ImplicitDeny},
-		{"prefix of the name", bsProvider, aud, "repo:octo/app-fork:pull_request", ImplicitDeny},
-		{"case differs", bsProvider, aud, "repo:Octo/App:pull_request", ImplicitDeny},
-		{"other audience", bsProvider, "https://github.com/octo", "repo:octo/app:pull_request", ImplicitDeny},
-		{"other provider", "arn:aws:iam::123456789012:oidc-provider/gitlab.com", aud, "repo:octo/app:pull_request", ImplicitDeny},
-		{"provider in another account", "arn:aws:iam::210987654321:oidc-provider/token.actions.githubusercontent.com", aud, "repo:octo/app:pull_request", ImplicitDeny},
+		{"main branch", bsProvider, aud, "repo:octo/app:ref:refs/heads/main", iampolicy.Allow},
+		{"pull request", bsProvider, aud, "repo:octo/app:pull_request", iampolicy.Allow},
+		{"other branch", bsProvider, aud, "repo:octo/app:ref:refs/heads/feature", iampolicy.ImplicitDeny},
+		{"tag", bsProvider, aud, "repo:octo/app:ref:refs/tags/v1", iampolicy.ImplicitDeny},
+		{"environment", bsProvider, aud, "repo:octo/app:environment:prod", iampolicy.ImplicitDeny},
+		{"other repository", bsProvider, aud, "repo:octo/other:pull_request", iampolicy.ImplicitDeny},
+		{"same name, other owner", bsProvider, aud, "repo:evil/app:pull_request", iampolicy.ImplicitDeny},
+		{"prefix of the name", bsProvider, aud, "repo:octo/app-fork:pull_request", iampolicy.ImplicitDeny},
+		{"case differs", bsProvider, aud, "repo:Octo/App:pull_request", iampolicy.ImplicitDeny},
+		{"other audience", bsProvider, "https://github.com/octo", "repo:octo/app:pull_request", iampolicy.ImplicitDeny},
+		{"other provider", "arn:aws:iam::123456789012:oidc-provider/gitlab.com", aud, "repo:octo/app:pull_request", iampolicy.ImplicitDeny},
+		{"provider in another account", "arn:aws:iam::210987654321:oidc-provider/token.actions.githubusercontent.com", aud, "repo:octo/app:pull_request", iampolicy.ImplicitDeny},
 	} {
 		if got := bsTrust(b, c.principal, c.aud, c.sub); got != c.want {
 			t.Errorf("%s (%s): %v, want %v", c.name, c.sub, got, c.want)
@@ -420,14 +423,14 @@ func TestBootstrapTrustImmutableSubjects(t *testing.T) {
 		p.OwnerID, p.RepositoryID = "123456", "456789"
 		p.Subjects = []string{"ref:refs/heads/main", "environment:prod"}
 	})
-	for sub, want := range map[string]Decision{
-		"repo:octo@123456/app@456789:ref:refs/heads/main": Allow,
-		"repo:octo@123456/app@456789:environment:prod":    Allow,
-		"repo:octo@123456/app@456789:pull_request":        ImplicitDeny,
+	for sub, want := range map[string]iampolicy.Decision{
+		"repo:octo@123456/app@456789:ref:refs/heads/main": iampolicy.Allow,
+		"repo:octo@123456/app@456789:environment:prod":    iampolicy.Allow,
+		"repo:octo@123456/app@456789:pull_request":        iampolicy.ImplicitDeny,
 		// The name-only form is what a recycled name would present.
-		"repo:octo/app:ref:refs/heads/main":               ImplicitDeny,
-		"repo:octo@999999/app@456789:ref:refs/heads/main": ImplicitDeny,
-		"repo:octo@123456/app@999999:ref:refs/heads/main": ImplicitDeny,
+		"repo:octo/app:ref:refs/heads/main":               iampolicy.ImplicitDeny,
+		"repo:octo@999999/app@456789:ref:refs/heads/main": iampolicy.ImplicitDeny,
+		"repo:octo@123456/app@999999:ref:refs/heads/main": iampolicy.ImplicitDeny,
 	} {
 		if got := bsTrust(b, bsProvider, DefaultBootstrapAudience, sub); got != want {
 			t.Errorf("%s: %v, want %v", sub, got, want)
@@ -468,12 +471,12 @@ func TestBootstrapTrustWildcards(t *testing.T) {
 	} {
 		b := bsNew(t, func(p *BootstrapParams) { p.Subjects = c.subjects })
 		for _, sub := range c.allow {
-			if got := bsTrust(b, bsProvider, DefaultBootstrapAudience, sub); got != Allow {
+			if got := bsTrust(b, bsProvider, DefaultBootstrapAudience, sub); got != iampolicy.Allow {
 				t.Errorf("%s: %s = %v, want Allow", c.name, sub, got)
 			}
 		}
 		for _, sub := range c.deny {
-			if got := bsTrust(b, bsProvider, DefaultBootstrapAudience, sub); got != ImplicitDeny {
+			if got := bsTrust(b, bsProvider, DefaultBootstrapAudience, sub); got != iampolicy.ImplicitDeny {
 				t.Errorf("%s: %s = %v, want ImplicitDeny", c.name, sub, got)
 			}
 		}
@@ -561,7 +564,7 @@ func TestNewBootstrapDefaultsAndNames(t *testing.T) {
 	}
 
 	cn := bsNew(t, func(p *BootstrapParams) {
-		p.Partition = PartitionChina
+		p.Partition = iampolicy.PartitionChina
 		p.Path, p.NamePrefix, p.RoleName, p.BoundaryName = "/ci/images/", "img", "img-bootstrap-ci", "img-ceiling"
 	})
 	got = []string{cn.ProviderARN, cn.RoleARN, cn.BoundaryARN}
@@ -576,15 +579,15 @@ func TestNewBootstrapDefaultsAndNames(t *testing.T) {
 	// The custom path and prefix bind the grants.
 	role := "arn:aws-cn:iam::123456789012:role/ci/images/img-web-1a2b3c4d"
 	ctx := bsContext(runTags, nil, KeyPermissionsBoundary, cn.BoundaryARN)
-	if got := Evaluate(Request{Action: "iam:CreateRole", Resource: role, Context: ctx}, []Document{cn.Permissions}, nil); got != Allow {
+	if got := iampolicy.Evaluate(iampolicy.Request{Action: "iam:CreateRole", Resource: role, Context: ctx}, []iampolicy.Document{cn.Permissions}, nil); got != iampolicy.Allow {
 		t.Errorf("create role under the custom path = %v, want Allow", got)
 	}
-	if got := Evaluate(Request{Action: "iam:CreateRole", Resource: strings.Replace(role, "aws-cn", "aws", 1), Context: ctx}, []Document{cn.Permissions}, nil); got != ImplicitDeny {
+	if got := iampolicy.Evaluate(iampolicy.Request{Action: "iam:CreateRole", Resource: strings.Replace(role, "aws-cn", "aws", 1), Context: ctx}, []iampolicy.Document{cn.Permissions}, nil); got != iampolicy.ImplicitDeny {
 		t.Errorf("create role in another partition = %v, want ImplicitDeny", got)
 	}
-	pass := Request{Action: ActionPassRole, Resource: role, Context: map[string][]string{KeyPassedToService: {ServicePrincipal(PartitionChina, "ec2")}}}
-	everything := Document{Version: Version, Statement: []Statement{{Effect: EffectAllow, Action: Values{"*"}, Resource: Values{"*"}}}}
-	if got := Evaluate(pass, []Document{everything}, &cn.Boundary); got != Allow {
+	pass := iampolicy.Request{Action: iampolicy.ActionPassRole, Resource: role, Context: map[string][]string{iampolicy.KeyPassedToService: {iampolicy.ServicePrincipal(iampolicy.PartitionChina, "ec2")}}}
+	everything := iampolicy.Document{Version: iampolicy.Version, Statement: []iampolicy.Statement{{Effect: iampolicy.EffectAllow, Action: iampolicy.Values{"*"}, Resource: iampolicy.Values{"*"}}}}
+	if got := iampolicy.Evaluate(pass, []iampolicy.Document{everything}, &cn.Boundary); got != iampolicy.Allow {
 		t.Errorf("aws-cn boundary: pass run role to EC2 = %v, want Allow", got)
 	}
 }
@@ -592,8 +595,8 @@ func TestNewBootstrapDefaultsAndNames(t *testing.T) {
 func TestBootstrapDocumentsRoundTrip(t *testing.T) {
 	t.Parallel()
 	b := bsNew(t, func(p *BootstrapParams) { p.ChainMode = true })
-	for name, d := range map[string]Document{"trust": b.Trust, "permissions": b.Permissions, "boundary": b.Boundary} {
-		got, err := Parse([]byte(d.Indent()))
+	for name, d := range map[string]iampolicy.Document{"trust": b.Trust, "permissions": b.Permissions, "boundary": b.Boundary} {
+		got, err := iampolicy.Parse([]byte(d.Indent()))
 		if err != nil {
 			t.Errorf("%s: Parse: %v", name, err)
 			continue
@@ -608,13 +611,13 @@ func TestBootstrapDocumentsRoundTrip(t *testing.T) {
 func TestBootstrapBoundaryFollowsCatalogue(t *testing.T) {
 	t.Parallel()
 	b := bsNew(t, nil)
-	var build Statement
+	var build iampolicy.Statement
 	for _, s := range b.Boundary.Statement {
 		if s.Sid == SidBoundaryBuild {
 			build = s
 		}
 	}
-	want := slices.DeleteFunc(CatalogueActions(), func(a string) bool { return a == ActionPassRole || a == ActionGetInstanceProfile })
+	want := slices.DeleteFunc(buildpolicy.CatalogueActions(), func(a string) bool { return a == iampolicy.ActionPassRole || a == iampolicy.ActionGetInstanceProfile })
 	got := slices.Clone([]string(build.Action))
 	slices.Sort(want)
 	slices.Sort(got)

@@ -1,4 +1,4 @@
-package iampolicy
+package buildpolicy
 
 import (
 	"bufio"
@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/buildrole/buildrole/internal/iampolicy"
 
 	"github.com/buildrole/buildrole/internal/packertemplate"
 )
@@ -55,21 +57,21 @@ func readCalls(t *testing.T, path string) (region string, calls []call) {
 	return region, calls
 }
 
-func derivedPolicy(t *testing.T, path, region string) (Document, Derived) {
+func derivedPolicy(t *testing.T, path, region string) (iampolicy.Document, Derived) {
 	t.Helper()
 	tmpl, err := packertemplate.Load(path, packertemplate.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := Derive(tmpl, PartitionAWS, catAccount, region)
+	d := Derive(tmpl, iampolicy.PartitionAWS, catAccount, region)
 	doc := BuildRolePolicy(BuildParams{
-		Partition: PartitionAWS, AccountID: catAccount, Regions: d.Regions, Grants: d.Grants,
+		Partition: iampolicy.PartitionAWS, AccountID: catAccount, Regions: d.Regions, Grants: d.Grants,
 		PassRoleARNs: []string{testRole}, InstanceProfileARNs: []string{testProfile},
 	})
 	return doc, d
 }
 
-func request(c call) Request {
+func request(c call) iampolicy.Request {
 	ctx := map[string][]string{"aws:RequestedRegion": {c.region}}
 	switch c.action {
 	case "iam:PassRole":
@@ -77,7 +79,7 @@ func request(c call) Request {
 	case "iam:GetInstanceProfile":
 		ctx["aws:RequestedRegion"] = []string{"us-east-1"} // IAM's own region
 	}
-	return Request{Action: c.action, Resource: c.resource, Context: ctx}
+	return iampolicy.Request{Action: c.action, Resource: c.resource, Context: ctx}
 }
 
 // For every template with a .calls file, the derived policy, evaluated,
@@ -104,35 +106,35 @@ func TestDerivedPolicyAllowsWhatPackerCallsAndNothingElse(t *testing.T) {
 			if len(d.Errors) > 0 {
 				t.Fatalf("derive: %v", d.Errors)
 			}
-			docs := []Document{doc}
+			docs := []iampolicy.Document{doc}
 			for _, c := range calls {
-				got := Evaluate(request(c), docs, nil)
-				if c.deny && got == Allow {
+				got := iampolicy.Evaluate(request(c), docs, nil)
+				if c.deny && got == iampolicy.Allow {
 					t.Errorf("allowed, want denied: %s %s in %s", c.action, c.resource, c.region)
 				}
-				if !c.deny && got != Allow {
+				if !c.deny && got != iampolicy.Allow {
 					t.Errorf("denied, Packer needs it: %s %s in %s", c.action, c.resource, c.region)
 				}
 				// The same call outside the build's regions is refused.
 				if !c.deny && !strings.HasPrefix(c.action, "iam:") {
 					out := c
 					out.region = "ap-south-1"
-					if Evaluate(request(out), docs, nil) == Allow {
+					if iampolicy.Evaluate(request(out), docs, nil) == iampolicy.Allow {
 						t.Errorf("allowed outside the regions: %s %s", c.action, c.resource)
 					}
 				}
 			}
-			for _, bad := range []Request{
+			for _, bad := range []iampolicy.Request{
 				{Action: "iam:PassRole", Resource: "arn:aws:iam::123456789012:role/Admin", Context: map[string][]string{"aws:RequestedRegion": {region}, "iam:PassedToService": {"ec2.amazonaws.com"}}},
 				{Action: "iam:PassRole", Resource: testRole, Context: map[string][]string{"aws:RequestedRegion": {region}, "iam:PassedToService": {"lambda.amazonaws.com"}}},
 			} {
-				if Evaluate(bad, docs, nil) == Allow {
+				if iampolicy.Evaluate(bad, docs, nil) == iampolicy.Allow {
 					t.Errorf("allowed %s on %s", bad.Action, bad.Resource)
 				}
 			}
 			for _, a := range []string{"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:CreatePolicyVersion", "iam:UpdateAssumeRolePolicy", "iam:DeleteRolePermissionsBoundary", "iam:CreateAccessKey", "sts:AssumeRole", "ec2:DeleteVpc", "ec2:ModifyVpcAttribute", "s3:GetObject"} {
 				for _, res := range []string{"*", testRole, "arn:aws:iam::123456789012:role/Admin"} {
-					if Evaluate(Request{Action: a, Resource: res, Context: map[string][]string{"aws:RequestedRegion": {region}}}, docs, nil) == Allow {
+					if iampolicy.Evaluate(iampolicy.Request{Action: a, Resource: res, Context: map[string][]string{"aws:RequestedRegion": {region}}}, docs, nil) == iampolicy.Allow {
 						t.Errorf("allowed %s on %s", a, res)
 					}
 				}
@@ -144,7 +146,7 @@ func TestDerivedPolicyAllowsWhatPackerCallsAndNothingElse(t *testing.T) {
 					}
 				}
 			}
-			if n := Size(doc.JSON()); n > MaxInlineRolePolicySize {
+			if n := iampolicy.Size(doc.JSON()); n > iampolicy.MaxInlineRolePolicySize {
 				t.Errorf("policy is %d characters", n)
 			}
 		})

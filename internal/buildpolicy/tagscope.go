@@ -1,10 +1,12 @@
-package iampolicy
+package buildpolicy
 
 import (
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/buildrole/buildrole/internal/iampolicy"
 
 	"github.com/buildrole/buildrole/internal/packertemplate"
 )
@@ -110,7 +112,7 @@ func condFor(action, resource string) tagCond {
 // resources need aws:ResourceTag/buildrole:run-id = runID, and
 // ec2:CreateTags is allowed only inside those creating calls
 // (ec2:CreateAction) or on resources that already carry the run's id.
-func tagScoped(g Grant, runID string, base func() Condition) []Statement {
+func tagScoped(g Grant, runID string, base func() iampolicy.Condition) []iampolicy.Statement {
 	buckets := map[tagCond]map[string][]string{} // cond → action → resources
 	add := func(c tagCond, a, r string) {
 		if buckets[c] == nil {
@@ -131,7 +133,7 @@ func tagScoped(g Grant, runID string, base func() Condition) []Statement {
 			add(condFor(a, r), a, r)
 		}
 	}
-	var out []Statement
+	var out []iampolicy.Statement
 	for _, c := range []tagCond{tagNone, tagRequest, tagResource} {
 		byAction := buckets[c]
 		if len(byAction) == 0 {
@@ -152,12 +154,12 @@ func tagScoped(g Grant, runID string, base func() Condition) []Statement {
 			cond := base()
 			switch c {
 			case tagRequest:
-				cond[OpStringEquals][KeyRequestTagRunID] = Values{runID}
+				cond[iampolicy.OpStringEquals][KeyRequestTagRunID] = iampolicy.Values{runID}
 			case tagResource:
-				cond[OpStringEquals][KeyResourceTagRunID] = Values{runID}
+				cond[iampolicy.OpStringEquals][KeyResourceTagRunID] = iampolicy.Values{runID}
 			}
-			out = append(out, Statement{
-				Sid: g.Sid + [...]string{"", "Tagged", "Owned"}[c] + suffix(i), Effect: EffectAllow,
+			out = append(out, iampolicy.Statement{
+				Sid: g.Sid + [...]string{"", "Tagged", "Owned"}[c] + suffix(i), Effect: iampolicy.EffectAllow,
 				Action: sortedSet(groups[k]), Resource: strings.Split(k, "\x00"), Condition: cond,
 			})
 		}
@@ -172,13 +174,13 @@ func tagScoped(g Grant, runID string, base func() Condition) []Statement {
 		}
 		sort.Strings(creating)
 		onCreate := base()
-		onCreate[OpStringEquals][KeyCreateAction] = creating
+		onCreate[iampolicy.OpStringEquals][KeyCreateAction] = creating
 		owned := base()
-		owned[OpStringEquals][KeyResourceTagRunID] = Values{runID}
+		owned[iampolicy.OpStringEquals][KeyResourceTagRunID] = iampolicy.Values{runID}
 		res := sortedSet(tagResources)
 		out = append(out,
-			Statement{Sid: g.Sid + "OnCreate", Effect: EffectAllow, Action: Values{"ec2:CreateTags"}, Resource: res, Condition: onCreate},
-			Statement{Sid: g.Sid + "Owned", Effect: EffectAllow, Action: Values{"ec2:CreateTags"}, Resource: res, Condition: owned},
+			iampolicy.Statement{Sid: g.Sid + "OnCreate", Effect: iampolicy.EffectAllow, Action: iampolicy.Values{"ec2:CreateTags"}, Resource: res, Condition: onCreate},
+			iampolicy.Statement{Sid: g.Sid + "Owned", Effect: iampolicy.EffectAllow, Action: iampolicy.Values{"ec2:CreateTags"}, Resource: res, Condition: owned},
 		)
 	}
 	return out
@@ -196,7 +198,7 @@ func suffix(i int) string {
 // tags on everything it creates, in the request that creates it.
 func TagScopeErrors(t *packertemplate.Template, partition string) []string {
 	var errs []string
-	if partition == PartitionChina {
+	if partition == iampolicy.PartitionChina {
 		return []string{"scope: tags needs tags on create, which Packer does not use in aws-cn: use scope: region"}
 	}
 	const ref = "var.buildrole_run_tags"
@@ -230,7 +232,7 @@ func TagScopeErrors(t *packertemplate.Template, partition string) []string {
 		if v, _ := s.Bool("skip_ami_run_tags"); v {
 			errs = append(errs, fmt.Sprintf("%s: %s.%s: skip_ami_run_tags leaves the AMI without the run's tags: remove it or use scope: region", s.Options["skip_ami_run_tags"].Pos, s.Type, s.Name))
 		}
-		if partition == PartitionGovCloud {
+		if partition == iampolicy.PartitionGovCloud {
 			errs = append(errs, fmt.Sprintf("%s: %s.%s: in aws-us-gov Packer tags the AMI after creating it: use scope: region", s.Pos, s.Type, s.Name))
 		}
 	}

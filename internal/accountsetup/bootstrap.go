@@ -1,4 +1,4 @@
-package iampolicy
+package accountsetup
 
 import (
 	"errors"
@@ -6,6 +6,9 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/buildrole/buildrole/internal/buildpolicy"
+	"github.com/buildrole/buildrole/internal/iampolicy"
 )
 
 // Defaults of BootstrapParams.
@@ -140,11 +143,11 @@ type Bootstrap struct {
 	BoundaryARN  string
 
 	// Trust is the bootstrap role's trust policy.
-	Trust Document
+	Trust iampolicy.Document
 	// Permissions is the bootstrap role's inline permission policy.
-	Permissions Document
+	Permissions iampolicy.Document
 	// Boundary is the permissions boundary every run role is created with.
-	Boundary Document
+	Boundary iampolicy.Document
 
 	// Warnings name subjects whose wildcards admit more than one
 	// repository, branch or environment.
@@ -189,7 +192,7 @@ var (
 // policy, the permission policy and the boundary. Errors name the field
 // and say what is wrong.
 func NewBootstrap(p BootstrapParams) (*Bootstrap, error) {
-	return newBootstrap(p, CatalogueActions())
+	return newBootstrap(p, buildpolicy.CatalogueActions())
 }
 
 // newBootstrap is NewBootstrap with the catalogue given, so that golden
@@ -202,7 +205,7 @@ func newBootstrap(p BootstrapParams, catalogue []string) (*Bootstrap, error) {
 	}
 
 	if !bsPartitionRE.MatchString(p.Partition) {
-		fail("partition", "%q is not a partition (want e.g. %q, %q, %q)", p.Partition, PartitionAWS, PartitionChina, PartitionGovCloud)
+		fail("partition", "%q is not a partition (want e.g. %q, %q, %q)", p.Partition, iampolicy.PartitionAWS, iampolicy.PartitionChina, iampolicy.PartitionGovCloud)
 	}
 	if !bsAccountRE.MatchString(p.AccountID) {
 		fail("account", "%q is not a 12-digit account id", p.AccountID)
@@ -268,7 +271,7 @@ func newBootstrap(p BootstrapParams, catalogue []string) (*Bootstrap, error) {
 
 	// The bootstrap role must not fall under its own grants, or it could
 	// tag and then delete itself.
-	if resourceMatch(b.roleARNGlob, b.RoleARN) {
+	if iampolicy.ResourceMatch(b.roleARNGlob, b.RoleARN) {
 		return nil, fmt.Errorf("bootstrap role name: %q at path %q falls under the run roles' pattern %q; choose a role name that does not begin with %q or a path other than %q",
 			p.RoleName, b.rolePath, p.Path+p.NamePrefix+"-*", p.NamePrefix+"-", p.Path)
 	}
@@ -283,14 +286,14 @@ func newBootstrap(p BootstrapParams, catalogue []string) (*Bootstrap, error) {
 	b.Permissions = b.permissionPolicy()
 	b.Boundary = b.boundaryPolicy(catalogue, instance)
 
-	if n := Size(b.Trust.JSON()); n > MaxTrustPolicySize {
-		return nil, fmt.Errorf("bootstrap trust policy is %d characters without whitespace; IAM allows %d by default: list fewer subjects", n, MaxTrustPolicySize)
+	if n := iampolicy.Size(b.Trust.JSON()); n > iampolicy.MaxTrustPolicySize {
+		return nil, fmt.Errorf("bootstrap trust policy is %d characters without whitespace; IAM allows %d by default: list fewer subjects", n, iampolicy.MaxTrustPolicySize)
 	}
-	if n := Size(b.Permissions.JSON()); n > MaxInlineRolePolicySize {
-		return nil, fmt.Errorf("bootstrap permission policy is %d characters without whitespace; IAM allows %d per role: shorten the path or prefix", n, MaxInlineRolePolicySize)
+	if n := iampolicy.Size(b.Permissions.JSON()); n > iampolicy.MaxInlineRolePolicySize {
+		return nil, fmt.Errorf("bootstrap permission policy is %d characters without whitespace; IAM allows %d per role: shorten the path or prefix", n, iampolicy.MaxInlineRolePolicySize)
 	}
-	if n := Size(b.Boundary.JSON()); n > MaxManagedPolicySize {
-		return nil, fmt.Errorf("permissions boundary is %d characters without whitespace; IAM allows %d per managed policy: list fewer instance actions", n, MaxManagedPolicySize)
+	if n := iampolicy.Size(b.Boundary.JSON()); n > iampolicy.MaxManagedPolicySize {
+		return nil, fmt.Errorf("permissions boundary is %d characters without whitespace; IAM allows %d per managed policy: list fewer instance actions", n, iampolicy.MaxManagedPolicySize)
 	}
 	return b, nil
 }
@@ -301,7 +304,7 @@ func (p BootstrapParams) withDefaults() BootstrapParams {
 			*s = d
 		}
 	}
-	def(&p.Partition, PartitionAWS)
+	def(&p.Partition, iampolicy.PartitionAWS)
 	def(&p.Path, DefaultBootstrapPath)
 	def(&p.NamePrefix, DefaultBootstrapPrefix)
 	def(&p.RoleName, DefaultBootstrapRoleName)
@@ -428,47 +431,49 @@ func checkSubject(given, full string) error {
 	return nil
 }
 
-func (b *Bootstrap) trustPolicy() Document {
-	op := OpStringEquals
+func (b *Bootstrap) trustPolicy() iampolicy.Document {
+	op := iampolicy.OpStringEquals
 	for _, s := range b.subjects {
 		if strings.ContainsAny(s, "*?") {
 			op = "StringLike"
 			break
 		}
 	}
-	c := Condition{OpStringEquals: {b.providerHost + ":aud": Values{b.Audience}}}
-	if op == OpStringEquals {
-		c[OpStringEquals][b.providerHost+":sub"] = slices.Clone(b.subjects)
+	c := iampolicy.Condition{iampolicy.OpStringEquals: {b.providerHost + ":aud": iampolicy.Values{b.Audience}}}
+	if op == iampolicy.OpStringEquals {
+		c[iampolicy.OpStringEquals][b.providerHost+":sub"] = slices.Clone(b.subjects)
 	} else {
-		c[op] = map[string]Values{b.providerHost + ":sub": slices.Clone(b.subjects)}
+		c[op] = map[string]iampolicy.Values{b.providerHost + ":sub": slices.Clone(b.subjects)}
 	}
-	return Document{Version: Version, Statement: []Statement{{
+	return iampolicy.Document{Version: iampolicy.Version, Statement: []iampolicy.Statement{{
 		Sid:       "GitHubActionsAssumeBootstrap",
-		Effect:    EffectAllow,
-		Principal: &Principal{Federated: Values{b.ProviderARN}},
-		Action:    Values{ActionAssumeRoleWithWebIdentity},
+		Effect:    iampolicy.EffectAllow,
+		Principal: &iampolicy.Principal{Federated: iampolicy.Values{b.ProviderARN}},
+		Action:    iampolicy.Values{iampolicy.ActionAssumeRoleWithWebIdentity},
 		Condition: c,
 	}}}
 }
 
-func (b *Bootstrap) permissionPolicy() Document {
-	managed := func() map[string]Values { return map[string]Values{KeyResourceTagManaged: {TagManagedValue}} }
-	roles, profiles := Values{b.roleARNGlob}, Values{b.profileGlob}
-	stmts := []Statement{
+func (b *Bootstrap) permissionPolicy() iampolicy.Document {
+	managed := func() map[string]iampolicy.Values {
+		return map[string]iampolicy.Values{KeyResourceTagManaged: {TagManagedValue}}
+	}
+	roles, profiles := iampolicy.Values{b.roleARNGlob}, iampolicy.Values{b.profileGlob}
+	stmts := []iampolicy.Statement{
 		{
 			// Only under the path and prefix, only with the boundary, only
 			// tagged as managed.
-			Sid: SidCreateRunRoles, Effect: EffectAllow,
-			Action: Values{"iam:CreateRole"}, Resource: roles,
-			Condition: Condition{OpStringEquals: {
+			Sid: SidCreateRunRoles, Effect: iampolicy.EffectAllow,
+			Action: iampolicy.Values{"iam:CreateRole"}, Resource: roles,
+			Condition: iampolicy.Condition{iampolicy.OpStringEquals: {
 				KeyPermissionsBoundary: {b.BoundaryARN},
 				KeyRequestTagManaged:   {TagManagedValue},
 			}},
 		},
 		{
-			Sid: SidCreateRunProfiles, Effect: EffectAllow,
-			Action: Values{"iam:CreateInstanceProfile"}, Resource: profiles,
-			Condition: Condition{OpStringEquals: {KeyRequestTagManaged: {TagManagedValue}}},
+			Sid: SidCreateRunProfiles, Effect: iampolicy.EffectAllow,
+			Action: iampolicy.Values{"iam:CreateInstanceProfile"}, Resource: profiles,
+			Condition: iampolicy.Condition{iampolicy.OpStringEquals: {KeyRequestTagManaged: {TagManagedValue}}},
 		},
 		{
 			// IAM authorizes TagRole/TagInstanceProfile also for the tags
@@ -476,106 +481,106 @@ func (b *Bootstrap) permissionPolicy() Document {
 			// CreateAction key to tell the two apart and the new resource
 			// has no tags yet, so the resource tag is required only when
 			// present: an existing resource must already be managed.
-			Sid: SidTagRunResources, Effect: EffectAllow,
-			Action: Values{"iam:TagInstanceProfile", "iam:TagRole"}, Resource: Values{b.profileGlob, b.roleARNGlob},
-			Condition: Condition{
-				OpStringEquals:         {KeyRequestTagManaged: {TagManagedValue}},
-				"StringEqualsIfExists": {KeyResourceTagManaged: {TagManagedValue}},
+			Sid: SidTagRunResources, Effect: iampolicy.EffectAllow,
+			Action: iampolicy.Values{"iam:TagInstanceProfile", "iam:TagRole"}, Resource: iampolicy.Values{b.profileGlob, b.roleARNGlob},
+			Condition: iampolicy.Condition{
+				iampolicy.OpStringEquals: {KeyRequestTagManaged: {TagManagedValue}},
+				"StringEqualsIfExists":   {KeyResourceTagManaged: {TagManagedValue}},
 			},
 		},
 		{
 			// The boundary condition means a role without this boundary
 			// can never receive a policy from the bootstrap role.
-			Sid: SidPutRunRolePolicy, Effect: EffectAllow,
-			Action: Values{"iam:PutRolePolicy"}, Resource: roles,
-			Condition: Condition{OpStringEquals: {
+			Sid: SidPutRunRolePolicy, Effect: iampolicy.EffectAllow,
+			Action: iampolicy.Values{"iam:PutRolePolicy"}, Resource: roles,
+			Condition: iampolicy.Condition{iampolicy.OpStringEquals: {
 				KeyPermissionsBoundary: {b.BoundaryARN},
 				KeyResourceTagManaged:  {TagManagedValue},
 			}},
 		},
 		{
-			Sid: SidDeleteRunRoles, Effect: EffectAllow,
-			Action: Values{"iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy"}, Resource: roles,
-			Condition: Condition{OpStringEquals: managed()},
+			Sid: SidDeleteRunRoles, Effect: iampolicy.EffectAllow,
+			Action: iampolicy.Values{"iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy"}, Resource: roles,
+			Condition: iampolicy.Condition{iampolicy.OpStringEquals: managed()},
 		},
 		{
-			Sid: SidManageRunProfiles, Effect: EffectAllow,
-			Action:   Values{"iam:AddRoleToInstanceProfile", "iam:DeleteInstanceProfile", "iam:RemoveRoleFromInstanceProfile"},
+			Sid: SidManageRunProfiles, Effect: iampolicy.EffectAllow,
+			Action:   iampolicy.Values{"iam:AddRoleToInstanceProfile", "iam:DeleteInstanceProfile", "iam:RemoveRoleFromInstanceProfile"},
 			Resource: profiles,
 			// The tag is the instance profile's: these actions are
 			// authorized on the profile.
-			Condition: Condition{OpStringEquals: managed()},
+			Condition: iampolicy.Condition{iampolicy.OpStringEquals: managed()},
 		},
 		{
 			// AddRoleToInstanceProfile requires iam:PassRole on the role
 			// (IAM API reference). PassRole cannot be conditioned on the
 			// role's tags, so it is bound by ARN.
-			Sid: SidPassRunRoles, Effect: EffectAllow,
-			Action: Values{ActionPassRole}, Resource: roles,
+			Sid: SidPassRunRoles, Effect: iampolicy.EffectAllow,
+			Action: iampolicy.Values{iampolicy.ActionPassRole}, Resource: roles,
 		},
 		{
-			Sid: SidReadRunRoles, Effect: EffectAllow,
-			Action: Values{
+			Sid: SidReadRunRoles, Effect: iampolicy.EffectAllow,
+			Action: iampolicy.Values{
 				"iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
 				"iam:ListRolePolicies", "iam:ListRoleTags",
 			},
 			Resource: roles,
 		},
 		{
-			Sid: SidReadRunProfiles, Effect: EffectAllow,
-			Action: Values{ActionGetInstanceProfile, "iam:ListInstanceProfileTags"}, Resource: profiles,
+			Sid: SidReadRunProfiles, Effect: iampolicy.EffectAllow,
+			Action: iampolicy.Values{iampolicy.ActionGetInstanceProfile, "iam:ListInstanceProfileTags"}, Resource: profiles,
 		},
 		{
 			// ListRoles and ListInstanceProfiles support no resource-level
 			// permissions: their Resource must be "*". They only read.
-			Sid: SidListForSweep, Effect: EffectAllow,
-			Action: Values{"iam:ListInstanceProfiles", "iam:ListRoles"}, Resource: Values{"*"},
+			Sid: SidListForSweep, Effect: iampolicy.EffectAllow,
+			Action: iampolicy.Values{"iam:ListInstanceProfiles", "iam:ListRoles"}, Resource: iampolicy.Values{"*"},
 		},
 	}
 	if b.chain {
-		stmts = append(stmts, Statement{
-			Sid: SidAssumeRunRoles, Effect: EffectAllow,
-			Action: Values{ActionAssumeRole}, Resource: roles,
+		stmts = append(stmts, iampolicy.Statement{
+			Sid: SidAssumeRunRoles, Effect: iampolicy.EffectAllow,
+			Action: iampolicy.Values{iampolicy.ActionAssumeRole}, Resource: roles,
 		})
 	}
 	stmts = append(stmts,
-		Statement{
-			Sid: SidDenyBoundaryRemoval, Effect: EffectDeny,
-			Action:   Values{"iam:DeleteRolePermissionsBoundary", "iam:PutRolePermissionsBoundary"},
-			Resource: Values{"*"},
+		iampolicy.Statement{
+			Sid: SidDenyBoundaryRemoval, Effect: iampolicy.EffectDeny,
+			Action:   iampolicy.Values{"iam:DeleteRolePermissionsBoundary", "iam:PutRolePermissionsBoundary"},
+			Resource: iampolicy.Values{"*"},
 		},
-		Statement{
+		iampolicy.Statement{
 			// Run roles are created with their final trust policy and never
 			// updated; no role's trust may be changed through this role.
-			Sid: SidDenyTrustChanges, Effect: EffectDeny,
-			Action: Values{"iam:UpdateAssumeRolePolicy"}, Resource: Values{"*"},
+			Sid: SidDenyTrustChanges, Effect: iampolicy.EffectDeny,
+			Action: iampolicy.Values{"iam:UpdateAssumeRolePolicy"}, Resource: iampolicy.Values{"*"},
 		},
-		Statement{
-			Sid: SidDenyBoundaryPolicyChange, Effect: EffectDeny,
-			Action: Values{
+		iampolicy.Statement{
+			Sid: SidDenyBoundaryPolicyChange, Effect: iampolicy.EffectDeny,
+			Action: iampolicy.Values{
 				"iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion",
 			},
-			Resource: Values{b.BoundaryARN},
+			Resource: iampolicy.Values{b.BoundaryARN},
 		},
-		Statement{
+		iampolicy.Statement{
 			// StringNotEquals is also true when the request carries no
 			// boundary at all (a negated operator on a missing key), so
 			// this denies CreateRole without a boundary, too. Do not turn
 			// it into ...IfExists or a Null test.
-			Sid: SidDenyWithoutBoundary, Effect: EffectDeny,
-			Action: Values{"iam:CreateRole", "iam:PutRolePolicy"}, Resource: Values{"*"},
-			Condition: Condition{"StringNotEquals": {KeyPermissionsBoundary: {b.BoundaryARN}}},
+			Sid: SidDenyWithoutBoundary, Effect: iampolicy.EffectDeny,
+			Action: iampolicy.Values{"iam:CreateRole", "iam:PutRolePolicy"}, Resource: iampolicy.Values{"*"},
+			Condition: iampolicy.Condition{"StringNotEquals": {KeyPermissionsBoundary: {b.BoundaryARN}}},
 		},
 	)
-	return Document{Version: Version, Statement: stmts}
+	return iampolicy.Document{Version: iampolicy.Version, Statement: stmts}
 }
 
-func (b *Bootstrap) boundaryPolicy(catalogue, instance []string) Document {
+func (b *Bootstrap) boundaryPolicy(catalogue, instance []string) iampolicy.Document {
 	// PassRole and GetInstanceProfile get their own path-bound statements;
 	// should the catalogue ever list them, they must not arrive on "*".
-	var build Values
+	var build iampolicy.Values
 	for _, a := range catalogue {
-		if strings.EqualFold(a, ActionPassRole) || strings.EqualFold(a, ActionGetInstanceProfile) {
+		if strings.EqualFold(a, iampolicy.ActionPassRole) || strings.EqualFold(a, iampolicy.ActionGetInstanceProfile) {
 			continue
 		}
 		if !slices.ContainsFunc(build, func(o string) bool { return strings.EqualFold(o, a) }) {
@@ -583,28 +588,28 @@ func (b *Bootstrap) boundaryPolicy(catalogue, instance []string) Document {
 		}
 	}
 	slices.SortFunc(build, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
-	stmts := []Statement{
+	stmts := []iampolicy.Statement{
 		{
 			// A ceiling, not a grant: the run role's own policy binds the
 			// region.
-			Sid: SidBoundaryBuild, Effect: EffectAllow,
-			Action: build, Resource: Values{"*"},
+			Sid: SidBoundaryBuild, Effect: iampolicy.EffectAllow,
+			Action: build, Resource: iampolicy.Values{"*"},
 		},
 		{
-			Sid: SidBoundaryPassRunRoles, Effect: EffectAllow,
-			Action: Values{ActionPassRole}, Resource: Values{b.roleARNGlob},
-			Condition: Condition{OpStringEquals: {KeyPassedToService: {ServicePrincipal(b.partition, "ec2")}}},
+			Sid: SidBoundaryPassRunRoles, Effect: iampolicy.EffectAllow,
+			Action: iampolicy.Values{iampolicy.ActionPassRole}, Resource: iampolicy.Values{b.roleARNGlob},
+			Condition: iampolicy.Condition{iampolicy.OpStringEquals: {iampolicy.KeyPassedToService: {iampolicy.ServicePrincipal(b.partition, "ec2")}}},
 		},
 		{
-			Sid: SidBoundaryReadRunProfiles, Effect: EffectAllow,
-			Action: Values{ActionGetInstanceProfile}, Resource: Values{b.profileGlob},
+			Sid: SidBoundaryReadRunProfiles, Effect: iampolicy.EffectAllow,
+			Action: iampolicy.Values{iampolicy.ActionGetInstanceProfile}, Resource: iampolicy.Values{b.profileGlob},
 		},
 	}
 	if len(instance) > 0 {
-		stmts = append(stmts, Statement{
-			Sid: SidBoundaryInstance, Effect: EffectAllow,
-			Action: instance, Resource: Values{"*"},
+		stmts = append(stmts, iampolicy.Statement{
+			Sid: SidBoundaryInstance, Effect: iampolicy.EffectAllow,
+			Action: instance, Resource: iampolicy.Values{"*"},
 		})
 	}
-	return Document{Version: Version, Statement: stmts}
+	return iampolicy.Document{Version: iampolicy.Version, Statement: stmts}
 }

@@ -1,25 +1,28 @@
-package iampolicy
+package buildpolicy
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/buildrole/buildrole/internal/iampolicy"
+	"github.com/buildrole/buildrole/internal/policylint"
 
 	"github.com/buildrole/buildrole/internal/packertemplate"
 )
 
 const runID = "3f9c2a1b-0000-4000-8000-000000000000"
 
-func tagPolicy(t *testing.T) Document {
+func tagPolicy(t *testing.T) iampolicy.Document {
 	t.Helper()
 	tmpl, err := packertemplate.Load("../../testdata/templates/tagged.pkr.hcl", packertemplate.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if errs := TagScopeErrors(tmpl, PartitionAWS); len(errs) > 0 {
+	if errs := TagScopeErrors(tmpl, iampolicy.PartitionAWS); len(errs) > 0 {
 		t.Fatalf("tagged.pkr.hcl refused: %v", errs)
 	}
-	d := Derive(tmpl, PartitionAWS, catAccount, "us-east-1")
-	return BuildRolePolicy(BuildParams{Partition: PartitionAWS, AccountID: catAccount, Regions: d.Regions, Grants: d.Grants,
+	d := Derive(tmpl, iampolicy.PartitionAWS, catAccount, "us-east-1")
+	return BuildRolePolicy(BuildParams{Partition: iampolicy.PartitionAWS, AccountID: catAccount, Regions: d.Regions, Grants: d.Grants,
 		PassRoleARNs: []string{testRole}, InstanceProfileARNs: []string{testProfile}, TagRunID: runID})
 }
 
@@ -71,15 +74,15 @@ func TestTagScopeBindsMutationsToTheRun(t *testing.T) {
 		for k, v := range c.c {
 			context[k] = []string{v}
 		}
-		got := Evaluate(Request{Action: c.action, Resource: c.resource, Context: context}, []Document{doc}, nil) == Allow
+		got := iampolicy.Evaluate(iampolicy.Request{Action: c.action, Resource: c.resource, Context: context}, []iampolicy.Document{doc}, nil) == iampolicy.Allow
 		if got != c.want {
 			t.Errorf("%s on %s with %v: allowed=%v, want %v", c.action, c.resource, c.c, got, c.want)
 		}
 	}
-	if n := Size(doc.JSON()); n > MaxInlineRolePolicySize {
+	if n := iampolicy.Size(doc.JSON()); n > iampolicy.MaxInlineRolePolicySize {
 		t.Errorf("policy is %d characters", n)
 	}
-	if f := Lint("tags.json", []byte(doc.Indent()), LintOptions{AllowedPassRoleARNs: []string{testRole}}); HasErrors(f) {
+	if f := policylint.Lint("tags.json", []byte(doc.Indent()), policylint.LintOptions{AllowedPassRoleARNs: []string{testRole}}); policylint.HasErrors(f) {
 		t.Errorf("scope: tags policy does not lint clean: %v", f)
 	}
 }
@@ -97,7 +100,7 @@ func TestTagScopeRefusesTemplatesThatDoNotTag(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		errs := strings.Join(TagScopeErrors(tmpl, PartitionAWS), "\n")
+		errs := strings.Join(TagScopeErrors(tmpl, iampolicy.PartitionAWS), "\n")
 		for _, want := range wants {
 			if !strings.Contains(errs, want) {
 				t.Errorf("%s: errors %q lack %q", file, errs, want)
@@ -108,7 +111,7 @@ func TestTagScopeRefusesTemplatesThatDoNotTag(t *testing.T) {
 		}
 	}
 	tmpl, _ := packertemplate.Load("../../testdata/templates/tagged.pkr.hcl", packertemplate.Options{})
-	if errs := TagScopeErrors(tmpl, PartitionChina); len(errs) == 0 {
+	if errs := TagScopeErrors(tmpl, iampolicy.PartitionChina); len(errs) == 0 {
 		t.Error("aws-cn accepted")
 	}
 }
@@ -117,7 +120,7 @@ func TestTagScopeRefusesTemplatesThatDoNotTag(t *testing.T) {
 func TestTagScopeKeepsResourceNamesWhole(t *testing.T) {
 	t.Parallel()
 	g := Grant{Sid: "KeyPair", Actions: []string{"ec2:DeleteKeyPair", "ec2:CreateKeyPair"}, Resources: []string{"arn:aws:ec2:*:123456789012:key-pair/team key"}}
-	for _, st := range tagScoped(g, runID, func() Condition { return Condition{OpStringEquals: {}} }) {
+	for _, st := range tagScoped(g, runID, func() iampolicy.Condition { return iampolicy.Condition{iampolicy.OpStringEquals: {}} }) {
 		for _, r := range st.Resource {
 			if r != "arn:aws:ec2:*:123456789012:key-pair/team key" {
 				t.Errorf("statement %s resource %q", st.Sid, r)
