@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"regexp"
 	"slices"
@@ -222,49 +221,6 @@ func splitAction(action string) (prefix, name string, ok bool) {
 
 func hasWildcard(s string) bool { return strings.ContainsAny(s, "*?") }
 
-// --- JSON with positions -------------------------------------------------
-
-type jsonKind int
-
-const (
-	jsonObject jsonKind = iota
-	jsonArray
-	jsonString
-	jsonNumber
-	jsonBool
-	jsonNull
-)
-
-func (k jsonKind) String() string {
-	return [...]string{"an object", "an array", "a string", "a number", "a boolean", "null"}[k]
-}
-
-// jsonNode is a JSON value with the byte offset of its first character.
-type jsonNode struct {
-	kind    jsonKind
-	off     int
-	str     string // string value, number literal, "true" or "false"
-	members []jsonMember
-	elems   []*jsonNode
-}
-
-type jsonMember struct {
-	key    string
-	keyOff int
-	val    *jsonNode
-}
-
-// member returns the last member named key (encoding/json's choice for a
-// duplicate key) or nil.
-func (n *jsonNode) member(key string) *jsonMember {
-	for i := len(n.members) - 1; i >= 0; i-- {
-		if n.members[i].key == key {
-			return &n.members[i]
-		}
-	}
-	return nil
-}
-
 type linter struct {
 	file     string
 	data     []byte
@@ -300,20 +256,12 @@ func (l *linter) report(off int, sev Severity, rule, format string, args ...any)
 	})
 }
 
-// parse validates the JSON (encoding/json's scanner reports the exact
-// offset of a syntax error) and builds the tree with offsets.
-func (l *linter) parse() (*jsonNode, bool) {
-	var raw json.RawMessage
-	if err := json.Unmarshal(l.data, &raw); err != nil {
-		l.syntaxError(err)
-		return nil, false
-	}
-	dec := json.NewDecoder(bytes.NewReader(l.data))
-	dec.UseNumber()
-	root, err := l.value(dec)
+// parse reads the document with the offsets of its values; a syntax
+// error becomes the one finding.
+func (l *linter) parse() (*iampolicy.JSONNode, bool) {
+	root, err := iampolicy.ParseJSON(l.data)
 	if err != nil {
-		// Unreachable: the document was validated above.
-		l.report(0, Error, RuleJSON, "invalid JSON: %v", err)
+		l.syntaxError(err)
 		return nil, false
 	}
 	return root, true
@@ -344,66 +292,6 @@ func (l *linter) syntaxError(err error) {
 	l.report(off, Error, RuleJSON, "invalid JSON: %s", msg)
 }
 
-// skipSep returns the offset of the next token at or after off.
-func (l *linter) skipSep(off int) int {
-	for off < len(l.data) && strings.IndexByte(" \t\r\n,:", l.data[off]) >= 0 {
-		off++
-	}
-	return off
-}
-
-func (l *linter) value(dec *json.Decoder) (*jsonNode, error) {
-	start := l.skipSep(int(dec.InputOffset()))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	n := &jsonNode{off: start}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			n.kind = jsonObject
-			for dec.More() {
-				keyOff := l.skipSep(int(dec.InputOffset()))
-				kt, err := dec.Token()
-				if err != nil {
-					return nil, err
-				}
-				key, _ := kt.(string)
-				v, err := l.value(dec)
-				if err != nil {
-					return nil, err
-				}
-				n.members = append(n.members, jsonMember{key: key, keyOff: keyOff, val: v})
-			}
-		case '[':
-			n.kind = jsonArray
-			for dec.More() {
-				v, err := l.value(dec)
-				if err != nil {
-					return nil, err
-				}
-				n.elems = append(n.elems, v)
-			}
-		}
-		if _, err := dec.Token(); err != nil { // the closing delimiter
-			return nil, err
-		}
-	case string:
-		n.kind, n.str = jsonString, t
-	case json.Number:
-		n.kind, n.str = jsonNumber, t.String()
-	case bool:
-		n.kind, n.str = jsonBool, strconv.FormatBool(t)
-	case nil:
-		n.kind = jsonNull
-	default:
-		return nil, io.ErrUnexpectedEOF
-	}
-	return n, nil
-}
-
 // --- document and statement grammar -------------------------------------
 
 // strVal is a string of the policy with its offset.
@@ -415,14 +303,14 @@ type strVal struct {
 // lintStatement is a statement as far as it could be read.
 type lintStatement struct {
 	index  int
-	node   *jsonNode
+	node   *iampolicy.JSONNode
 	sid    string
 	effect string
 	// Keys present, with the offsets of the keys.
 	keys                    map[string]int
 	actions, notActions     []strVal
 	resources, notResources []strVal
-	principal               *jsonNode
+	principal               *iampolicy.JSONNode
 	conditions              []lintCondition
 }
 
@@ -440,11 +328,11 @@ func (l *linter) stmtName(s *lintStatement) string {
 	if s.sid != "" {
 		return strconv.Quote(s.sid)
 	}
-	line, _ := l.pos(s.node.off)
+	line, _ := l.pos(s.node.Off)
 	return fmt.Sprintf("%d (line %d)", s.index, line)
 }
 
-func (l *linter) size(root *jsonNode) {
+func (l *linter) size(root *iampolicy.JSONNode) {
 	limit, what := l.opts.MaxSize, "the configured limit"
 	if limit <= 0 {
 		limit, what = iampolicy.MaxInlineRolePolicySize, "IAM's quota on a role's inline policies"
@@ -453,7 +341,7 @@ func (l *linter) size(root *jsonNode) {
 		}
 	}
 	if n := iampolicy.Size(string(l.data)); n > limit {
-		l.report(root.off, Error, RuleSize,
+		l.report(root.Off, Error, RuleSize,
 			"policy is %d characters without whitespace, over %s of %d; split it or remove statements", n, what, limit)
 	}
 }
@@ -466,81 +354,81 @@ var (
 
 // keys reports unknown and duplicate keys of an object and returns the
 // offset of each known key.
-func (l *linter) keys(n *jsonNode, allowed []string, what string) map[string]int {
-	seen := make(map[string]int, len(n.members))
-	for _, m := range n.members {
-		if !slices.Contains(allowed, m.key) {
+func (l *linter) keys(n *iampolicy.JSONNode, allowed []string, what string) map[string]int {
+	seen := make(map[string]int, len(n.Members))
+	for _, m := range n.Members {
+		if !slices.Contains(allowed, m.Key) {
 			hint := ""
-			if s := closest(m.key, allowed); s != "" {
+			if s := closest(m.Key, allowed); s != "" {
 				hint = fmt.Sprintf("; did you mean %q?", s)
 			} else {
 				hint = fmt.Sprintf(" (want %s)", strings.Join(allowed, ", "))
 			}
-			l.report(m.keyOff, Error, RuleGrammar, "unknown %s key %q%s", what, m.key, hint)
+			l.report(m.KeyOff, Error, RuleGrammar, "unknown %s key %q%s", what, m.Key, hint)
 			continue
 		}
-		if _, dup := seen[m.key]; dup {
-			l.report(m.keyOff, Error, RuleGrammar, "duplicate %s key %q; only the last one would count", what, m.key)
+		if _, dup := seen[m.Key]; dup {
+			l.report(m.KeyOff, Error, RuleGrammar, "duplicate %s key %q; only the last one would count", what, m.Key)
 		}
-		seen[m.key] = m.keyOff
+		seen[m.Key] = m.KeyOff
 	}
 	return seen
 }
 
-func (l *linter) document(root *jsonNode) {
-	if root.kind != jsonObject {
-		l.report(root.off, Error, RuleGrammar, "a policy document must be a JSON object, not %s", root.kind)
+func (l *linter) document(root *iampolicy.JSONNode) {
+	if root.Kind != iampolicy.JSONObject {
+		l.report(root.Off, Error, RuleGrammar, "a policy document must be a JSON object, not %s", root.Kind)
 		return
 	}
 	l.keys(root, documentKeys, "policy")
 
-	if m := root.member("Version"); m == nil {
-		l.report(root.off, Error, RuleGrammar, "missing Version; add \"Version\": %q", iampolicy.Version)
-	} else if m.val.kind != jsonString {
-		l.report(m.val.off, Error, RuleGrammar, "Version must be a string, not %s", m.val.kind)
+	if m := root.Member("Version"); m == nil {
+		l.report(root.Off, Error, RuleGrammar, "missing Version; add \"Version\": %q", iampolicy.Version)
+	} else if m.Val.Kind != iampolicy.JSONString {
+		l.report(m.Val.Off, Error, RuleGrammar, "Version must be a string, not %s", m.Val.Kind)
 	} else {
-		switch m.val.str {
+		switch m.Val.Str {
 		case iampolicy.Version:
 		case iampolicy.LegacyVersion:
-			l.report(m.val.off, Warning, RuleGrammar, "Version %q is the legacy policy language without policy variables; use %q", iampolicy.LegacyVersion, iampolicy.Version)
+			l.report(m.Val.Off, Warning, RuleGrammar, "Version %q is the legacy policy language without policy variables; use %q", iampolicy.LegacyVersion, iampolicy.Version)
 		default:
-			l.report(m.val.off, Error, RuleGrammar, "unknown Version %q; use %q", m.val.str, iampolicy.Version)
+			l.report(m.Val.Off, Error, RuleGrammar, "unknown Version %q; use %q", m.Val.Str, iampolicy.Version)
 		}
 	}
-	if m := root.member("Id"); m != nil && m.val.kind != jsonString {
-		l.report(m.val.off, Error, RuleGrammar, "Id must be a string, not %s", m.val.kind)
+	if m := root.Member("Id"); m != nil && m.Val.Kind != iampolicy.JSONString {
+		l.report(m.Val.Off, Error, RuleGrammar, "Id must be a string, not %s", m.Val.Kind)
 	}
 
-	m := root.member("Statement")
+	m := root.Member("Statement")
 	if m == nil {
-		l.report(root.off, Error, RuleGrammar, "missing Statement")
+		l.report(root.Off, Error, RuleGrammar, "missing Statement")
 		return
 	}
-	var nodes []*jsonNode
-	switch m.val.kind {
-	case jsonObject:
-		nodes = []*jsonNode{m.val}
-	case jsonArray:
-		if len(m.val.elems) == 0 {
-			l.report(m.val.off, Error, RuleGrammar, "Statement is empty; a policy needs at least one statement")
+	var nodes []*iampolicy.JSONNode
+	switch m.Val.Kind {
+	case iampolicy.JSONObject:
+		nodes = []*iampolicy.JSONNode{m.Val}
+	case iampolicy.JSONArray:
+		if len(m.Val.Elems) == 0 {
+			l.report(m.Val.Off, Error, RuleGrammar, "Statement is empty; a policy needs at least one statement")
 			return
 		}
-		nodes = m.val.elems
+		nodes = m.Val.Elems
 	default:
-		l.report(m.val.off, Error, RuleGrammar, "Statement must be an object or an array of objects, not %s", m.val.kind)
+		l.report(m.Val.Off, Error, RuleGrammar, "Statement must be an object or an array of objects, not %s", m.Val.Kind)
 		return
 	}
 	var stmts []*lintStatement
 	sids := map[string]bool{}
 	for i, n := range nodes {
-		if n.kind != jsonObject {
-			l.report(n.off, Error, RuleGrammar, "statement %d must be an object, not %s", i, n.kind)
+		if n.Kind != iampolicy.JSONObject {
+			l.report(n.Off, Error, RuleGrammar, "statement %d must be an object, not %s", i, n.Kind)
 			continue
 		}
 		s := l.statement(i, n)
 		if s.sid != "" {
 			if sids[s.sid] {
-				l.report(n.member("Sid").val.off, Error, RuleGrammar, "duplicate Sid %q; statement ids must be unique within a policy", s.sid)
+				l.report(n.Member("Sid").Val.Off, Error, RuleGrammar, "duplicate Sid %q; statement ids must be unique within a policy", s.sid)
 			}
 			sids[s.sid] = true
 		}
@@ -563,30 +451,30 @@ func (l *linter) document(root *jsonNode) {
 }
 
 // statement checks one statement's grammar and reads it.
-func (l *linter) statement(index int, n *jsonNode) *lintStatement {
+func (l *linter) statement(index int, n *iampolicy.JSONNode) *lintStatement {
 	s := &lintStatement{index: index, node: n}
 	s.keys = l.keys(n, statementKeys, "statement")
 
-	if m := n.member("Sid"); m != nil {
+	if m := n.Member("Sid"); m != nil {
 		switch {
-		case m.val.kind != jsonString:
-			l.report(m.val.off, Error, RuleGrammar, "Sid must be a string, not %s", m.val.kind)
-		case !sidPattern.MatchString(m.val.str):
-			l.report(m.val.off, Error, RuleGrammar, "Sid %q may contain only letters and digits", m.val.str)
+		case m.Val.Kind != iampolicy.JSONString:
+			l.report(m.Val.Off, Error, RuleGrammar, "Sid must be a string, not %s", m.Val.Kind)
+		case !sidPattern.MatchString(m.Val.Str):
+			l.report(m.Val.Off, Error, RuleGrammar, "Sid %q may contain only letters and digits", m.Val.Str)
 		default:
-			s.sid = m.val.str
+			s.sid = m.Val.Str
 		}
 	}
-	if m := n.member("Effect"); m == nil {
-		l.report(n.off, Error, RuleGrammar, "statement %s has no Effect; add \"Effect\": \"Allow\" or \"Deny\"", l.stmtName(s))
-	} else if m.val.kind != jsonString || (m.val.str != iampolicy.EffectAllow && m.val.str != iampolicy.EffectDeny) {
-		got := m.val.kind.String()
-		if m.val.kind == jsonString {
-			got = strconv.Quote(m.val.str)
+	if m := n.Member("Effect"); m == nil {
+		l.report(n.Off, Error, RuleGrammar, "statement %s has no Effect; add \"Effect\": \"Allow\" or \"Deny\"", l.stmtName(s))
+	} else if m.Val.Kind != iampolicy.JSONString || (m.Val.Str != iampolicy.EffectAllow && m.Val.Str != iampolicy.EffectDeny) {
+		got := m.Val.Kind.String()
+		if m.Val.Kind == iampolicy.JSONString {
+			got = strconv.Quote(m.Val.Str)
 		}
-		l.report(m.val.off, Error, RuleGrammar, "Effect must be \"Allow\" or \"Deny\" (case-sensitive), not %s", got)
+		l.report(m.Val.Off, Error, RuleGrammar, "Effect must be \"Allow\" or \"Deny\" (case-sensitive), not %s", got)
 	} else {
-		s.effect = m.val.str
+		s.effect = m.Val.Str
 	}
 
 	s.actions = l.stringList(n, "Action")
@@ -594,15 +482,15 @@ func (l *linter) statement(index int, n *jsonNode) *lintStatement {
 	s.resources = l.stringList(n, "Resource")
 	s.notResources = l.stringList(n, "NotResource")
 	for _, k := range []string{"Principal", "NotPrincipal"} {
-		if m := n.member(k); m != nil {
-			l.principalGrammar(k, m.val)
+		if m := n.Member(k); m != nil {
+			l.principalGrammar(k, m.Val)
 			if k == "Principal" {
-				s.principal = m.val
+				s.principal = m.Val
 			}
 		}
 	}
-	if m := n.member("Condition"); m != nil {
-		s.conditions = l.conditionGrammar(m.val)
+	if m := n.Member("Condition"); m != nil {
+		s.conditions = l.conditionGrammar(m.Val)
 	}
 
 	both := func(a, b string) {
@@ -614,7 +502,7 @@ func (l *linter) statement(index int, n *jsonNode) *lintStatement {
 	both("Resource", "NotResource")
 	both("Principal", "NotPrincipal")
 	if !s.has("Action") && !s.has("NotAction") {
-		l.report(n.off, Error, RuleGrammar, "statement %s has no Action", l.stmtName(s))
+		l.report(n.Off, Error, RuleGrammar, "statement %s has no Action", l.stmtName(s))
 	}
 	switch l.opts.Kind {
 	case TrustPolicy:
@@ -624,7 +512,7 @@ func (l *linter) statement(index int, n *jsonNode) *lintStatement {
 			}
 		}
 		if !s.has("Principal") && !s.has("NotPrincipal") {
-			l.report(n.off, Error, RuleGrammar, "statement %s has no Principal; a trust policy must say who may assume the role", l.stmtName(s))
+			l.report(n.Off, Error, RuleGrammar, "statement %s has no Principal; a trust policy must say who may assume the role", l.stmtName(s))
 		}
 		for _, a := range slices.Concat(s.actions, s.notActions) {
 			if a.s != "*" && !strings.HasPrefix(strings.ToLower(a.s), "sts:") {
@@ -638,90 +526,90 @@ func (l *linter) statement(index int, n *jsonNode) *lintStatement {
 			}
 		}
 		if !s.has("Resource") && !s.has("NotResource") {
-			l.report(n.off, Error, RuleGrammar, "statement %s has no Resource; add the ARNs it applies to (or \"*\" for actions without resource-level permissions)", l.stmtName(s))
+			l.report(n.Off, Error, RuleGrammar, "statement %s has no Resource; add the ARNs it applies to (or \"*\" for actions without resource-level permissions)", l.stmtName(s))
 		}
 	}
 	return s
 }
 
 // stringList reads a string-or-array-of-strings element.
-func (l *linter) stringList(n *jsonNode, key string) []strVal {
-	m := n.member(key)
+func (l *linter) stringList(n *iampolicy.JSONNode, key string) []strVal {
+	m := n.Member(key)
 	if m == nil {
 		return nil
 	}
-	switch m.val.kind {
-	case jsonString:
-		return []strVal{{m.val.str, m.val.off}}
-	case jsonArray:
-		if len(m.val.elems) == 0 {
-			l.report(m.val.off, Error, RuleGrammar, "%s is an empty array", key)
+	switch m.Val.Kind {
+	case iampolicy.JSONString:
+		return []strVal{{m.Val.Str, m.Val.Off}}
+	case iampolicy.JSONArray:
+		if len(m.Val.Elems) == 0 {
+			l.report(m.Val.Off, Error, RuleGrammar, "%s is an empty array", key)
 		}
 		var out []strVal
-		for _, e := range m.val.elems {
-			if e.kind != jsonString {
-				l.report(e.off, Error, RuleGrammar, "%s entries must be strings, not %s", key, e.kind)
+		for _, e := range m.Val.Elems {
+			if e.Kind != iampolicy.JSONString {
+				l.report(e.Off, Error, RuleGrammar, "%s entries must be strings, not %s", key, e.Kind)
 				continue
 			}
-			out = append(out, strVal{e.str, e.off})
+			out = append(out, strVal{e.Str, e.Off})
 		}
 		return out
 	}
-	l.report(m.val.off, Error, RuleGrammar, "%s must be a string or an array of strings, not %s", key, m.val.kind)
+	l.report(m.Val.Off, Error, RuleGrammar, "%s must be a string or an array of strings, not %s", key, m.Val.Kind)
 	return nil
 }
 
-func (l *linter) principalGrammar(key string, v *jsonNode) {
-	switch v.kind {
-	case jsonString:
-		if v.str != "*" {
-			l.report(v.off, Error, RuleGrammar, "%s string must be \"*\"; name principals in an object such as {\"AWS\": \"arn:aws:iam::123456789012:root\"}", key)
+func (l *linter) principalGrammar(key string, v *iampolicy.JSONNode) {
+	switch v.Kind {
+	case iampolicy.JSONString:
+		if v.Str != "*" {
+			l.report(v.Off, Error, RuleGrammar, "%s string must be \"*\"; name principals in an object such as {\"AWS\": \"arn:aws:iam::123456789012:root\"}", key)
 		}
-	case jsonObject:
-		for _, m := range v.members {
-			if !slices.Contains(iampolicy.PrincipalTypes, m.key) {
+	case iampolicy.JSONObject:
+		for _, m := range v.Members {
+			if !slices.Contains(iampolicy.PrincipalTypes, m.Key) {
 				hint := ""
-				if s := closest(m.key, iampolicy.PrincipalTypes); s != "" {
+				if s := closest(m.Key, iampolicy.PrincipalTypes); s != "" {
 					hint = fmt.Sprintf("; did you mean %q?", s)
 				}
-				l.report(m.keyOff, Error, RuleGrammar, "unknown principal type %q (want AWS, CanonicalUser, Federated or Service)%s", m.key, hint)
+				l.report(m.KeyOff, Error, RuleGrammar, "unknown principal type %q (want AWS, CanonicalUser, Federated or Service)%s", m.Key, hint)
 				continue
 			}
-			l.stringList(v, m.key)
+			l.stringList(v, m.Key)
 		}
 	default:
-		l.report(v.off, Error, RuleGrammar, "%s must be \"*\" or an object, not %s", key, v.kind)
+		l.report(v.Off, Error, RuleGrammar, "%s must be \"*\" or an object, not %s", key, v.Kind)
 	}
 }
 
-func (l *linter) conditionGrammar(v *jsonNode) []lintCondition {
-	if v.kind != jsonObject {
-		l.report(v.off, Error, RuleGrammar, "Condition must be an object of operator -> {key: values}, not %s", v.kind)
+func (l *linter) conditionGrammar(v *iampolicy.JSONNode) []lintCondition {
+	if v.Kind != iampolicy.JSONObject {
+		l.report(v.Off, Error, RuleGrammar, "Condition must be an object of operator -> {key: values}, not %s", v.Kind)
 		return nil
 	}
 	var out []lintCondition
-	for _, op := range v.members {
-		if op.val.kind != jsonObject {
-			l.report(op.val.off, Error, RuleGrammar, "condition operator %q must map to an object of key -> values, not %s", op.key, op.val.kind)
+	for _, op := range v.Members {
+		if op.Val.Kind != iampolicy.JSONObject {
+			l.report(op.Val.Off, Error, RuleGrammar, "condition operator %q must map to an object of key -> values, not %s", op.Key, op.Val.Kind)
 			continue
 		}
-		for _, k := range op.val.members {
-			c := lintCondition{op: strVal{op.key, op.keyOff}, key: strVal{k.key, k.keyOff}}
-			scalar := func(n *jsonNode) bool {
-				switch n.kind {
-				case jsonString, jsonNumber, jsonBool:
-					c.values = append(c.values, n.str)
+		for _, k := range op.Val.Members {
+			c := lintCondition{op: strVal{op.Key, op.KeyOff}, key: strVal{k.Key, k.KeyOff}}
+			scalar := func(n *iampolicy.JSONNode) bool {
+				switch n.Kind {
+				case iampolicy.JSONString, iampolicy.JSONNumber, iampolicy.JSONBool:
+					c.values = append(c.values, n.Str)
 					return true
 				}
-				l.report(n.off, Error, RuleGrammar, "condition value of %q must be a string, number or boolean, not %s", k.key, n.kind)
+				l.report(n.Off, Error, RuleGrammar, "condition value of %q must be a string, number or boolean, not %s", k.Key, n.Kind)
 				return false
 			}
-			if k.val.kind == jsonArray {
-				for _, e := range k.val.elems {
+			if k.Val.Kind == iampolicy.JSONArray {
+				for _, e := range k.Val.Elems {
 					scalar(e)
 				}
 			} else {
-				scalar(k.val)
+				scalar(k.Val)
 			}
 			out = append(out, c)
 		}
@@ -1049,17 +937,17 @@ func (l *linter) trustPrincipal(s *lintStatement) {
 		return
 	}
 	p := s.principal
-	anyone := p.kind == jsonString && p.str == "*"
-	if p.kind == jsonObject {
-		if m := p.member("AWS"); m != nil {
-			for _, v := range l.stringListQuiet(m.val) {
+	anyone := p.Kind == iampolicy.JSONString && p.Str == "*"
+	if p.Kind == iampolicy.JSONObject {
+		if m := p.Member("AWS"); m != nil {
+			for _, v := range l.stringListQuiet(m.Val) {
 				if v.s == "*" {
 					anyone = true
 				}
 			}
 		}
-		if m := p.member("Federated"); m != nil {
-			for _, v := range l.stringListQuiet(m.val) {
+		if m := p.Member("Federated"); m != nil {
+			for _, v := range l.stringListQuiet(m.Val) {
 				host := v.s
 				if _, after, ok := strings.Cut(v.s, ":oidc-provider/"); ok {
 					host = after
@@ -1076,20 +964,20 @@ func (l *linter) trustPrincipal(s *lintStatement) {
 		}
 	}
 	if anyone && len(s.conditions) == 0 {
-		l.report(p.off, Error, RuleTrustPrincipal, "Principal \"*\" without a Condition lets anyone, in any account, assume the role; name the principals")
+		l.report(p.Off, Error, RuleTrustPrincipal, "Principal \"*\" without a Condition lets anyone, in any account, assume the role; name the principals")
 	}
 }
 
 // stringListQuiet reads a string or array of strings without reporting.
-func (l *linter) stringListQuiet(n *jsonNode) []strVal {
-	switch n.kind {
-	case jsonString:
-		return []strVal{{n.str, n.off}}
-	case jsonArray:
+func (l *linter) stringListQuiet(n *iampolicy.JSONNode) []strVal {
+	switch n.Kind {
+	case iampolicy.JSONString:
+		return []strVal{{n.Str, n.Off}}
+	case iampolicy.JSONArray:
 		var out []strVal
-		for _, e := range n.elems {
-			if e.kind == jsonString {
-				out = append(out, strVal{e.str, e.off})
+		for _, e := range n.Elems {
+			if e.Kind == iampolicy.JSONString {
+				out = append(out, strVal{e.Str, e.Off})
 			}
 		}
 		return out
