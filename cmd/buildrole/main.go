@@ -1,5 +1,3 @@
-// Command buildrole creates and deletes ephemeral, least-privilege IAM roles
-// for Packer builds in GitHub Actions.
 package main
 
 import (

@@ -1,6 +1,3 @@
-// Package cli is the buildrole command line: subcommands, flags and exit
-// codes. Main runs in-process with an injected environment, so tests drive
-// the real CLI.
 package cli
 
 import (

@@ -1,6 +1,3 @@
-// Package config turns raw inputs (action INPUT_* or CLI flags) into the
-// validated description of one run. It is pure: no network, no AWS SDK. Every
-// input is checked here so that bad input fails before the first AWS call.
 package config
 
 import (

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/buildrole/buildrole/internal/fakeaws/authz"
+
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -127,8 +129,8 @@ func (s *Server) assumeRole(rc *reqCtx) (any, *apiError) {
 	if r == nil {
 		return nil, denied
 	}
-	trust, e := parsePolicy(r.trust)
-	if e != nil || !trust.allows(request{action: "sts:AssumeRole", principalType: "AWS", principals: principals, context: ctx}) {
+	trust, bad := authz.Parse(r.trust)
+	if bad != nil || !trust.Allows(authz.Request{Action: "sts:AssumeRole", PrincipalType: "AWS", Principals: principals, Context: ctx}) {
 		return nil, denied
 	}
 	if duration > int(r.maxSession) {
@@ -203,8 +205,8 @@ func (s *Server) assumeRoleWithWebIdentity(rc *reqCtx) (any, *apiError) {
 			ctx[strings.ToLower(host+":"+k)] = vals
 		}
 	}
-	trust, e := parsePolicy(r.trust)
-	if e != nil || !trust.allows(request{action: "sts:AssumeRoleWithWebIdentity", principalType: "Federated", principals: []string{prov.arn}, context: ctx}) {
+	trust, bad := authz.Parse(r.trust)
+	if bad != nil || !trust.Allows(authz.Request{Action: "sts:AssumeRoleWithWebIdentity", PrincipalType: "Federated", Principals: []string{prov.arn}, Context: ctx}) {
 		return nil, denied
 	}
 	if duration > int(r.maxSession) {

@@ -1,9 +1,3 @@
-// Package iampolicy models IAM policy documents, generates the policies a
-// buildrole run needs (the Packer build role's permissions and the trust
-// policies of the build and instance roles), and evaluates requests against
-// policies so that tests can prove what a generated policy allows.
-//
-// The package is pure: standard library only, no AWS SDK, no network.
 package iampolicy
 
 import (

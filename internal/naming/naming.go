@@ -1,5 +1,3 @@
-// Package naming derives the names and tags of one run's IAM resources and
-// reads them back for sweep. It is pure: no AWS SDK, no I/O.
 package naming
 
 import (

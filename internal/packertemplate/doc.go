@@ -10,4 +10,5 @@
 // path.*, packer.*), impure functions (timestamp(), uuidv4(), ...) or
 // variables without a value is reported with Known=false, its references in
 // Refs, and a Note, so that callers can grant conservatively.
+// It must not depend on other buildrole packages or on the AWS SDK.
 package packertemplate

@@ -1,6 +1,3 @@
-// Package provision creates and deletes one run's IAM resources over narrow
-// IAM interfaces. Up records an undo the moment each mutation succeeds and
-// rolls everything back on failure; Down is idempotent.
 package provision
 
 import (

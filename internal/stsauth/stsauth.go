@@ -1,6 +1,3 @@
-// Package stsauth turns the job's GitHub OIDC token (or the default
-// credential chain) into a bootstrap session, and assumes the build role once
-// its trust policy has propagated.
 package stsauth
 
 import (

@@ -1,15 +1,15 @@
-package fakeaws
+package authz
 
 import "testing"
 
 func TestTrustEvaluation(t *testing.T) {
 	t.Parallel()
 	const prov = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
-	req := request{
-		action:        "sts:AssumeRoleWithWebIdentity",
-		principalType: "Federated",
-		principals:    []string{prov},
-		context: map[string][]string{
+	req := Request{
+		Action:        "sts:AssumeRoleWithWebIdentity",
+		PrincipalType: "Federated",
+		Principals:    []string{prov},
+		Context: map[string][]string{
 			"token.actions.githubusercontent.com:aud": {"sts.amazonaws.com"},
 			"token.actions.githubusercontent.com:sub": {"repo:o/r:ref:refs/heads/main"},
 		},
@@ -51,11 +51,11 @@ func TestTrustEvaluation(t *testing.T) {
 		{"non-matching deny", stmt("Allow", `"sts:*"`, "") + "," + stmt("Deny", `"sts:*"`, `{"StringLike":{"token.actions.githubusercontent.com:sub":"*:pull_request"}}`), true},
 	}
 	for _, tt := range tests {
-		p, e := parsePolicy(`{"Version":"2012-10-17","Statement":[` + tt.statements + `]}`)
+		p, e := Parse(`{"Version":"2012-10-17","Statement":[` + tt.statements + `]}`)
 		if e != nil {
 			t.Fatalf("%s: %v", tt.name, e)
 		}
-		if got := p.allows(req); got != tt.want {
+		if got := p.Allows(req); got != tt.want {
 			t.Errorf("%s: allows = %v, want %v", tt.name, got, tt.want)
 		}
 	}
@@ -76,7 +76,7 @@ func TestGlob(t *testing.T) {
 		{"repo:o/r", "repo:o/r:x", false},
 	}
 	for _, tt := range tests {
-		if got := glob(tt.pattern, tt.s); got != tt.want {
+		if got := Glob(tt.pattern, tt.s); got != tt.want {
 			t.Errorf("glob(%q, %q) = %v, want %v", tt.pattern, tt.s, got, tt.want)
 		}
 	}

@@ -1,0 +1,10 @@
+// Package iampolicy is the IAM policy language: documents and their strict
+// JSON form, JSON with positions (for findings that name a line and
+// column), condition operators, the evaluator that decides a request
+// against identity policies, a permissions boundary or a trust policy, and
+// AWS partitions.
+//
+// It owns no opinion about what a buildrole run may do. It must not depend on
+// any other buildrole package, on Packer, or on the AWS SDK: standard library
+// only, no network.
+package iampolicy

@@ -1,0 +1,181 @@
+package layout
+
+import (
+	"bufio"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/buildrole/buildrole/"
+
+// allowed lists, for every package, the buildrole packages it may import.
+// Dependencies point one way: cmd → cli → provision/stsauth/ghaction →
+// config → domain packages → the policy model. A new package or import
+// starts here, and in docs/ARCHITECTURE.md.
+var allowed = map[string][]string{
+	"cmd/buildrole":                           {"internal/cli"},
+	"internal/cli":                            {"*"},
+	"internal/provision":                      {"internal/config", "internal/accountsetup", "internal/buildpolicy", "internal/policylint", "internal/naming", "internal/iampolicy"},
+	"internal/stsauth":                        {},
+	"internal/ghaction":                       {},
+	"internal/config":                         {"internal/accountsetup", "internal/buildpolicy", "internal/policylint", "internal/packertemplate", "internal/naming", "internal/iampolicy"},
+	"internal/accountsetup":                   {"internal/buildpolicy", "internal/iampolicy"},
+	"internal/buildpolicy":                    {"internal/packertemplate", "internal/iampolicy"},
+	"internal/policylint":                     {"internal/iampolicy"},
+	"internal/packertemplate":                 {},
+	"internal/naming":                         {},
+	"internal/iampolicy":                      {},
+	"internal/fakeaws":                        {"internal/fakeaws/authz"},
+	"internal/fakeaws/authz":                  {},
+	"internal/layout":                         {},
+	"internal/policylint/internal/genactions": {},
+}
+
+// pure packages compute; they must not reach AWS.
+var pure = []string{"internal/config", "internal/accountsetup", "internal/buildpolicy", "internal/policylint", "internal/packertemplate", "internal/naming", "internal/iampolicy"}
+
+const maxLines = 2500
+
+type pkg struct {
+	dir       string
+	imports   map[string]bool // every import path of non-test files
+	lines     int             // hand-written non-test lines
+	hasDoc    bool
+	generated []string
+}
+
+func load(t *testing.T) map[string]*pkg {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkgs := map[string]*pkg{}
+	fset := token.NewFileSet()
+	err = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if n := d.Name(); n == "testdata" || n == "node_modules" || strings.HasPrefix(n, ".") && path != root {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		p := pkgs[rel]
+		if p == nil {
+			p = &pkg{dir: rel, imports: map[string]bool{}}
+			pkgs[rel] = p
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly|parser.ParseComments)
+		if err != nil {
+			return err
+		}
+		if f.Doc != nil && strings.HasPrefix(f.Doc.Text(), "Package "+f.Name.Name+" ") || f.Doc != nil && f.Name.Name == "main" && strings.HasPrefix(f.Doc.Text(), "Command ") {
+			p.hasDoc = true
+		}
+		for _, im := range f.Imports {
+			v, _ := strconv.Unquote(im.Path.Value)
+			p.imports[v] = true
+		}
+		n, gen, err := countLines(path)
+		if err != nil {
+			return err
+		}
+		if gen {
+			p.generated = append(p.generated, filepath.Base(path))
+		} else {
+			p.lines += n
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pkgs
+}
+
+// countLines counts lines and spots the generated-file marker Go tools
+// recognise (https://go.dev/s/generatedcode).
+func countLines(path string) (int, bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false, err
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	s.Buffer(make([]byte, 1<<20), 1<<20)
+	n, gen := 0, false
+	for s.Scan() {
+		n++
+		l := s.Text()
+		if strings.HasPrefix(l, "// Code generated ") && strings.HasSuffix(l, " DO NOT EDIT.") {
+			gen = true
+		}
+	}
+	return n, gen, s.Err()
+}
+
+func TestDependenciesPointOneWay(t *testing.T) {
+	pkgs := load(t)
+	for dir, p := range pkgs {
+		ok, known := allowed[dir]
+		if !known {
+			t.Errorf("%s: not in the layout table; add it to allowed (and to docs/ARCHITECTURE.md)", dir)
+			continue
+		}
+		for im := range p.imports {
+			rel, ours := strings.CutPrefix(im, module)
+			if !ours || slices.Contains(ok, "*") {
+				continue
+			}
+			if !slices.Contains(ok, rel) {
+				t.Errorf("%s imports %s, against the layering (allowed: %v)", dir, rel, ok)
+			}
+		}
+	}
+	for dir := range allowed {
+		if pkgs[dir] == nil {
+			t.Errorf("%s is in the layout table but not in the repository", dir)
+		}
+	}
+}
+
+func TestPurePackagesDoNotReachAWS(t *testing.T) {
+	pkgs := load(t)
+	for _, dir := range pure {
+		for im := range pkgs[dir].imports {
+			if strings.HasPrefix(im, "github.com/aws/") || im == "net/http" || im == "net" && dir != "internal/config" {
+				t.Errorf("%s imports %s: it must stay pure", dir, im)
+			}
+		}
+	}
+}
+
+func TestPackagesSmallAndDocumented(t *testing.T) {
+	pkgs := load(t)
+	if len(pkgs) < 10 {
+		t.Fatalf("found %d packages; the walk is broken", len(pkgs))
+	}
+	for dir, p := range pkgs {
+		if p.lines > maxLines {
+			t.Errorf("%s: %d hand-written lines, over %d: split it by responsibility", dir, p.lines, maxLines)
+		}
+		if !p.hasDoc {
+			t.Errorf("%s: no package doc comment saying what it owns and what it must not depend on", dir)
+		}
+	}
+	if g := pkgs["internal/policylint"].generated; !slices.Contains(g, "actions_gen.go") {
+		t.Errorf("internal/policylint/actions_gen.go is not marked as generated (found %v)", g)
+	}
+}
