@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 
 	"github.com/buildrole/buildrole/internal/accountsetup"
@@ -11,8 +10,10 @@ import (
 
 // runBootstrap prints the account setup an administrator creates once.
 func runBootstrap(_ context.Context, env Env, args []string) int {
-	fs := flag.NewFlagSet("buildrole bootstrap", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
+	f := newFlags(env, "bootstrap", "buildrole bootstrap --repository ORG/REPO --account-id ID [--format json|cloudformation|terraform] [flags]",
+		"Print the one-time account setup: the GitHub OIDC provider, the bootstrap role the\n"+
+			"action assumes, and the permissions boundary every run role carries. Calls nothing.")
+	fs := f.fs
 	var p accountsetup.BootstrapParams
 	var subjects, instanceActions listFlag
 	fs.StringVar(&p.Repository, "repository", "", "ORG/REPO whose workflows may use buildrole (required)")
@@ -29,11 +30,8 @@ func runBootstrap(_ context.Context, env Env, args []string) int {
 	fs.BoolVar(&p.ChainMode, "chain", false, "also allow sts:AssumeRole on run roles (runners without OIDC)")
 	fs.Var(&instanceActions, "instance-action", "an action instance roles may ever be given (the boundary's ceiling for them); repeat (default: the SSM agent's actions and s3:GetObject)")
 	format := fs.String("format", "json", "json, cloudformation or terraform")
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return ExitOK
-		}
-		return ExitUsage
+	if done, code := f.parse(args); done {
+		return code
 	}
 	p.Subjects, p.InstanceActions = subjects.vals, instanceActions.vals
 	b, err := accountsetup.NewBootstrap(p)
@@ -50,8 +48,7 @@ func runBootstrap(_ context.Context, env Env, args []string) int {
 	case "terraform", "tf":
 		out = b.Terraform()
 	default:
-		fmt.Fprintf(env.Stderr, "buildrole bootstrap: --format %q must be json, cloudformation or terraform\n", *format)
-		return ExitUsage
+		return f.fail("--format %q must be json, cloudformation or terraform", *format)
 	}
 	if err := writeData(env.Stdout, ghaction.InActions(env.Getenv), out); err != nil {
 		return ExitFailed

@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -111,6 +109,10 @@ func Main(ctx context.Context, args []string, env Env) int {
 	case "demo":
 		return runDemo(ctx, env, rest)
 	case "version", "--version":
+		f := newFlags(env, "version", "buildrole version", "Print the version.")
+		if done, code := f.parse(rest); done {
+			return code
+		}
 		fmt.Fprintf(env.Stdout, "buildrole %s\n", Version)
 		return ExitOK
 	case "help", "-h", "--help":
@@ -119,92 +121,6 @@ func Main(ctx context.Context, args []string, env Env) int {
 	}
 	fmt.Fprintf(env.Stderr, "buildrole: unknown command %q\n\n%s", cmd, usage)
 	return ExitUsage
-}
-
-// listFlag collects a repeatable flag, one value a line.
-type listFlag struct{ vals []string }
-
-func (l *listFlag) String() string { return strings.Join(l.vals, "\n") }
-func (l *listFlag) Set(v string) error {
-	l.vals = append(l.vals, v)
-	return nil
-}
-
-// boolFlag is a true/false input as a switch; its text is still checked by
-// config like any input ("--dry-run=maybe" is an input error).
-type boolFlag struct{ val string }
-
-func (b *boolFlag) String() string     { return b.val }
-func (b *boolFlag) Set(v string) error { b.val = v; return nil }
-func (b *boolFlag) IsBoolFlag() bool   { return true }
-
-// flags holds the shared flags of up and down.
-type flags struct {
-	fs        *flag.FlagSet
-	inputs    map[string]*string
-	lists     map[string]*listFlag
-	stateFile string
-	endpoint  string
-	envFile   string
-	json      bool
-}
-
-// repeatable inputs take one value a line.
-var repeatable = map[string]bool{"tags": true, "allowed-source-cidrs": true, "template-vars": true}
-
-func newFlags(name string, stderr io.Writer) *flags {
-	f := &flags{fs: flag.NewFlagSet("buildrole "+name, flag.ContinueOnError), inputs: map[string]*string{}, lists: map[string]*listFlag{}}
-	f.fs.SetOutput(stderr)
-	for _, in := range config.Inputs {
-		desc := in.Description
-		if in.Default != "" {
-			desc += " (default " + in.Default + ")"
-		}
-		if repeatable[in.Name] {
-			l := &listFlag{}
-			f.lists[in.Name] = l
-			f.fs.Var(l, in.Name, desc)
-			continue
-		}
-		if in.Default == "true" || in.Default == "false" {
-			// --dry-run alone means true, as users expect of a switch.
-			b := &boolFlag{}
-			f.inputs[in.Name] = &b.val
-			f.fs.Var(b, in.Name, desc)
-			continue
-		}
-		f.inputs[in.Name] = f.fs.String(in.Name, "", desc)
-	}
-	f.fs.StringVar(&f.stateFile, "state-file", "buildrole-state.json", "where up saves, and down reads, the names of the run's resources")
-	f.fs.StringVar(&f.endpoint, "endpoint-url", "", "AWS-compatible endpoint for IAM and STS (default: AWS, or AWS_ENDPOINT_URL)")
-	f.fs.BoolVar(&f.json, "json", false, "print results as JSON")
-	f.fs.StringVar(&f.envFile, "env-file", "", "outside Actions: write the exported environment, credentials included, to this file (mode 0600)")
-	return f
-}
-
-func (f *flags) input(name string) string {
-	if l, ok := f.lists[name]; ok {
-		return l.String()
-	}
-	if v, ok := f.inputs[name]; ok {
-		return *v
-	}
-	return ""
-}
-
-// parse returns ExitOK, or the exit code to stop with.
-func (f *flags) parse(args []string) int {
-	if err := f.fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return -1
-		}
-		return ExitUsage
-	}
-	if f.fs.NArg() > 0 {
-		fmt.Fprintf(f.fs.Output(), "%s: unexpected argument %q\n", f.fs.Name(), f.fs.Arg(0))
-		return ExitUsage
-	}
-	return ExitOK
 }
 
 func awsOptions(env Env, a config.Auth, endpoint string) stsauth.Options {

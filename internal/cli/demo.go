@@ -65,16 +65,14 @@ build {
 `
 
 func runDemo(ctx context.Context, env Env, args []string) int {
-	jsonOut := false
-	for _, a := range args {
-		switch a {
-		case "--json", "-json":
-			jsonOut = true
-		default:
-			fmt.Fprintf(env.Stderr, "buildrole demo: unknown argument %q (only --json)\n", a)
-			return ExitUsage
-		}
+	f := newFlags(env, "demo", "buildrole demo [--json]",
+		"Run the action's main and post steps against an embedded fake AWS (IAM, STS and a\n"+
+			"GitHub OIDC issuer on loopback) and show what each step did.").
+		withJSON("print the result as JSON")
+	if done, code := f.parse(args); done {
+		return code
 	}
+	jsonOut := f.json
 	res, log, err := demo(ctx, env)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "buildrole demo: %s\n", err)

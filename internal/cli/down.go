@@ -13,7 +13,13 @@ import (
 )
 
 func runDown(ctx context.Context, env Env, args []string) int {
-	rio, f, code := newIO(env, "down", args)
+	f := newFlags(env, "down", "buildrole down [--state-file FILE] [flags]",
+		"Delete what `buildrole up` created, as named in the state file. Deleting what is\n"+
+			"already gone counts as done, so down can run again. The region, the bootstrap\n"+
+			"role and the audience come from the state file unless given here.").
+		withStateFile("the state file up wrote").
+		withInputs(authInputs...).withAWS()
+	rio, code := newIO(env, f, args)
 	if rio == nil {
 		return code
 	}
@@ -47,7 +53,7 @@ func runDown(ctx context.Context, env Env, args []string) int {
 		}
 		return ""
 	}
-	auth, err := config.ParseAuth(config.Source{Input: input, GitHub: config.GitHubFromEnv(env.Getenv)})
+	auth, err := config.ParseAuth(config.Source{Input: input, Flags: rio.flags(), GitHub: config.GitHubFromEnv(env.Getenv)})
 	if err != nil {
 		rio.errorf("buildrole down: invalid input; nothing was deleted:\n%s", err)
 		return finish(rio, ExitUsage)

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 
@@ -13,24 +12,18 @@ import (
 // runLint lints IAM policy files: one finding a line, file:line:col:
 // message [rule]; exit 1 when any finding is an error.
 func runLint(_ context.Context, env Env, args []string) int {
-	fs := flag.NewFlagSet("buildrole lint", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	trust := fs.Bool("trust", false, "the files are trust (assume-role) policies")
+	f := newFlags(env, "lint", "buildrole lint [--trust] [--allowed-passrole ARN]... FILE...",
+		"Lint IAM policy documents: one finding a line, file:line:col: message [rule].\n"+
+			"Exits 1 when any finding is an error.").withArgs("FILE...")
+	trust := f.fs.Bool("trust", false, "the files are trust (assume-role) policies")
 	var passRoles listFlag
-	fs.Var(&passRoles, "allowed-passrole", "a role ARN (or pattern) PassRole may name; repeat; others are errors")
-	fs.Usage = func() {
-		fmt.Fprintf(env.Stderr, "usage: buildrole lint [--trust] [--allowed-passrole ARN] FILE...\n")
-		fs.PrintDefaults()
+	f.fs.Var(&passRoles, "allowed-passrole", "a role ARN (or pattern) PassRole may name; repeat; others are errors")
+	if done, code := f.parse(args); done {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return ExitOK
-		}
-		return ExitUsage
-	}
+	fs := f.fs
 	if fs.NArg() == 0 {
-		fs.Usage()
-		return ExitUsage
+		return f.fail("no FILE to lint")
 	}
 	opts := policylint.LintOptions{AllowedPassRoleARNs: passRoles.vals}
 	if *trust {

@@ -36,14 +36,15 @@ type reason struct {
 // runPolicy prints what a build may do, computed like up's plan, with no
 // AWS call.
 func runPolicy(_ context.Context, env Env, args []string) int {
-	f := newFlags("policy", env.Stderr)
-	if code := f.parse(args); code != ExitOK {
-		if code < 0 {
-			return ExitOK
-		}
+	f := newFlags(env, "policy", "buildrole policy --aws-region REGION [--template FILE] [flags]",
+		"Print what the build role may do and why, computed as up would, without calling AWS.").
+		withInputs("aws-region", "role-to-assume", "audience", "name-prefix", "path", "permissions-boundary", "template", "template-vars",
+			"extra-policy", "instance-policy", "instance-profile", "scope", "allowed-source-cidrs").
+		withJSON("print the policies and reasons as JSON")
+	if done, code := f.parse(args); done {
 		return code
 	}
-	cfg, err := config.Parse(config.Source{Input: f.input, GitHub: config.GitHubFromEnv(env.Getenv), RunID: uuid.NewString(), Now: env.Now(), Getenv: env.Getenv})
+	cfg, err := config.Parse(config.Source{Input: f.input, Flags: true, GitHub: config.GitHubFromEnv(env.Getenv), RunID: uuid.NewString(), Now: env.Now(), Getenv: env.Getenv})
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "buildrole policy: invalid input:\n%s\n", err)
 		return ExitUsage

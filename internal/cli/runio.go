@@ -35,6 +35,17 @@ type runIO interface {
 	// clearState forgets a run that is fully torn down.
 	clearState() error
 	finish() error
+	// flags reports whether inputs came as command-line flags (errors then
+	// name --flag, not the action input).
+	flags() bool
+}
+
+// inputName names an input as the user gave it.
+func inputName(rio runIO, name string) string {
+	if rio.flags() {
+		return flagName(name)
+	}
+	return fmt.Sprintf("input %q", name)
 }
 
 // actionIO is the GitHub Actions runner.
@@ -76,6 +87,7 @@ func (a actionIO) token(ctx context.Context, aud string) (string, error) {
 	return a.r.IDToken(ctx, aud)
 }
 func (a actionIO) finish() error { return a.r.Err() }
+func (a actionIO) flags() bool   { return false }
 
 // precheck: each job step has its own GITHUB_STATE.
 func (a actionIO) precheck() error { return nil }
@@ -96,6 +108,7 @@ type cliIO struct {
 }
 
 func (c *cliIO) input(name string) string { return c.f.input(name) }
+func (c *cliIO) flags() bool              { return true }
 
 func (c *cliIO) saveState(m map[string]string) error {
 	b, _ := json.MarshalIndent(m, "", "  ")
@@ -175,7 +188,11 @@ func (c *cliIO) log(prefix, f string, args ...any) {
 	}
 	fmt.Fprintln(c.stderr, text)
 }
-func (c *cliIO) debugf(f string, args ...any) {}
+func (c *cliIO) debugf(f string, args ...any) {
+	if c.f.debug {
+		c.log("debug: ", f, args...)
+	}
+}
 func (c *cliIO) warnf(f string, args ...any)  { c.log("warning: ", f, args...) }
 func (c *cliIO) errorf(f string, args ...any) { c.log("error: ", f, args...) }
 func (c *cliIO) summary(string) error         { return nil }

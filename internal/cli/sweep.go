@@ -22,6 +22,9 @@ type sweepFlags struct {
 	expired                    bool
 	olderThan, repo, pr, runID string
 	concurrency                int
+	// name says how the user spelled a filter: --older-than on the command
+	// line, input "sweep-older-than" in the action.
+	name func(flag string) string
 }
 
 var (
@@ -31,15 +34,19 @@ var (
 )
 
 func runSweep(ctx context.Context, env Env, args []string) int {
-	sf := &sweepFlags{}
-	rio, f, code := newIO(env, "sweep", args, func(f *flags) {
-		f.fs.BoolVar(&sf.expired, "expired", false, "delete runs past their buildrole:expires-at (the default when no other filter is given)")
-		f.fs.StringVar(&sf.olderThan, "older-than", "", "delete runs created longer ago than this, e.g. 24h or 2d")
-		f.fs.StringVar(&sf.repo, "repository", "", "only runs of this repository (owner/name)")
-		f.fs.StringVar(&sf.pr, "pr", "", "only runs of this pull request number")
-		f.fs.StringVar(&sf.runID, "run-id", "", "only the run with this buildrole:run-id")
-		f.fs.IntVar(&sf.concurrency, "concurrency", 8, "runs deleted at once")
-	})
+	sf := &sweepFlags{name: flagName}
+	f := newFlags(env, "sweep", "buildrole sweep --aws-region REGION [--expired | --older-than AGE] [--repository O/R [--pr N]] [--run-id ID] [flags]",
+		"Delete runs that killed runners left behind under --path: by default only runs past\n"+
+			"their buildrole:expires-at. Nothing without buildrole's managed tag is touched.").
+		withInputs(authInputs...).withInputs("path", "dry-run")
+	f.fs.BoolVar(&sf.expired, "expired", false, "delete runs past their buildrole:expires-at (the default when no other filter is given)")
+	f.fs.StringVar(&sf.olderThan, "older-than", "", "delete runs created longer ago than this, e.g. 24h or 2d")
+	f.fs.StringVar(&sf.repo, "repository", "", "only runs of this repository (owner/name)")
+	f.fs.StringVar(&sf.pr, "pr", "", "only runs of this pull request number (needs --repository)")
+	f.fs.StringVar(&sf.runID, "run-id", "", "only the run with this buildrole:run-id")
+	f.fs.IntVar(&sf.concurrency, "concurrency", 8, "runs deleted at once, 1 to 64")
+	f.withJSON("print the report as JSON").withAWS()
+	rio, code := newIO(env, f, args)
 	if rio == nil {
 		return code
 	}
@@ -51,37 +58,37 @@ func runSweep(ctx context.Context, env Env, args []string) int {
 
 func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) int {
 	input := func(name string) string { return rio.input(name) }
-	auth, err := config.ParseAuth(config.Source{Input: input, GitHub: config.GitHubFromEnv(env.Getenv)})
+	auth, err := config.ParseAuth(config.Source{Input: input, Flags: rio.flags(), GitHub: config.GitHubFromEnv(env.Getenv)})
 	var bad []string
 	if err != nil {
 		bad = append(bad, err.Error())
 	}
 	filter := provision.Filter{Path: orDefault(input("path"), "/buildrole/"), Repository: sf.repo, PR: sf.pr, RunID: sf.runID, Expired: sf.expired, Now: env.Now()}
 	if err := naming.ValidatePath(filter.Path); err != nil {
-		bad = append(bad, fmt.Sprintf("input \"path\": %v", err))
+		bad = append(bad, fmt.Sprintf("%s: %v", inputName(rio, "path"), err))
 	}
 	if sf.olderThan != "" {
 		d, err := config.ParseDuration(sf.olderThan)
 		if err != nil || d <= 0 {
-			bad = append(bad, fmt.Sprintf("older-than: %q must be a duration such as 24h or 2d", sf.olderThan))
+			bad = append(bad, fmt.Sprintf("%s: %q must be a duration such as 24h or 2d", sf.name("older-than"), sf.olderThan))
 		}
 		filter.OlderThan = d
 	}
 	if sf.repo != "" && !repoRE.MatchString(sf.repo) {
-		bad = append(bad, fmt.Sprintf("repository: %q must be owner/name", sf.repo))
+		bad = append(bad, fmt.Sprintf("%s: %q must be owner/name", sf.name("repository"), sf.repo))
 	}
 	if sf.pr != "" && !prRE.MatchString(sf.pr) {
-		bad = append(bad, fmt.Sprintf("pr: %q must be a pull request number", sf.pr))
+		bad = append(bad, fmt.Sprintf("%s: %q must be a pull request number", sf.name("pr"), sf.pr))
 	}
 	if sf.pr != "" && sf.repo == "" {
 		// Pull request numbers repeat across repositories sharing the path.
-		bad = append(bad, "pr needs repository: another repository's pull request may have the same number")
+		bad = append(bad, fmt.Sprintf("%s needs %s: another repository's pull request may have the same number", sf.name("pr"), sf.name("repository")))
 	}
 	if sf.runID != "" && !runIDRE.MatchString(sf.runID) {
-		bad = append(bad, fmt.Sprintf("run-id: %q must be a buildrole run id (a UUID)", sf.runID))
+		bad = append(bad, fmt.Sprintf("%s: %q must be a buildrole run id (a UUID)", sf.name("run-id"), sf.runID))
 	}
 	if sf.concurrency < 1 || sf.concurrency > 64 {
-		bad = append(bad, "concurrency must be from 1 to 64")
+		bad = append(bad, fmt.Sprintf("%s: %d must be from 1 to 64", sf.name("concurrency"), sf.concurrency))
 	}
 	if len(bad) > 0 {
 		rio.errorf("buildrole sweep: invalid input; nothing was deleted:\n%s", strings.Join(bad, "\n"))
@@ -154,6 +161,7 @@ func actionSweepFlags(env Env, rio runIO) sweepFlags {
 	sf := sweepFlags{
 		olderThan: rio.input("sweep-older-than"), repo: rio.input("sweep-repository"),
 		pr: rio.input("sweep-pr"), runID: rio.input("sweep-run-id"), concurrency: 8,
+		name: func(flag string) string { return fmt.Sprintf("input %q", "sweep-"+flag) },
 	}
 	if sf.pr != "" && sf.repo == "" {
 		sf.repo = env.Getenv("GITHUB_REPOSITORY")

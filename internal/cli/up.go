@@ -29,28 +29,32 @@ const (
 var stateKeys = append(append([]string(nil), provision.StateKeys...), stateRoleToAssume, stateAudience)
 
 // newIO picks the runner or the terminal, and parses flags for the latter.
-// code is non-zero when the caller should stop with it.
-func newIO(env Env, name string, args []string, extra ...func(*flags)) (rio runIO, f *flags, code int) {
-	f = newFlags(name, env.Stderr)
-	for _, x := range extra {
-		x(f)
-	}
-	if code := f.parse(args); code != ExitOK {
-		if code < 0 {
-			return nil, f, ExitOK
-		}
-		return nil, f, code
+// When rio is nil the caller stops with code (after -h, or bad flags).
+func newIO(env Env, f *flags, args []string) (rio runIO, code int) {
+	if done, code := f.parse(args); done {
+		return nil, code
 	}
 	if ghaction.InActions(env.Getenv) && len(args) == 0 {
-		return actionIO{ghaction.New(env.Getenv, env.Stdout, env.HTTPClient)}, f, ExitOK
+		return actionIO{ghaction.New(env.Getenv, env.Stdout, env.HTTPClient)}, ExitOK
 	}
 	// Stdout carries results; the runner's commands go with the log.
 	runner := ghaction.New(env.Getenv, env.Stderr, env.HTTPClient)
-	return &cliIO{inActions: ghaction.InActions(env.Getenv), f: f, stdout: env.Stdout, stderr: env.Stderr, runner: runner}, f, ExitOK
+	return &cliIO{inActions: ghaction.InActions(env.Getenv), f: f, stdout: env.Stdout, stderr: env.Stderr, runner: runner}, ExitOK
+}
+
+func upFlags(env Env) *flags {
+	return newFlags(env, "up", "buildrole up --aws-region REGION [--role-to-assume ARN] [--template FILE] [flags]",
+		"Create this run's build role, instance role and instance profile, save their names\n"+
+			"to --state-file before the first create, and print the outputs. `buildrole down`\n"+
+			"deletes them. Inside a job step without flags, up reads the action's inputs.").
+		withInputs(authInputs...).withInputs(planInputs...).withInputs("export-credentials", "dry-run").
+		withStateFile("where up saves the names of the run's resources (down reads it)").
+		withEnvFile().withJSON("print the outputs as JSON").withAWS()
 }
 
 func runUp(ctx context.Context, env Env, args []string) int {
-	rio, f, code := newIO(env, "up", args)
+	f := upFlags(env)
+	rio, code := newIO(env, f, args)
 	if rio == nil {
 		return code
 	}
@@ -62,7 +66,7 @@ func runUp(ctx context.Context, env Env, args []string) int {
 	if newID == nil {
 		newID = uuid.NewString
 	}
-	cfg, err := config.Parse(config.Source{Input: rio.input, GitHub: config.GitHubFromEnv(env.Getenv), RunID: newID(), Now: env.Now(), Getenv: env.Getenv})
+	cfg, err := config.Parse(config.Source{Input: rio.input, Flags: rio.flags(), GitHub: config.GitHubFromEnv(env.Getenv), RunID: newID(), Now: env.Now(), Getenv: env.Getenv})
 	if err != nil {
 		rio.errorf("buildrole up: invalid input; nothing was created:\n%s", err)
 		return finish(rio, ExitUsage)

@@ -113,7 +113,10 @@ type Config struct {
 // Source is where Parse reads from.
 type Source struct {
 	// Input returns the raw value of an input ("" when unset).
-	Input  func(name string) string
+	Input func(name string) string
+	// Flags: the inputs came as command-line flags, so errors name
+	// --aws-region rather than input "aws-region".
+	Flags  bool
 	GitHub GitHub
 	RunID  string // a UUID made by the caller
 	Now    time.Time
@@ -350,7 +353,11 @@ type parser struct {
 }
 
 func (p *parser) fail(name, format string, args ...any) {
-	p.errs = append(p.errs, fmt.Errorf("input %q: %s", name, fmt.Sprintf(format, args...)))
+	label := fmt.Sprintf("input %q", name)
+	if p.src.Flags {
+		label = "--" + name
+	}
+	p.errs = append(p.errs, fmt.Errorf("%s: %s", label, fmt.Sprintf(format, args...)))
 }
 
 // str returns the trimmed input or its default.
