@@ -179,3 +179,50 @@ func TestPackagesSmallAndDocumented(t *testing.T) {
 		t.Errorf("internal/policylint/actions_gen.go is not marked as generated (found %v)", g)
 	}
 }
+
+// docs/ARCHITECTURE.md names every package, README links it, and nothing in
+// the repository points outside it (a reader who clones it has nothing else).
+func TestArchitectureDocumentCoversThePackages(t *testing.T) {
+	arch, err := os.ReadFile("../../docs/ARCHITECTURE.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for dir := range allowed {
+		if strings.Contains(dir, "/internal/") {
+			continue // a package's private helper
+		}
+		if !strings.Contains(string(arch), dir+" ") {
+			t.Errorf("docs/ARCHITECTURE.md does not describe %s", dir)
+		}
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), "(docs/ARCHITECTURE.md)") {
+		t.Error("README.md does not link docs/ARCHITECTURE.md")
+	}
+	outside := "../" + "shared"
+	err = filepath.WalkDir("../..", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if n := d.Name(); n == ".git" || n == "node_modules" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if strings.Contains(string(b), outside) {
+			t.Errorf("%s refers to %s, which users do not have", path, outside)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
