@@ -83,9 +83,17 @@ func TestActionUpThenPostStepDeletesEverything(t *testing.T) {
 	if got := w.leftovers(); len(got) != 0 {
 		t.Fatalf("left behind: %v", got)
 	}
-	// Bootstrap, then the six deletes: nothing redundant.
-	if n := len(w.srv.Requests()); n != 6 {
-		t.Errorf("down made %d calls, want 6 (1 STS + 5 IAM)", n)
+	// Bootstrap, one read of each resource to prove it is this run's, then
+	// the five deletes: nothing redundant.
+	reqs := w.srv.Requests()
+	if n := len(reqs); n != 9 {
+		t.Errorf("down made %d calls, want 9 (1 STS + 3 reads + 5 deletes)", n)
+	}
+	for i, r := range reqs {
+		read := r.Action == "GetRole" || r.Action == "GetInstanceProfile"
+		if read != (i >= 1 && i <= 3) {
+			t.Errorf("call %d is %s: the ownership reads come right after the bootstrap, before any delete", i, r.Action)
+		}
 	}
 	code, _, _ = w.run(context.Background(), "down")
 	if code != cli.ExitOK || len(w.leftovers()) != 0 {

@@ -25,16 +25,22 @@ func runDown(ctx context.Context, env Env, args []string) int {
 	}
 	m, ok, err := rio.loadState()
 	if err != nil {
-		rio.errorf("buildrole down: %s", err)
+		rio.errorf("buildrole down: %s; nothing was deleted", err)
 		return finish(rio, ExitUsage)
 	}
 	if !ok {
+		if rio.flags() {
+			// On the command line a missing state is a typo until proved
+			// otherwise: saying "nothing to do" would hide a leak.
+			rio.errorf("buildrole down: no state in %s: give the --state-file that `buildrole up` wrote; nothing was deleted", shellQuote(f.stateFile))
+			return finish(rio, ExitUsage)
+		}
 		rio.printf("buildrole down: no saved state, so up created nothing: nothing to do")
 		return finish(rio, ExitOK)
 	}
-	state, err := provision.StateFromMap(m)
+	state, err := provision.StateFromMap(m, authStateKeys...)
 	if err != nil {
-		rio.errorf("buildrole down: %s", err)
+		rio.errorf("buildrole down: %s: %s; nothing was deleted", stateSource(rio, f), err)
 		return finish(rio, ExitUsage)
 	}
 	// The saved values fill what the inputs leave empty: a CLI user needs
@@ -82,7 +88,7 @@ func runDown(ctx context.Context, env Env, args []string) int {
 		rio.mask(c.SessionToken)
 	}
 	rio.group("Delete run " + state.RunID)
-	rep, err := provision.Down(ctx, iam.NewFromConfig(sess.Config), state, provision.Options{})
+	rep, err := provision.Down(ctx, iam.NewFromConfig(sess.Config), state, provision.Options{Progress: rio.printf})
 	err = withExplanation(err)
 	for _, o := range rep.Outcomes {
 		rio.printf("%-18s %-60s %s", o.Kind, o.Name, o.Status)
@@ -93,7 +99,7 @@ func runDown(ctx context.Context, env Env, args []string) int {
 		rio.errorf("buildrole down: %s\nstill present: %s\nto retry: %s", err, failedARNs(rep, auth.Partition, sess.AccountID, orDefault(state.Path, "/")), sweepCommand(state, auth.RoleToAssume))
 		return finish(rio, ExitLeftovers)
 	}
-	rio.printf("buildrole down: run %s removed (%d deleted, %d already gone)", state.RunID, rep.Count("deleted"), rep.Count("absent"))
+	rio.printf("buildrole down: run %s removed (%s)", state.RunID, resourceCount(rep))
 	if err := rio.clearState(); err != nil {
 		rio.warnf("%s", err)
 	}

@@ -74,7 +74,7 @@ func TestTrustThatNeverPropagatesIsTornDown(t *testing.T) {
 	if code != cli.ExitFailed {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
-	for _, want := range []string{"has not propagated", "resources were deleted"} {
+	for _, want := range []string{"has not propagated", "the run was deleted: 2 roles and 1 instance profile deleted"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

@@ -11,7 +11,11 @@ import (
 	"strings"
 
 	"github.com/buildrole/buildrole/internal/ghaction"
+	"github.com/buildrole/buildrole/internal/safefile"
 )
+
+// maxStateFile bounds a state file; `buildrole up` writes well under 2 KiB.
+const maxStateFile = 64 << 10
 
 // runIO is where up and down read inputs and state and write results: the
 // Actions runner's files, or flags and a state file.
@@ -38,6 +42,14 @@ type runIO interface {
 	// flags reports whether inputs came as command-line flags (errors then
 	// name --flag, not the action input).
 	flags() bool
+}
+
+// stateSource names where the state came from, for messages.
+func stateSource(rio runIO, f *flags) string {
+	if rio.flags() {
+		return "state file " + f.stateFile
+	}
+	return "saved state (GITHUB_STATE)"
 }
 
 // inputName names an input as the user gave it.
@@ -119,7 +131,7 @@ func (c *cliIO) saveState(m map[string]string) error {
 }
 
 func (c *cliIO) loadState() (map[string]string, bool, error) {
-	b, err := os.ReadFile(c.f.stateFile)
+	b, err := safefile.Read(c.f.stateFile, maxStateFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, false, nil
 	}
@@ -128,7 +140,7 @@ func (c *cliIO) loadState() (map[string]string, bool, error) {
 	}
 	var m map[string]string
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, false, fmt.Errorf("read state file %s: %w", c.f.stateFile, err)
+		return nil, false, fmt.Errorf("read state file %s: want the JSON object `buildrole up` writes: %w", c.f.stateFile, err)
 	}
 	return m, len(m) > 0, nil
 }
@@ -261,6 +273,11 @@ func writeData(w io.Writer, inActions bool, text string) error {
 	return err
 }
 
+// shellQuote quotes s for a POSIX shell; words of safe characters stay
+// bare so that suggested commands read naturally.
 func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:@=+,-") == "" {
+		return s
+	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -20,13 +20,19 @@ import (
 )
 
 // State keys beyond the resource names: how the post step authenticates.
-// Neither is a secret.
+// None is a secret.
 const (
 	stateRoleToAssume = "role-to-assume"
 	stateAudience     = "audience"
+	// stateExportedKey is the access key id of the build-role credentials
+	// up exported: the post step must not sign with them.
+	stateExportedKey = "exported-key-id"
 )
 
-var stateKeys = append(append([]string(nil), provision.StateKeys...), stateRoleToAssume, stateAudience)
+var (
+	authStateKeys = []string{stateRoleToAssume, stateAudience, stateExportedKey}
+	stateKeys     = append(append([]string(nil), provision.StateKeys...), authStateKeys...)
+)
 
 // newIO picks the runner or the terminal, and parses flags for the latter.
 // When rio is nil the caller stops with code (after -h, or bad flags).
@@ -377,19 +383,45 @@ func upSummary(p *provision.Plan) string {
 	return b.String()
 }
 
-// failed reports a failed Up. Up has already rolled back.
+// failed reports a failed Up. Up has already rolled back what it could.
 func (u *upRun) failed(err error, p *provision.Plan) int {
 	err = withExplanation(err)
 	if u.cfg.Boundary == "" && strings.Contains(err.Error(), "iam:CreateRole was denied") {
 		err = fmt.Errorf("%w\npermissions-boundary is not set: a bootstrap role made by `buildrole bootstrap` creates roles only with its boundary; set permissions-boundary to arn:%s:iam::%s:policy%sbuildrole-boundary", err, p.Partition, p.AccountID, p.Path)
 	}
+	var unknown *provision.UnknownOutcomeError
+	if errors.As(err, &unknown) {
+		// Keep the state, with what may still appear: the post step (or
+		// down) waits for it before deleting and before forgetting.
+		st := p.State()
+		var pend []string
+		for _, r := range unknown.Pending {
+			pend = append(pend, r.Kind+"/"+r.Name)
+		}
+		st.Pending, st.PendingSince = strings.Join(pend, ","), unknown.Since.Format(time.RFC3339)
+		m := st.Map()
+		m[stateRoleToAssume], m[stateAudience] = u.cfg.RoleToAssume, u.cfg.Audience
+		if serr := u.rio.saveState(m); serr != nil {
+			err = errors.Join(err, serr)
+		}
+		u.rio.errorf("buildrole up: %s\nthe state keeps them: %s waits for them and deletes them; if it cannot run, later: %s", err, u.downHint(), sweepCommand(st, u.cfg.RoleToAssume))
+		return ExitLeftovers
+	}
 	var rb *provision.RollbackError
 	if errors.As(err, &rb) {
-		u.rio.errorf("buildrole up: %s\nrollback could not delete everything; the post step will try again, or run: %s", err, sweepCommand(p.State(), u.cfg.RoleToAssume))
+		u.rio.errorf("buildrole up: %s\nrollback could not delete everything; %s will try again, or run: %s", err, u.downHint(), sweepCommand(p.State(), u.cfg.RoleToAssume))
 		return ExitLeftovers
 	}
 	u.rio.errorf("buildrole up: %s\neverything created was rolled back", err)
 	return ExitFailed
+}
+
+// downHint names what tears this run down: the post step, or the command.
+func (u *upRun) downHint() string {
+	if cli, ok := u.rio.(*cliIO); ok {
+		return "`buildrole down --state-file " + shellQuote(cli.f.stateFile) + "`"
+	}
+	return "the post step"
 }
 
 // teardownAfter removes a run whose resources exist but cannot be used.
@@ -397,12 +429,13 @@ func (u *upRun) teardownAfter(ctx context.Context, client *iam.Client, p *provis
 	cause = withExplanation(cause)
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
-	rep, err := provision.Down(dctx, client, p.State(), provision.Options{})
+	// Created moments ago: IAM may not show them yet.
+	rep, err := provision.Down(dctx, client, p.State(), provision.Options{Fresh: true, Progress: u.rio.printf})
 	if err != nil {
-		u.rio.errorf("buildrole up: %s\nand deleting the run failed: %s\nthe post step will try again, or run: %s", cause, err, sweepCommand(p.State(), u.cfg.RoleToAssume))
+		u.rio.errorf("buildrole up: %s\nand deleting the run failed: %s\n%s will try again, or run: %s", cause, err, u.downHint(), sweepCommand(p.State(), u.cfg.RoleToAssume))
 		return ExitLeftovers
 	}
-	u.rio.errorf("buildrole up: %s\nthe run's %d resources were deleted", cause, rep.Count("deleted"))
+	u.rio.errorf("buildrole up: %s\nthe run was deleted: %s", cause, resourceCount(rep))
 	return ExitFailed
 }
 
@@ -415,11 +448,40 @@ func withExplanation(err error) error {
 	return err
 }
 
-// sweepCommand is the exact command that removes a run's leftovers.
+// sweepCommand is the exact command that removes a run's leftovers; every
+// value is shell-quoted, whatever the state held.
 func sweepCommand(s provision.State, roleToAssume string) string {
-	cmd := fmt.Sprintf("buildrole sweep --run-id %s --path %s --aws-region %s", s.RunID, orDefault(s.Path, "/buildrole/"), s.Region)
+	cmd := "buildrole sweep --run-id " + shellQuote(s.RunID) + " --path " + shellQuote(orDefault(s.Path, "/buildrole/")) + " --aws-region " + shellQuote(s.Region)
 	if roleToAssume != "" {
-		cmd += " --role-to-assume " + roleToAssume
+		cmd += " --role-to-assume " + shellQuote(roleToAssume)
 	}
 	return cmd
+}
+
+// resourceCount says what a teardown deleted, counting roles and instance
+// profiles (not policies and memberships).
+func resourceCount(rep *provision.Report) string {
+	var parts []string
+	for _, k := range []struct{ kind, one, many string }{{provision.KindRole, "role", "roles"}, {provision.KindProfile, "instance profile", "instance profiles"}} {
+		n := 0
+		for _, o := range rep.Outcomes {
+			if o.Kind == k.kind && o.Status == provision.StatusDeleted {
+				n++
+			}
+		}
+		if n == 1 {
+			parts = append(parts, "1 "+k.one)
+		} else if n > 1 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, k.many))
+		}
+	}
+	gone := rep.Resources(provision.StatusAbsent)
+	out := "nothing deleted"
+	if len(parts) > 0 {
+		out = strings.Join(parts, " and ") + " deleted"
+	}
+	if gone > 0 {
+		out += fmt.Sprintf(", %d already gone", gone)
+	}
+	return out
 }

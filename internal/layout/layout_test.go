@@ -28,7 +28,7 @@ var allowed = map[string][]string{
 	"internal/accountsetup":                   {"internal/buildpolicy", "internal/iampolicy"},
 	"internal/buildpolicy":                    {"internal/packertemplate", "internal/iampolicy"},
 	"internal/policylint":                     {"internal/iampolicy"},
-	"internal/packertemplate":                 {},
+	"internal/packertemplate":                 {"internal/safefile"},
 	"internal/naming":                         {},
 	"internal/iampolicy":                      {},
 	"internal/fakeaws":                        {"internal/fakeaws/authz"},

@@ -4,17 +4,34 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/buildrole/buildrole/internal/naming"
+)
+
+// Outcome statuses.
+const (
+	StatusDeleted    = "deleted"
+	StatusAbsent     = "absent"
+	StatusFailed     = "failed"
+	StatusNotOurs    = "not-ours"    // exists, but not this run's: left untouched
+	StatusUnconfirmd = "unconfirmed" // ownership could not be read: left untouched
 )
 
 // Outcome of deleting one resource.
 type Outcome struct {
-	Kind   string `json:"kind"` // "role", "instance-profile", "role-policy", "profile-membership"
+	Kind   string `json:"kind"` // "role", "instance-profile", "role-policy", "attached-policy", "profile-membership"
 	Name   string `json:"name"`
-	Status string `json:"status"` // "deleted", "absent", "failed"
+	Status string `json:"status"`
 	Error  string `json:"error,omitempty"`
 }
 
@@ -24,27 +41,34 @@ type Report struct {
 	Outcomes []Outcome `json:"outcomes"`
 }
 
+func (r *Report) put(o Outcome) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	r.Outcomes = append(r.Outcomes, o)
+	r.mu.Unlock()
+}
+
 func (r *Report) add(kind, name string, err error) error {
-	o := Outcome{Kind: kind, Name: name, Status: "deleted"}
+	o := Outcome{Kind: kind, Name: name, Status: StatusDeleted}
 	switch {
 	case isCode(err, "NoSuchEntity"):
-		o.Status, err = "absent", nil
+		o.Status, err = StatusAbsent, nil
 	case err != nil:
-		o.Status, o.Error = "failed", err.Error()
+		o.Status, o.Error = StatusFailed, err.Error()
 	}
-	if r != nil {
-		r.mu.Lock()
-		r.Outcomes = append(r.Outcomes, o)
-		r.mu.Unlock()
-	}
+	r.put(o)
 	return err
 }
 
-// Failed lists the outcomes that failed.
+// Failed lists the outcomes that leave something behind: failures and what
+// the state named but could not be confirmed as this run's.
 func (r *Report) Failed() []Outcome {
 	var out []Outcome
 	for _, o := range r.Outcomes {
-		if o.Status == "failed" {
+		switch o.Status {
+		case StatusFailed, StatusNotOurs, StatusUnconfirmd:
 			out = append(out, o)
 		}
 	}
@@ -62,33 +86,291 @@ func (r *Report) Count(status string) int {
 	return n
 }
 
-// Down deletes what the state names. It is idempotent: NoSuchEntity counts
-// as done, and a DeleteConflict makes it find and remove the blockers. The
-// critical path is {RemoveRoleFromInstanceProfile, DeleteRolePolicy ×n} →
-// {DeleteInstanceProfile, DeleteRole ×2}.
+// Resources counts the roles and instance profiles with status: what a
+// user calls resources, unlike policies and memberships.
+func (r *Report) Resources(status string) int {
+	n := 0
+	for _, o := range r.Outcomes {
+		if o.Status == status && (o.Kind == KindRole || o.Kind == KindProfile) {
+			n++
+		}
+	}
+	return n
+}
+
+// PendingWindow is how long after up gave up on a create Down still
+// expects it to appear.
+const PendingWindow = 60 * time.Second
+
+// Down deletes what the state names, and only what it proves is this run's:
+// a role or instance profile is deleted (with its inline policy or its
+// membership) only when it lies under the state's path and carries
+// buildrole:managed=true and buildrole:run-id = the state's run id.
+// Anything else is left untouched and reported, and Down fails. Deleting
+// what is already gone counts as done, so Down can run again.
+//
+// The critical path is one more round trip than deleting alone: {GetRole
+// ×2, GetInstanceProfile} → {RemoveRoleFromInstanceProfile, DeleteRolePolicy
+// ×n} → {DeleteInstanceProfile, DeleteRole ×2}.
 func Down(ctx context.Context, api DownAPI, s State, opt Options) (*Report, error) {
-	rep := &Report{}
+	t := &teardown{api: api, s: s, rep: &Report{}, opt: opt}
+	if err := t.waitPending(ctx); err != nil {
+		return t.rep, err
+	}
+	var checks []func() error
+	if opt.Fresh {
+		// This process created them moments ago: that is the proof, and
+		// IAM may not show them to a read yet.
+		t.owner = map[Resource]ownership{}
+		for _, r := range t.order() {
+			c := ownership{state: ownYes}
+			if r.Kind == KindProfile && s.ProfileRole != "" {
+				c.held = []string{s.ProfileRole}
+			}
+			t.owner[r] = c
+		}
+	}
+	for _, r := range t.roles() {
+		if opt.Fresh {
+			break
+		}
+		checks = append(checks, func() error { t.confirm(ctx, Resource{KindRole, r}); return nil })
+	}
+	if s.InstanceProfile != "" && !opt.Fresh {
+		checks = append(checks, func() error { t.confirm(ctx, Resource{KindProfile, s.InstanceProfile}); return nil })
+	}
+	_ = runAll(checks, opt.Sequential)
+
+	var errs []error
 	var first, second []func() error
-	if s.InstanceProfile != "" && s.ProfileRole != "" {
-		first = append(first, func() error { return removeRole(ctx, api, s.InstanceProfile, s.ProfileRole, rep) })
-	}
-	for _, rp := range [][2]string{{s.Role, s.BuildPolicy}, {s.InstanceRole, s.InstancePolicy}} {
-		if rp[0] != "" && rp[1] != "" {
-			first = append(first, func() error { return deleteRolePolicy(ctx, api, rp[0], rp[1], rep) })
+	for _, res := range t.order() {
+		c := t.owned(res)
+		switch c.state {
+		case ownAbsent:
+			t.rep.put(Outcome{Kind: res.Kind, Name: res.Name, Status: StatusAbsent})
+			continue
+		case ownForeign:
+			t.rep.put(Outcome{Kind: res.Kind, Name: res.Name, Status: StatusNotOurs, Error: c.why})
+			errs = append(errs, fmt.Errorf("%s %q is not this run's (%s): left untouched", res.Kind, res.Name, c.why))
+			continue
+		case ownUnknown:
+			t.rep.put(Outcome{Kind: res.Kind, Name: res.Name, Status: StatusUnconfirmd, Error: c.err.Error()})
+			errs = append(errs, fmt.Errorf("%s %q could not be confirmed as this run's, so it was left untouched: %w", res.Kind, res.Name, c.err))
+			continue
 		}
-	}
-	if s.InstanceProfile != "" {
-		second = append(second, func() error { return deleteProfile(ctx, api, s.InstanceProfile, rep) })
-	}
-	for _, r := range []string{s.Role, s.InstanceRole} {
-		if r != "" {
-			second = append(second, func() error { return deleteRole(ctx, api, r, rep) })
+		if res.Kind == KindProfile {
+			for _, held := range c.held {
+				first = append(first, func() error { return t.removeRole(ctx, res.Name, held) })
+			}
+			second = append(second, func() error { return t.deleteProfile(ctx, res.Name) })
+			continue
 		}
+		if p := t.policyOf(res.Name); p != "" {
+			first = append(first, func() error { return t.deleteRolePolicy(ctx, res.Name, p) })
+		}
+		second = append(second, func() error { return t.deleteRole(ctx, res.Name) })
 	}
 	// A failure in the first level does not stop the second: deleting a
-	// role discovers and removes whatever still blocks it.
-	err := errors.Join(runAll(first, opt.Sequential), runAll(second, opt.Sequential))
-	return rep, err
+	// role discovers and removes whatever of this run still blocks it.
+	errs = append(errs, runAll(first, opt.Sequential), runAll(second, opt.Sequential))
+	return t.rep, errors.Join(errs...)
+}
+
+// teardown is one Down: the state, what was confirmed, the report.
+type teardown struct {
+	api DownAPI
+	s   State
+	rep *Report
+	opt Options
+
+	mu    sync.Mutex
+	owner map[Resource]ownership
+	// retried: some delete was retried by the SDK, so a NoSuchEntity may
+	// mean an earlier attempt, whose answer was lost, did the deleting.
+	retried atomic.Bool
+}
+
+type ownerState int
+
+const (
+	ownYes ownerState = iota
+	ownAbsent
+	ownForeign
+	ownUnknown
+)
+
+type ownership struct {
+	state ownerState
+	why   string   // ownForeign: what does not match
+	err   error    // ownUnknown: why it could not be read
+	held  []string // a profile's roles
+}
+
+func (t *teardown) roles() []string {
+	var out []string
+	for _, r := range []string{t.s.Role, t.s.InstanceRole} {
+		if r != "" && !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// order lists the resources to delete: the profile first (it holds a role).
+func (t *teardown) order() []Resource {
+	var out []Resource
+	if t.s.InstanceProfile != "" {
+		out = append(out, Resource{KindProfile, t.s.InstanceProfile})
+	}
+	for _, r := range t.roles() {
+		out = append(out, Resource{KindRole, r})
+	}
+	return out
+}
+
+func (t *teardown) policyOf(role string) string {
+	switch role {
+	case t.s.Role:
+		return t.s.BuildPolicy
+	case t.s.InstanceRole:
+		return t.s.InstancePolicy
+	}
+	return ""
+}
+
+func (t *teardown) owned(r Resource) ownership {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.owner[r]
+}
+
+// confirm reads a resource's path and tags and decides whether it is this
+// run's.
+func (t *teardown) confirm(ctx context.Context, r Resource) ownership {
+	c, err := readOwnership(ctx, t.api, r, t.s.Path, t.s.RunID)
+	switch {
+	case isCode(err, "NoSuchEntity"):
+		c = ownership{state: ownAbsent}
+	case err != nil:
+		c = ownership{state: ownUnknown, err: err}
+	}
+	t.mu.Lock()
+	if t.owner == nil {
+		t.owner = map[Resource]ownership{}
+	}
+	t.owner[r] = c
+	t.mu.Unlock()
+	return c
+}
+
+// readOwnership is one GetRole or GetInstanceProfile and the verdict.
+func readOwnership(ctx context.Context, api DownAPI, r Resource, path, runID string) (ownership, error) {
+	var gotPath string
+	var tags []types.Tag
+	var held []string
+	if r.Kind == KindProfile {
+		out, err := api.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(r.Name)})
+		if err != nil {
+			return ownership{}, fmt.Errorf("get instance profile %q: %w", r.Name, err)
+		}
+		ip := out.InstanceProfile
+		gotPath, tags = aws.ToString(ip.Path), ip.Tags
+		for _, role := range ip.Roles {
+			held = append(held, aws.ToString(role.RoleName))
+		}
+	} else {
+		out, err := api.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(r.Name)})
+		if err != nil {
+			return ownership{}, fmt.Errorf("get role %q: %w", r.Name, err)
+		}
+		gotPath, tags = aws.ToString(out.Role.Path), out.Role.Tags
+	}
+	if why := notOurs(gotPath, tagsOf(tags), path, runID); why != "" {
+		return ownership{state: ownForeign, why: why}, nil
+	}
+	return ownership{state: ownYes, held: held}, nil
+}
+
+// notOurs says why a resource with this path and these tags is not the
+// run's, or "" when it is.
+func notOurs(gotPath string, tags map[string]string, path, runID string) string {
+	switch {
+	case path == "" || !strings.HasPrefix(gotPath, path):
+		return fmt.Sprintf("its path %s is not under %s", gotPath, path)
+	case tags[naming.TagManaged] != "true":
+		return "it is not tagged " + naming.TagManaged + "=true"
+	case tags[naming.TagRunID] != runID:
+		if id := tags[naming.TagRunID]; id != "" {
+			return fmt.Sprintf("its %s is %s, another run's", naming.TagRunID, id)
+		}
+		return "it has no " + naming.TagRunID + " tag"
+	}
+	return ""
+}
+
+// waitPending waits, within PendingWindow of when up gave up on them, for
+// creates whose outcome up could not know: deleting before they land would
+// leave them behind.
+func (t *teardown) waitPending(ctx context.Context) error {
+	pending := t.s.PendingNames()
+	if len(pending) == 0 {
+		return nil
+	}
+	since, err := time.Parse(time.RFC3339, t.s.PendingSince)
+	if err != nil {
+		return fmt.Errorf("pending-since %q: %w", t.s.PendingSince, err)
+	}
+	deadline := since.Add(PendingWindow)
+	start := time.Now()
+	lastNote := start
+	for {
+		var missing []Resource
+		for _, r := range pending {
+			_, err := readOwnership(ctx, t.api, r, t.s.Path, t.s.RunID)
+			if isCode(err, "NoSuchEntity") {
+				missing = append(missing, r)
+			}
+		}
+		if len(missing) == 0 || !time.Now().Before(deadline) {
+			if len(missing) > 0 {
+				t.note("%s did not appear within %s of up giving up on %s: taken as never created", names(missing), PendingWindow, plural(len(missing), "its create", "their creates"))
+			}
+			return nil
+		}
+		if time.Since(lastNote) >= 5*time.Second || lastNote == start {
+			t.note("waiting for %s, whose create was in flight when up stopped (%s so far, at most until %s)", names(missing), time.Since(start).Round(time.Second), deadline.UTC().Format(time.RFC3339))
+			lastNote = time.Now()
+		}
+		timer := time.NewTimer(min(time.Second, time.Until(deadline)))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return fmt.Errorf("cancelled while waiting for %s: %w", names(missing), context.Cause(ctx))
+		case <-timer.C:
+		}
+		pending = missing
+	}
+}
+
+func (t *teardown) note(format string, args ...any) {
+	if t.opt.Progress != nil {
+		t.opt.Progress(format, args...)
+	}
+}
+
+func names(rs []Resource) string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Kind + " " + r.Name
+	}
+	return strings.Join(out, ", ")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func runAll(fns []func() error, sequential bool) error {
@@ -111,58 +393,94 @@ func runAll(fns []func() error, sequential bool) error {
 	return errors.Join(errs...)
 }
 
-func removeRole(ctx context.Context, api DownAPI, profile, role string, rep *Report) error {
-	_, err := api.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{
-		InstanceProfileName: aws.String(profile),
-		RoleName:            aws.String(role),
+// countAttempts counts the SDK's attempts at one call: its middleware runs
+// inside the retry loop.
+func countAttempts(n *int32) func(*iam.Options) {
+	return func(o *iam.Options) {
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Finalize.Add(middleware.FinalizeMiddlewareFunc("BuildroleAttempts",
+				func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+					atomic.AddInt32(n, 1)
+					return next.HandleFinalize(ctx, in)
+				}), middleware.After)
+		})
+	}
+}
+
+// del runs one delete. NoSuchEntity after the SDK retried means an earlier
+// attempt deleted it and its answer was lost: done, at once. Otherwise,
+// for a role or profile created a moment ago (resource, with
+// Options.Fresh), NoSuchEntity may mean "not visible yet" and is waited
+// out.
+func (t *teardown) del(ctx context.Context, resource bool, call func(opt func(*iam.Options)) error) error {
+	once := func() error {
+		var n int32
+		err := call(countAttempts(&n))
+		if n > 1 {
+			t.retried.Store(true)
+		}
+		if isCode(err, "NoSuchEntity") && t.retried.Load() {
+			return nil
+		}
+		return err
+	}
+	if t.opt.Fresh && resource {
+		return untilVisible(ctx, ctx, once)
+	}
+	return once()
+}
+
+func (t *teardown) removeRole(ctx context.Context, profile, role string) error {
+	err := t.del(ctx, false, func(o func(*iam.Options)) error {
+		_, err := t.api.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{
+			InstanceProfileName: aws.String(profile),
+			RoleName:            aws.String(role),
+		}, o)
+		return err
 	})
-	if err = rep.add("profile-membership", profile+"/"+role, err); err != nil {
+	if err = t.rep.add("profile-membership", profile+"/"+role, err); err != nil {
 		return fmt.Errorf("remove role %q from instance profile %q: %w", role, profile, err)
 	}
 	return nil
 }
 
-func deleteRolePolicy(ctx context.Context, api DownAPI, role, policy string, rep *Report) error {
-	_, err := api.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(policy)})
-	if err = rep.add("role-policy", role+"/"+policy, err); err != nil {
+func (t *teardown) deleteRolePolicy(ctx context.Context, role, policy string) error {
+	err := t.del(ctx, false, func(o func(*iam.Options)) error {
+		_, err := t.api.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(policy)}, o)
+		return err
+	})
+	if err = t.rep.add("role-policy", role+"/"+policy, err); err != nil {
 		return fmt.Errorf("delete policy %q of role %q: %w", policy, role, err)
 	}
 	return nil
 }
 
-// waitIfFresh makes a delete of something this run created a moment ago
-// (fresh) wait out NoSuchEntity: IAM may not show it yet, and "absent"
-// would leave it behind.
-func waitIfFresh(ctx context.Context, del func() error, fresh []bool) func() error {
-	if len(fresh) == 0 || !fresh[0] {
-		return del
-	}
-	return func() error { return untilVisible(ctx, ctx, del) }
-}
-
-// deleteRole deletes a role; on DeleteConflict it removes the role's inline
-// and attached policies and instance profile memberships, then tries again.
-func deleteRole(ctx context.Context, api DownAPI, name string, rep *Report, fresh ...bool) error {
+// deleteRole deletes a role; on DeleteConflict it removes what still hangs
+// on the role (its inline and attached policies, its membership in this
+// run's instance profiles), then tries again.
+func (t *teardown) deleteRole(ctx context.Context, name string) error {
 	del := func() error {
-		_, err := api.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(name)})
-		return err
+		return t.del(ctx, true, func(o func(*iam.Options)) error {
+			_, err := t.api.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(name)}, o)
+			return err
+		})
 	}
-	del = waitIfFresh(ctx, del, fresh)
 	err := del()
 	if isCode(err, "DeleteConflict") {
-		if cerr := clearRole(ctx, api, name, rep); cerr != nil {
+		if cerr := t.clearRole(ctx, name); cerr != nil {
 			err = errors.Join(err, cerr)
 		} else {
 			err = del()
 		}
 	}
-	if err = rep.add("role", name, err); err != nil {
+	if err = t.rep.add(KindRole, name, err); err != nil {
 		return fmt.Errorf("delete role %q: %w", name, err)
 	}
 	return nil
 }
 
-func clearRole(ctx context.Context, api DownAPI, name string, rep *Report) error {
+func (t *teardown) clearRole(ctx context.Context, name string) error {
+	api := t.api
 	var errs []error
 	inline := iam.NewListRolePoliciesPaginator(api, &iam.ListRolePoliciesInput{RoleName: aws.String(name)})
 	for inline.HasMorePages() {
@@ -172,7 +490,7 @@ func clearRole(ctx context.Context, api DownAPI, name string, rep *Report) error
 			break
 		}
 		for _, pn := range page.PolicyNames {
-			errs = append(errs, deleteRolePolicy(ctx, api, name, pn, rep))
+			errs = append(errs, t.deleteRolePolicy(ctx, name, pn))
 		}
 	}
 	attached := iam.NewListAttachedRolePoliciesPaginator(api, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(name)})
@@ -184,7 +502,7 @@ func clearRole(ctx context.Context, api DownAPI, name string, rep *Report) error
 		}
 		for _, ap := range page.AttachedPolicies {
 			_, err := api.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(name), PolicyArn: ap.PolicyArn})
-			if err = rep.add("attached-policy", name+"/"+aws.ToString(ap.PolicyArn), err); err != nil {
+			if err = t.rep.add("attached-policy", name+"/"+aws.ToString(ap.PolicyArn), err); err != nil {
 				errs = append(errs, fmt.Errorf("detach policy %q from role %q: %w", aws.ToString(ap.PolicyArn), name, err))
 			}
 		}
@@ -197,29 +515,48 @@ func clearRole(ctx context.Context, api DownAPI, name string, rep *Report) error
 			break
 		}
 		for _, ip := range page.InstanceProfiles {
-			errs = append(errs, removeRole(ctx, api, aws.ToString(ip.InstanceProfileName), name, rep))
+			pn := aws.ToString(ip.InstanceProfileName)
+			// Taking the role out of a profile changes the profile: only
+			// out of this run's own.
+			if why := notOurs(aws.ToString(ip.Path), tagsOf(ip.Tags), t.s.Path, t.s.RunID); why != "" && !t.ownProfile(ctx, pn) {
+				t.rep.put(Outcome{Kind: "profile-membership", Name: pn + "/" + name, Status: StatusNotOurs, Error: "instance profile " + why})
+				errs = append(errs, fmt.Errorf("role %q is in instance profile %q, which is not this run's: left untouched, so the role cannot be deleted", name, pn))
+				continue
+			}
+			errs = append(errs, t.removeRole(ctx, pn, name))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// deleteProfile deletes an instance profile; on DeleteConflict it removes
-// the roles it still holds, then tries again.
-func deleteProfile(ctx context.Context, api DownAPI, name string, rep *Report, fresh ...bool) error {
-	del := func() error {
-		_, err := api.DeleteInstanceProfile(ctx, &iam.DeleteInstanceProfileInput{InstanceProfileName: aws.String(name)})
-		return err
+// ownProfile confirms a profile by its own tags (ListInstanceProfilesForRole
+// may not return them).
+func (t *teardown) ownProfile(ctx context.Context, name string) bool {
+	if c := t.owned(Resource{KindProfile, name}); c.state == ownYes {
+		return true
 	}
-	del = waitIfFresh(ctx, del, fresh)
+	c, err := readOwnership(ctx, t.api, Resource{KindProfile, name}, t.s.Path, t.s.RunID)
+	return err == nil && c.state == ownYes
+}
+
+// deleteProfile deletes an instance profile; on DeleteConflict it removes
+// the roles the profile still holds, then tries again.
+func (t *teardown) deleteProfile(ctx context.Context, name string) error {
+	del := func() error {
+		return t.del(ctx, true, func(o func(*iam.Options)) error {
+			_, err := t.api.DeleteInstanceProfile(ctx, &iam.DeleteInstanceProfileInput{InstanceProfileName: aws.String(name)}, o)
+			return err
+		})
+	}
 	err := del()
 	if isCode(err, "DeleteConflict") {
-		out, gerr := api.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(name)})
+		out, gerr := t.api.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(name)})
 		if gerr != nil {
 			err = errors.Join(err, fmt.Errorf("get instance profile %q: %w", name, gerr))
 		} else {
 			var errs []error
 			for _, r := range out.InstanceProfile.Roles {
-				errs = append(errs, removeRole(ctx, api, name, aws.ToString(r.RoleName), rep))
+				errs = append(errs, t.removeRole(ctx, name, aws.ToString(r.RoleName)))
 			}
 			if rerr := errors.Join(errs...); rerr != nil {
 				err = errors.Join(err, rerr)
@@ -228,7 +565,7 @@ func deleteProfile(ctx context.Context, api DownAPI, name string, rep *Report, f
 			}
 		}
 	}
-	if err = rep.add("instance-profile", name, err); err != nil {
+	if err = t.rep.add(KindProfile, name, err); err != nil {
 		return fmt.Errorf("delete instance profile %q: %w", name, err)
 	}
 	return nil

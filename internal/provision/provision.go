@@ -29,13 +29,13 @@ type DownAPI interface {
 	DetachRolePolicy(context.Context, *iam.DetachRolePolicyInput, ...func(*iam.Options)) (*iam.DetachRolePolicyOutput, error)
 	ListInstanceProfilesForRole(context.Context, *iam.ListInstanceProfilesForRoleInput, ...func(*iam.Options)) (*iam.ListInstanceProfilesForRoleOutput, error)
 	GetInstanceProfile(context.Context, *iam.GetInstanceProfileInput, ...func(*iam.Options)) (*iam.GetInstanceProfileOutput, error)
+	GetRole(context.Context, *iam.GetRoleInput, ...func(*iam.Options)) (*iam.GetRoleOutput, error)
 }
 
 // UpAPI is the IAM calls Up makes, teardown included for rollback.
 type UpAPI interface {
 	DownAPI
 	CreateRole(context.Context, *iam.CreateRoleInput, ...func(*iam.Options)) (*iam.CreateRoleOutput, error)
-	GetRole(context.Context, *iam.GetRoleInput, ...func(*iam.Options)) (*iam.GetRoleOutput, error)
 	PutRolePolicy(context.Context, *iam.PutRolePolicyInput, ...func(*iam.Options)) (*iam.PutRolePolicyOutput, error)
 	CreateInstanceProfile(context.Context, *iam.CreateInstanceProfileInput, ...func(*iam.Options)) (*iam.CreateInstanceProfileOutput, error)
 	AddRoleToInstanceProfile(context.Context, *iam.AddRoleToInstanceProfileInput, ...func(*iam.Options)) (*iam.AddRoleToInstanceProfileOutput, error)
@@ -49,6 +49,13 @@ type Options struct {
 	// Sequential issues every call one after another; benchmarks use it
 	// as the baseline. Default false.
 	Sequential bool
+	// Fresh says Down deletes what this process created moments ago: that
+	// proves ownership, and IAM may not show it yet, so NoSuchEntity is
+	// waited out (visibilityTimeout).
+	Fresh bool
+	// Progress receives a line while Down waits for something. Default
+	// none.
+	Progress func(format string, args ...any)
 }
 
 func (o Options) rollbackTimeout() time.Duration {
@@ -74,20 +81,52 @@ type RollbackError struct {
 func (e *RollbackError) Error() string { return "rollback incomplete: " + e.Err.Error() }
 func (e *RollbackError) Unwrap() error { return e.Err }
 
+// UnknownOutcomeError says Up had to stop while creates were in flight and
+// could not tell whether they took effect: Pending may still appear.
+type UnknownOutcomeError struct {
+	Pending []Resource
+	Since   time.Time
+}
+
+func (e *UnknownOutcomeError) Error() string {
+	return "outcome unknown: " + names(e.Pending) + " may still appear (" + plural(len(e.Pending), "its create was", "their creates were") + " in flight when up stopped)"
+}
+
+// pendingError marks an undo that could not find what a create with an
+// unknown outcome may still make.
+type pendingError struct{ r Resource }
+
+func (e *pendingError) Error() string { return e.r.Kind + " " + e.r.Name + " not found yet" }
+
 // Up creates the plan's resources. Independent calls run concurrently; the
 // critical path is {CreateRole ×2, CreateInstanceProfile} → {PutRolePolicy,
 // AddRoleToInstanceProfile}. On any failure or cancellation every recorded
 // mutation is undone under a fresh bounded context and the errors joined.
 func Up(ctx context.Context, api UpAPI, p *Plan, opt Options) (res *Result, err error) {
 	u := &upper{api: api, plan: p, journal: &journal{}}
+	u.undo = &teardown{api: api, s: p.State(), rep: &Report{}, opt: Options{Fresh: true}}
 	defer func() {
 		if err == nil {
 			return
 		}
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opt.rollbackTimeout())
 		defer cancel()
-		if rerr := u.journal.rollback(rctx); rerr != nil {
-			err = errors.Join(err, &RollbackError{State: p.State(), Err: rerr})
+		rerr := u.journal.rollback(rctx)
+		var pending []Resource
+		var rest []error
+		for _, e := range unjoin(rerr) {
+			var pe *pendingError
+			if errors.As(e, &pe) {
+				pending = append(pending, pe.r)
+			} else {
+				rest = append(rest, e)
+			}
+		}
+		if len(rest) > 0 {
+			err = errors.Join(err, &RollbackError{State: p.State(), Err: errors.Join(rest...)})
+		}
+		if len(pending) > 0 {
+			err = errors.Join(err, &UnknownOutcomeError{Pending: pending, Since: time.Now().UTC()})
 		}
 	}()
 	res = &Result{RoleARN: p.BuildRole.ARN}
@@ -174,6 +213,38 @@ type upper struct {
 	api     UpAPI
 	plan    *Plan
 	journal *journal
+	undo    *teardown // rollback: deletes what this Up created
+}
+
+// undoCreate removes a resource this Up created, or, when the create's
+// outcome is unknown, whatever of this run's stands under the name; if
+// nothing does yet, the create may still land: pending.
+func (u *upper) undoCreate(ctx context.Context, r Resource, created bool) error {
+	if !created {
+		c, err := readOwnership(ctx, u.api, r, u.plan.Path, u.plan.RunID)
+		switch {
+		case isCode(err, "NoSuchEntity"):
+			return &pendingError{r}
+		case err != nil:
+			return errors.Join(&pendingError{r}, err)
+		case c.state == ownForeign:
+			u.undo.rep.put(Outcome{Kind: r.Kind, Name: r.Name, Status: StatusNotOurs, Error: c.why})
+			return nil
+		}
+		if r.Kind == KindProfile {
+			var errs []error
+			for _, held := range c.held {
+				errs = append(errs, u.undo.removeRole(ctx, r.Name, held))
+			}
+			if err := errors.Join(errs...); err != nil {
+				return err
+			}
+		}
+	}
+	if r.Kind == KindProfile {
+		return u.undo.deleteProfile(ctx, r.Name)
+	}
+	return u.undo.deleteRole(ctx, r.Name)
 }
 
 // inFlightTimeout bounds a call that was already sent when Up is told to
@@ -237,7 +308,7 @@ func (u *upper) createRole(stop context.Context, r RolePlan) error {
 		err = adopt(err, ours, cerr)
 	}
 	created := err == nil
-	u.journal.record(err, 1, func(ctx context.Context) error { return deleteRole(ctx, u.api, r.Name, nil, created) })
+	u.journal.record(err, 1, func(ctx context.Context) error { return u.undoCreate(ctx, Resource{KindRole, r.Name}, created) })
 	if err != nil {
 		return fmt.Errorf("create role %q: %w", r.Name, err)
 	}
@@ -281,7 +352,7 @@ func (u *upper) putPolicy(stop context.Context, r RolePlan) error {
 		})
 		return err
 	})
-	u.journal.record(err, 2, func(ctx context.Context) error { return deleteRolePolicy(ctx, u.api, r.Name, r.PolicyName, nil) })
+	u.journal.record(err, 2, func(ctx context.Context) error { return u.undo.deleteRolePolicy(ctx, r.Name, r.PolicyName) })
 	if err != nil {
 		return fmt.Errorf("put policy %q on role %q: %w", r.PolicyName, r.Name, err)
 	}
@@ -304,7 +375,7 @@ func (u *upper) createProfile(stop context.Context, ip ProfilePlan) error {
 		err = adopt(err, ours, cerr)
 	}
 	created := err == nil
-	u.journal.record(err, 1, func(ctx context.Context) error { return deleteProfile(ctx, u.api, ip.Name, nil, created) })
+	u.journal.record(err, 1, func(ctx context.Context) error { return u.undoCreate(ctx, Resource{KindProfile, ip.Name}, created) })
 	if err != nil {
 		return fmt.Errorf("create instance profile %q: %w", ip.Name, err)
 	}
@@ -337,7 +408,7 @@ func (u *upper) addRole(stop context.Context, ip ProfilePlan) error {
 		ours, cerr := u.profileHolds(ctx, ip)
 		err = adopt(err, ours, cerr)
 	}
-	u.journal.record(err, 2, func(ctx context.Context) error { return removeRole(ctx, u.api, ip.Name, ip.Role, nil) })
+	u.journal.record(err, 2, func(ctx context.Context) error { return u.undo.removeRole(ctx, ip.Name, ip.Role) })
 	if err != nil {
 		return fmt.Errorf("add role %q to instance profile %q: %w", ip.Role, ip.Name, err)
 	}
@@ -445,6 +516,17 @@ func (j *journal) rollback(ctx context.Context) error {
 		wg.Wait()
 	}
 	return errors.Join(errs...)
+}
+
+// unjoin splits errors.Join's result into its parts.
+func unjoin(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 func isCode(err error, codes ...string) bool {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/buildrole/buildrole/internal/config"
 	"github.com/buildrole/buildrole/internal/fakeaws"
@@ -248,15 +249,19 @@ func TestDownAfterPartialUpAndForeignBlockers(t *testing.T) {
 	p := plan(t, "separate")
 	ctx := context.Background()
 	trust := p.BuildRole.Trust.JSON()
+	var tags []types.Tag // what up gives every resource at creation
+	for _, tg := range p.Tags {
+		tags = append(tags, types.Tag{Key: aws.String(tg.Key), Value: aws.String(tg.Value)})
+	}
 	must := func(_ any, err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	must(c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(p.BuildRole.Name), Path: aws.String("/buildrole/"), AssumeRolePolicyDocument: aws.String(trust)}))
-	must(c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(p.InstanceRole.Name), Path: aws.String("/buildrole/"), AssumeRolePolicyDocument: aws.String(trust)}))
-	must(c.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String(p.InstanceProfile.Name), Path: aws.String("/buildrole/")}))
+	must(c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(p.BuildRole.Name), Path: aws.String("/buildrole/"), AssumeRolePolicyDocument: aws.String(trust), Tags: tags}))
+	must(c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(p.InstanceRole.Name), Path: aws.String("/buildrole/"), AssumeRolePolicyDocument: aws.String(trust), Tags: tags}))
+	must(c.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String(p.InstanceProfile.Name), Path: aws.String("/buildrole/"), Tags: tags}))
 	must(c.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String(p.InstanceProfile.Name), RoleName: aws.String(p.InstanceRole.Name)}))
 	// Blockers the state does not name: another inline policy, an attached
 	// managed policy.

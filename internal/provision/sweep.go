@@ -223,7 +223,7 @@ func Sweep(ctx context.Context, api SweepAPI, f Filter, opt SweepOptions) (*Swee
 		g.Go(func() error {
 			var outcomes []Outcome
 			var runErr []error
-			for _, st := range run.states(id) {
+			for _, st := range run.states(id, f.Path) {
 				r, err := Down(ctx, api, st, Options{})
 				outcomes = append(outcomes, r.Outcomes...)
 				runErr = append(runErr, err)
@@ -254,8 +254,8 @@ func (r *runGroup) names() []string {
 
 // states turns what was found into Down states: the build role, the
 // instance role (named ...-vm) and the profile in one, anything else alone.
-func (r *runGroup) states(id string) []State {
-	st := State{RunID: id}
+func (r *runGroup) states(id, path string) []State {
+	st := State{RunID: id, Path: path}
 	var extra []State
 	for _, role := range r.roles {
 		switch {
@@ -264,11 +264,11 @@ func (r *runGroup) states(id string) []State {
 		case !strings.HasSuffix(role, naming.InstanceSuffix) && st.Role == "":
 			st.Role, st.BuildPolicy = role, BuildPolicyName
 		default:
-			extra = append(extra, State{RunID: id, Role: role})
+			extra = append(extra, State{RunID: id, Path: path, Role: role})
 		}
 	}
 	for p, held := range r.profiles {
-		s := State{RunID: id, InstanceProfile: p}
+		s := State{RunID: id, Path: path, InstanceProfile: p}
 		if len(held) > 0 {
 			s.ProfileRole = held[0]
 		}
