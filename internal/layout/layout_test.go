@@ -34,6 +34,7 @@ var allowed = map[string][]string{
 	"internal/fakeaws":                        {"internal/fakeaws/authz"},
 	"internal/fakeaws/authz":                  {},
 	"internal/layout":                         {},
+	"internal/safefile":                       {},
 	"internal/policylint/internal/genactions": {},
 }
 
