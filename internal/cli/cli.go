@@ -132,6 +132,7 @@ func awsOptions(env Env, a config.Auth, endpoint string) stsauth.Options {
 		EndpointURL:      endpoint,
 		RetryMaxAttempts: a.RetryMaxAttempts,
 		HTTPClient:       env.HTTPClient,
+		Getenv:           env.Getenv,
 	}
 	if env.AWS != nil {
 		env.AWS(&o)

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -11,6 +12,8 @@ import (
 	"github.com/buildrole/buildrole/internal/provision"
 	"github.com/buildrole/buildrole/internal/stsauth"
 )
+
+var accessKeyRE = regexp.MustCompile(`^[A-Z0-9]{16,128}$`)
 
 func runDown(ctx context.Context, env Env, args []string) int {
 	f := newFlags(env, "down", "buildrole down [--state-file FILE] [flags]",
@@ -72,6 +75,15 @@ func runDown(ctx context.Context, env Env, args []string) int {
 		return finish(rio, ExitOK)
 	}
 	opts := awsOptions(env, auth, f.endpoint)
+	if k := m[stateExportedKey]; k != "" && !accessKeyRE.MatchString(k) {
+		rio.errorf("buildrole down: %s: %s: %q is not an AWS access key id; nothing was deleted", stateSource(rio, f), stateExportedKey, k)
+		return finish(rio, ExitUsage)
+	}
+	if k := m[stateExportedKey]; k != "" {
+		// Not a secret, but it names the build role's session.
+		rio.mask(k)
+		opts.SkipKeyID = k
+	}
 	rio.group("Bootstrap session")
 	var tokens stsauth.TokenSource
 	if auth.RoleToAssume != "" {

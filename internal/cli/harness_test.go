@@ -111,10 +111,15 @@ func (w *world) file(name string) map[string]string {
 	return m
 }
 
-// postEnv turns the saved GITHUB_STATE into STATE_* for the post step.
+// postEnv prepares the post step as the runner does: the saved
+// GITHUB_STATE as STATE_*, and everything earlier steps wrote to GITHUB_ENV
+// in the environment (the build role's keys included).
 func (w *world) postEnv() {
 	for k, v := range w.file("GITHUB_STATE") {
 		w.set("STATE_"+k, v)
+	}
+	for k, v := range w.file("GITHUB_ENV") {
+		w.set(k, v)
 	}
 }
 

@@ -95,6 +95,12 @@ func runUp(ctx context.Context, env Env, args []string) int {
 		rio.errorf("buildrole up: %s; nothing was created", err)
 		return finish(rio, ExitUsage)
 	}
+	if _, inAction := rio.(actionIO); inAction && cfg.RoleToAssume == "" && cfg.ExportCredentials && stsauth.EnvKeyID(env.Getenv) != "" {
+		// The exported build-role keys would replace these for every later
+		// step, the post step included, which could then not tear down.
+		rio.errorf("buildrole up: role-to-assume is empty, so up would act as the AWS keys in this job's environment (AWS_ACCESS_KEY_ID); exporting the build role's keys replaces them for every later step, the post step included, which could then not delete the run. Set role-to-assume to a bootstrap role (the job's OIDC token needs no keys), or set export-credentials: false and pass the build role to Packer yourself; nothing was created")
+		return finish(rio, ExitUsage)
+	}
 	if cfg.DryRun {
 		printWarnings(rio, cfg)
 		return finish(rio, printDryRun(rio, env, cfg))
@@ -149,10 +155,11 @@ func providerARN(partition, account string) string {
 }
 
 type upRun struct {
-	env  Env
-	rio  runIO
-	cfg  *config.Config
-	opts stsauth.Options
+	env   Env
+	rio   runIO
+	cfg   *config.Config
+	opts  stsauth.Options
+	state map[string]string // as saved
 }
 
 func (u *upRun) tokens(ctx context.Context, aud string) (string, error) { return u.rio.token(ctx, aud) }
@@ -211,6 +218,7 @@ func (u *upRun) run(ctx context.Context) int {
 	state := plan.State().Map()
 	state[stateRoleToAssume] = cfg.RoleToAssume
 	state[stateAudience] = cfg.Audience
+	u.state = state
 	if err := rio.saveState(state); err != nil {
 		rio.errorf("buildrole up: %s\nnothing was created", err)
 		return ExitFailed
@@ -269,6 +277,12 @@ func (u *upRun) run(ctx context.Context) int {
 			return u.teardownAfter(ctx, client, plan, err)
 		}
 		rio.printf("build role assumed after %s of propagation; credentials expire %s", waited.Round(time.Millisecond), creds.Expires.UTC().Format(time.RFC3339))
+		// Before the keys reach the environment: the post step must know
+		// them as buildrole's own, so as never to tear down with them.
+		u.state[stateExportedKey] = creds.AccessKeyID
+		if err := rio.saveState(u.state); err != nil {
+			return u.teardownAfter(ctx, client, plan, err)
+		}
 		for _, kv := range [][2]string{{"AWS_ACCESS_KEY_ID", creds.AccessKeyID}, {"AWS_SECRET_ACCESS_KEY", creds.SecretAccessKey}, {"AWS_SESSION_TOKEN", creds.SessionToken}} {
 			if err := rio.setEnv(kv[0], kv[1]); err != nil {
 				return u.teardownAfter(ctx, client, plan, err)

@@ -44,6 +44,7 @@ type Server struct {
 	mu            sync.Mutex
 	latency       time.Duration
 	actionLatency map[string]time.Duration
+	delivery      map[string]time.Duration
 	faults        []*faultState
 	propagation   time.Duration
 	calls         []Call
@@ -98,6 +99,7 @@ func NewUnstartedServer() *Server {
 	s := &Server{
 		closing:       make(chan struct{}),
 		actionLatency: map[string]time.Duration{},
+		delivery:      map[string]time.Duration{},
 		roles:         map[string]*role{},
 		started:       map[string]int{},
 		profiles:      map[string]*profile{},
@@ -169,6 +171,16 @@ func (s *Server) SetActionLatency(action string, d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.actionLatency[action] = d
+}
+
+// SetActionDelivery makes calls of one action take effect d after they
+// arrive even when the client has given up waiting, as a request held up
+// on a slow network still reaches AWS: its outcome is unknown to the
+// client, and it lands later.
+func (s *Server) SetActionDelivery(action string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delivery[action] = d
 }
 
 // InjectFault adds f; several faults may be active at once, the first
@@ -284,6 +296,13 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request) {
 	if !s.sleep(r.Context(), s.latencyFor(action)) {
 		c.ErrorCode = "RequestCanceled"
 		abort(w) // returning normally would send an empty 200
+		return
+	}
+	s.mu.Lock()
+	delivery := s.delivery[action]
+	s.mu.Unlock()
+	if !s.sleep(context.Background(), delivery) {
+		abort(w)
 		return
 	}
 	fault := s.matchFault(action)

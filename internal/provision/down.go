@@ -24,7 +24,7 @@ const (
 	StatusAbsent     = "absent"
 	StatusFailed     = "failed"
 	StatusNotOurs    = "not-ours"    // exists, but not this run's: left untouched
-	StatusUnconfirmd = "unconfirmed" // ownership could not be read: left untouched
+	StatusUnconfirmed = "unconfirmed" // ownership could not be read: left untouched
 )
 
 // Outcome of deleting one resource.
@@ -68,7 +68,7 @@ func (r *Report) Failed() []Outcome {
 	var out []Outcome
 	for _, o := range r.Outcomes {
 		switch o.Status {
-		case StatusFailed, StatusNotOurs, StatusUnconfirmd:
+		case StatusFailed, StatusNotOurs, StatusUnconfirmed:
 			out = append(out, o)
 		}
 	}
@@ -153,8 +153,11 @@ func Down(ctx context.Context, api DownAPI, s State, opt Options) (*Report, erro
 			t.rep.put(Outcome{Kind: res.Kind, Name: res.Name, Status: StatusNotOurs, Error: c.why})
 			errs = append(errs, fmt.Errorf("%s %q is not this run's (%s): left untouched", res.Kind, res.Name, c.why))
 			continue
-		case ownUnknown:
-			t.rep.put(Outcome{Kind: res.Kind, Name: res.Name, Status: StatusUnconfirmd, Error: c.err.Error()})
+		case ownUnknown, ownUnchecked:
+			if c.err == nil {
+				c.err = errors.New("not read")
+			}
+			t.rep.put(Outcome{Kind: res.Kind, Name: res.Name, Status: StatusUnconfirmed, Error: c.err.Error()})
 			errs = append(errs, fmt.Errorf("%s %q could not be confirmed as this run's, so it was left untouched: %w", res.Kind, res.Name, c.err))
 			continue
 		}
@@ -193,7 +196,8 @@ type teardown struct {
 type ownerState int
 
 const (
-	ownYes ownerState = iota
+	ownUnchecked ownerState = iota // the zero value proves nothing
+	ownYes
 	ownAbsent
 	ownForeign
 	ownUnknown
@@ -320,7 +324,7 @@ func (t *teardown) waitPending(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("pending-since %q: %w", t.s.PendingSince, err)
 	}
-	deadline := since.Add(PendingWindow)
+	deadline := since.Add(t.opt.pendingWindow())
 	start := time.Now()
 	lastNote := start
 	for {
@@ -333,7 +337,7 @@ func (t *teardown) waitPending(ctx context.Context) error {
 		}
 		if len(missing) == 0 || !time.Now().Before(deadline) {
 			if len(missing) > 0 {
-				t.note("%s did not appear within %s of up giving up on %s: taken as never created", names(missing), PendingWindow, plural(len(missing), "its create", "their creates"))
+				t.note("%s did not appear within %s of up giving up on %s: taken as never created", names(missing), t.opt.pendingWindow(), plural(len(missing), "its create", "their creates"))
 			}
 			return nil
 		}

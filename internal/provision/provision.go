@@ -56,6 +56,12 @@ type Options struct {
 	// Progress receives a line while Down waits for something. Default
 	// none.
 	Progress func(format string, args ...any)
+	// InFlightTimeout is how long a call already sent may still finish
+	// once Up is told to stop. Default 5s.
+	InFlightTimeout time.Duration
+	// PendingWindow is how long after up gave up on a create Down still
+	// waits for it to appear. Default PendingWindow.
+	PendingWindow time.Duration
 }
 
 func (o Options) rollbackTimeout() time.Duration {
@@ -103,7 +109,7 @@ func (e *pendingError) Error() string { return e.r.Kind + " " + e.r.Name + " not
 // AddRoleToInstanceProfile}. On any failure or cancellation every recorded
 // mutation is undone under a fresh bounded context and the errors joined.
 func Up(ctx context.Context, api UpAPI, p *Plan, opt Options) (res *Result, err error) {
-	u := &upper{api: api, plan: p, journal: &journal{}}
+	u := &upper{api: api, plan: p, journal: &journal{}, opt: opt}
 	u.undo = &teardown{api: api, s: p.State(), rep: &Report{}, opt: Options{Fresh: true}}
 	defer func() {
 		if err == nil {
@@ -214,6 +220,7 @@ type upper struct {
 	plan    *Plan
 	journal *journal
 	undo    *teardown // rollback: deletes what this Up created
+	opt     Options
 }
 
 // undoCreate removes a resource this Up created, or, when the create's
@@ -250,13 +257,28 @@ func (u *upper) undoCreate(ctx context.Context, r Resource, created bool) error 
 // inFlightTimeout bounds a call that was already sent when Up is told to
 // stop. Such a call is allowed to finish, because a call abandoned
 // mid-flight may still be applied after the rollback has looked for it; the
-// runner's SIGINT-to-SIGTERM window is 7.5 s.
+// runner's SIGINT-to-SIGTERM window is 7.5 s. A call abandoned all the same
+// has an unknown outcome.
 const inFlightTimeout = 5 * time.Second
+
+func (o Options) inFlight() time.Duration {
+	if o.InFlightTimeout > 0 {
+		return o.InFlightTimeout
+	}
+	return inFlightTimeout
+}
+
+func (o Options) pendingWindow() time.Duration {
+	if o.PendingWindow > 0 {
+		return o.PendingWindow
+	}
+	return PendingWindow
+}
 
 // begin returns the context for one call: none once Up has been told to
 // stop (cancellation or a sibling's failure), and otherwise one that the
 // stop does not cut short.
-func begin(stop context.Context) (context.Context, context.CancelFunc, error) {
+func begin(stop context.Context, limit time.Duration) (context.Context, context.CancelFunc, error) {
 	if err := stop.Err(); err != nil {
 		return nil, nil, context.Cause(stop)
 	}
@@ -264,11 +286,11 @@ func begin(stop context.Context) (context.Context, context.CancelFunc, error) {
 	// then on it has inFlightTimeout to finish.
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(stop))
 	unwatch := context.AfterFunc(stop, func() {
-		t := time.NewTimer(inFlightTimeout)
+		t := time.NewTimer(limit)
 		defer t.Stop()
 		select {
 		case <-t.C:
-			cancel(fmt.Errorf("call still running %s after up was told to stop: %w", inFlightTimeout, context.DeadlineExceeded))
+			cancel(fmt.Errorf("call still running %s after up was told to stop: %w", limit, context.DeadlineExceeded))
 		case <-ctx.Done():
 		}
 	})
@@ -284,7 +306,7 @@ func (u *upper) iamTags() []types.Tag {
 }
 
 func (u *upper) createRole(stop context.Context, r RolePlan) error {
-	ctx, cancel, err := begin(stop)
+	ctx, cancel, err := begin(stop, u.opt.inFlight())
 	if err != nil {
 		return err
 	}
@@ -336,7 +358,7 @@ func adopt(err error, ours bool, checkErr error) error {
 }
 
 func (u *upper) putPolicy(stop context.Context, r RolePlan) error {
-	ctx, cancel, err := begin(stop)
+	ctx, cancel, err := begin(stop, u.opt.inFlight())
 	if err != nil {
 		return err
 	}
@@ -360,7 +382,7 @@ func (u *upper) putPolicy(stop context.Context, r RolePlan) error {
 }
 
 func (u *upper) createProfile(stop context.Context, ip ProfilePlan) error {
-	ctx, cancel, err := begin(stop)
+	ctx, cancel, err := begin(stop, u.opt.inFlight())
 	if err != nil {
 		return err
 	}
@@ -391,7 +413,7 @@ func (u *upper) ownsProfile(ctx context.Context, name string) (bool, error) {
 }
 
 func (u *upper) addRole(stop context.Context, ip ProfilePlan) error {
-	ctx, cancel, err := begin(stop)
+	ctx, cancel, err := begin(stop, u.opt.inFlight())
 	if err != nil {
 		return err
 	}

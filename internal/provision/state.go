@@ -129,7 +129,7 @@ func (s State) Validate() error {
 	}
 	if s.Role == "" {
 		bad("role-name", "missing")
-	} else if !strings.HasSuffix(s.Role, "-"+short) {
+	} else if uuidRE.MatchString(s.RunID) && !strings.HasSuffix(s.Role, "-"+short) {
 		bad("role-name", "%q does not end in -%s, the unique part of run %s", truncate(s.Role), short, truncate(s.RunID))
 	}
 	name("role-name", s.Role, "")

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 )
@@ -32,9 +34,19 @@ type Options struct {
 	RetryBaseDelay, RetryMaxDelay time.Duration
 	// HTTPClient for every AWS call. Default: the SDK's.
 	HTTPClient aws.HTTPClient
-	// Credentials replace the default credential chain when no role is
-	// assumed with OIDC. Default nil: the chain (env, files, IMDS, ...).
+	// Credentials stand in for the default credential chain after its
+	// environment keys (shared config, web identity, container and
+	// instance credentials) when no role is assumed with OIDC; tests use
+	// them for a runner's own identity. Default nil: the SDK's chain.
 	Credentials aws.CredentialsProvider
+	// Getenv reads the environment keys the default chain tries first
+	// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).
+	// Default os.Getenv.
+	Getenv func(string) string
+	// SkipKeyID is the access key id of credentials buildrole itself
+	// exported to the job: environment keys with this id are never used,
+	// and the chain goes on to the sources after them. Default "".
+	SkipKeyID string
 	// PropagationTimeout bounds retrying AccessDenied while a new trust
 	// policy propagates. Default 60s.
 	PropagationTimeout time.Duration
@@ -218,7 +230,11 @@ func Bootstrap(ctx context.Context, o Options, roleARN, sessionName, aud string,
 }
 
 func bootstrapChain(ctx context.Context, o Options) (*Session, error) {
-	cfg, err := AWSConfig(ctx, o, nil)
+	creds, err := chainCredentials(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := AWSConfig(ctx, o, creds)
 	if err != nil {
 		return nil, err
 	}
@@ -227,6 +243,61 @@ func bootstrapChain(ctx context.Context, o Options) (*Session, error) {
 		return nil, fmt.Errorf("no role-to-assume, and the default credential chain gave no usable credentials (sts:GetCallerIdentity): %w; set role-to-assume to use the job's OIDC token", err)
 	}
 	return &Session{Config: cfg, AccountID: aws.ToString(id.Account), PrincipalARN: aws.ToString(id.Arn)}, nil
+}
+
+// EnvKeyID is the access key id the default chain would take from the
+// environment, "" when there is none.
+func EnvKeyID(getenv func(string) string) string {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if getenv("AWS_SECRET_ACCESS_KEY") == "" {
+		return ""
+	}
+	return getenv("AWS_ACCESS_KEY_ID")
+}
+
+// chainCredentials is the default credential chain, in the SDK's order,
+// except that environment keys buildrole exported itself (SkipKeyID) are
+// passed over: signing teardown with the build role would be refused, and
+// the identity that created the run is further down the chain.
+func chainCredentials(ctx context.Context, o Options) (aws.CredentialsProvider, error) {
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	key := EnvKeyID(getenv)
+	switch {
+	case key != "" && key != o.SkipKeyID:
+		return credentials.StaticCredentialsProvider{Value: aws.Credentials{
+			AccessKeyID: key, SecretAccessKey: getenv("AWS_SECRET_ACCESS_KEY"), SessionToken: getenv("AWS_SESSION_TOKEN"),
+			Source: "EnvConfigCredentials",
+		}}, nil
+	case o.Credentials != nil:
+		return o.Credentials, nil
+	case key == "":
+		return nil, nil // the SDK's own chain
+	}
+	// Naming a profile makes the SDK skip environment keys and resolve the
+	// profile, then container and instance credentials.
+	profile := getenv("AWS_PROFILE")
+	if profile == "" {
+		profile = "default"
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(o.Region), awsconfig.WithSharedConfigProfile(profile))
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration without the exported build-role keys: %w", err)
+	}
+	if file := getenv("AWS_WEB_IDENTITY_TOKEN_FILE"); file != "" && getenv("AWS_ROLE_ARN") != "" {
+		// The web identity the environment names comes before profiles.
+		stsCfg, err := AWSConfig(ctx, Options{Region: o.Region, EndpointURL: o.EndpointURL, HTTPClient: o.HTTPClient, RetryMaxAttempts: o.RetryMaxAttempts}, aws.AnonymousCredentials{})
+		if err != nil {
+			return nil, err
+		}
+		return aws.NewCredentialsCache(stscreds.NewWebIdentityRoleProvider(sts.NewFromConfig(stsCfg), getenv("AWS_ROLE_ARN"), stscreds.IdentityTokenFile(file),
+			func(w *stscreds.WebIdentityRoleOptions) { w.RoleSessionName = getenv("AWS_ROLE_SESSION_NAME") })), nil
+	}
+	return cfg.Credentials, nil
 }
 
 func accountOf(arn string) string {

