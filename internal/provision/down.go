@@ -20,10 +20,10 @@ import (
 
 // Outcome statuses.
 const (
-	StatusDeleted    = "deleted"
-	StatusAbsent     = "absent"
-	StatusFailed     = "failed"
-	StatusNotOurs    = "not-ours"    // exists, but not this run's: left untouched
+	StatusDeleted     = "deleted"
+	StatusAbsent      = "absent"
+	StatusFailed      = "failed"
+	StatusNotOurs     = "not-ours"    // exists, but not this run's: left untouched
 	StatusUnconfirmed = "unconfirmed" // ownership could not be read: left untouched
 )
 
