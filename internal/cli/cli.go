@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -19,7 +20,8 @@ const (
 	ExitOK        = 0 // done
 	ExitFailed    = 1 // failed; whatever was created has been removed
 	ExitUsage     = 2 // bad flags or input; no AWS call was made
-	ExitLeftovers = 3 // failed, and some resources could not be deleted
+	ExitLeftovers = 3 // failed, and some resources could not be deleted (or may appear)
+	ExitInternal  = 4 // a bug in buildrole, not bad input
 )
 
 // Version is set at build time with -ldflags "-X ...cli.Version=v1.2.3".
@@ -77,8 +79,17 @@ Run 'buildrole COMMAND -h' for a command's flags.
 `
 
 // Main runs the command line and returns the exit code.
-func Main(ctx context.Context, args []string, env Env) int {
+func Main(ctx context.Context, args []string, env Env) (code int) {
 	env = env.withDefaults()
+	defer func() {
+		// A panic is a bug; Go's own exit code for it (2) would read as
+		// "bad input".
+		if r := recover(); r != nil {
+			fmt.Fprintf(env.Stderr, "buildrole: internal error: %v\nThis is a bug in buildrole %s, not a problem with your input; please report it with the trace below.\n"+
+				"If up or down was running, the post step or `buildrole down` removes what the run created.\n%s", r, Version, debug.Stack())
+			code = ExitInternal
+		}
+	}()
 	if len(args) > 0 {
 		// Called as buildrole-up or buildrole-down (the action's entry
 		// points), the name is the subcommand.

@@ -3,10 +3,11 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/buildrole/buildrole/internal/ghaction"
+	"github.com/buildrole/buildrole/internal/iampolicy"
 	"github.com/buildrole/buildrole/internal/policylint"
+	"github.com/buildrole/buildrole/internal/safefile"
 )
 
 // runLint lints IAM policy files: one finding a line, file:line:col:
@@ -31,7 +32,7 @@ func runLint(_ context.Context, env Env, args []string) int {
 	}
 	code := ExitOK
 	for _, file := range fs.Args() {
-		data, err := os.ReadFile(file)
+		data, err := safefile.Read(file, iampolicy.MaxDocumentBytes)
 		if err != nil {
 			fmt.Fprintf(env.Stderr, "buildrole lint: %v\n", err)
 			code = ExitUsage

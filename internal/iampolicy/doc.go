@@ -5,6 +5,6 @@
 // AWS partitions.
 //
 // It owns no opinion about what a buildrole run may do. It must not depend on
-// any other buildrole package, on Packer, or on the AWS SDK: standard library
-// only, no network.
+// any other buildrole package but safefile (bounds on what it reads), on
+// Packer, or on the AWS SDK: no network.
 package iampolicy

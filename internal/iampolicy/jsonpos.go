@@ -58,6 +58,9 @@ func (n *JSONNode) Member(key string) *JSONMember {
 // A malformed document gives encoding/json's error (a *json.SyntaxError
 // carries the offset).
 func ParseJSON(data []byte) (*JSONNode, error) {
+	if err := CheckBounds(data); err != nil {
+		return nil, err
+	}
 	var raw json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, err

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/buildrole/buildrole/internal/safefile"
 )
 
 // Version is the current IAM policy language version.
@@ -382,6 +384,9 @@ func Parse(data []byte) (Document, error) {
 // ParseStatements reads statements for the extra-policy input: a whole
 // policy document, a single statement object or an array of statements.
 func ParseStatements(data []byte) ([]Statement, error) {
+	if err := CheckBounds(data); err != nil {
+		return nil, fmt.Errorf("parse statements: %w", err)
+	}
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) > 0 && trimmed[0] == '[' {
 		stmts, err := unmarshalStatements(trimmed)
@@ -419,8 +424,31 @@ func ParseStatements(data []byte) ([]Statement, error) {
 	return []Statement{s}, nil
 }
 
+// Bounds on a policy document read from input. IAM's largest policy is
+// 10,240 characters and nests five levels; these leave room for whitespace
+// and keep a hostile document from costing more than a moment.
+const (
+	MaxDocumentBytes = 128 << 10
+	MaxNesting       = 32
+)
+
+// CheckBounds refuses a document over MaxDocumentBytes or nested deeper
+// than MaxNesting, before any parser looks at it.
+func CheckBounds(data []byte) error {
+	if len(data) > MaxDocumentBytes {
+		return fmt.Errorf("%d bytes; a policy document is read up to %d (IAM allows %d characters)", len(data), MaxDocumentBytes, MaxInlineRolePolicySize)
+	}
+	if line, ok := safefile.Nesting(data, MaxNesting); !ok {
+		return fmt.Errorf("line %d: nested more than %d levels deep; no IAM policy nests this deep", line, MaxNesting)
+	}
+	return nil
+}
+
 // unmarshalOne rejects trailing data after the JSON value.
 func unmarshalOne(data []byte, v json.Unmarshaler) error {
+	if err := CheckBounds(data); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	var raw json.RawMessage
 	if err := dec.Decode(&raw); err != nil {

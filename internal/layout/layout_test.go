@@ -30,7 +30,7 @@ var allowed = map[string][]string{
 	"internal/policylint":                     {"internal/iampolicy"},
 	"internal/packertemplate":                 {"internal/safefile"},
 	"internal/naming":                         {},
-	"internal/iampolicy":                      {},
+	"internal/iampolicy":                      {"internal/safefile"},
 	"internal/fakeaws":                        {"internal/fakeaws/authz"},
 	"internal/fakeaws/authz":                  {},
 	"internal/layout":                         {},

@@ -2,7 +2,6 @@ package packertemplate
 
 import (
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 
@@ -91,6 +90,7 @@ type hclLoader struct {
 	ctx     *hcl.EvalContext
 	notes   []Note
 	t       *Template
+	files   reader
 }
 
 func loadHCL(files, varFiles []string, opts Options) (*Template, error) {
@@ -218,7 +218,7 @@ func loadHCL(files, varFiles []string, opts Options) (*Template, error) {
 }
 
 func (l *hclLoader) parse(name string) (*hcl.File, error) {
-	src, err := os.ReadFile(name)
+	src, err := l.files.read(name)
 	if err != nil {
 		return nil, err
 	}

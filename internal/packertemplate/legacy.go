@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -191,7 +190,8 @@ func (l *legacyLoader) interpolate(s string, inVariables bool) (out string, know
 }
 
 func loadLegacy(path string, opts Options) (*Template, error) {
-	data, err := os.ReadFile(path)
+	var r reader
+	data, err := r.read(path)
 	if err != nil {
 		return nil, err
 	}

@@ -203,6 +203,9 @@ func loadDir(dir string, opts Options) (*Template, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("%s: no *.pkr.hcl or *.pkr.json files in the directory", dir)
 	}
+	if n := len(files) + len(varFiles); n > MaxFiles {
+		return nil, fmt.Errorf("%s: %d template files; buildrole reads at most %d", dir, n, MaxFiles)
+	}
 	// packer reads HCL files before JSON ones, each group in lexical order.
 	sort.SliceStable(files, func(i, j int) bool {
 		hi, hj := strings.HasSuffix(files[i], ".hcl"), strings.HasSuffix(files[j], ".hcl")

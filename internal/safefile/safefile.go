@@ -63,3 +63,25 @@ func fileKind(m fs.FileMode) string {
 	}
 	return "not a regular file"
 }
+
+// Nesting reports whether b nests brackets ({, [, () at most limit deep,
+// and otherwise the line where it first goes deeper. Brackets inside
+// strings count too, which can only overstate the depth, so a document
+// that passes cannot make a recursive parser recurse deeper.
+func Nesting(b []byte, limit int) (line int, ok bool) {
+	depth, line := 0, 1
+	for _, c := range b {
+		switch c {
+		case '\n':
+			line++
+		case '{', '[', '(':
+			depth++
+			if depth > limit {
+				return line, false
+			}
+		case '}', ']', ')':
+			depth = max(depth-1, 0)
+		}
+	}
+	return line, true
+}
