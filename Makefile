@@ -5,7 +5,19 @@ LDFLAGS := -s -w -X github.com/buildrole/buildrole/internal/cli.Version=$(VERSIO
 # Every workflow we ship, linted by actionlint (pinned in go.mod as a tool).
 WORKFLOWS := $(wildcard examples/*.yml .github/workflows/*.yml)
 
-.PHONY: build demo test bench fmt
+.PHONY: build demo test bench fmt fuzz fuzz-short
+
+# Fuzz targets: package and target. make test runs each briefly, make fuzz
+# longer (FUZZTIME each).
+FUZZ_TARGETS := \
+	./internal/packertemplate:FuzzLoadHCL \
+	./internal/packertemplate:FuzzLoadHCLJSON \
+	./internal/packertemplate:FuzzLoadLegacyJSON \
+	./internal/provision:FuzzStateFromMap \
+	./internal/ghaction:FuzzFileCommands \
+	./internal/iampolicy:FuzzParse \
+	./internal/policylint:FuzzLint
+FUZZTIME ?= 60s
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/buildrole ./cmd/buildrole
@@ -20,6 +32,19 @@ test:
 	$(GO) vet ./...
 	$(GO) tool actionlint $(WORKFLOWS)
 	$(GO) test -race -count=1 ./...
+	$(MAKE) --no-print-directory fuzz-short
+
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=2s
+
+# Minimizing a new input can take a worker a minute; a bounded run should
+# spend its time finding inputs instead.
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg; \
+	done
 
 # Call counts, critical-path depth and wall time of up and down against
 # latency-injected fakeaws, concurrent beside a sequential baseline.

@@ -134,13 +134,15 @@ var ErrDelimiter = errors.New("value contains the file command delimiter")
 
 // fileCommand appends name=value to the file named by env (GITHUB_OUTPUT,
 // GITHUB_ENV, GITHUB_STATE) in the heredoc form with a random delimiter, so
-// no value can end the entry early and inject another.
+// no value can end the entry early and inject another. A name may not hold
+// "<": the runner splits at the first "<<", so "a<" would swallow the
+// delimiter.
 func (r *Runner) fileCommand(env, name, value string) error {
 	path := r.getenv(env)
 	if path == "" {
 		return fmt.Errorf("%s is not set: not running in a GitHub Actions step", env)
 	}
-	if name == "" || strings.ContainsAny(name, "\r\n=") || strings.Contains(name, "<<") {
+	if name == "" || strings.ContainsAny(name, "\r\n=<") {
 		return fmt.Errorf("write %s: invalid name %q", env, name)
 	}
 	delim := "ghadelimiter_" + uuid.NewString()

@@ -12,9 +12,9 @@ import (
 // HCL, and the parsers recurse once per level of nesting.
 const (
 	// MaxFileBytes bounds one template or variable file.
-	MaxFileBytes = 1 << 20
+	MaxFileBytes = 512 << 10
 	// MaxTotalBytes bounds all files of a template directory together.
-	MaxTotalBytes = 2 << 20
+	MaxTotalBytes = 768 << 10
 	// MaxFiles bounds the files read from a template directory.
 	MaxFiles = 256
 	// MaxDepth bounds the nesting of blocks, objects, lists and

@@ -1,0 +1,32 @@
+package provision
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// FuzzStateFromMap: whatever a state file holds, reading it gives a valid
+// state or an error, never a panic; a state that reads back is one Validate
+// accepts and that survives a round trip.
+func FuzzStateFromMap(f *testing.F) {
+	f.Add([]byte(`{"run-id":"3f9c2a1b-0000-4000-8000-000000000000","region":"us-east-1","path":"/buildrole/","role-name":"buildrole-r1-3f9c2a1b","build-policy":"buildrole-packer","instance-role-name":"buildrole-r1-3f9c2a1b-vm","instance-profile-name":"buildrole-r1-3f9c2a1b-vm","profile-role":"buildrole-r1-3f9c2a1b-vm"}`))
+	f.Add([]byte(`{"run-id":"3f9c2a1b-0000-4000-8000-000000000000","region":"us-east-1","path":"/","role-name":"x-3f9c2a1b","pending":"role/x-3f9c2a1b","pending-since":"2026-12-01T00:00:00Z"}`))
+	f.Add([]byte(`{"role-name":"Admin"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var m map[string]string
+		if json.Unmarshal(data, &m) != nil {
+			return
+		}
+		s, err := StateFromMap(m, "role-to-assume", "audience")
+		if err != nil {
+			return
+		}
+		if err := s.Validate(); err != nil {
+			t.Fatalf("StateFromMap accepted a state Validate refuses: %v", err)
+		}
+		back, err := StateFromMap(s.Map())
+		if err != nil || back != s {
+			t.Fatalf("round trip: %+v -> %+v, %v", s, back, err)
+		}
+	})
+}
