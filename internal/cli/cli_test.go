@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -272,12 +273,17 @@ func TestConcurrentRunsAreIsolated(t *testing.T) {
 }
 
 // runCLI runs outside Actions: flags, a state file, the job's OIDC token.
+// up gets the account's permissions boundary, as `buildrole bootstrap`
+// tells users to pass it.
 func (w *world) runCLI(args ...string) (int, string, string) {
 	w2 := &world{t: w.t, srv: w.srv, vars: map[string]string{}}
 	for k, v := range w.vars {
 		if !strings.HasPrefix(k, "INPUT_") && k != "GITHUB_ACTIONS" {
 			w2.vars[k] = v
 		}
+	}
+	if len(args) > 0 && args[0] == "up" && !slices.Contains(args, "--permissions-boundary") {
+		args = append(args, "--permissions-boundary", w.getenv("INPUT_PERMISSIONS-BOUNDARY"))
 	}
 	return w2.run(context.Background(), args...)
 }

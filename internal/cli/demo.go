@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/buildrole/buildrole/internal/accountsetup"
 	"github.com/buildrole/buildrole/internal/fakeaws"
 	"github.com/buildrole/buildrole/internal/ghaction"
 )
@@ -113,11 +114,16 @@ func demo(ctx context.Context, env Env) (*demoResult, string, error) {
 	// Real IAM takes seconds to honour a new trust policy; a little of
 	// that shows up's wait.
 	srv.SetPropagationDelay(300 * time.Millisecond)
-	provider := srv.AddOIDCProvider("https://"+"token.actions.githubusercontent.com", "sts.amazonaws.com")
-	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":%q},`+
-		`"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"},`+
-		`"StringLike":{"token.actions.githubusercontent.com:sub":"repo:%s:*"}}}]}`, provider, demoRepo)
-	bootstrapARN := srv.AddRole(demoBootstrap, "/", trust)
+	// The account as `buildrole bootstrap` sets it up: IAM then refuses
+	// whatever that setup refuses.
+	setup, err := accountsetup.NewBootstrap(accountsetup.BootstrapParams{Repository: demoRepo, AccountID: srv.AccountID, RoleName: demoBootstrap})
+	if err != nil {
+		return nil, "", err
+	}
+	srv.AddOIDCProvider(setup.ProviderURL, setup.Audience)
+	srv.AddManagedPolicy(setup.BoundaryName, "/buildrole/", setup.Boundary.JSON())
+	bootstrapARN := srv.AddRole(demoBootstrap, "/", setup.Trust.JSON())
+	srv.PutRolePolicyDirect(demoBootstrap, "buildrole-bootstrap", setup.Permissions.JSON())
 	job := fakeaws.Job{Repository: demoRepo, RepositoryOwner: "acme", EventName: "pull_request", Ref: "refs/pull/42/merge", Workflow: "images", RunID: "7001", RunAttempt: "1", Actor: "octocat"}
 	srv.SetJob(job)
 
@@ -151,6 +157,7 @@ func demo(ctx context.Context, env Env) (*demoResult, string, error) {
 		"AWS_ENDPOINT_URL":               srv.URL(),
 		"INPUT_AWS-REGION":               demoRegion,
 		"INPUT_ROLE-TO-ASSUME":           bootstrapARN,
+		"INPUT_PERMISSIONS-BOUNDARY":     setup.BoundaryARN,
 		"INPUT_TAGS":                     "team=images\ncost-center=ci",
 	}
 	for k, v := range files {
@@ -188,10 +195,14 @@ func demo(ctx context.Context, env Env) (*demoResult, string, error) {
 		return nil, "", err
 	}
 
-	// The post step runs in a new container: inputs again, the saved
-	// state as STATE_*, a fresh OIDC token; no credentials carried over.
+	// The post step: inputs again, the saved state as STATE_*, a fresh
+	// OIDC token, and, as the runner does, everything written to
+	// GITHUB_ENV (the build role's keys too, which teardown never uses).
 	for k, v := range state {
 		vars["STATE_"+k] = v
+	}
+	for k, v := range exported {
+		vars[k] = v
 	}
 	inner.Stdout, inner.Stderr = &downLog, &downLog
 	srv.ResetRequests()

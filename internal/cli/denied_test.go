@@ -124,7 +124,7 @@ func iamClient(w *world) *iam.Client {
 func TestCreateRoleDeniedWithoutBoundaryNamesIt(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	w.srv.InjectFault(fakeaws.Fault{Action: "CreateRole", Code: "AccessDenied", Status: 403})
+	w.set("INPUT_PERMISSIONS-BOUNDARY", "")
 	_, out, _ := w.run(context.Background(), "up")
 	if !strings.Contains(out, "permissions-boundary is not set") || !strings.Contains(out, "policy/buildrole/buildrole-boundary") {
 		t.Errorf("output:\n%s", out)

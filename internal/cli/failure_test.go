@@ -253,7 +253,7 @@ func TestCLIInsideAJobStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, stdout, stderr := w.run(context.Background(), "up", "--aws-region", "us-east-1", "--role-to-assume", w.bootstrapARN,
-		"--state-file", w.dir+"/s.json", "--env-file", envFile, "--extra-policy", `{"Sid":"X","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/##[warning]pwned"}`)
+		"--permissions-boundary", w.getenv("INPUT_PERMISSIONS-BOUNDARY"), "--state-file", w.dir+"/s.json", "--env-file", envFile, "--extra-policy", `{"Sid":"X","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/##[warning]pwned"}`)
 	if code != cli.ExitOK {
 		t.Fatalf("exit %d: %s %s", code, stdout, stderr)
 	}
@@ -287,7 +287,8 @@ func TestCLIInsideAJobStep(t *testing.T) {
 func TestChainModeFromARoleSession(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	runnerRole := w.srv.AddRole("ci-runner", "/runners/", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}`)
+	// The runner's instance role carries the bootstrap policy (chain mode).
+	runnerRole := install(t, w.srv, accountSetup(t), "ci-runner", "/runners/", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}`)
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDADMIN", "s", ""), BaseEndpoint: aws.String(w.srv.URL())}
 	out, err := sts.NewFromConfig(cfg).AssumeRole(context.Background(), &sts.AssumeRoleInput{RoleArn: aws.String(runnerRole), RoleSessionName: aws.String("i-0123456789abcdef0")})
 	if err != nil {

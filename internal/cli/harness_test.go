@@ -3,7 +3,6 @@ package cli_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/buildrole/buildrole/internal/accountsetup"
 	"github.com/buildrole/buildrole/internal/cli"
 	"github.com/buildrole/buildrole/internal/fakeaws"
 	"github.com/buildrole/buildrole/internal/ghaction"
@@ -35,15 +35,46 @@ type world struct {
 	tune func(*stsauth.Options)
 }
 
-func newWorld(t *testing.T) *world {
+// accountSetup is what `buildrole bootstrap --chain` prints for the test
+// repository: the fake account gets exactly these documents, so IAM's
+// refusals in the tests are the ones a real account set up this way gives.
+func accountSetup(t *testing.T, mod ...func(*accountsetup.BootstrapParams)) *accountsetup.Bootstrap {
+	t.Helper()
+	p := accountsetup.BootstrapParams{Repository: repo, AccountID: "123456789012", ChainMode: true}
+	for _, m := range mod {
+		m(&p)
+	}
+	b, err := accountsetup.NewBootstrap(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// install applies an account setup to the fake account: the boundary, and
+// the role named roleName with the bootstrap permission policy.
+func install(t *testing.T, srv *fakeaws.Server, b *accountsetup.Bootstrap, roleName, path, trust string) string {
+	t.Helper()
+	if got := srv.AddManagedPolicy(b.BoundaryName, b.BoundaryPath(), b.Boundary.JSON()); got != b.BoundaryARN {
+		t.Fatalf("boundary ARN %s, bootstrap says %s", got, b.BoundaryARN)
+	}
+	arn := srv.AddRole(roleName, path, trust)
+	srv.PutRolePolicyDirect(roleName, "buildrole-bootstrap", b.Permissions.JSON())
+	return arn
+}
+
+func newWorld(t *testing.T, mod ...func(*accountsetup.BootstrapParams)) *world {
 	t.Helper()
 	srv := fakeaws.NewServer()
 	t.Cleanup(srv.Close)
-	provider := srv.AddOIDCProvider("https://token.actions.githubusercontent.com", "sts.amazonaws.com")
-	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":%q},`+
-		`"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"},`+
-		`"StringLike":{"token.actions.githubusercontent.com:sub":"repo:%s:*"}}}]}`, provider, repo)
-	w := &world{t: t, srv: srv, bootstrapARN: srv.AddRole(bootstrap, "/", trust), dir: t.TempDir()}
+	b := accountSetup(t, mod...)
+	if got := srv.AddOIDCProvider(b.ProviderURL, b.Audience); got != b.ProviderARN {
+		t.Fatalf("provider ARN %s, bootstrap says %s", got, b.ProviderARN)
+	}
+	w := &world{t: t, srv: srv, bootstrapARN: install(t, srv, b, bootstrap, "/", b.Trust.JSON()), dir: t.TempDir()}
+	if w.bootstrapARN != b.RoleARN {
+		t.Fatalf("bootstrap role ARN %s, bootstrap says %s", w.bootstrapARN, b.RoleARN)
+	}
 	srv.SetJob(fakeaws.Job{Repository: repo, RepositoryOwner: "acme", EventName: "pull_request", Ref: "refs/pull/42/merge", Workflow: "images", RunID: "7001", RunAttempt: "1"})
 	w.vars = map[string]string{
 		"GITHUB_ACTIONS":                 "true",
@@ -57,6 +88,7 @@ func newWorld(t *testing.T) *world {
 		"ACTIONS_ID_TOKEN_REQUEST_TOKEN": srv.TokenRequestToken(),
 		"INPUT_AWS-REGION":               "us-east-1",
 		"INPUT_ROLE-TO-ASSUME":           w.bootstrapARN,
+		"INPUT_PERMISSIONS-BOUNDARY":     b.BoundaryARN,
 	}
 	for _, f := range []string{"GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_STATE", "GITHUB_STEP_SUMMARY"} {
 		path := filepath.Join(w.dir, strings.ToLower(f))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/buildrole/buildrole/internal/accountsetup"
 	"github.com/buildrole/buildrole/internal/cli"
 	"github.com/buildrole/buildrole/internal/fakeaws"
 	"github.com/buildrole/buildrole/internal/stsauth"
@@ -104,7 +105,7 @@ func TestBadStateIsRefusedBeforeAnyCall(t *testing.T) {
 // Values printed inside a suggested command are quoted for the shell.
 func TestSuggestedCommandsAreQuoted(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t)
+	w := newWorld(t, func(p *accountsetup.BootstrapParams) { p.Path = "/ci$(id)/" })
 	w.set("INPUT_PATH", "/ci$(id)/")
 	w.srv.InjectFault(fakeaws.Fault{Action: "DeleteRole", Code: "AccessDenied", Status: 403, Message: "User: x is not authorized to perform: iam:DeleteRole"})
 	w.srv.InjectFault(fakeaws.Fault{Action: "AssumeRoleWithWebIdentity", Nth: 2, Code: "AccessDenied", Status: 403, Message: "Not authorized"})

@@ -416,6 +416,9 @@ func (s *Server) createRole(rc *reqCtx) (any, *apiError) {
 	if boundary != "" && !policyARNPattern.MatchString(boundary) {
 		return nil, newErr("InvalidInput", "ARN %s is not valid.", boundary)
 	}
+	if boundary != "" && strings.Contains(boundary, ":"+s.AccountID+":") && s.policies[boundary] == nil {
+		return nil, newErr("NoSuchEntity", "Scope ARN: %s does not exist or is not attachable.", boundary)
+	}
 	trust := p.Get("AssumeRolePolicyDocument")
 	if e := s.checkTrustPolicy(trust); e != nil {
 		return nil, e

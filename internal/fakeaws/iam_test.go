@@ -22,6 +22,13 @@ func TestRoleLifecycle(t *testing.T) {
 	ctx := context.Background()
 	s := startServer(t)
 	c := iamClient(s)
+	s.AddManagedPolicy("boundary", "/", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:*","Resource":"*"}]}`)
+	if _, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("x"), AssumeRolePolicyDocument: aws.String(ec2Trust),
+		PermissionsBoundary: aws.String("arn:aws:iam::123456789012:policy/missing")}); err == nil {
+		t.Error("a boundary that does not exist was accepted")
+	} else {
+		wantCode(t, err, "NoSuchEntity")
+	}
 
 	created := must(c.CreateRole(ctx, &iam.CreateRoleInput{
 		RoleName:                 aws.String("build-1"),

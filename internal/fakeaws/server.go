@@ -2,8 +2,6 @@ package fakeaws
 
 import (
 	"context"
-	"crypto/rsa"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/buildrole/buildrole/internal/fakeaws/ghoidc"
 )
 
 // Server is a fake IAM + STS endpoint and GitHub OIDC issuer. Configure the
@@ -33,13 +33,8 @@ type Server struct {
 	closeOnce    sync.Once
 	startOnce    sync.Once
 	defaultsOnce sync.Once
-	bearer       string // TokenRequestToken
 	adminID      string // UserId of the static-key caller
-
-	keyOnce sync.Once
-	key     *rsa.PrivateKey
-	kid     string
-	keyErr  error
+	issuer       *ghoidc.Issuer
 
 	mu            sync.Mutex
 	latency       time.Duration
@@ -49,12 +44,12 @@ type Server struct {
 	propagation   time.Duration
 	calls         []Call
 	inFlight      int
-	started       map[string]int       // calls begun, by action
-	roles         map[string]*role     // by lower-case name
-	profiles      map[string]*profile  // by lower-case name
-	providers     map[string]*provider // by ARN
-	sessions      map[string]*session  // by access key id
-	job           Job
+	started       map[string]int            // calls begun, by action
+	roles         map[string]*role          // by lower-case name
+	profiles      map[string]*profile       // by lower-case name
+	providers     map[string]*provider      // by ARN
+	sessions      map[string]*session       // by access key id
+	policies      map[string]*managedPolicy // customer managed, by ARN
 }
 
 // Call is one logged AWS API request.
@@ -105,13 +100,12 @@ func NewUnstartedServer() *Server {
 		profiles:      map[string]*profile{},
 		providers:     map[string]*provider{},
 		sessions:      map[string]*session{},
-		bearer:        randString(upperAlnum, 40),
+		policies:      map[string]*managedPolicy{},
+		issuer:        &ghoidc.Issuer{Bearer: randString(upperAlnum, 40)},
 		adminID:       "AIDA" + randString(upperAlnum, 17),
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/.well-known/openid-configuration", s.serveOpenIDConfig)
-	mux.HandleFunc("/.well-known/jwks", s.serveJWKS)
-	mux.HandleFunc("/_github/idtoken", s.serveIDToken)
+	s.issuer.Register(mux)
 	mux.HandleFunc("/", s.serveAWS)
 	s.ts = httptest.NewUnstartedServer(mux)
 	return s
@@ -146,7 +140,31 @@ func (s *Server) setDefaults() {
 		if s.Now == nil {
 			s.Now = time.Now
 		}
+		s.issuer.URL, s.issuer.Now, s.issuer.Base = s.Issuer, s.Now, s.URL
 	})
+}
+
+// Job describes the GitHub Actions job whose OIDC tokens the issuer mints.
+type Job = ghoidc.Job
+
+// SetJob sets the claims of tokens minted after this call.
+func (s *Server) SetJob(j Job) { s.issuer.SetJob(j) }
+
+// TokenRequestURL is the runner's ACTIONS_ID_TOKEN_REQUEST_URL; clients
+// append "&audience=X".
+func (s *Server) TokenRequestURL() string { return s.URL() + ghoidc.TokenPath }
+
+// TokenRequestToken is the runner's ACTIONS_ID_TOKEN_REQUEST_TOKEN, the
+// bearer token the token endpoint requires (random per server).
+func (s *Server) TokenRequestToken() string { return s.issuer.Bearer }
+
+// MintToken returns a token for audience ("" = GitHub's default,
+// "https://github.com/OWNER"), exactly as the token endpoint would.
+func (s *Server) MintToken(audience string) (string, error) { return s.issuer.MintToken(audience) }
+
+// MintTokenForJob mints a token for j without changing the server's job.
+func (s *Server) MintTokenForJob(j Job, audience string) (string, error) {
+	return s.issuer.MintTokenForJob(j, audience)
 }
 
 // Close stops the server and waits for in-flight requests; requests sleeping
@@ -318,8 +336,12 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request) {
 	} else {
 		s.mu.Lock()
 		aerr = s.authenticate(r, action, c.AccessKeyID)
+		rc := &reqCtx{action: action, params: params, akid: c.AccessKeyID, now: s.now()}
 		if aerr == nil {
-			result, aerr = h(s, &reqCtx{action: action, params: params, akid: c.AccessKeyID, now: s.now()})
+			aerr = s.authorize(rc)
+		}
+		if aerr == nil {
+			result, aerr = h(s, rc)
 		}
 		s.mu.Unlock()
 	}
@@ -458,5 +480,3 @@ func cloneValues(v url.Values) url.Values {
 	}
 	return out
 }
-
-var errNotStarted = errors.New("fakeaws: server not started")

@@ -247,7 +247,7 @@ func (s *Server) verifyWebIdentity(raw string, now time.Time) (jwt.MapClaims, *p
 	if providerKey(iss) != providerKey(s.Issuer) {
 		return nil, nil, newErr("IDPCommunicationError", "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements")
 	}
-	key, kid, err := s.signingKey()
+	key, kid, err := s.issuer.SigningKey()
 	if err != nil {
 		return nil, nil, newErr("ServiceFailure", "signing key: %v", err)
 	}

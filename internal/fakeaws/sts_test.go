@@ -72,6 +72,9 @@ func TestAssumeRole(t *testing.T) {
 		{"Effect":"Deny","Principal":{"AWS":"*"},"Action":"sts:AssumeRole","Condition":{"StringLike":{"sts:RoleSessionName":"bad-*"}}}]}`)
 	s.SetRoleMaxSessionDuration("first", 43200)
 	s.SetRoleMaxSessionDuration("second", 43200)
+	// second's trust names the role, not the session: first's own policy
+	// must allow the call too.
+	s.PutRolePolicyDirect("first", "chain", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::123456789012:role/second"}]}`)
 
 	first := must(stsClient(s).AssumeRole(ctx, &sts.AssumeRoleInput{
 		RoleArn: aws.String(firstARN), RoleSessionName: aws.String("boot"), DurationSeconds: aws.Int32(7200),

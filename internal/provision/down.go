@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/buildrole/buildrole/internal/naming"
@@ -268,7 +269,67 @@ func (t *teardown) confirm(ctx context.Context, r Resource) ownership {
 }
 
 // readOwnership is one GetRole or GetInstanceProfile and the verdict.
+// IAM authorizes a name it does not know without its path, so a policy
+// bound to the path refuses reading what is already gone: an AccessDenied
+// is then settled by listing the path.
 func readOwnership(ctx context.Context, api DownAPI, r Resource, path, runID string) (ownership, error) {
+	c, err := getOwnership(ctx, api, r, path, runID)
+	if isCode(err, deniedCodes...) && path != "" {
+		if present, lerr := listed(ctx, api, r, path); lerr == nil && !present {
+			return ownership{}, &notFoundError{r: r, denied: err}
+		}
+	}
+	return c, err
+}
+
+// notFoundError is a read refused for what a listing shows is not there.
+type notFoundError struct {
+	r      Resource
+	denied error
+}
+
+func (e *notFoundError) Error() string {
+	return fmt.Sprintf("%s %q is not under its path (reading it directly was refused: %v)", e.r.Kind, e.r.Name, e.denied)
+}
+
+// ErrorCode makes it read as IAM's NoSuchEntity.
+func (e *notFoundError) ErrorCode() string             { return "NoSuchEntity" }
+func (e *notFoundError) ErrorMessage() string          { return e.Error() }
+func (e *notFoundError) ErrorFault() smithy.ErrorFault { return smithy.FaultClient }
+
+// listed reports whether a role or profile of that name is under path.
+func listed(ctx context.Context, api DownAPI, r Resource, path string) (bool, error) {
+	if r.Kind == KindProfile {
+		pages := iam.NewListInstanceProfilesPaginator(api, &iam.ListInstanceProfilesInput{PathPrefix: aws.String(path)})
+		for pages.HasMorePages() {
+			page, err := pages.NextPage(ctx)
+			if err != nil {
+				return false, err
+			}
+			for _, ip := range page.InstanceProfiles {
+				if aws.ToString(ip.InstanceProfileName) == r.Name {
+					return true, nil
+				}
+			}
+		}
+		return false, nil
+	}
+	pages := iam.NewListRolesPaginator(api, &iam.ListRolesInput{PathPrefix: aws.String(path)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return false, err
+		}
+		for _, role := range page.Roles {
+			if aws.ToString(role.RoleName) == r.Name {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+func getOwnership(ctx context.Context, api DownAPI, r Resource, path, runID string) (ownership, error) {
 	var gotPath string
 	var tags []types.Tag
 	var held []string
@@ -416,7 +477,7 @@ func countAttempts(n *int32) func(*iam.Options) {
 // for a role or profile created a moment ago (resource, with
 // Options.Fresh), NoSuchEntity may mean "not visible yet" and is waited
 // out.
-func (t *teardown) del(ctx context.Context, resource bool, call func(opt func(*iam.Options)) error) error {
+func (t *teardown) del(ctx context.Context, r *Resource, call func(opt func(*iam.Options)) error) error {
 	once := func() error {
 		var n int32
 		err := call(countAttempts(&n))
@@ -426,16 +487,23 @@ func (t *teardown) del(ctx context.Context, resource bool, call func(opt func(*i
 		if isCode(err, "NoSuchEntity") && t.retried.Load() {
 			return nil
 		}
+		if r != nil && isCode(err, deniedCodes...) && t.retried.Load() {
+			// A retried delete of what the first attempt removed is refused
+			// (IAM no longer knows its path): gone if the listing agrees.
+			if present, lerr := listed(ctx, t.api, *r, t.s.Path); lerr == nil && !present {
+				return nil
+			}
+		}
 		return err
 	}
-	if t.opt.Fresh && resource {
+	if t.opt.Fresh && r != nil {
 		return untilVisible(ctx, ctx, once)
 	}
 	return once()
 }
 
 func (t *teardown) removeRole(ctx context.Context, profile, role string) error {
-	err := t.del(ctx, false, func(o func(*iam.Options)) error {
+	err := t.del(ctx, nil, func(o func(*iam.Options)) error {
 		_, err := t.api.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{
 			InstanceProfileName: aws.String(profile),
 			RoleName:            aws.String(role),
@@ -449,7 +517,7 @@ func (t *teardown) removeRole(ctx context.Context, profile, role string) error {
 }
 
 func (t *teardown) deleteRolePolicy(ctx context.Context, role, policy string) error {
-	err := t.del(ctx, false, func(o func(*iam.Options)) error {
+	err := t.del(ctx, nil, func(o func(*iam.Options)) error {
 		_, err := t.api.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(policy)}, o)
 		return err
 	})
@@ -464,7 +532,7 @@ func (t *teardown) deleteRolePolicy(ctx context.Context, role, policy string) er
 // run's instance profiles), then tries again.
 func (t *teardown) deleteRole(ctx context.Context, name string) error {
 	del := func() error {
-		return t.del(ctx, true, func(o func(*iam.Options)) error {
+		return t.del(ctx, &Resource{KindRole, name}, func(o func(*iam.Options)) error {
 			_, err := t.api.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(name)}, o)
 			return err
 		})
@@ -547,7 +615,7 @@ func (t *teardown) ownProfile(ctx context.Context, name string) bool {
 // the roles the profile still holds, then tries again.
 func (t *teardown) deleteProfile(ctx context.Context, name string) error {
 	del := func() error {
-		return t.del(ctx, true, func(o func(*iam.Options)) error {
+		return t.del(ctx, &Resource{KindProfile, name}, func(o func(*iam.Options)) error {
 			_, err := t.api.DeleteInstanceProfile(ctx, &iam.DeleteInstanceProfileInput{InstanceProfileName: aws.String(name)}, o)
 			return err
 		})

@@ -94,7 +94,8 @@ func TestUpCreatesTaggedResourcesAndDownRemovesThem(t *testing.T) {
 			s := fakeaws.NewServer()
 			defer s.Close()
 			c := client(s, 3)
-			p := plan(t, mode, "permissions-boundary", "arn:aws:iam::"+account+":policy/buildrole-boundary")
+			boundary := s.AddManagedPolicy("buildrole-boundary", "/", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:*","Resource":"*"}]}`)
+			p := plan(t, mode, "permissions-boundary", boundary)
 			if _, err := provision.Up(context.Background(), c, p, provision.Options{}); err != nil {
 				t.Fatal(err)
 			}

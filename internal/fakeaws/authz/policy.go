@@ -168,12 +168,98 @@ func Parse(doc string) (*Policy, *Malformed) {
 	return p, nil
 }
 
-// Request is what a trust policy is evaluated against.
+// Request is what a policy is evaluated against.
 type Request struct {
 	Action        string
-	PrincipalType string   // "AWS" or "Federated"
-	Principals    []string // identities that match the caller, e.g. role ARN, account root
-	Context       map[string][]string
+	PrincipalType string              // trust: "AWS" or "Federated"
+	Principals    []string            // trust: identities that match the caller, e.g. role ARN, account root
+	Resource      string              // identity: the resource ARN, or "*"
+	Context       map[string][]string // keys lower-cased
+}
+
+// Decision of an identity-based evaluation.
+type Decision int
+
+// Decisions: an explicit Deny beats an Allow, which beats silence.
+const (
+	ImplicitDeny Decision = iota
+	Allowed
+	ExplicitDeny
+)
+
+// Identity decides a request against a principal's identity policies and
+// permissions boundary, as IAM does within one account without
+// resource-based policies: any explicit Deny refuses; otherwise an identity
+// policy must allow, and so must the boundary when there is one.
+func Identity(req Request, policies []*Policy, boundary *Policy) (Decision, string) {
+	allowed, denied := evalIdentity(req, policies)
+	if denied {
+		return ExplicitDeny, "with an explicit deny in an identity-based policy"
+	}
+	if boundary != nil {
+		bAllowed, bDenied := evalIdentity(req, []*Policy{boundary})
+		if bDenied {
+			return ExplicitDeny, "with an explicit deny in a permissions boundary"
+		}
+		if allowed && !bAllowed {
+			return ImplicitDeny, "because no permissions boundary allows the " + req.Action + " action"
+		}
+	}
+	if !allowed {
+		return ImplicitDeny, "because no identity-based policy allows the " + req.Action + " action"
+	}
+	return Allowed, ""
+}
+
+func evalIdentity(req Request, policies []*Policy) (allowed, denied bool) {
+	for _, p := range policies {
+		for i := range p.Statement {
+			st := &p.Statement[i]
+			if !st.matchesIdentity(req) {
+				continue
+			}
+			if st.Effect == "Deny" {
+				denied = true
+			} else {
+				allowed = true
+			}
+		}
+	}
+	return allowed, denied
+}
+
+func (st *Statement) matchesIdentity(req Request) bool {
+	if len(st.Action) > 0 && !anyGlob(st.Action, req.Action) {
+		return false
+	}
+	if len(st.NotAction) > 0 && anyGlob(st.NotAction, req.Action) {
+		return false
+	}
+	switch {
+	case len(st.Resource) > 0:
+		if !anyResource(st.Resource, req.Resource) {
+			return false
+		}
+	case len(st.NotResource) > 0:
+		if anyResource(st.NotResource, req.Resource) {
+			return false
+		}
+	default:
+		return false
+	}
+	return st.conditionsHold(req.Context)
+}
+
+// anyResource matches resource ARNs case-sensitively with wildcards; "*"
+// as a request's resource (an action without resource-level permissions)
+// is matched only by a pattern of "*".
+func anyResource(patterns []string, resource string) bool {
+	for _, p := range patterns {
+		if p == "*" || resource != "*" && Glob(p, resource) {
+			return true
+		}
+	}
+	return false
 }
 
 // Allows evaluates trust: an explicit Deny wins, else some Allow must match.
@@ -205,14 +291,35 @@ func (st *Statement) matches(req Request) bool {
 	} else if !st.Principal.matches(req) {
 		return false
 	}
+	return st.conditionsHold(req.Context)
+}
+
+func (st *Statement) conditionsHold(ctx map[string][]string) bool {
 	for op, block := range st.Condition {
+		if st.Effect == "Deny" && !supported(op) {
+			// An operator this evaluator cannot test must not lift a Deny.
+			continue
+		}
 		for key, vals := range block {
-			if !condition(op, req.Context[strings.ToLower(key)], vals) {
+			if !condition(op, ctx[strings.ToLower(key)], vals) {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+func supported(op string) bool {
+	if i := strings.Index(op, ":"); i >= 0 {
+		op = op[i+1:]
+	}
+	op = strings.TrimSuffix(op, "IfExists")
+	switch op {
+	case "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike", "StringNotLike",
+		"ArnEquals", "ArnNotEquals", "ArnLike", "ArnNotLike", "Bool", "Null":
+		return true
+	}
+	return false
 }
 
 func anyGlob(patterns []string, action string) bool {
@@ -269,11 +376,11 @@ func condition(op string, have []string, want []string) bool {
 	negated := strings.HasPrefix(op, "StringNot") || strings.HasPrefix(op, "ArnNot")
 	var match func(h, w string) bool
 	switch strings.Replace(strings.Replace(op, "StringNot", "String", 1), "ArnNot", "Arn", 1) {
-	case "StringEquals", "ArnEquals":
+	case "StringEquals":
 		match = func(h, w string) bool { return h == w }
 	case "StringEqualsIgnoreCase", "Bool":
 		match = strings.EqualFold
-	case "StringLike", "ArnLike":
+	case "StringLike", "ArnLike", "ArnEquals": // IAM matches ArnEquals with wildcards too
 		match = func(h, w string) bool { return Glob(w, h) }
 	default:
 		return false // unsupported operators never match, so they cannot widen access

@@ -1,4 +1,9 @@
-package fakeaws
+// Package ghoidc is a fake of GitHub Actions' OIDC token issuer: the
+// runner's token endpoint (ACTIONS_ID_TOKEN_REQUEST_URL with its bearer
+// token), the OpenID configuration and the JWKS, minting RS256 tokens with
+// GitHub's claims for a Job. fakeaws serves it beside IAM and STS; it must
+// not depend on other buildrole packages.
+package ghoidc
 
 import (
 	"crypto/rand"
@@ -8,10 +13,12 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -81,24 +88,50 @@ func (j Job) resolved() Job {
 	return j
 }
 
+// Issuer mints tokens. Set the fields, then use it; Register adds its
+// endpoints to a mux.
+type Issuer struct {
+	// URL is the `iss` of minted tokens.
+	URL string
+	// Now is the clock for iat, nbf and exp.
+	Now func() time.Time
+	// Base is the server's base URL, for the JWKS address.
+	Base func() string
+	// Bearer is the runner's ACTIONS_ID_TOKEN_REQUEST_TOKEN.
+	Bearer string
+
+	mu  sync.Mutex
+	job Job
+
+	keyOnce sync.Once
+	key     *rsa.PrivateKey
+	kid     string
+	keyErr  error
+}
+
+// TokenPath is the token endpoint's path and query; clients append
+// "&audience=X".
+const TokenPath = "/_github/idtoken?api-version=2.0"
+
+// Register serves the token endpoint, the OpenID configuration and the
+// JWKS on mux.
+func (s *Issuer) Register(mux *http.ServeMux) {
+	mux.HandleFunc("/.well-known/openid-configuration", s.serveOpenIDConfig)
+	mux.HandleFunc("/.well-known/jwks", s.serveJWKS)
+	mux.HandleFunc("/_github/idtoken", s.serveIDToken)
+}
+
 // SetJob sets the claims of tokens minted after this call.
-func (s *Server) SetJob(j Job) {
+func (s *Issuer) SetJob(j Job) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.job = j
 }
 
-// TokenRequestURL is the runner's ACTIONS_ID_TOKEN_REQUEST_URL; clients
-// append "&audience=X".
-func (s *Server) TokenRequestURL() string { return s.URL() + "/_github/idtoken?api-version=2.0" }
-
-// TokenRequestToken is the runner's ACTIONS_ID_TOKEN_REQUEST_TOKEN, the
-// bearer token the token endpoint requires (random per server).
-func (s *Server) TokenRequestToken() string { return s.bearer }
-
 // signingKey generates the issuer's RS256 key on first use: RSA key
 // generation is slow, and many tests never need a token.
-func (s *Server) signingKey() (*rsa.PrivateKey, string, error) {
+// SigningKey is the issuer's key and its kid, for verifying tokens.
+func (s *Issuer) SigningKey() (*rsa.PrivateKey, string, error) {
 	s.keyOnce.Do(func() {
 		k, err := rsa.GenerateKey(rand.Reader, 2048)
 		if err != nil {
@@ -118,25 +151,27 @@ func (s *Server) signingKey() (*rsa.PrivateKey, string, error) {
 
 // MintToken returns a token for audience ("" = GitHub's default,
 // "https://github.com/OWNER"), exactly as the token endpoint would.
-func (s *Server) MintToken(audience string) (string, error) {
+func (s *Issuer) MintToken(audience string) (string, error) {
 	if s.Now == nil {
 		return "", errNotStarted
 	}
 	s.mu.Lock()
 	j := s.job.resolved()
 	s.mu.Unlock()
-	return s.mint(j, audience, s.now())
+	return s.mint(j, audience, s.Now().UTC())
 }
 
+var errNotStarted = errors.New("fakeaws: server not started")
+
 // MintTokenForJob mints a token for j without changing the server's job.
-func (s *Server) MintTokenForJob(j Job, audience string) (string, error) {
+func (s *Issuer) MintTokenForJob(j Job, audience string) (string, error) {
 	if s.Now == nil {
 		return "", errNotStarted
 	}
-	return s.mint(j.resolved(), audience, s.now())
+	return s.mint(j.resolved(), audience, s.Now().UTC())
 }
 
-func (s *Server) mint(j Job, audience string, now time.Time) (string, error) {
+func (s *Issuer) mint(j Job, audience string, now time.Time) (string, error) {
 	if audience == "" {
 		audience = "https://github.com/" + j.RepositoryOwner
 	}
@@ -145,7 +180,7 @@ func (s *Server) mint(j Job, audience string, now time.Time) (string, error) {
 		refType = "tag"
 	}
 	claims := jwt.MapClaims{
-		"iss":                   s.Issuer,
+		"iss":                   s.URL,
 		"aud":                   audience,
 		"sub":                   j.Subject,
 		"iat":                   now.Unix(),
@@ -169,7 +204,7 @@ func (s *Server) mint(j Job, audience string, now time.Time) (string, error) {
 	if j.Environment != "" {
 		claims["environment"] = j.Environment
 	}
-	key, kid, err := s.signingKey()
+	key, kid, err := s.SigningKey()
 	if err != nil {
 		return "", fmt.Errorf("generate issuer key: %w", err)
 	}
@@ -179,13 +214,13 @@ func (s *Server) mint(j Job, audience string, now time.Time) (string, error) {
 	return t.SignedString(key)
 }
 
-func (s *Server) serveIDToken(w http.ResponseWriter, r *http.Request) {
+func (s *Issuer) serveIDToken(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.bearer)) != 1 {
+	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.Bearer)) != 1 {
 		w.Header().Set("WWW-Authenticate", "Bearer")
 		http.Error(w, `{"message":"Bad credentials"}`, http.StatusUnauthorized)
 		return
@@ -198,10 +233,10 @@ func (s *Server) serveIDToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"count": len(tok), "value": tok})
 }
 
-func (s *Server) serveOpenIDConfig(w http.ResponseWriter, _ *http.Request) {
+func (s *Issuer) serveOpenIDConfig(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, map[string]any{
-		"issuer":                                s.Issuer,
-		"jwks_uri":                              s.URL() + "/.well-known/jwks",
+		"issuer":                                s.URL,
+		"jwks_uri":                              s.Base() + "/.well-known/jwks",
 		"subject_types_supported":               []string{"public", "pairwise"},
 		"response_types_supported":              []string{"id_token"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
@@ -212,8 +247,8 @@ func (s *Server) serveOpenIDConfig(w http.ResponseWriter, _ *http.Request) {
 	})
 }
 
-func (s *Server) serveJWKS(w http.ResponseWriter, _ *http.Request) {
-	key, kid, err := s.signingKey()
+func (s *Issuer) serveJWKS(w http.ResponseWriter, _ *http.Request) {
+	key, kid, err := s.SigningKey()
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
