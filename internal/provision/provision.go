@@ -619,6 +619,9 @@ func WaitProfileVisible(ctx context.Context, api ProfileAPI, name string, timeou
 		if err == nil {
 			return waited, nil
 		}
+		if ctx.Err() != nil {
+			return waited, fmt.Errorf("cancelled after %s while waiting for instance profile %q to be visible: %w", waited.Round(time.Millisecond), name, context.Cause(ctx))
+		}
 		if !isCode(err, "NoSuchEntity") || waited+delay > timeout {
 			return waited, fmt.Errorf("instance profile %q not visible after %s: %w", name, waited.Round(time.Millisecond), err)
 		}
