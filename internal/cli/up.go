@@ -459,6 +459,9 @@ func withExplanation(err error) error {
 	if why := provision.Explain(err); why != "" {
 		return fmt.Errorf("%w\n%s", err, why)
 	}
+	if cause, ok := stsauth.Unreachable(err); ok && !strings.Contains(err.Error(), "cannot reach AWS") {
+		return fmt.Errorf("%w\ncannot reach AWS: %s; check the network, --endpoint-url / AWS_ENDPOINT_URL, and HTTPS_PROXY / NO_PROXY", err, cause)
+	}
 	return err
 }
 

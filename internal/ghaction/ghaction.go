@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 	"unicode"
 
 	"github.com/google/uuid"
@@ -24,6 +28,15 @@ type Runner struct {
 	mu     sync.Mutex
 	out    io.Writer
 	err    error // first write error to out
+
+	// TokenAttempts bounds the tries at fetching the OIDC token (the
+	// runner's token service has transient failures). Default 4.
+	TokenAttempts int
+	// TokenBackoff is the first wait between tries; it doubles, with
+	// jitter. Default 1s.
+	TokenBackoff time.Duration
+
+	lastStatus atomic.Int32 // of the last token response
 }
 
 // New returns a Runner. getenv defaults to os.Getenv, out to os.Stdout,
@@ -38,11 +51,33 @@ func New(getenv func(string) string, out io.Writer, client *http.Client) *Runner
 	if client == nil {
 		client = http.DefaultClient
 	}
-	return &Runner{
-		gha:    githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(io.Discard), githubactions.WithHTTPClient(client)),
-		getenv: getenv,
-		out:    out,
+	r := &Runner{getenv: getenv, out: out}
+	// The library reports a failed token request without its status; the
+	// transport keeps it, to tell a transient failure from a refusal.
+	observed := *client
+	observed.Transport = statusRecorder{next: client.Transport, last: &r.lastStatus}
+	r.gha = githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(io.Discard), githubactions.WithHTTPClient(&observed))
+	return r
+}
+
+// statusRecorder remembers the status of the last response (0: none).
+type statusRecorder struct {
+	next http.RoundTripper
+	last *atomic.Int32
+}
+
+func (s statusRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	next := s.next
+	if next == nil {
+		next = http.DefaultTransport
 	}
+	resp, err := next.RoundTrip(req)
+	if err != nil {
+		s.last.Store(0)
+		return nil, err
+	}
+	s.last.Store(int32(resp.StatusCode))
+	return resp, nil
 }
 
 // InActions reports whether the process runs as a GitHub Action step.
@@ -202,15 +237,61 @@ func (r *Runner) IDToken(ctx context.Context, audience string) (string, error) {
 	if r.getenv("ACTIONS_ID_TOKEN_REQUEST_URL") == "" || r.getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN") == "" {
 		return "", ErrNoIDToken
 	}
-	tok, err := r.gha.GetIDToken(ctx, audience)
-	if err != nil {
-		return "", fmt.Errorf("get the job's OIDC token from ACTIONS_ID_TOKEN_REQUEST_URL: %w", err)
+	attempts, wait := r.TokenAttempts, r.TokenBackoff
+	if attempts <= 0 {
+		attempts = 4
+	}
+	if wait <= 0 {
+		wait = time.Second
+	}
+	var tok string
+	var err error
+	for i := 1; ; i++ {
+		if tok, err = r.gha.GetIDToken(ctx, audience); err == nil {
+			break
+		}
+		// Only a failure that may pass is worth waiting for: no answer, a
+		// server error or throttling. A refusal (401, 403, 404) stays.
+		st := r.lastStatus.Load()
+		transient := st == 0 || st == http.StatusTooManyRequests || st >= 500
+		if !transient {
+			return "", fmt.Errorf("get the job's OIDC token from ACTIONS_ID_TOKEN_REQUEST_URL (%s): %w", hostOf(r.getenv("ACTIONS_ID_TOKEN_REQUEST_URL")), err)
+		}
+		if i == attempts || ctx.Err() != nil {
+			return "", fmt.Errorf("get the job's OIDC token from ACTIONS_ID_TOKEN_REQUEST_URL (%s), %d %s: %w", hostOf(r.getenv("ACTIONS_ID_TOKEN_REQUEST_URL")), i, plural(i, "try", "tries"), err)
+		}
+		r.Printf("the OIDC token request failed (%v); trying again in %s", err, wait)
+		t := time.NewTimer(wait/2 + rand.N(wait/2+1))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "", fmt.Errorf("get the job's OIDC token: %w", context.Cause(ctx))
+		case <-t.C:
+		}
+		wait *= 2
 	}
 	if tok == "" {
 		return "", fmt.Errorf("get the job's OIDC token: empty token in the response")
 	}
 	r.Mask(tok)
 	return tok, nil
+}
+
+// hostOf names an endpoint by scheme and host, never its query (which may
+// carry a token).
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "an unparsable URL"
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // ParseFileCommands reads a GITHUB_OUTPUT/ENV/STATE file: name=value lines

@@ -13,7 +13,9 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 	"unicode"
 
 	"github.com/google/go-cmp/cmp"
@@ -600,6 +602,7 @@ func TestIDToken(t *testing.T) {
 				"ACTIONS_ID_TOKEN_REQUEST_TOKEN": "reqtok",
 			}
 			r := ghaction.New(func(k string) string { return env[k] }, out, srv.Client())
+			r.TokenBackoff = time.Millisecond
 			tok, err := r.IDToken(context.Background(), "sts.amazonaws.com")
 
 			mu.Lock()
@@ -614,8 +617,9 @@ func TestIDToken(t *testing.T) {
 				if errors.Is(err, ghaction.ErrNoIDToken) {
 					t.Errorf("a failed request is reported as ErrNoIDToken: %v", err)
 				}
-				if tok != "" || out.Len() != 0 {
-					t.Errorf("token %q, log %q; want neither", tok, out)
+				retried := strings.Count(out.String(), "trying again")
+				if tok != "" || (tc.status >= 500) != (retried == 3) || retried == 0 && out.Len() != 0 {
+					t.Errorf("token %q, log %q; want no token, and retries only for a server error", tok, out)
 				}
 				return
 			}
@@ -718,5 +722,39 @@ func TestInputsAndState(t *testing.T) {
 	}
 	if got, want := ghaction.SortedKeys(map[string]string{"b": "", "a": "", "c": ""}), []string{"a", "b", "c"}; !cmp.Equal(got, want) {
 		t.Errorf("SortedKeys = %v, want %v", got, want)
+	}
+}
+
+// The token service has transient failures: the fetch is tried again with
+// backoff, and a fetch that keeps failing names the endpoint and the tries.
+func TestIDTokenRetries(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	failures := int32(2)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) <= failures {
+			http.Error(w, `{"message":"service unavailable"}`, http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprint(w, `{"value":"header.payload.signature"}`)
+	}))
+	defer srv.Close()
+	env := map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": srv.URL + "/token?api-version=2.0", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "bearer"}
+	var out strings.Builder
+	r := ghaction.New(func(k string) string { return env[k] }, &out, srv.Client())
+	r.TokenBackoff = time.Millisecond
+	tok, err := r.IDToken(context.Background(), "sts.amazonaws.com")
+	if err != nil || tok != "header.payload.signature" || calls.Load() != 3 {
+		t.Fatalf("token %q, err %v, after %d calls", tok, err, calls.Load())
+	}
+	if !strings.Contains(out.String(), "trying again") {
+		t.Errorf("no log line for the retry:\n%s", out.String())
+	}
+	calls.Store(0)
+	failures = 100
+	r.TokenAttempts = 3
+	_, err = r.IDToken(context.Background(), "sts.amazonaws.com")
+	if err == nil || calls.Load() != 3 || !strings.Contains(err.Error(), srv.URL) || !strings.Contains(err.Error(), "3 tries") {
+		t.Fatalf("err %v after %d calls", err, calls.Load())
 	}
 }

@@ -212,6 +212,9 @@ func Bootstrap(ctx context.Context, o Options, roleARN, sessionName, aud string,
 		WebIdentityToken: aws.String(token),
 		DurationSeconds:  aws.Int32(900),
 	})
+	if cerr := withCause(err, "assume bootstrap role "+roleARN); cerr != nil {
+		return nil, cerr
+	}
 	if err != nil {
 		return nil, explainWebIdentity(err, roleARN, claims)
 	}
@@ -239,6 +242,9 @@ func bootstrapChain(ctx context.Context, o Options) (*Session, error) {
 		return nil, err
 	}
 	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if cerr := withCause(err, "sts:GetCallerIdentity with the default credential chain"); cerr != nil {
+		return nil, cerr
+	}
 	if err != nil {
 		return nil, fmt.Errorf("no role-to-assume, and the default credential chain gave no usable credentials (sts:GetCallerIdentity): %w; set role-to-assume to use the job's OIDC token", err)
 	}
