@@ -53,7 +53,7 @@ func TestActionYAMLAndREADMEMatchTheInputs(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("README inputs table (-code +README):\n%s", diff)
 	}
-	for _, out := range []string{"role-name", "role-arn", "instance-role-name", "instance-role-arn", "instance-profile-name", "instance-profile-arn", "run-id", "expires-at", "policy"} {
+	for _, out := range []string{"role-name", "role-arn", "instance-role-name", "instance-role-arn", "instance-profile-name", "instance-profile-arn", "run-id", "expires-at", "policy", "aws-account-id"} {
 		if !strings.Contains(string(action), "\n  "+out+":\n") {
 			t.Errorf("action.yml lacks output %s", out)
 		}

@@ -230,7 +230,7 @@ func TestHostileValuesCannotInject(t *testing.T) {
 			t.Errorf("injected command: %q", line)
 		}
 	}
-	want := map[string]bool{"role-name": true, "role-arn": true, "instance-role-name": true, "instance-role-arn": true, "instance-profile-name": true, "instance-profile-arn": true, "run-id": true, "expires-at": true, "policy": true}
+	want := map[string]bool{"role-name": true, "role-arn": true, "instance-role-name": true, "instance-role-arn": true, "instance-profile-name": true, "instance-profile-arn": true, "run-id": true, "expires-at": true, "policy": true, "aws-account-id": true}
 	for k := range w.file("GITHUB_OUTPUT") {
 		if !want[k] {
 			t.Errorf("unexpected output %q", k)

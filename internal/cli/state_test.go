@@ -173,3 +173,35 @@ func TestUpRefusesWhenItsExportWouldStrandTheTeardown(t *testing.T) {
 		t.Fatalf("with export-credentials false: exit %d:\n%s", code, stdout)
 	}
 }
+
+// A failed up writes the step summary too: what failed, what was cleaned
+// up, what to run, and how long it took.
+func TestFailedUpWritesTheStepSummary(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.srv.InjectFault(fakeaws.Fault{Action: "PutRolePolicy", Code: "AccessDenied", Status: 403, Message: "denied"})
+	code, _, _ := w.run(context.Background(), "up")
+	if code != cli.ExitFailed {
+		t.Fatalf("exit %d", code)
+	}
+	b, err := os.ReadFile(w.getenv("GITHUB_STEP_SUMMARY"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := string(b)
+	for _, want := range []string{"up failed (exit 1", "iam:PutRolePolicy was denied", "everything created was rolled back", "up took "} {
+		if !strings.Contains(sum, want) {
+			t.Errorf("summary lacks %q:\n%s", want, sum)
+		}
+	}
+	w2 := newWorld(t)
+	if code, _, _ := w2.run(context.Background(), "up"); code != cli.ExitOK {
+		t.Fatalf("up exit %d", code)
+	}
+	if out := w2.file("GITHUB_OUTPUT"); out["aws-account-id"] != "123456789012" {
+		t.Errorf("aws-account-id output = %q", out["aws-account-id"])
+	}
+	if b, _ := os.ReadFile(w2.getenv("GITHUB_STEP_SUMMARY")); !strings.Contains(string(b), "up took ") {
+		t.Errorf("the summary does not give the total time:\n%s", b)
+	}
+}

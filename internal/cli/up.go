@@ -59,15 +59,60 @@ func upFlags(env Env) *flags {
 }
 
 func runUp(ctx context.Context, env Env, args []string) int {
+	start := time.Now()
 	f := upFlags(env)
-	rio, code := newIO(env, f, args)
-	if rio == nil {
+	raw, code := newIO(env, f, args)
+	if raw == nil {
 		return code
 	}
-	if _, ok := rio.(actionIO); ok && rio.input("mode") == "sweep" {
-		sf := actionSweepFlags(env, rio)
-		return finish(rio, sweep(ctx, env, rio, f, &sf))
+	_, inAction := raw.(actionIO)
+	if inAction && raw.input("mode") == "sweep" {
+		sf := actionSweepFlags(env, raw)
+		return finish(raw, sweep(ctx, env, raw, f, &sf))
 	}
+	// What up reports as an error also goes to the step summary.
+	errs := &errorLog{runIO: raw}
+	code = up(ctx, env, errs, f, inAction, start)
+	if code != ExitOK {
+		_ = raw.summary(failureSummary(code, errs.lines, time.Since(start)))
+	}
+	return finish(raw, code)
+}
+
+// errorLog keeps the errors up reports.
+type errorLog struct {
+	runIO
+	lines []string
+}
+
+func (e *errorLog) errorf(format string, args ...any) {
+	e.lines = append(e.lines, fmt.Sprintf(format, args...))
+	e.runIO.errorf(format, args...)
+}
+
+// failureSummary is the step summary of a failed up: what failed, what was
+// cleaned up and what to run, as the log said it.
+func failureSummary(code int, errs []string, took time.Duration) string {
+	var b strings.Builder
+	meaning := map[int]string{
+		ExitFailed:    "failed; whatever was created has been removed",
+		ExitUsage:     "bad input; no AWS call was made",
+		ExitLeftovers: "failed, and something may remain: see the command below",
+	}[code]
+	fmt.Fprintf(&b, "### buildrole: up failed (exit %d: %s)\n\n", code, meaning)
+	for _, e := range errs {
+		// A fence longer than any run of backticks in the text.
+		fence := "```"
+		for strings.Contains(e, fence) {
+			fence += "`"
+		}
+		fmt.Fprintf(&b, "%stext\n%s\n%s\n\n", fence, strings.TrimRight(e, "\n"), fence)
+	}
+	fmt.Fprintf(&b, "up took %s.\n", took.Round(time.Millisecond))
+	return b.String()
+}
+
+func up(ctx context.Context, env Env, rio runIO, f *flags, inAction bool, start time.Time) int {
 	newID := env.NewRunID
 	if newID == nil {
 		newID = uuid.NewString
@@ -75,7 +120,7 @@ func runUp(ctx context.Context, env Env, args []string) int {
 	cfg, err := config.Parse(config.Source{Input: rio.input, Flags: rio.flags(), GitHub: config.GitHubFromEnv(env.Getenv), RunID: newID(), Now: env.Now(), Getenv: env.Getenv})
 	if err != nil {
 		rio.errorf("buildrole up: invalid input; nothing was created:\n%s", err)
-		return finish(rio, ExitUsage)
+		return ExitUsage
 	}
 	if cfg.MaskAccountID && cfg.AccountID != "" {
 		rio.mask(cfg.AccountID)
@@ -89,25 +134,25 @@ func runUp(ctx context.Context, env Env, args []string) int {
 	}
 	if _, err := provision.NewPlan(cfg, account, dryRunTrust(cfg, account)); err != nil {
 		rio.errorf("buildrole up: invalid input; nothing was created:\n%s", err)
-		return finish(rio, ExitUsage)
+		return ExitUsage
 	}
 	if err := rio.precheck(); err != nil {
 		rio.errorf("buildrole up: %s; nothing was created", err)
-		return finish(rio, ExitUsage)
+		return ExitUsage
 	}
-	if _, inAction := rio.(actionIO); inAction && cfg.RoleToAssume == "" && cfg.ExportCredentials && stsauth.EnvKeyID(env.Getenv) != "" {
+	if inAction && cfg.RoleToAssume == "" && cfg.ExportCredentials && stsauth.EnvKeyID(env.Getenv) != "" {
 		// The exported build-role keys would replace these for every later
 		// step, the post step included, which could then not tear down.
 		rio.errorf("buildrole up: role-to-assume is empty, so up would act as the AWS keys in this job's environment (AWS_ACCESS_KEY_ID); exporting the build role's keys replaces them for every later step, the post step included, which could then not delete the run. Set role-to-assume to a bootstrap role (the job's OIDC token needs no keys), or set export-credentials: false and pass the build role to Packer yourself; nothing was created")
-		return finish(rio, ExitUsage)
+		return ExitUsage
 	}
 	if cfg.DryRun {
 		printWarnings(rio, cfg)
-		return finish(rio, printDryRun(rio, env, cfg))
+		return printDryRun(rio, env, cfg)
 	}
 	opts := awsOptions(env, cfg.Auth, f.endpoint)
-	u := &upRun{env: env, rio: rio, cfg: cfg, opts: opts}
-	return finish(rio, u.run(ctx))
+	u := &upRun{env: env, rio: rio, cfg: cfg, opts: opts, start: start, f: f}
+	return u.run(ctx)
 }
 
 func printWarnings(rio runIO, cfg *config.Config) {
@@ -160,6 +205,8 @@ type upRun struct {
 	cfg   *config.Config
 	opts  stsauth.Options
 	state map[string]string // as saved
+	start time.Time
+	f     *flags
 }
 
 func (u *upRun) tokens(ctx context.Context, aud string) (string, error) { return u.rio.token(ctx, aud) }
@@ -312,11 +359,12 @@ func created(p *provision.Plan) []string {
 // Outputs returns the step outputs of a plan.
 func Outputs(p *provision.Plan) map[string]string {
 	o := map[string]string{
-		"role-name":  p.BuildRole.Name,
-		"role-arn":   p.BuildRole.ARN,
-		"run-id":     p.RunID,
-		"expires-at": p.ExpiresAt.Format(time.RFC3339),
-		"policy":     p.BuildRole.Policy.JSON(),
+		"role-name":      p.BuildRole.Name,
+		"role-arn":       p.BuildRole.ARN,
+		"aws-account-id": p.AccountID,
+		"run-id":         p.RunID,
+		"expires-at":     p.ExpiresAt.Format(time.RFC3339),
+		"policy":         p.BuildRole.Policy.JSON(),
 	}
 	if p.InstanceRole != nil {
 		o["instance-role-name"] = p.InstanceRole.Name
@@ -346,7 +394,7 @@ func (u *upRun) publish(p *provision.Plan) error {
 	for _, k := range ghaction.SortedKeys(env) {
 		errs = append(errs, u.rio.setEnv(k, env[k]))
 	}
-	errs = append(errs, u.rio.summary(upSummary(p)))
+	errs = append(errs, u.rio.summary(upSummary(p)+fmt.Sprintf("\nup took %s.\n", time.Since(u.start).Round(time.Millisecond))))
 	return errors.Join(errs...)
 }
 
@@ -432,8 +480,8 @@ func (u *upRun) failed(err error, p *provision.Plan) int {
 
 // downHint names what tears this run down: the post step, or the command.
 func (u *upRun) downHint() string {
-	if cli, ok := u.rio.(*cliIO); ok {
-		return "`buildrole down --state-file " + shellQuote(cli.f.stateFile) + "`"
+	if u.rio.flags() {
+		return "`buildrole down --state-file " + shellQuote(u.f.stateFile) + "`"
 	}
 	return "the post step"
 }
