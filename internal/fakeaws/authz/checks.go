@@ -43,43 +43,33 @@ var boundaryKeyActions = []string{
 // IAM only by name: its ARN then has no path, as IAM's messages show ("on
 // resource: role NAME").
 func roleCheck(d Directory, action, name, path string) Check {
-	c := Check{Action: "iam:" + action, Context: map[string][]string{}}
-	if r, ok := d.Role(name); ok && action != "CreateRole" {
-		c.Resource, c.Label = r.ARN, r.ARN
-		for _, t := range r.Tags {
-			c.Context["aws:ResourceTag/"+t[0]] = []string{t[1]}
-		}
-		if r.Boundary != "" && slices.Contains(boundaryKeyActions, action) {
-			c.Context["iam:PermissionsBoundary"] = []string{r.Boundary}
-		}
-		return c
-	}
-	if path == "" {
-		path = "/"
-	}
-	c.Resource = fmt.Sprintf("arn:%s:iam::%s:role%s%s", d.Partition(), d.Account(), path, name)
-	c.Label = "role " + name
-	if action == "CreateRole" {
-		c.Label = c.Resource
-	}
-	return c
+	return entityCheck(d, action, "role", name, path, d.Role, action == "CreateRole")
 }
 
 func profileCheck(d Directory, action, name, path string) Check {
+	return entityCheck(d, action, "instance-profile", name, path, d.Profile, action == "CreateInstanceProfile")
+}
+
+// entityCheck authorizes action on a role or profile: an existing one by
+// its ARN and tags, a new or unknown one by the ARN its name and path make.
+func entityCheck(d Directory, action, kind, name, path string, lookup func(string) (Entity, bool), creating bool) Check {
 	c := Check{Action: "iam:" + action, Context: map[string][]string{}}
-	if p, ok := d.Profile(name); ok && action != "CreateInstanceProfile" {
-		c.Resource, c.Label = p.ARN, p.ARN
-		for _, t := range p.Tags {
+	if e, ok := lookup(name); ok && !creating {
+		c.Resource, c.Label = e.ARN, e.ARN
+		for _, t := range e.Tags {
 			c.Context["aws:ResourceTag/"+t[0]] = []string{t[1]}
+		}
+		if e.Boundary != "" && slices.Contains(boundaryKeyActions, action) {
+			c.Context["iam:PermissionsBoundary"] = []string{e.Boundary}
 		}
 		return c
 	}
 	if path == "" {
 		path = "/"
 	}
-	c.Resource = fmt.Sprintf("arn:%s:iam::%s:instance-profile%s%s", d.Partition(), d.Account(), path, name)
-	c.Label = "instance-profile " + name
-	if action == "CreateInstanceProfile" {
+	c.Resource = fmt.Sprintf("arn:%s:iam::%s:%s%s%s", d.Partition(), d.Account(), kind, path, name)
+	c.Label = kind + " " + name
+	if creating {
 		c.Label = c.Resource
 	}
 	return c
