@@ -78,8 +78,9 @@ func decide(allowed, denied bool) Decision {
 
 func evalDocs(req Request, ctx map[string][]string, resourceBased bool, docs ...Document) (allowed, denied bool) {
 	for _, d := range docs {
+		vars := d.Version == Version
 		for _, s := range d.Statement {
-			if !s.applies(req, ctx, resourceBased) {
+			if !s.applies(req, ctx, resourceBased, vars) {
 				continue
 			}
 			switch s.Effect {
@@ -93,7 +94,14 @@ func evalDocs(req Request, ctx map[string][]string, resourceBased bool, docs ...
 	return allowed, denied
 }
 
-func (s Statement) applies(req Request, ctx map[string][]string, resourceBased bool) bool {
+// applies reports whether s matches req. With vars, policy variables in
+// Resource, NotResource and condition values are resolved from ctx.
+func (s Statement) applies(req Request, ctx map[string][]string, resourceBased, vars bool) bool {
+	resources, notResources, cond := s.Resource, s.NotResource, s.Condition
+	if vars {
+		resources, notResources = resolveAll(resources, ctx), resolveAll(notResources, ctx)
+		cond = cond.resolve(ctx)
+	}
 	switch {
 	case len(s.Action) > 0:
 		if !anyMatch(s.Action, req.Action, actionMatch) {
@@ -108,11 +116,11 @@ func (s Statement) applies(req Request, ctx map[string][]string, resourceBased b
 	}
 	switch {
 	case len(s.Resource) > 0:
-		if !anyMatch(s.Resource, req.Resource, ResourceMatch) {
+		if !anyMatch(resources, req.Resource, ResourceMatch) {
 			return false
 		}
 	case len(s.NotResource) > 0:
-		if anyMatch(s.NotResource, req.Resource, ResourceMatch) {
+		if anyMatch(notResources, req.Resource, ResourceMatch) {
 			return false
 		}
 	case !resourceBased:
@@ -133,7 +141,7 @@ func (s Statement) applies(req Request, ctx map[string][]string, resourceBased b
 			return false
 		}
 	}
-	return conditionHolds(s.Condition, ctx)
+	return conditionHolds(cond, ctx)
 }
 
 func anyMatch(patterns Values, value string, match func(pattern, value string) bool) bool {

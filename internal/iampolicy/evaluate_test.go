@@ -202,3 +202,39 @@ func TestEvaluateTrustPrincipals(t *testing.T) {
 		})
 	}
 }
+
+// Policy variables resolve from the request context, in Resource and in
+// condition values; one without a value matches nothing.
+func TestEvaluatePolicyVariables(t *testing.T) {
+	t.Parallel()
+	const own = `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ssm:TerminateSession","Resource":"arn:aws:ssm:*:123456789012:session/*",
+		"Condition":{"StringEquals":{"ssm:resourceTag/aws:ssmmessages:session-id":"${aws:userid}"}}}}`
+	const byName = `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::home/${aws:username}/*"}}`
+	const legacy = `{"Version":"2008-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::home/${aws:username}/*"}}`
+	const withDefault = `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::home/${aws:username, 'shared'}/*"}}`
+	const rewrite = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:CreateTags","Resource":"*"},
+		{"Effect":"Deny","Action":"ec2:CreateTags","Resource":"*","Condition":{"StringNotEquals":{"aws:RequestTag/run":"${aws:ResourceTag/run}"}}}]}`
+	session := "arn:aws:ssm:us-east-1:123456789012:session/build-1-0abc"
+	tests := []struct {
+		name, policy string
+		req          Request
+		want         Decision
+	}{
+		{"own session", own, Request{Action: "ssm:TerminateSession", Resource: session, Context: map[string][]string{"aws:userid": {"AROA1:build-1"}, "ssm:resourceTag/aws:ssmmessages:session-id": {"AROA1:build-1"}}}, Allow},
+		{"someone else's session", own, Request{Action: "ssm:TerminateSession", Resource: session, Context: map[string][]string{"aws:userid": {"AROA1:build-1"}, "ssm:resourceTag/aws:ssmmessages:session-id": {"AIDAALICE"}}}, ImplicitDeny},
+		{"no caller id", own, Request{Action: "ssm:TerminateSession", Resource: session, Context: map[string][]string{"ssm:resourceTag/aws:ssmmessages:session-id": {"AROA1:build-1"}}}, ImplicitDeny},
+		{"resource variable", byName, Request{Action: "s3:GetObject", Resource: "arn:aws:s3:::home/alice/x", Context: map[string][]string{"aws:username": {"alice"}}}, Allow},
+		{"resource variable, other user", byName, Request{Action: "s3:GetObject", Resource: "arn:aws:s3:::home/bob/x", Context: map[string][]string{"aws:username": {"alice"}}}, ImplicitDeny},
+		{"resource variable without value matches nothing", byName, Request{Action: "s3:GetObject", Resource: "arn:aws:s3:::home/${aws:username}/x"}, ImplicitDeny},
+		{"legacy version has no variables", legacy, Request{Action: "s3:GetObject", Resource: "arn:aws:s3:::home/${aws:username}/x", Context: map[string][]string{"aws:username": {"alice"}}}, Allow},
+		{"default value", withDefault, Request{Action: "s3:GetObject", Resource: "arn:aws:s3:::home/shared/x"}, Allow},
+		{"same tag value passes the deny", rewrite, Request{Action: "ec2:CreateTags", Resource: "*", Context: map[string][]string{"aws:RequestTag/run": {"a"}, "aws:ResourceTag/run": {"a"}}}, Allow},
+		{"changed tag value is denied", rewrite, Request{Action: "ec2:CreateTags", Resource: "*", Context: map[string][]string{"aws:RequestTag/run": {"b"}, "aws:ResourceTag/run": {"a"}}}, ExplicitDeny},
+		{"negated operator holds when the variable has no value", rewrite, Request{Action: "ec2:CreateTags", Resource: "*", Context: map[string][]string{"aws:RequestTag/run": {"b"}}}, ExplicitDeny},
+	}
+	for _, tt := range tests {
+		if got := Evaluate(tt.req, []Document{mustParse(t, tt.policy)}, nil); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
