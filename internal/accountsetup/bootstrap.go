@@ -3,6 +3,7 @@ package accountsetup
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -55,15 +56,42 @@ const (
 	SidDenyTrustChanges         = "DenyTrustPolicyChanges"
 	SidDenyBoundaryPolicyChange = "DenyBoundaryPolicyChanges"
 	SidDenyWithoutBoundary      = "DenyRoleWithoutBoundary"
+	// Both documents: no rewriting of a resource's run id or expiry.
+	SidDenyRunIDRewrite  = "DenyRunIDRewrite"
+	SidDenyExpiryRewrite = "DenyExpiryRewrite"
 )
 
 // Stable statement ids of the permissions boundary.
 const (
 	SidBoundaryBuild           = "BuildActions"
+	SidBoundaryBuildInstances  = "BuildInstances"
+	SidBoundarySessions        = "SessionsToInstances"
+	SidBoundarySessionDocument = "PortForwardingDocument"
+	SidBoundaryEndSessions     = "EndOwnSessions"
+	SidBoundaryKeysViaEC2      = "KeysViaEC2"
+	SidBoundaryGrantsForEC2    = "GrantsForEC2"
+	SidBoundaryShareSnapshots  = "ShareSnapshots"
 	SidBoundaryPassRunRoles    = "PassRunRoles"
 	SidBoundaryReadRunProfiles = "ReadRunInstanceProfiles"
 	SidBoundaryInstance        = "InstanceActions"
 )
+
+// Tags a run's resources are recognised by; rewriting them on an existing
+// resource would move it out of the sweep (expires-at) or into another
+// run (run-id).
+const (
+	TagRunID     = "buildrole:run-id"
+	TagExpiresAt = "buildrole:expires-at"
+)
+
+// guardedInstanceActions act on an existing instance or launch one: the
+// boundary allows them only on instances without an instance profile or
+// with one of the run profiles (ec2:InstanceProfile), never on an instance
+// that carries a production profile.
+var guardedInstanceActions = []string{
+	"ec2:CreateImage", "ec2:GetPasswordData", "ec2:ModifyInstanceAttribute",
+	"ec2:RunInstances", "ec2:StopInstances", "ec2:TerminateInstances",
+}
 
 // DefaultInstanceActions are what the SSM agent on a build VM needs to
 // register and to carry Session Manager and Run Command traffic (the
@@ -129,6 +157,12 @@ type BootstrapParams struct {
 	// InstanceActions are all an instance role may ever do (the boundary's
 	// ceiling for it); default DefaultInstanceActions(). No wildcards.
 	InstanceActions []string
+	// Regions bind the boundary's EC2, KMS and SSM grants to these
+	// regions (every build region and ami_regions entry); default: any.
+	Regions []string
+	// ShareAccounts are the accounts run roles may share snapshots with
+	// (snapshot_users); default none. Public sharing is never allowed.
+	ShareAccounts []string
 }
 
 // Bootstrap is the generated account setup.
@@ -164,6 +198,10 @@ type Bootstrap struct {
 	maxSessionS  int
 	rolePath     string // the bootstrap role's own path
 	providerHost string
+	accountID    string
+	regions      []string // the boundary's regions; none: any
+	// shareAccounts may receive the run's snapshots.
+	shareAccounts []string
 }
 
 // Limits that the names must respect (IAM quotas and naming.Build's room).
@@ -242,6 +280,16 @@ func newBootstrap(p BootstrapParams, catalogue []string) (*Bootstrap, error) {
 	if err != nil {
 		fail("instance actions", "%v", err)
 	}
+	for _, r := range p.Regions {
+		if part, ok := iampolicy.PartitionForRegion(r); !ok || part != p.Partition {
+			fail("region", "%q is not a region of partition %q (want e.g. us-east-1)", r, p.Partition)
+		}
+	}
+	for _, a := range p.ShareAccounts {
+		if !bsAccountRE.MatchString(a) {
+			fail("share account", "%q is not a 12-digit account id", a)
+		}
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -284,6 +332,8 @@ func newBootstrap(p BootstrapParams, catalogue []string) (*Bootstrap, error) {
 
 	b.Trust = b.trustPolicy()
 	b.Permissions = b.permissionPolicy()
+	b.regions, b.shareAccounts = sortedUnique(p.Regions), sortedUnique(p.ShareAccounts)
+	b.accountID = p.AccountID
 	b.Boundary = b.boundaryPolicy(catalogue, instance)
 
 	if n := iampolicy.Size(b.Trust.JSON()); n > iampolicy.MaxTrustPolicySize {
@@ -484,11 +534,14 @@ func (b *Bootstrap) permissionPolicy() iampolicy.Document {
 			// CreateAction key to tell the two apart and the new resource
 			// has no tags yet, so the resource tag is required only when
 			// present: an existing resource must already be managed.
+			// The request must carry a run's identity (id and expiry), and
+			// DenyRunIDRewrite/DenyExpiryRewrite keep an existing run's.
 			Sid: SidTagRunResources, Effect: iampolicy.EffectAllow,
 			Action: iampolicy.Values{"iam:TagInstanceProfile", "iam:TagRole"}, Resource: iampolicy.Values{b.profileGlob, b.roleARNGlob},
 			Condition: iampolicy.Condition{
 				iampolicy.OpStringEquals: {KeyRequestTagManaged: {TagManagedValue}},
 				"StringEqualsIfExists":   {KeyResourceTagManaged: {TagManagedValue}},
+				"Null":                   {"aws:RequestTag/" + TagRunID: {"false"}, "aws:RequestTag/" + TagExpiresAt: {"false"}},
 			},
 		},
 		{
@@ -516,10 +569,12 @@ func (b *Bootstrap) permissionPolicy() iampolicy.Document {
 		},
 		{
 			// AddRoleToInstanceProfile requires iam:PassRole on the role
-			// (IAM API reference). PassRole cannot be conditioned on the
-			// role's tags, so it is bound by ARN.
+			// (IAM API reference), which an instance profile passes to EC2.
+			// PassRole cannot be conditioned on the role's tags, so it is
+			// bound by ARN, and by service: never Lambda or another.
 			Sid: SidPassRunRoles, Effect: iampolicy.EffectAllow,
 			Action: iampolicy.Values{iampolicy.ActionPassRole}, Resource: roles,
+			Condition: iampolicy.Condition{iampolicy.OpStringEquals: {iampolicy.KeyPassedToService: {iampolicy.ServicePrincipal(b.partition, "ec2")}}},
 		},
 		{
 			Sid: SidReadRunRoles, Effect: iampolicy.EffectAllow,
@@ -575,28 +630,105 @@ func (b *Bootstrap) permissionPolicy() iampolicy.Document {
 			Condition: iampolicy.Condition{"StringNotEquals": {KeyPermissionsBoundary: {b.BoundaryARN}}},
 		},
 	)
+	stmts = append(stmts, keepRunTags("iam:TagInstanceProfile", "iam:TagRole")...)
 	return iampolicy.Document{Version: iampolicy.Version, Statement: stmts}
 }
 
 func (b *Bootstrap) boundaryPolicy(catalogue, instance []string) iampolicy.Document {
-	// PassRole and GetInstanceProfile get their own path-bound statements;
-	// should the catalogue ever list them, they must not arrive on "*".
-	var build iampolicy.Values
+	// Actions with a statement of their own (and PassRole and
+	// GetInstanceProfile, which must never arrive on "*") leave the
+	// generic statement.
+	own := append([]string{iampolicy.ActionPassRole, iampolicy.ActionGetInstanceProfile, "ssm:StartSession", "ssm:TerminateSession", "ec2:ModifySnapshotAttribute"}, guardedInstanceActions...)
+	var build, kms iampolicy.Values
 	for _, a := range catalogue {
-		if strings.EqualFold(a, iampolicy.ActionPassRole) || strings.EqualFold(a, iampolicy.ActionGetInstanceProfile) {
-			continue
-		}
-		if !slices.ContainsFunc(build, func(o string) bool { return strings.EqualFold(o, a) }) {
-			build = append(build, a)
+		switch {
+		case slices.ContainsFunc(own, func(o string) bool { return strings.EqualFold(o, a) }):
+		case strings.HasPrefix(strings.ToLower(a), "kms:"):
+			if !strings.EqualFold(a, "kms:CreateGrant") {
+				kms = appendFold(kms, a)
+			}
+		default:
+			build = appendFold(build, a)
 		}
 	}
-	slices.SortFunc(build, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	sortFold(build)
+	sortFold(kms)
+	p := b.partition
+	// inRegions binds a statement to the administrator's regions, when
+	// given; c may be nil.
+	inRegions := func(c iampolicy.Condition) iampolicy.Condition {
+		if len(b.regions) == 0 {
+			return c
+		}
+		if c == nil {
+			c = iampolicy.Condition{}
+		}
+		if c[iampolicy.OpStringEquals] == nil {
+			c[iampolicy.OpStringEquals] = map[string]iampolicy.Values{}
+		}
+		c[iampolicy.OpStringEquals][iampolicy.KeyRequestedRegion] = slices.Clone(b.regions)
+		return c
+	}
+	via := iampolicy.Condition{"StringLike": {buildpolicy.KeyViaService: {"ec2.*." + iampolicy.DNSSuffix(p)}}}
+	if len(b.regions) > 0 {
+		via = iampolicy.Condition{iampolicy.OpStringEquals: {buildpolicy.KeyViaService: buildpolicy.ViaEC2(p, b.regions)}}
+	}
+	grant := iampolicy.Condition{}
+	for op, keys := range via {
+		grant[op] = maps.Clone(keys)
+	}
+	grant["Bool"] = map[string]iampolicy.Values{buildpolicy.KeyGrantIsForAWSResource: {"true"}}
+	share := iampolicy.Condition{"Null": {buildpolicy.KeyAddGroup: {"true"}}}
+	if len(b.shareAccounts) > 0 {
+		share["ForAllValues:StringEquals"] = map[string]iampolicy.Values{buildpolicy.KeyAddUserID: slices.Clone(b.shareAccounts)}
+	} else {
+		share["Null"][buildpolicy.KeyAddUserID] = iampolicy.Values{"true"}
+	}
+	guarded := slices.Clone(guardedInstanceActions)
 	stmts := []iampolicy.Statement{
 		{
-			// A ceiling, not a grant: the run role's own policy binds the
-			// region.
+			// A ceiling, not a grant: the run role's own policy binds
+			// resources and, unless regions are given here, the region.
 			Sid: SidBoundaryBuild, Effect: iampolicy.EffectAllow,
-			Action: build, Resource: iampolicy.Values{"*"},
+			Action: build, Resource: iampolicy.Values{"*"}, Condition: inRegions(nil),
+		},
+		{
+			// The key is present on instance resources only: no other
+			// instance profile than a run's.
+			Sid: SidBoundaryBuildInstances, Effect: iampolicy.EffectAllow,
+			Action: guarded, Resource: iampolicy.Values{"*"},
+			Condition: inRegions(iampolicy.Condition{"ArnLikeIfExists": {"ec2:InstanceProfile": {b.profileGlob}}}),
+		},
+		{
+			// Session Manager then checks the document too, also the
+			// default shell document when the caller names none.
+			Sid: SidBoundarySessions, Effect: iampolicy.EffectAllow,
+			Action: iampolicy.Values{"ssm:StartSession"}, Resource: iampolicy.Values{fmt.Sprintf("arn:%s:ec2:*:%s:instance/*", p, b.accountID)},
+			Condition: inRegions(iampolicy.Condition{"Bool": {buildpolicy.KeySessionDocumentAccessCheck: {"true"}}}),
+		},
+		{
+			Sid: SidBoundarySessionDocument, Effect: iampolicy.EffectAllow,
+			Action: iampolicy.Values{"ssm:StartSession"}, Resource: iampolicy.Values{fmt.Sprintf("arn:%s:ssm:*::document/AWS-StartPortForwardingSession", p)},
+			Condition: inRegions(nil),
+		},
+		{
+			Sid: SidBoundaryEndSessions, Effect: iampolicy.EffectAllow,
+			Action: iampolicy.Values{"ssm:TerminateSession"}, Resource: iampolicy.Values{fmt.Sprintf("arn:%s:ssm:*:%s:session/*", p, b.accountID)},
+			Condition: inRegions(iampolicy.Condition{iampolicy.OpStringEquals: {buildpolicy.KeySessionOwner: {"${aws:userid}"}}}),
+		},
+		{
+			// Only EC2 acting for the build uses a key: never a direct
+			// Decrypt or Encrypt.
+			Sid: SidBoundaryKeysViaEC2, Effect: iampolicy.EffectAllow,
+			Action: kms, Resource: iampolicy.Values{"*"}, Condition: inRegions(via),
+		},
+		{
+			Sid: SidBoundaryGrantsForEC2, Effect: iampolicy.EffectAllow,
+			Action: iampolicy.Values{"kms:CreateGrant"}, Resource: iampolicy.Values{"*"}, Condition: inRegions(grant),
+		},
+		{
+			Sid: SidBoundaryShareSnapshots, Effect: iampolicy.EffectAllow,
+			Action: iampolicy.Values{"ec2:ModifySnapshotAttribute"}, Resource: iampolicy.Values{"*"}, Condition: inRegions(share),
 		},
 		{
 			Sid: SidBoundaryPassRunRoles, Effect: iampolicy.EffectAllow,
@@ -614,5 +746,45 @@ func (b *Bootstrap) boundaryPolicy(catalogue, instance []string) iampolicy.Docum
 			Action: instance, Resource: iampolicy.Values{"*"},
 		})
 	}
+	// Packer re-tags its own resources with the same values, which passes.
+	stmts = append(stmts, keepRunTags("ec2:CreateTags")...)
 	return iampolicy.Document{Version: iampolicy.Version, Statement: stmts}
+}
+
+// keepRunTags denies actions that set buildrole:run-id or
+// buildrole:expires-at on a resource that already carries a different
+// value: a rewritten expiry hides a resource from the sweep, a rewritten
+// run id moves it into another run. Setting the same value (a re-tag) and
+// tagging a new resource pass. One statement per key: the keys of one
+// condition block are ANDed.
+func keepRunTags(actions ...string) []iampolicy.Statement {
+	var out []iampolicy.Statement
+	for sid, key := range map[string]string{SidDenyRunIDRewrite: TagRunID, SidDenyExpiryRewrite: TagExpiresAt} {
+		out = append(out, iampolicy.Statement{
+			Sid: sid, Effect: iampolicy.EffectDeny, Action: actions, Resource: iampolicy.Values{"*"},
+			Condition: iampolicy.Condition{
+				"Null":            {"aws:ResourceTag/" + key: {"false"}, "aws:RequestTag/" + key: {"false"}},
+				"StringNotEquals": {"aws:RequestTag/" + key: {"${aws:ResourceTag/" + key + "}"}},
+			},
+		})
+	}
+	slices.SortFunc(out, func(a, b iampolicy.Statement) int { return strings.Compare(a.Sid, b.Sid) })
+	return out
+}
+
+func appendFold(vs iampolicy.Values, a string) iampolicy.Values {
+	if slices.ContainsFunc(vs, func(o string) bool { return strings.EqualFold(o, a) }) {
+		return vs
+	}
+	return append(vs, a)
+}
+
+func sortFold(vs iampolicy.Values) {
+	slices.SortFunc(vs, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+}
+
+func sortedUnique(in []string) []string {
+	out := slices.Clone(in)
+	slices.Sort(out)
+	return slices.Compact(out)
 }

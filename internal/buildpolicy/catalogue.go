@@ -18,6 +18,9 @@ type Grant struct {
 	Sid       string
 	Actions   []string
 	Resources []string
+	// Condition is ANDed with the region binding (and, with scope: tags,
+	// the run's tag); nil: none. Explain says what each key stops.
+	Condition iampolicy.Condition
 	Why       []string // "amazon-ebs.web: ami_regions (builder/common/step_ami_region_copy.go)"
 }
 
@@ -53,6 +56,8 @@ type entry struct {
 	when     func(s packertemplate.Source) bool
 	actions  []string
 	res      func(a arnCtx, s packertemplate.Source) []string
+	// cond narrows the grant further; nil: no condition of its own.
+	cond func(a arnCtx, s packertemplate.Source) iampolicy.Condition
 }
 
 var (
@@ -331,53 +336,183 @@ func keyPairName(s packertemplate.Source) string {
 
 var kmsKeyID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|^mrk-[0-9a-f]{32}$`)
 
-// kmsKeys returns the key ARNs the template names. An alias cannot be
-// resolved without a call, so it widens to the account's keys.
-func kmsKeys(a arnCtx, s packertemplate.Source) []string {
+// kmsRefs sorts the KMS keys a source names into key ARNs, aliases
+// ("alias/name") and whether some key is not known before the build.
+func kmsRefs(a arnCtx, s packertemplate.Source) (keys, aliases []string, unknown bool) {
 	var ids []string
 	for _, name := range []string{"kms_key_id", "root_volume_kms_key_id"} {
 		if k, ok := s.Str(name); ok {
 			ids = append(ids, k)
 		} else if s.Has(name) {
-			ids = append(ids, "")
+			unknown = true
 		}
 	}
 	if v, ok := s.Options["region_kms_key_ids"]; ok {
-		if !v.Known {
-			ids = append(ids, "")
-		}
+		unknown = unknown || !v.Known
 		for _, k := range v.Map {
 			ids = append(ids, k)
 		}
 	}
-	var blocks []map[string]packertemplate.Value
 	for _, name := range []string{"launch_block_device_mappings", "ami_block_device_mappings", "ebs_volumes"} {
-		blocks = append(blocks, s.Options[name].Blocks...)
-	}
-	for _, bd := range blocks {
-		if v, ok := bd["kms_key_id"]; ok {
-			if v.Known {
-				ids = append(ids, v.String)
-			} else {
-				ids = append(ids, "")
+		for _, bd := range s.Options[name].Blocks {
+			if v, ok := bd["kms_key_id"]; ok {
+				unknown = unknown || !v.Known
+				if v.Known {
+					ids = append(ids, v.String)
+				}
 			}
 		}
 	}
-	var out []string
 	for _, id := range ids {
+		_, name, isAlias := strings.Cut(id, ":alias/")
 		switch {
+		case id == "":
+			// Known empty: EBS's default key, whose policy needs no grant.
 		case strings.HasPrefix(id, "arn:") && strings.Contains(id, ":key/"):
-			out = append(out, id)
+			keys = append(keys, id)
+		case strings.HasPrefix(id, "arn:") && isAlias:
+			aliases = append(aliases, "alias/"+name)
+		case strings.HasPrefix(id, "alias/"):
+			aliases = append(aliases, id)
 		case kmsKeyID.MatchString(id):
-			out = append(out, fmt.Sprintf("arn:%s:kms:*:%s:key/%s", a.partition, a.account, id))
-		default: // alias or unknown
-			out = append(out, fmt.Sprintf("arn:%s:kms:*:%s:key/*", a.partition, a.account))
+			keys = append(keys, fmt.Sprintf("arn:%s:kms:*:%s:key/%s", a.partition, a.account, id))
+		default:
+			unknown = true
 		}
 	}
-	return out
+	return keys, aliases, unknown
 }
 
-func usesKMS(s packertemplate.Source) bool { return len(kmsKeys(arnCtx{}, s)) > 0 }
+// kmsKeys are the keys named by ARN or id, or every key of the account when
+// one is not known before the build (Derive notes the widening).
+func kmsKeys(a arnCtx, s packertemplate.Source) []string {
+	keys, _, unknown := kmsRefs(a, s)
+	if unknown {
+		keys = append(keys, fmt.Sprintf("arn:%s:kms:*:%s:key/*", a.partition, a.account))
+	}
+	return keys
+}
+
+// kmsAliased is every key of the account, narrowed by kmsAliasCond to the
+// keys that carry the template's aliases; nil without aliases.
+func kmsAliased(a arnCtx, s packertemplate.Source) []string {
+	if _, aliases, _ := kmsRefs(a, s); len(aliases) > 0 {
+		return []string{fmt.Sprintf("arn:%s:kms:*:%s:key/*", a.partition, a.account)}
+	}
+	return nil
+}
+
+// kmsAliasCond binds a key to its alias (kms:ResourceAliases, the aliases
+// the key carries), so an alias needs no look-up and no widening.
+func kmsAliasCond(a arnCtx, s packertemplate.Source) iampolicy.Condition {
+	_, aliases, _ := kmsRefs(a, s)
+	return iampolicy.Condition{"ForAnyValue:StringEquals": {KeyResourceAliases: sortedSet(aliases)}}
+}
+
+// grantForAWS: EC2 creates the grant for the volume it attaches; the caller
+// can create no grant of its own.
+func grantForAWS(arnCtx, packertemplate.Source) iampolicy.Condition {
+	return iampolicy.Condition{"Bool": {KeyGrantIsForAWSResource: {"true"}}}
+}
+
+func usesKMS(s packertemplate.Source) bool {
+	keys, _, unknown := kmsRefs(arnCtx{}, s)
+	return len(keys) > 0 || unknown
+}
+
+func usesKMSAlias(s packertemplate.Source) bool {
+	_, aliases, _ := kmsRefs(arnCtx{}, s)
+	return len(aliases) > 0
+}
+
+// kmsUse are the calls EBS makes on the caller's behalf for an encrypted
+// volume, snapshot or AMI copy (the Amazon EBS user guide's "Permissions
+// for users"). Packer itself never calls KMS.
+var kmsUse = []string{"kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"}
+
+// sessionOwnCond: a session is tagged with the user id of who started it.
+func sessionOwnCond(arnCtx, packertemplate.Source) iampolicy.Condition {
+	return iampolicy.Condition{iampolicy.OpStringEquals: {KeySessionOwner: {"${aws:userid}"}}}
+}
+
+// documentCheck makes Session Manager check the caller's permission on the
+// session document, also the default shell document when none is named.
+func documentCheck(arnCtx, packertemplate.Source) iampolicy.Condition {
+	return iampolicy.Condition{"Bool": {KeySessionDocumentAccessCheck: {"true"}}}
+}
+
+// osUser binds EC2 Instance Connect to the template's ssh_username.
+func osUser(_ arnCtx, s packertemplate.Source) iampolicy.Condition {
+	if u, ok := s.Str("ssh_username"); ok && u != "" {
+		return iampolicy.Condition{iampolicy.OpStringEquals: {KeyOSUser: {u}}}
+	}
+	return nil
+}
+
+// snapshotSharing binds ModifySnapshotAttribute to the accounts and groups
+// the template shares with (ec2:Add/userId, ec2:Add/group); nothing is
+// bound when they are not known before the build.
+func snapshotSharing(users, groups []string, usersKnown, groupsKnown bool) iampolicy.Condition {
+	c := iampolicy.Condition{}
+	add := func(op, key string, vals ...string) {
+		if c[op] == nil {
+			c[op] = map[string]iampolicy.Values{}
+		}
+		c[op][key] = vals
+	}
+	if usersKnown {
+		if len(users) > 0 {
+			add("ForAllValues:StringEquals", KeyAddUserID, sortedSet(users)...)
+		} else {
+			add("Null", KeyAddUserID, "true")
+		}
+	}
+	if groupsKnown {
+		if len(groups) > 0 {
+			add("ForAllValues:StringEquals", KeyAddGroup, sortedSet(groups)...)
+		} else {
+			add("Null", KeyAddGroup, "true")
+		}
+	}
+	return c
+}
+
+// optionList reads a list option: its values and whether they are known
+// (an unset option is a known empty list).
+func optionList(s packertemplate.Source, name string) ([]string, bool) {
+	if !s.Has(name) {
+		return nil, true
+	}
+	return s.StrList(name)
+}
+
+func sharedSnapshots(_ arnCtx, s packertemplate.Source) iampolicy.Condition {
+	users, uk := optionList(s, "snapshot_users")
+	groups, gk := optionList(s, "snapshot_groups")
+	return snapshotSharing(users, groups, uk, gk)
+}
+
+// sharedVolumeSnapshots is sharedSnapshots over every ebs_volumes block.
+func sharedVolumeSnapshots(_ arnCtx, s packertemplate.Source) iampolicy.Condition {
+	var users, groups []string
+	uk, gk := true, true
+	for _, b := range s.Options["ebs_volumes"].Blocks {
+		for name, dst := range map[string]*[]string{"snapshot_users": &users, "snapshot_groups": &groups} {
+			v, ok := b[name]
+			if !ok {
+				continue
+			}
+			known := v.Known && v.List != nil
+			if name == "snapshot_users" {
+				uk = uk && known
+			} else {
+				gk = gk && known
+			}
+			*dst = append(*dst, v.List...)
+		}
+	}
+	return snapshotSharing(users, groups, uk, gk)
+}
 
 // catalogue is the permission table. Each row cites the
 // hashicorp/packer-plugin-amazon step that makes the calls.
@@ -435,6 +570,9 @@ var catalogue = []entry{
 		step:     "builder/common/step_stop_ebs_instance.go",
 		builders: ebsBackedBuilders, when: allOf(not(spot), not(knownTrue("disable_stop_instance"))), res: star("instance"),
 		actions: []string{"ec2:StopInstances"}},
+	{sid: "CleanupVolumes", why: "volumes of the source AMI's mappings that outlive the instance (delete_on_termination = false)", step: "builder/common/step_cleanup_volumes.go",
+		builders: cleanupVolumeBuilders, when: always, res: star("volume"),
+		actions: []string{"ec2:DeleteVolume"}},
 	{sid: "ModifyInstance", why: "ena_support, sriov_support", step: "builder/common/step_modify_ebs_instance.go", builders: ebsBackedBuilders,
 		when: hasAny("ena_support", "sriov_support"), res: star("instance"),
 		actions: []string{"ec2:ModifyInstanceAttribute"}},
@@ -510,18 +648,18 @@ var catalogue = []entry{
 	{sid: "ForceDeregister", why: "force_deregister with force_delete_snapshot", step: "builder/common/step_deregister_ami.go",
 		builders: imageBuilders, when: allOf(isTrue("force_deregister"), isTrue("force_delete_snapshot")), res: star("snapshot"),
 		actions: []string{"ec2:DeleteSnapshot"}},
-	{sid: "CopyImage", why: "ami_regions, encrypt_boot, skip_build_region (copy, to encrypt or to move)", step: "builder/common/step_ami_region_copy.go",
+	{sid: "CopyImage", why: "ami_regions, encrypt_boot, skip_build_region (copy, to encrypt or to move; IAM has no key on the source AMI, so any AMI the account can read)", step: "builder/common/step_ami_region_copy.go",
 		builders: imageBuilders, when: anyOf(hasAny("ami_regions"), isTrue("encrypt_boot"), isTrue("skip_build_region")), res: kinds("image", "snapshot"),
 		actions: []string{"ec2:CopyImage"}},
-	{sid: "ImageAttributes", why: "ami_users, ami_groups, ami_org_arns, ami_ou_arns, ami_product_codes, ami_description, imds_support (every AMI region)",
+	{sid: "ImageAttributes", why: "ami_users, ami_groups, ami_org_arns, ami_ou_arns, ami_product_codes, ami_description, imds_support (every AMI region; IAM has no key for the accounts an AMI is shared with)",
 		step:     "builder/common/step_modify_ami_attributes.go",
 		builders: imageBuilders, when: hasAny("ami_users", "ami_groups", "ami_org_arns", "ami_ou_arns", "ami_product_codes", "ami_description", "imds_support"), res: star("image"),
 		actions: []string{"ec2:ModifyImageAttribute"}},
 	{sid: "SnapshotAttributes", why: "snapshot_users, snapshot_groups", step: "builder/common/step_modify_ami_attributes.go",
-		builders: imageBuilders, when: hasAny("snapshot_users", "snapshot_groups"), res: star("snapshot"),
+		builders: imageBuilders, when: hasAny("snapshot_users", "snapshot_groups"), res: star("snapshot"), cond: sharedSnapshots,
 		actions: []string{"ec2:ModifySnapshotAttribute"}},
 	{sid: "SnapshotAttributes", why: "ebs_volumes snapshot_users, snapshot_groups", step: "builder/ebsvolume/step_snapshot_ebs_volumes.go",
-		builders: []string{"amazon-ebsvolume"}, when: blockHas("ebs_volumes", "snapshot_users", "snapshot_groups"), res: star("snapshot"),
+		builders: []string{"amazon-ebsvolume"}, when: blockHas("ebs_volumes", "snapshot_users", "snapshot_groups"), res: star("snapshot"), cond: sharedVolumeSnapshots,
 		actions: []string{"ec2:ModifySnapshotAttribute"}},
 	{sid: "Deprecation", why: "deprecate_at", step: "builder/common/step_enable_deprecation.go",
 		builders: imageBuilders, when: hasAny("deprecate_at"), res: star("image"),
@@ -544,24 +682,39 @@ var catalogue = []entry{
 	{sid: "WindowsPassword", why: "communicator = \"winrm\" without winrm_password (the Administrator password)", step: "builder/common/step_get_password.go",
 		builders: instanceBuilders, when: needsPassword, res: star("instance"),
 		actions: []string{"ec2:GetPasswordData"}},
-	{sid: "KMS", why: "encrypt_boot, kms_key_id, region_kms_key_ids, root_volume_kms_key_id, encrypted block devices",
+	{sid: "KMS", why: "encrypt_boot, kms_key_id, region_kms_key_ids, root_volume_kms_key_id, encrypted block devices: EC2 uses the keys the template names on the build's behalf",
 		step: "builder/common/step_ami_region_copy.go, step_run_source_instance.go, builder/chroot/step_create_volume.go",
-		when: usesKMS, res: kmsKeys,
-		actions: []string{"kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"}},
-	{sid: "SessionManager", why: "ssh_interface = \"session_manager\"", step: "builder/common/step_create_ssm_tunnel.go, ssm/session.go",
+		when: usesKMS, res: kmsKeys, actions: kmsUse},
+	{sid: "KMSGrant", why: "EC2 grants itself the use of the key for the volumes it creates",
+		step: "builder/common/step_ami_region_copy.go, step_run_source_instance.go, builder/chroot/step_create_volume.go",
+		when: usesKMS, res: kmsKeys, cond: grantForAWS, actions: []string{"kms:CreateGrant"}},
+	{sid: "KMSByAlias", why: "keys the template names by alias",
+		step: "builder/common/step_ami_region_copy.go, step_run_source_instance.go, builder/chroot/step_create_volume.go",
+		when: usesKMSAlias, res: kmsAliased, cond: kmsAliasCond, actions: kmsUse},
+	{sid: "KMSGrantByAlias", why: "EC2 grants itself the use of the keys the template names by alias",
+		step: "builder/common/step_ami_region_copy.go, step_run_source_instance.go, builder/chroot/step_create_volume.go",
+		when: usesKMSAlias, res: kmsAliased, cond: func(a arnCtx, s packertemplate.Source) iampolicy.Condition {
+			c := kmsAliasCond(a, s)
+			c["Bool"] = grantForAWS(a, s)["Bool"]
+			return c
+		}, actions: []string{"kms:CreateGrant"}},
+	{sid: "SessionManager", why: "ssh_interface = \"session_manager\": the port-forwarding session to the build instance", step: "builder/common/step_create_ssm_tunnel.go, ssm/session.go",
+		builders: instanceBuilders, when: sessionManager, res: star("instance"), cond: documentCheck,
+		actions: []string{"ssm:StartSession"}},
+	{sid: "SessionManagerDocument", why: "ssh_interface = \"session_manager\": the AWS-StartPortForwardingSession document, the only one granted (no shell, no commands)", step: "builder/common/ssm/session.go",
 		builders: instanceBuilders, when: sessionManager,
 		res: func(a arnCtx, _ packertemplate.Source) []string {
-			return []string{a.ec2("instance", "*"), fmt.Sprintf("arn:%s:ssm:*::document/AWS-StartPortForwardingSession", a.partition)}
+			return []string{fmt.Sprintf("arn:%s:ssm:*::document/AWS-StartPortForwardingSession", a.partition)}
 		},
 		actions: []string{"ssm:StartSession"}},
-	{sid: "SessionManagerEnd", why: "ssh_interface = \"session_manager\"", step: "builder/common/ssm/session.go",
+	{sid: "SessionManagerEnd", why: "ssh_interface = \"session_manager\": ending the session Packer started", step: "builder/common/ssm/session.go",
 		builders: instanceBuilders, when: sessionManager,
 		res: func(a arnCtx, _ packertemplate.Source) []string {
 			return []string{fmt.Sprintf("arn:%s:ssm:*:%s:session/*", a.partition, a.account)}
 		},
-		actions: []string{"ssm:TerminateSession"}},
-	{sid: "InstanceConnect", why: "session_manager with ssh_private_key_file and no ssh_keypair_name (pushes the public key)", step: "builder/common/step_create_ssm_tunnel.go",
-		builders: instanceBuilders, when: instanceConnect, res: star("instance"),
+		cond: sessionOwnCond, actions: []string{"ssm:TerminateSession"}},
+	{sid: "InstanceConnect", why: "session_manager with ssh_private_key_file and no ssh_keypair_name (pushes the public key; IAM has no key that binds the instance, so any instance of the build regions, for ssh_username only)", step: "builder/common/step_create_ssm_tunnel.go",
+		builders: instanceBuilders, when: instanceConnect, res: star("instance"), cond: osUser,
 		actions: []string{"ec2-instance-connect:SendSSHPublicKey"}},
 }
 
@@ -627,7 +780,8 @@ func Derive(t *packertemplate.Template, partition, account, buildRegion string) 
 		if s.Has("temporary_iam_instance_profile_policy_document") {
 			d.Errors = append(d.Errors, fmt.Sprintf("%s: %s sets temporary_iam_instance_profile_policy_document: Packer would need iam:CreateRole and iam:PutRolePolicy, which defeats a least-privilege build role; remove it and use `iam_instance_profile = var.iam_instance_profile`, the profile buildrole creates (its policy comes from the instance-policy input)", s.Options["temporary_iam_instance_profile_policy_document"].Pos, label))
 		}
-		if v, ok := s.Options["iam_instance_profile"]; ok && !refersTo(v, "var.iam_instance_profile") {
+		if v, ok := s.Options["iam_instance_profile"]; ok && !refersTo(v, "var.iam_instance_profile") && !(v.Known && v.String == "") {
+			// A known empty profile is Packer's "no profile".
 			if v.Known {
 				d.InstanceProfiles = append(d.InstanceProfiles, v.String)
 				d.Notes = append(d.Notes, fmt.Sprintf("%s: %s uses its own instance profile %q: PassRole is granted on a role of the same name; prefer `iam_instance_profile = var.iam_instance_profile`", v.Pos, label, v.String))
@@ -638,6 +792,10 @@ func Derive(t *packertemplate.Template, partition, account, buildRegion string) 
 		if s.Type == "amazon-instance" {
 			d.Notes = append(d.Notes, fmt.Sprintf("%s: %s bundles the volume and uploads it to s3_bucket from the instance (builder/instance/step_upload_bundle.go): the instance profile needs S3 access to that bucket; without iam_instance_profile Packer passes its own (the build role's) credentials to the instance", s.Pos, label))
 		}
+		d.Notes = append(d.Notes, widenings(a, s, label)...)
+		if spot(s) && slices.Contains(instanceBuilders, s.Type) {
+			d.Notes = append(d.Notes, fmt.Sprintf("%s: %s requests a spot instance: EC2 needs the service-linked role AWSServiceRoleForEC2Spot, which buildrole does not let the build role create (no IAM writes); if the account has never launched a spot instance, create it once: aws iam create-service-linked-role --aws-service-name spot.amazonaws.com", s.Options["spot_price"].Pos, label))
+		}
 		if blockTrue("fast_launch", "enable_fast_launch")(s) {
 			d.Notes = append(d.Notes, fmt.Sprintf("%s: %s enables Windows fast launch: EC2 uses the AWSServiceRoleForEC2FastLaunch service-linked role, which must already exist (buildrole grants no iam:CreateServiceLinkedRole)", s.Pos, label))
 		}
@@ -645,14 +803,24 @@ func Derive(t *packertemplate.Template, partition, account, buildRegion string) 
 			if e.builders != nil && !slices.Contains(e.builders, s.Type) || !e.when(s) {
 				continue
 			}
+			res := e.res(a, s)
+			if len(res) == 0 {
+				continue
+			}
+			var cond iampolicy.Condition
+			if e.cond != nil {
+				cond = e.cond(a, s)
+			}
 			g := bySid[e.sid]
 			if g == nil {
-				g = &Grant{Sid: e.sid}
+				g = &Grant{Sid: e.sid, Condition: cond}
 				bySid[e.sid] = g
 				order = append(order, e.sid)
+			} else {
+				g.Condition = widen(g.Condition, cond)
 			}
 			g.Actions = append(g.Actions, e.actions...)
-			g.Resources = append(g.Resources, e.res(a, s)...)
+			g.Resources = append(g.Resources, res...)
 			g.Why = append(g.Why, fmt.Sprintf("%s: %s (%s)", label, e.why, e.step))
 		}
 	}
@@ -667,6 +835,11 @@ func Derive(t *packertemplate.Template, partition, account, buildRegion string) 
 		d.Grants = append(d.Grants, *g)
 	}
 	d.Regions = dedupe(d.Regions)
+	for i, g := range d.Grants {
+		if strings.HasPrefix(g.Sid, "KMS") {
+			d.Grants[i].Condition = viaEC2(g.Condition, partition, d.Regions)
+		}
+	}
 	for _, ds := range t.Data {
 		label := "data." + ds.Type + "." + ds.Name
 		switch ds.Type {

@@ -1,6 +1,7 @@
 package buildpolicy
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -128,12 +129,15 @@ func BuildRolePolicy(p BuildParams) iampolicy.Document {
 		grants = DefaultGrants()
 	}
 	var stmts []iampolicy.Statement
+	launches := false
 	for _, g := range grants {
+		launches = launches || slices.Contains(g.Actions, "ec2:RunInstances")
+		base := func() iampolicy.Condition { return mergeCond(regionBound(), g.Condition) }
 		if p.TagRunID != "" {
-			stmts = append(stmts, tagScoped(g, p.TagRunID, regionBound)...)
+			stmts = append(stmts, tagScoped(g, p.TagRunID, base)...)
 			continue
 		}
-		stmts = append(stmts, iampolicy.Statement{Sid: g.Sid, Effect: iampolicy.EffectAllow, Action: slices.Clone(g.Actions), Resource: slices.Clone(g.Resources), Condition: regionBound()})
+		stmts = append(stmts, iampolicy.Statement{Sid: g.Sid, Effect: iampolicy.EffectAllow, Action: slices.Clone(g.Actions), Resource: slices.Clone(g.Resources), Condition: base()})
 	}
 
 	if roles := dedupe(p.PassRoleARNs); len(roles) > 0 {
@@ -156,6 +160,15 @@ func BuildRolePolicy(p BuildParams) iampolicy.Document {
 		stmts = append(stmts, iampolicy.Statement{
 			Sid: SidReadInstanceProfile, Effect: iampolicy.EffectAllow,
 			Action: iampolicy.Values{iampolicy.ActionGetInstanceProfile}, Resource: profiles, Condition: c,
+		})
+	}
+	if launches {
+		// A network interface RunInstances creates is authorized as
+		// network-interface/*; an existing one carries its id (eni-...).
+		stmts = append(stmts, iampolicy.Statement{
+			Sid: SidDenyExistingNetworkInterfaces, Effect: iampolicy.EffectDeny,
+			Action:   iampolicy.Values{"ec2:RunInstances"},
+			Resource: iampolicy.Values{fmt.Sprintf("arn:%s:ec2:*:*:network-interface/eni-*", partition)},
 		})
 	}
 	if len(cidrs) > 0 {

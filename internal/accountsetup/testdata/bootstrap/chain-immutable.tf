@@ -29,13 +29,91 @@ resource "aws_iam_policy" "boundary" {
         {
           "Sid": "BuildActions",
           "Effect": "Allow",
+          "Action": "ec2:DescribeImages",
+          "Resource": "*"
+        },
+        {
+          "Sid": "BuildInstances",
+          "Effect": "Allow",
           "Action": [
             "ec2:CreateImage",
-            "ec2:DescribeImages",
+            "ec2:GetPasswordData",
+            "ec2:ModifyInstanceAttribute",
             "ec2:RunInstances",
-            "kms:Decrypt"
+            "ec2:StopInstances",
+            "ec2:TerminateInstances"
           ],
-          "Resource": "*"
+          "Resource": "*",
+          "Condition": {
+            "ArnLikeIfExists": {
+              "ec2:InstanceProfile": "arn:aws-us-gov:iam::123456789012:instance-profile/ci/images/img-*"
+            }
+          }
+        },
+        {
+          "Sid": "SessionsToInstances",
+          "Effect": "Allow",
+          "Action": "ssm:StartSession",
+          "Resource": "arn:aws-us-gov:ec2:*:123456789012:instance/*",
+          "Condition": {
+            "Bool": {
+              "ssm:SessionDocumentAccessCheck": "true"
+            }
+          }
+        },
+        {
+          "Sid": "PortForwardingDocument",
+          "Effect": "Allow",
+          "Action": "ssm:StartSession",
+          "Resource": "arn:aws-us-gov:ssm:*::document/AWS-StartPortForwardingSession"
+        },
+        {
+          "Sid": "EndOwnSessions",
+          "Effect": "Allow",
+          "Action": "ssm:TerminateSession",
+          "Resource": "arn:aws-us-gov:ssm:*:123456789012:session/*",
+          "Condition": {
+            "StringEquals": {
+              "ssm:resourceTag/aws:ssmmessages:session-id": "$${aws:userid}"
+            }
+          }
+        },
+        {
+          "Sid": "KeysViaEC2",
+          "Effect": "Allow",
+          "Action": "kms:Decrypt",
+          "Resource": "*",
+          "Condition": {
+            "StringLike": {
+              "kms:ViaService": "ec2.*.amazonaws.com"
+            }
+          }
+        },
+        {
+          "Sid": "GrantsForEC2",
+          "Effect": "Allow",
+          "Action": "kms:CreateGrant",
+          "Resource": "*",
+          "Condition": {
+            "Bool": {
+              "kms:GrantIsForAWSResource": "true"
+            },
+            "StringLike": {
+              "kms:ViaService": "ec2.*.amazonaws.com"
+            }
+          }
+        },
+        {
+          "Sid": "ShareSnapshots",
+          "Effect": "Allow",
+          "Action": "ec2:ModifySnapshotAttribute",
+          "Resource": "*",
+          "Condition": {
+            "Null": {
+              "ec2:Add/group": "true",
+              "ec2:Add/userId": "true"
+            }
+          }
         },
         {
           "Sid": "PassRunRoles",
@@ -72,6 +150,36 @@ resource "aws_iam_policy" "boundary" {
             "ssmmessages:OpenDataChannel"
           ],
           "Resource": "*"
+        },
+        {
+          "Sid": "DenyExpiryRewrite",
+          "Effect": "Deny",
+          "Action": "ec2:CreateTags",
+          "Resource": "*",
+          "Condition": {
+            "Null": {
+              "aws:RequestTag/buildrole:expires-at": "false",
+              "aws:ResourceTag/buildrole:expires-at": "false"
+            },
+            "StringNotEquals": {
+              "aws:RequestTag/buildrole:expires-at": "$${aws:ResourceTag/buildrole:expires-at}"
+            }
+          }
+        },
+        {
+          "Sid": "DenyRunIDRewrite",
+          "Effect": "Deny",
+          "Action": "ec2:CreateTags",
+          "Resource": "*",
+          "Condition": {
+            "Null": {
+              "aws:RequestTag/buildrole:run-id": "false",
+              "aws:ResourceTag/buildrole:run-id": "false"
+            },
+            "StringNotEquals": {
+              "aws:RequestTag/buildrole:run-id": "$${aws:ResourceTag/buildrole:run-id}"
+            }
+          }
         }
       ]
     }
@@ -155,6 +263,10 @@ resource "aws_iam_role_policy" "bootstrap" {
             "arn:aws-us-gov:iam::123456789012:role/ci/images/img-*"
           ],
           "Condition": {
+            "Null": {
+              "aws:RequestTag/buildrole:expires-at": "false",
+              "aws:RequestTag/buildrole:run-id": "false"
+            },
             "StringEquals": {
               "aws:RequestTag/buildrole:managed": "true"
             },
@@ -209,7 +321,12 @@ resource "aws_iam_role_policy" "bootstrap" {
           "Sid": "PassRunRolesToInstanceProfiles",
           "Effect": "Allow",
           "Action": "iam:PassRole",
-          "Resource": "arn:aws-us-gov:iam::123456789012:role/ci/images/img-*"
+          "Resource": "arn:aws-us-gov:iam::123456789012:role/ci/images/img-*",
+          "Condition": {
+            "StringEquals": {
+              "iam:PassedToService": "ec2.amazonaws.com"
+            }
+          }
         },
         {
           "Sid": "ReadRunRoles",
@@ -284,6 +401,42 @@ resource "aws_iam_role_policy" "bootstrap" {
           "Condition": {
             "StringNotEquals": {
               "iam:PermissionsBoundary": "arn:aws-us-gov:iam::123456789012:policy/ci/images/img-boundary"
+            }
+          }
+        },
+        {
+          "Sid": "DenyExpiryRewrite",
+          "Effect": "Deny",
+          "Action": [
+            "iam:TagInstanceProfile",
+            "iam:TagRole"
+          ],
+          "Resource": "*",
+          "Condition": {
+            "Null": {
+              "aws:RequestTag/buildrole:expires-at": "false",
+              "aws:ResourceTag/buildrole:expires-at": "false"
+            },
+            "StringNotEquals": {
+              "aws:RequestTag/buildrole:expires-at": "$${aws:ResourceTag/buildrole:expires-at}"
+            }
+          }
+        },
+        {
+          "Sid": "DenyRunIDRewrite",
+          "Effect": "Deny",
+          "Action": [
+            "iam:TagInstanceProfile",
+            "iam:TagRole"
+          ],
+          "Resource": "*",
+          "Condition": {
+            "Null": {
+              "aws:RequestTag/buildrole:run-id": "false",
+              "aws:ResourceTag/buildrole:run-id": "false"
+            },
+            "StringNotEquals": {
+              "aws:RequestTag/buildrole:run-id": "$${aws:ResourceTag/buildrole:run-id}"
             }
           }
         }

@@ -28,13 +28,91 @@ resource "aws_iam_policy" "boundary" {
         {
           "Sid": "BuildActions",
           "Effect": "Allow",
+          "Action": "ec2:DescribeImages",
+          "Resource": "*"
+        },
+        {
+          "Sid": "BuildInstances",
+          "Effect": "Allow",
           "Action": [
             "ec2:CreateImage",
-            "ec2:DescribeImages",
+            "ec2:GetPasswordData",
+            "ec2:ModifyInstanceAttribute",
             "ec2:RunInstances",
-            "kms:Decrypt"
+            "ec2:StopInstances",
+            "ec2:TerminateInstances"
           ],
-          "Resource": "*"
+          "Resource": "*",
+          "Condition": {
+            "ArnLikeIfExists": {
+              "ec2:InstanceProfile": "arn:aws:iam::123456789012:instance-profile/buildrole/buildrole-*"
+            }
+          }
+        },
+        {
+          "Sid": "SessionsToInstances",
+          "Effect": "Allow",
+          "Action": "ssm:StartSession",
+          "Resource": "arn:aws:ec2:*:123456789012:instance/*",
+          "Condition": {
+            "Bool": {
+              "ssm:SessionDocumentAccessCheck": "true"
+            }
+          }
+        },
+        {
+          "Sid": "PortForwardingDocument",
+          "Effect": "Allow",
+          "Action": "ssm:StartSession",
+          "Resource": "arn:aws:ssm:*::document/AWS-StartPortForwardingSession"
+        },
+        {
+          "Sid": "EndOwnSessions",
+          "Effect": "Allow",
+          "Action": "ssm:TerminateSession",
+          "Resource": "arn:aws:ssm:*:123456789012:session/*",
+          "Condition": {
+            "StringEquals": {
+              "ssm:resourceTag/aws:ssmmessages:session-id": "$${aws:userid}"
+            }
+          }
+        },
+        {
+          "Sid": "KeysViaEC2",
+          "Effect": "Allow",
+          "Action": "kms:Decrypt",
+          "Resource": "*",
+          "Condition": {
+            "StringLike": {
+              "kms:ViaService": "ec2.*.amazonaws.com"
+            }
+          }
+        },
+        {
+          "Sid": "GrantsForEC2",
+          "Effect": "Allow",
+          "Action": "kms:CreateGrant",
+          "Resource": "*",
+          "Condition": {
+            "Bool": {
+              "kms:GrantIsForAWSResource": "true"
+            },
+            "StringLike": {
+              "kms:ViaService": "ec2.*.amazonaws.com"
+            }
+          }
+        },
+        {
+          "Sid": "ShareSnapshots",
+          "Effect": "Allow",
+          "Action": "ec2:ModifySnapshotAttribute",
+          "Resource": "*",
+          "Condition": {
+            "Null": {
+              "ec2:Add/group": "true",
+              "ec2:Add/userId": "true"
+            }
+          }
         },
         {
           "Sid": "PassRunRoles",
@@ -71,6 +149,36 @@ resource "aws_iam_policy" "boundary" {
             "ssmmessages:OpenDataChannel"
           ],
           "Resource": "*"
+        },
+        {
+          "Sid": "DenyExpiryRewrite",
+          "Effect": "Deny",
+          "Action": "ec2:CreateTags",
+          "Resource": "*",
+          "Condition": {
+            "Null": {
+              "aws:RequestTag/buildrole:expires-at": "false",
+              "aws:ResourceTag/buildrole:expires-at": "false"
+            },
+            "StringNotEquals": {
+              "aws:RequestTag/buildrole:expires-at": "$${aws:ResourceTag/buildrole:expires-at}"
+            }
+          }
+        },
+        {
+          "Sid": "DenyRunIDRewrite",
+          "Effect": "Deny",
+          "Action": "ec2:CreateTags",
+          "Resource": "*",
+          "Condition": {
+            "Null": {
+              "aws:RequestTag/buildrole:run-id": "false",
+              "aws:ResourceTag/buildrole:run-id": "false"
+            },
+            "StringNotEquals": {
+              "aws:RequestTag/buildrole:run-id": "$${aws:ResourceTag/buildrole:run-id}"
+            }
+          }
         }
       ]
     }
@@ -151,6 +259,10 @@ resource "aws_iam_role_policy" "bootstrap" {
             "arn:aws:iam::123456789012:role/buildrole/buildrole-*"
           ],
           "Condition": {
+            "Null": {
+              "aws:RequestTag/buildrole:expires-at": "false",
+              "aws:RequestTag/buildrole:run-id": "false"
+            },
             "StringEquals": {
               "aws:RequestTag/buildrole:managed": "true"
             },
@@ -205,7 +317,12 @@ resource "aws_iam_role_policy" "bootstrap" {
           "Sid": "PassRunRolesToInstanceProfiles",
           "Effect": "Allow",
           "Action": "iam:PassRole",
-          "Resource": "arn:aws:iam::123456789012:role/buildrole/buildrole-*"
+          "Resource": "arn:aws:iam::123456789012:role/buildrole/buildrole-*",
+          "Condition": {
+            "StringEquals": {
+              "iam:PassedToService": "ec2.amazonaws.com"
+            }
+          }
         },
         {
           "Sid": "ReadRunRoles",
@@ -274,6 +391,42 @@ resource "aws_iam_role_policy" "bootstrap" {
           "Condition": {
             "StringNotEquals": {
               "iam:PermissionsBoundary": "arn:aws:iam::123456789012:policy/buildrole/buildrole-boundary"
+            }
+          }
+        },
+        {
+          "Sid": "DenyExpiryRewrite",
+          "Effect": "Deny",
+          "Action": [
+            "iam:TagInstanceProfile",
+            "iam:TagRole"
+          ],
+          "Resource": "*",
+          "Condition": {
+            "Null": {
+              "aws:RequestTag/buildrole:expires-at": "false",
+              "aws:ResourceTag/buildrole:expires-at": "false"
+            },
+            "StringNotEquals": {
+              "aws:RequestTag/buildrole:expires-at": "$${aws:ResourceTag/buildrole:expires-at}"
+            }
+          }
+        },
+        {
+          "Sid": "DenyRunIDRewrite",
+          "Effect": "Deny",
+          "Action": [
+            "iam:TagInstanceProfile",
+            "iam:TagRole"
+          ],
+          "Resource": "*",
+          "Condition": {
+            "Null": {
+              "aws:RequestTag/buildrole:run-id": "false",
+              "aws:ResourceTag/buildrole:run-id": "false"
+            },
+            "StringNotEquals": {
+              "aws:RequestTag/buildrole:run-id": "$${aws:ResourceTag/buildrole:run-id}"
             }
           }
         }

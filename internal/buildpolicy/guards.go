@@ -1,0 +1,196 @@
+package buildpolicy
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/buildrole/buildrole/internal/iampolicy"
+
+	"github.com/buildrole/buildrole/internal/packertemplate"
+)
+
+// Condition keys of the guards, as the Service Authorization Reference
+// spells them.
+const (
+	KeyViaService                 = "kms:ViaService"
+	KeyGrantIsForAWSResource      = "kms:GrantIsForAWSResource"
+	KeyResourceAliases            = "kms:ResourceAliases"
+	KeySessionDocumentAccessCheck = "ssm:SessionDocumentAccessCheck"
+	KeySessionOwner               = "ssm:resourceTag/aws:ssmmessages:session-id"
+	KeyOSUser                     = "ec2:osuser"
+	KeyAddUserID                  = "ec2:Add/userId"
+	KeyAddGroup                   = "ec2:Add/group"
+)
+
+// SidDenyExistingNetworkInterfaces refuses launching with a network
+// interface that already exists.
+const SidDenyExistingNetworkInterfaces = "DenyExistingNetworkInterfaces"
+
+// ViaEC2 are the kms:ViaService values of EC2 in regions: EBS calls KMS
+// through "ec2.REGION.amazonaws.com" (".com.cn" in China).
+func ViaEC2(partition string, regions []string) iampolicy.Values {
+	var out iampolicy.Values
+	for _, r := range regions {
+		out = append(out, "ec2."+r+"."+iampolicy.DNSSuffix(partition))
+	}
+	return out
+}
+
+// viaEC2 adds kms:ViaService to c: the key is usable only by EC2 acting for
+// the build in its regions, never by the build role directly.
+func viaEC2(c iampolicy.Condition, partition string, regions []string) iampolicy.Condition {
+	out := cloneCond(c)
+	if out[iampolicy.OpStringEquals] == nil {
+		out[iampolicy.OpStringEquals] = map[string]iampolicy.Values{}
+	}
+	out[iampolicy.OpStringEquals][KeyViaService] = ViaEC2(partition, regions)
+	return out
+}
+
+func cloneCond(c iampolicy.Condition) iampolicy.Condition {
+	out := iampolicy.Condition{}
+	for op, keys := range c {
+		out[op] = maps.Clone(keys)
+	}
+	return out
+}
+
+// mergeCond returns a and b together, b's keys winning.
+func mergeCond(a, b iampolicy.Condition) iampolicy.Condition {
+	out := cloneCond(a)
+	for op, keys := range b {
+		if out[op] == nil {
+			out[op] = map[string]iampolicy.Values{}
+		}
+		for k, v := range keys {
+			out[op][k] = slices.Clone(v)
+		}
+	}
+	return out
+}
+
+// widen merges the conditions of two rows of one statement so that the
+// statement allows what either row allows: a key bound by both keeps the
+// union of their values; a key only one binds is dropped.
+func widen(a, b iampolicy.Condition) iampolicy.Condition {
+	out := iampolicy.Condition{}
+	for op, keys := range a {
+		for k, v := range keys {
+			w, ok := b[op][k]
+			if !ok {
+				continue
+			}
+			if out[op] == nil {
+				out[op] = map[string]iampolicy.Values{}
+			}
+			out[op][k] = sortedSet(append(slices.Clone(v), w...))
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// widenings are the notes of one source: what the template leaves open, so
+// that the policy grants more than the build will use.
+func widenings(a arnCtx, s packertemplate.Source, label string) []string {
+	if !slices.Contains(instanceBuilders, s.Type) && s.Type != "amazon-chroot" {
+		return nil
+	}
+	var out []string
+	note := func(option, format string, args ...any) {
+		pos := s.Pos
+		if v, ok := s.Options[option]; ok {
+			pos = v.Pos
+		}
+		out = append(out, fmt.Sprintf("%s: %s: ", pos, label)+fmt.Sprintf(format, args...))
+	}
+	if _, _, unknown := kmsRefs(a, s); unknown {
+		note("kms_key_id", "a KMS key is not known before the build: EC2 may use every key of the account on the build's behalf (still only through EC2, never directly); name the keys by id, ARN or alias")
+	}
+	if slices.Contains(instanceBuilders, s.Type) {
+		if _, ok := s.Str("source_ami"); !ok || s.Has("source_ami_filter") {
+			note("source_ami_filter", "the source AMI is found at build time: the build may launch any AMI the account can use; give source_ami to bind it")
+		}
+		if s.Has("security_group_filter") {
+			note("security_group_filter", "security_group_filter: the build may launch into any security group of the build region; give security_group_ids to bind them")
+		}
+		if _, ok := s.Str("subnet_id"); !ok {
+			note("subnet_id", "no subnet_id: the build may launch into any subnet of the build region; give subnet_id to bind it")
+		}
+	}
+	if _, known := optionList(s, "snapshot_users"); !known {
+		note("snapshot_users", "snapshot_users is not known before the build: snapshots may be shared with any account; give the accounts literally")
+	}
+	return out
+}
+
+// guardWhy says what each condition key stops, for `buildrole policy`.
+var guardWhy = map[string]string{
+	KeyRequestTagRunID:            "the request must tag what it creates with this run's buildrole:run-id, so nothing is created that the run does not own",
+	KeyResourceTagRunID:           "only on resources tagged with this run's buildrole:run-id: never another run's or anything else in the account",
+	KeyCreateAction:               "only inside the creating call (tag on create), so no existing resource can be tagged into the run",
+	KeySessionDocumentAccessCheck: "Session Manager checks the session document too: a StartSession naming no document (the shell) or another document is denied, since only AWS-StartPortForwardingSession is granted",
+	KeySessionOwner:               "only sessions this role started (their session-id tag is the caller's aws:userid): it cannot end anyone else's session",
+	KeyViaService:                 "only when EC2 calls KMS for the build in its regions (kms:ViaService): the build role cannot decrypt, encrypt or re-encrypt data with the key itself",
+	KeyGrantIsForAWSResource:      "only grants EC2 creates for its own volumes: no grant to another principal",
+	KeyResourceAliases:            "only the keys that carry the template's aliases",
+	KeyAddUserID:                  "snapshots can be shared only with the accounts the template names",
+	KeyAddGroup:                   "no public (group \"all\") sharing of snapshots unless the template asks for it",
+	KeyOSUser:                     "SSH keys only for the template's ssh_username",
+	iampolicy.KeyPassedToService:  "only to EC2, never to another service",
+}
+
+// staticWhy explains the statements that come from no catalogue row.
+var staticWhy = map[string]string{
+	SidPassInstanceRole:              "Packer passes the instance role to the build VM (RunInstances with an instance profile)",
+	SidReadInstanceProfile:           "Packer reads the instance profile it was given (builder/common/step_iam_instance_profile.go)",
+	SidDenyOutsideSourceCIDRs:        "allowed-source-cidrs: calls from other networks are denied, except those AWS services make on the build's behalf (aws:ViaAWSService)",
+	SidDenyExistingNetworkInterfaces: "RunInstances creates the instance's network interface; attaching one that already exists (another instance's, production's) is denied",
+}
+
+// Explain says why statement st of a build policy is there: the catalogue
+// rows of the grant it came from (its Sid, or the Sid scope: tags split it
+// from), then one "guard:" line per condition key saying what it stops.
+// nil: st is not one of buildrole's (extra-policy).
+func Explain(st iampolicy.Statement, grants []Grant) []string {
+	var why []string
+	if w, ok := staticWhy[st.Sid]; ok {
+		why = []string{w}
+	}
+	best := ""
+	for _, g := range grants {
+		if strings.HasPrefix(st.Sid, g.Sid) && len(g.Sid) > len(best) && tagSuffix(strings.TrimPrefix(st.Sid, g.Sid)) {
+			best, why = g.Sid, g.Why
+		}
+	}
+	if why == nil {
+		return nil
+	}
+	why = slices.Clone(why)
+	var keys []string
+	for _, kv := range st.Condition {
+		for k := range kv {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range slices.Compact(keys) {
+		if w, ok := guardWhy[k]; ok {
+			why = append(why, "guard: "+k+": "+w)
+		}
+	}
+	return why
+}
+
+// tagSuffix: what tagScoped appends to a grant's Sid ("", "Tagged",
+// "Owned2", "OnCreate").
+func tagSuffix(s string) bool {
+	for _, p := range []string{"Tagged", "Owned", "OnCreate"} {
+		s = strings.TrimPrefix(s, p)
+	}
+	return strings.Trim(s, "0123456789") == ""
+}
