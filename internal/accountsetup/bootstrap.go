@@ -84,15 +84,6 @@ const (
 	TagExpiresAt = "buildrole:expires-at"
 )
 
-// guardedInstanceActions act on an existing instance or launch one: the
-// boundary allows them only on instances without an instance profile or
-// with one of the run profiles (ec2:InstanceProfile), never on an instance
-// that carries a production profile.
-var guardedInstanceActions = []string{
-	"ec2:CreateImage", "ec2:GetPasswordData", "ec2:ModifyInstanceAttribute",
-	"ec2:RunInstances", "ec2:StopInstances", "ec2:TerminateInstances",
-}
-
 // DefaultInstanceActions are what the SSM agent on a build VM needs to
 // register and to carry Session Manager and Run Command traffic (the
 // ssm:UpdateInstanceInformation, ssmmessages and ec2messages statements of
@@ -638,7 +629,8 @@ func (b *Bootstrap) boundaryPolicy(catalogue, instance []string) iampolicy.Docum
 	// Actions with a statement of their own (and PassRole and
 	// GetInstanceProfile, which must never arrive on "*") leave the
 	// generic statement.
-	own := append([]string{iampolicy.ActionPassRole, iampolicy.ActionGetInstanceProfile, "ssm:StartSession", "ssm:TerminateSession", "ec2:ModifySnapshotAttribute"}, guardedInstanceActions...)
+	guarded := buildpolicy.ProfileGuardedActions()
+	own := append([]string{iampolicy.ActionPassRole, iampolicy.ActionGetInstanceProfile, "ssm:StartSession", "ssm:TerminateSession", "ec2:ModifySnapshotAttribute"}, guarded...)
 	var build, kms iampolicy.Values
 	for _, a := range catalogue {
 		switch {
@@ -684,7 +676,6 @@ func (b *Bootstrap) boundaryPolicy(catalogue, instance []string) iampolicy.Docum
 	} else {
 		share["Null"][buildpolicy.KeyAddUserID] = iampolicy.Values{"true"}
 	}
-	guarded := slices.Clone(guardedInstanceActions)
 	stmts := []iampolicy.Statement{
 		{
 			// A ceiling, not a grant: the run role's own policy binds
@@ -693,11 +684,11 @@ func (b *Bootstrap) boundaryPolicy(catalogue, instance []string) iampolicy.Docum
 			Action: build, Resource: iampolicy.Values{"*"}, Condition: inRegions(nil),
 		},
 		{
-			// The key is present on instance resources only: no other
-			// instance profile than a run's.
+			// The key is present on instance resources only: an instance
+			// with a profile other than a run's is out of reach.
 			Sid: SidBoundaryBuildInstances, Effect: iampolicy.EffectAllow,
 			Action: guarded, Resource: iampolicy.Values{"*"},
-			Condition: inRegions(iampolicy.Condition{"ArnLikeIfExists": {"ec2:InstanceProfile": {b.profileGlob}}}),
+			Condition: inRegions(iampolicy.Condition{"ArnLikeIfExists": {buildpolicy.KeyInstanceProfile: {b.profileGlob}}}),
 		},
 		{
 			// Session Manager then checks the document too, also the

@@ -132,7 +132,11 @@ func BuildRolePolicy(p BuildParams) iampolicy.Document {
 	launches := false
 	for _, g := range grants {
 		launches = launches || slices.Contains(g.Actions, "ec2:RunInstances")
-		base := func() iampolicy.Condition { return mergeCond(regionBound(), g.Condition) }
+		cond := g.Condition
+		if p.Grants != nil && slices.ContainsFunc(g.Actions, func(a string) bool { return slices.Contains(profileGuarded, a) }) {
+			cond = mergeCond(cond, profileGuard(p.InstanceProfileARNs))
+		}
+		base := func() iampolicy.Condition { return mergeCond(regionBound(), cond) }
 		if p.TagRunID != "" {
 			stmts = append(stmts, tagScoped(g, p.TagRunID, base)...)
 			continue
@@ -232,4 +236,23 @@ func dedupe(in []string) iampolicy.Values {
 		}
 	}
 	return out
+}
+
+// profileGuarded are the calls on an instance (or launching one) that the
+// instance's profile binds: the build acts only on an instance that has the
+// run's profile, or no profile at all, never on one with a production
+// profile. The key is present on instance resources only.
+var profileGuarded = []string{
+	"ec2:CreateImage", "ec2:GetPasswordData", "ec2:ModifyInstanceAttribute",
+	"ec2:RunInstances", "ec2:StopInstances", "ec2:TerminateInstances",
+}
+
+// ProfileGuardedActions returns profileGuarded, sorted.
+func ProfileGuardedActions() []string { return slices.Clone(profileGuarded) }
+
+func profileGuard(profiles []string) iampolicy.Condition {
+	if ps := dedupe(profiles); len(ps) > 0 {
+		return iampolicy.Condition{"ArnLikeIfExists": {KeyInstanceProfile: ps}}
+	}
+	return iampolicy.Condition{"Null": {KeyInstanceProfile: {"true"}}}
 }

@@ -246,8 +246,8 @@ func TestBuildPolicyNoWildcardActions(t *testing.T) {
 			if len(s.NotAction) > 0 || len(s.NotResource) > 0 {
 				t.Errorf("%s: statement %s uses NotAction/NotResource", c.name, s.Sid)
 			}
-			if s.Sid == SidDenyOutsideSourceCIDRs && s.Effect == iampolicy.EffectDeny {
-				continue // a Deny on every action only narrows
+			if (s.Sid == SidDenyOutsideSourceCIDRs || s.Sid == SidDenyExistingNetworkInterfaces) && s.Effect == iampolicy.EffectDeny {
+				continue // a Deny only narrows
 			}
 			if s.Effect != iampolicy.EffectAllow {
 				t.Errorf("%s: statement %s effect %s", c.name, s.Sid, s.Effect)
@@ -342,7 +342,7 @@ func TestBuildPolicyShape(t *testing.T) {
 	for _, s := range doc.Statement {
 		sids = append(sids, s.Sid)
 	}
-	if diff := cmp.Diff([]string{SidPackerEC2Read, SidPackerEC2, SidPassInstanceRole, SidReadInstanceProfile}, sids); diff != "" {
+	if diff := cmp.Diff([]string{SidPackerEC2Read, SidPackerEC2, SidPassInstanceRole, SidReadInstanceProfile, SidDenyExistingNetworkInterfaces}, sids); diff != "" {
 		t.Errorf("Sids (-want +got):\n%s", diff)
 	}
 	// Build region first, duplicates dropped.
@@ -365,8 +365,8 @@ func TestBuildPolicyShape(t *testing.T) {
 	// Without a profile there is nothing to pass or read.
 	p.PassRoleARNs, p.InstanceProfileARNs = nil, nil
 	doc = BuildRolePolicy(p)
-	if got := len(doc.Statement); got != 2 {
-		t.Errorf("statements without profile = %d, want 2", got)
+	if got := len(doc.Statement); got != 3 {
+		t.Errorf("statements without profile = %d, want 3", got)
 	}
 	for _, s := range doc.Statement {
 		if slices.Contains(s.Action, iampolicy.ActionPassRole) {

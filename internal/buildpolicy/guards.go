@@ -22,6 +22,7 @@ const (
 	KeyOSUser                     = "ec2:osuser"
 	KeyAddUserID                  = "ec2:Add/userId"
 	KeyAddGroup                   = "ec2:Add/group"
+	KeyInstanceProfile            = "ec2:InstanceProfile"
 )
 
 // SidDenyExistingNetworkInterfaces refuses launching with a network
@@ -142,6 +143,7 @@ var guardWhy = map[string]string{
 	KeyAddGroup:                   "no public (group \"all\") sharing of snapshots unless the template asks for it",
 	KeyOSUser:                     "SSH keys only for the template's ssh_username",
 	iampolicy.KeyPassedToService:  "only to EC2, never to another service",
+	KeyInstanceProfile:            "only instances with this run's instance profile, or none: never one that carries another profile (production's)",
 }
 
 // staticWhy explains the statements that come from no catalogue row.

@@ -39,6 +39,10 @@ var createsTagged = map[string][]string{
 // the resource must carry this run's id. CopyImage keeps the source's tags
 // (CopyImageTags), so copies carry it too.
 var mutatesOwned = map[string][]string{
+	// The temporary security group and key pair the run created; a group
+	// or key pair the template names is bound by its ARN instead.
+	"ec2:RunInstances": {"security-group", "key-pair"},
+	"ssm:StartSession": {"instance"},
 	"ec2:StopInstances":                       {"instance"},
 	"ec2:TerminateInstances":                  {"instance"},
 	"ec2:ModifyInstanceAttribute":             {"instance"},
@@ -111,7 +115,8 @@ func condFor(action, resource string) tagCond {
 // need aws:RequestTag/buildrole:run-id = runID, calls on the run's own
 // resources need aws:ResourceTag/buildrole:run-id = runID, and
 // ec2:CreateTags is allowed only inside those creating calls
-// (ec2:CreateAction) or on resources that already carry the run's id.
+// (ec2:CreateAction, with the run's id among the tags) or on resources that
+// already carry the run's id.
 func tagScoped(g Grant, runID string, base func() iampolicy.Condition) []iampolicy.Statement {
 	buckets := map[tagCond]map[string][]string{} // cond → action → resources
 	add := func(c tagCond, a, r string) {
@@ -175,6 +180,7 @@ func tagScoped(g Grant, runID string, base func() iampolicy.Condition) []iampoli
 		sort.Strings(creating)
 		onCreate := base()
 		onCreate[iampolicy.OpStringEquals][KeyCreateAction] = creating
+		onCreate[iampolicy.OpStringEquals][KeyRequestTagRunID] = iampolicy.Values{runID}
 		owned := base()
 		owned[iampolicy.OpStringEquals][KeyResourceTagRunID] = iampolicy.Values{runID}
 		res := sortedSet(tagResources)
@@ -223,6 +229,13 @@ func TagScopeErrors(t *packertemplate.Template, partition string) []string {
 		if spot(s) {
 			errs = append(errs, fmt.Sprintf("%s: %s.%s: scope: tags does not support spot instances: the plugin tags the spot request after launch, which the run's tag cannot vouch for: use scope: region", s.Options["spot_price"].Pos, s.Type, s.Name))
 		}
+		if s.Has("security_group_filter") {
+			errs = append(errs, fmt.Sprintf("%s: %s.%s: security_group_filter picks groups the run does not own, which scope: tags cannot bind: name them with security_group_ids, or use scope: region", s.Options["security_group_filter"].Pos, s.Type, s.Name))
+		}
+		if copies, shares := copyOptions(s), shareOptions(s); len(copies) > 0 && len(shares) > 0 {
+			errs = append(errs, fmt.Sprintf("%s: %s.%s: %s with %s: CopyImage has no condition key on its source AMI, so a copy of any AMI of the account could be tagged as this run's and then shared or changed: drop %s (share in a later step), or use scope: region",
+				s.Options[copies[0]].Pos, s.Type, s.Name, strings.Join(copies, ", "), strings.Join(shares, ", "), strings.Join(shares, ", ")))
+		}
 		if s.Has("ami_regions") && (s.Has("tags") || s.Has("snapshot_tags")) {
 			errs = append(errs, fmt.Sprintf("%s: %s.%s: with ami_regions, tags and snapshot_tags are applied to the copies' snapshots, which do not carry the run's tag (CopyImage copies AMI tags only): drop tags/snapshot_tags or use scope: region", s.Options["ami_regions"].Pos, s.Type, s.Name))
 		}
@@ -237,4 +250,30 @@ func TagScopeErrors(t *packertemplate.Template, partition string) []string {
 		}
 	}
 	return errs
+}
+
+// copyOptions are the options of s that make Packer call CopyImage.
+func copyOptions(s packertemplate.Source) []string {
+	var out []string
+	if s.Has("ami_regions") {
+		out = append(out, "ami_regions")
+	}
+	for _, o := range []string{"encrypt_boot", "skip_build_region"} {
+		if isTrue(o)(s) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// shareOptions are the options of s that make Packer change an AMI's or a
+// snapshot's attributes, sharing among them.
+func shareOptions(s packertemplate.Source) []string {
+	var out []string
+	for _, o := range []string{"ami_users", "ami_groups", "ami_org_arns", "ami_ou_arns", "ami_product_codes", "ami_description", "imds_support", "snapshot_users", "snapshot_groups"} {
+		if s.Has(o) {
+			out = append(out, o)
+		}
+	}
+	return out
 }

@@ -61,10 +61,16 @@ func TestTagScopeBindsMutationsToTheRun(t *testing.T) {
 		{"ec2:CreateImage", img + "image/*", nil, false},
 		{"ec2:CreateImage", ec2 + "instance/i-1", ctx{KeyResourceTagRunID: runID}, true},
 		{"ec2:CreateImage", ec2 + "instance/i-2", ctx{KeyResourceTagRunID: "other-run"}, false},
-		{"ec2:ModifyImageAttribute", img + "image/ami-1", ctx{KeyResourceTagRunID: runID}, true},
-		{"ec2:ModifyImageAttribute", img + "image/ami-someone-elses", nil, false},
+		{"ec2:DeregisterImage", img + "image/ami-1", ctx{KeyResourceTagRunID: runID}, true},
+		{"ec2:ModifyImageAttribute", img + "image/ami-1", ctx{KeyResourceTagRunID: runID}, false}, // no attribute options
+		{"ec2:RunInstances", ec2 + "security-group/sg-1", ctx{KeyResourceTagRunID: runID}, true},
+		{"ec2:RunInstances", ec2 + "security-group/sg-prod", nil, false},
+		{"ec2:RunInstances", ec2 + "key-pair/packer_1", ctx{KeyResourceTagRunID: runID}, true},
+		{"ec2:RunInstances", ec2 + "key-pair/packer_1", ctx{KeyResourceTagRunID: "other-run"}, false},
 		{"ec2:DeregisterImage", img + "image/ami-old", ctx{KeyResourceTagRunID: "earlier-run"}, false},
-		{"ec2:CreateTags", ec2 + "instance/i-1", ctx{KeyCreateAction: "RunInstances"}, true},
+		{"ec2:CreateTags", ec2 + "instance/i-1", ctx{KeyCreateAction: "RunInstances", KeyRequestTagRunID: runID}, true},
+		{"ec2:CreateTags", ec2 + "instance/i-1", ctx{KeyCreateAction: "RunInstances", KeyRequestTagRunID: "other-run"}, false},
+		{"ec2:CreateTags", ec2 + "instance/i-1", ctx{KeyCreateAction: "RunInstances"}, false},
 		{"ec2:CreateTags", ec2 + "instance/i-1", ctx{KeyResourceTagRunID: runID}, true},
 		{"ec2:CreateTags", ec2 + "instance/i-other", nil, false},
 		{"ec2:CreateTags", ec2 + "instance/i-other", ctx{KeyResourceTagRunID: "other-run"}, false},
@@ -91,7 +97,7 @@ func TestTagScopeRefusesTemplatesThatDoNotTag(t *testing.T) {
 	t.Parallel()
 	cases := map[string][]string{
 		"basic-ebs.pkr.hcl":      {"run_tags = var.buildrole_run_tags", "run_volume_tags = var.buildrole_run_tags"},
-		"encrypted-copy.pkr.hcl": {"force_deregister"},
+		"encrypted-copy.pkr.hcl": {"force_deregister", "ami_regions, encrypt_boot with ami_users, snapshot_users: CopyImage has no condition key on its source AMI"},
 		"chroot.pkr.hcl":         {"supports amazon-ebs only"},
 		"spot-ssm.pkr.hcl":       {"does not support spot"},
 	}

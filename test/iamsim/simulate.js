@@ -5,9 +5,9 @@
 //
 // Usage: node simulate.js CORPUS.json > DECISIONS.json
 //
-// CORPUS.json is an array of requests, written by corpus_test.go:
-//   {id, engine, principal, action, resource, account, context,
-//    identity: [policy...], boundary: policy|null, resourcePolicy: policy|null}
+// CORPUS.json is written by corpus_test.go: {policies: {name: document},
+// requests: [{id, engine, principal, action, resource, account, context,
+// identity: [name...], boundary: name, resourcePolicy: name}]}
 // engine "validating" runs runSimulation, which checks the action, the
 // resource type and the context keys against the Service Authorization
 // Reference and drops keys the action does not support (reported as
@@ -21,7 +21,7 @@
 'use strict'
 
 const fs = require('fs')
-const { runSimulation, runUnsafeSimulation } = require('@cloud-copilot/iam-simulate')
+const { runSimulation, runUnsafeSimulation, typeForContextKey, isConditionKeyArray } = require('@cloud-copilot/iam-simulate')
 
 // The core engine loads an unnamed resource policy without metadata and
 // then reads its name; a validated-policy record carries one.
@@ -29,29 +29,48 @@ function named(doc, name) {
   return { __validated: true, policyDocument: doc, metadata: { name }, errors: [] }
 }
 
-function simulation(r) {
+// The validating entry point types each context value by its key; the core
+// engine takes values as given, so single-valued keys are passed as strings
+// there (keys it does not know, such as the GitHub OIDC ones, are strings
+// when they carry one value).
+async function coreContext(context) {
+  const out = {}
+  for (const [key, values] of Object.entries(context || {})) {
+    let array = values.length > 1
+    try {
+      array = isConditionKeyArray(await typeForContextKey(key))
+    } catch (e) {
+      // not in the Service Authorization Reference: decided by arity
+    }
+    out[key] = array ? values : values[0]
+  }
+  return out
+}
+
+async function simulation(r, policies) {
   const s = {
     request: {
       principal: r.principal,
       action: r.action,
       resource: { resource: r.resource, accountId: r.account },
-      contextVariables: r.context || {}
+      contextVariables: r.engine === 'core' ? await coreContext(r.context) : r.context || {}
     },
-    identityPolicies: (r.identity || []).map((policy, i) => ({ name: 'identity' + i, policy })),
+    identityPolicies: (r.identity || []).map((name) => ({ name, policy: policies[name] })),
     serviceControlPolicies: [],
     resourceControlPolicies: []
   }
   if (r.boundary) {
-    s.permissionBoundaryPolicies = [{ name: 'boundary', policy: r.boundary }]
+    s.permissionBoundaryPolicies = [{ name: r.boundary, policy: policies[r.boundary] }]
   }
   if (r.resourcePolicy) {
-    s.resourcePolicy = r.engine === 'core' ? named(r.resourcePolicy, 'resource') : Object.assign({ name: 'resource' }, r.resourcePolicy)
+    const doc = policies[r.resourcePolicy]
+    s.resourcePolicy = r.engine === 'core' ? named(doc, r.resourcePolicy) : doc
   }
   return s
 }
 
-async function evaluate(r) {
-  const s = simulation(r)
+async function evaluate(r, policies) {
+  const s = await simulation(r, policies)
   if (r.engine === 'core') {
     return { id: r.id, decision: runUnsafeSimulation(s, {}) }
   }
@@ -72,9 +91,9 @@ async function main() {
   }
   const corpus = JSON.parse(fs.readFileSync(file, 'utf8'))
   const out = []
-  for (const r of corpus) {
+  for (const r of corpus.requests) {
     try {
-      out.push(await evaluate(r))
+      out.push(await evaluate(r, corpus.policies))
     } catch (e) {
       out.push({ id: r.id, error: String((e && e.stack) || e) })
     }

@@ -1,5 +1,7 @@
 # amazon-ebs ready for scope: tags: everything Packer creates carries the
-# run's tags from the request that creates it.
+# run's tags from the request that creates it. No ami_users: with
+# ami_regions, scope: tags refuses sharing (CopyImage cannot be bound to the
+# run's AMI); tagged-ssm.pkr.hcl shares without copying.
 variable "iam_instance_profile" {
   type = string
 }
@@ -20,7 +22,6 @@ source "amazon-ebs" "web" {
   ssh_username         = "ubuntu"
   ami_name             = "web-tagged"
   ami_regions          = ["eu-west-1"]
-  ami_users            = ["210987654321"]
   iam_instance_profile = var.iam_instance_profile
   run_tags             = local.tags
   run_volume_tags      = var.buildrole_run_tags

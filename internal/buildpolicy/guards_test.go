@@ -1,0 +1,165 @@
+package buildpolicy
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/buildrole/buildrole/internal/iampolicy"
+
+	"github.com/buildrole/buildrole/internal/packertemplate"
+)
+
+func deriveSource(t *testing.T, body string) (Derived, *packertemplate.Template) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "t.pkr.hcl")
+	src := "variable \"buildrole_run_tags\" {\n  type    = map(string)\n  default = {}\n}\n" +
+		"variable \"iam_instance_profile\" {\n  type    = string\n  default = \"p\"\n}\n" +
+		"source \"amazon-ebs\" \"x\" {\n  region = \"us-east-1\"\n  instance_type = \"t3.micro\"\n  ssh_username = \"ec2-user\"\n  ami_name = \"x\"\n" + body + "\n}\nbuild {\n  sources = [\"source.amazon-ebs.x\"]\n}\n"
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := packertemplate.Load(path, packertemplate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Derive(tmpl, iampolicy.PartitionAWS, catAccount, "us-east-1"), tmpl
+}
+
+func grant(d Derived, sid string) *Grant {
+	for i := range d.Grants {
+		if d.Grants[i].Sid == sid {
+			return &d.Grants[i]
+		}
+	}
+	return nil
+}
+
+// A known-empty iam_instance_profile is Packer's "no profile": no PassRole
+// on every role, and nothing for the linter to refuse.
+func TestEmptyInstanceProfileMeansNone(t *testing.T) {
+	t.Parallel()
+	_, d := derivedPolicy(t, "../../testdata/templates/empty-profile.pkr.hcl", "us-east-1")
+	if len(d.InstanceProfiles) != 0 || len(d.Errors) != 0 {
+		t.Fatalf("profiles %q, errors %q; want none", d.InstanceProfiles, d.Errors)
+	}
+	for _, n := range d.Notes {
+		if strings.Contains(n, "own instance profile") {
+			t.Errorf("note %q about an empty profile", n)
+		}
+	}
+}
+
+// KMS: aliases are bound by kms:ResourceAliases, never widened; a key not
+// known before the build widens to the account's keys and says so; every
+// KMS statement is for EC2's use only.
+func TestKMSGrants(t *testing.T) {
+	t.Parallel()
+	d, _ := deriveSource(t, `encrypt_boot = true
+  kms_key_id = "alias/images"
+  ami_regions = ["eu-west-1"]
+  region_kms_key_ids = { "eu-west-1" = "arn:aws:kms:eu-west-1:123456789012:key/66666666-7777-8888-9999-000000000000" }`)
+	for _, n := range d.Notes {
+		if strings.Contains(n, "every key of the account") {
+			t.Errorf("alias widened: %s", n)
+		}
+	}
+	alias := grant(d, "KMSByAlias")
+	if alias == nil || !slices.Equal(alias.Condition["ForAnyValue:StringEquals"][KeyResourceAliases], iampolicy.Values{"alias/images"}) {
+		t.Fatalf("KMSByAlias = %+v, want bound to alias/images", alias)
+	}
+	for _, g := range d.Grants {
+		if !strings.HasPrefix(g.Sid, "KMS") {
+			continue
+		}
+		if got := g.Condition[iampolicy.OpStringEquals][KeyViaService]; !slices.Equal(got, iampolicy.Values{"ec2.us-east-1.amazonaws.com", "ec2.eu-west-1.amazonaws.com"}) {
+			t.Errorf("%s: kms:ViaService %v", g.Sid, got)
+		}
+		if slices.Contains(g.Actions, "kms:Encrypt") {
+			t.Errorf("%s grants kms:Encrypt, which EBS does not call", g.Sid)
+		}
+		grants := slices.Contains(g.Actions, "kms:CreateGrant")
+		if bound := g.Condition["Bool"][KeyGrantIsForAWSResource] != nil; grants != bound {
+			t.Errorf("%s: CreateGrant %v, GrantIsForAWSResource %v", g.Sid, grants, bound)
+		}
+	}
+
+	d, _ = deriveSource(t, `encrypt_boot = true
+  kms_key_id = var.iam_instance_profile`)
+	if !strings.Contains(strings.Join(d.Notes, "\n"), "every key of the account") {
+		t.Errorf("a key not known before the build widens silently: notes %q", d.Notes)
+	}
+}
+
+// Spot builds get the command that creates EC2's service-linked role, not
+// the right to create it.
+func TestSpotNamesTheServiceLinkedRole(t *testing.T) {
+	t.Parallel()
+	_, d := derivedPolicy(t, "../../testdata/templates/spot-ssm.pkr.hcl", "eu-central-1")
+	if !strings.Contains(strings.Join(d.Notes, "\n"), "aws iam create-service-linked-role --aws-service-name spot.amazonaws.com") {
+		t.Errorf("notes %q lack the service-linked role", d.Notes)
+	}
+	for _, g := range d.Grants {
+		if slices.Contains(g.Actions, "iam:CreateServiceLinkedRole") {
+			t.Errorf("%s grants iam:CreateServiceLinkedRole", g.Sid)
+		}
+	}
+}
+
+func TestTagScopeRefusesWhatItCannotBind(t *testing.T) {
+	t.Parallel()
+	for body, want := range map[string]string{
+		`security_group_filter {
+    filters = { "tag:Name" = "builds" }
+  }`: "security_group_filter picks groups the run does not own",
+		`ami_regions = ["eu-west-1"]
+  ami_description = "x"`: "ami_regions with ami_description: CopyImage has no condition key",
+		`encrypt_boot = true
+  snapshot_users = ["210987654321"]`: "encrypt_boot with snapshot_users",
+	} {
+		_, tmpl := deriveSource(t, "run_tags = var.buildrole_run_tags\n  run_volume_tags = var.buildrole_run_tags\n  "+body)
+		if errs := strings.Join(TagScopeErrors(tmpl, iampolicy.PartitionAWS), "\n"); !strings.Contains(errs, want) {
+			t.Errorf("%s: errors %q, want %q", body, errs, want)
+		}
+	}
+	_, tmpl := deriveSource(t, "run_tags = var.buildrole_run_tags\n  run_volume_tags = var.buildrole_run_tags\n  ami_users = [\"210987654321\"]\n  source_ami = \"ami-1\"")
+	if errs := TagScopeErrors(tmpl, iampolicy.PartitionAWS); len(errs) > 0 {
+		t.Errorf("sharing the run's own AMI refused: %v", errs)
+	}
+}
+
+// Every guard of a statement is explained, also after scope: tags split it.
+func TestExplainSaysWhatEachGuardStops(t *testing.T) {
+	t.Parallel()
+	tmpl, err := packertemplate.Load("../../testdata/templates/tagged-ssm.pkr.hcl", packertemplate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Derive(tmpl, iampolicy.PartitionAWS, catAccount, "us-east-1")
+	for _, scope := range []string{"", runID} {
+		doc := BuildRolePolicy(BuildParams{Partition: iampolicy.PartitionAWS, AccountID: catAccount, Regions: d.Regions, Grants: d.Grants,
+			PassRoleARNs: []string{testRole}, InstanceProfileARNs: []string{testProfile}, TagRunID: scope})
+		for _, st := range doc.Statement {
+			why := Explain(st, d.Grants)
+			if len(why) == 0 {
+				t.Errorf("statement %s (scope %q) is not explained", st.Sid, scope)
+				continue
+			}
+			for _, kv := range st.Condition {
+				for k := range kv {
+					if k == iampolicy.KeyRequestedRegion {
+						continue
+					}
+					if !strings.Contains(strings.Join(why, "\n"), "guard: "+k+": ") {
+						t.Errorf("statement %s: condition %s is not explained in %q", st.Sid, k, why)
+					}
+				}
+			}
+		}
+	}
+	if why := Explain(iampolicy.Statement{Sid: "Mine"}, d.Grants); why != nil {
+		t.Errorf("an extra-policy statement explained as %q", why)
+	}
+}
