@@ -41,8 +41,8 @@ var createsTagged = map[string][]string{
 var mutatesOwned = map[string][]string{
 	// The temporary security group and key pair the run created; a group
 	// or key pair the template names is bound by its ARN instead.
-	"ec2:RunInstances": {"security-group", "key-pair"},
-	"ssm:StartSession": {"instance"},
+	"ec2:RunInstances":                        {"security-group", "key-pair"},
+	"ssm:StartSession":                        {"instance"},
 	"ec2:StopInstances":                       {"instance"},
 	"ec2:TerminateInstances":                  {"instance"},
 	"ec2:ModifyInstanceAttribute":             {"instance"},
