@@ -76,18 +76,14 @@ func runPolicy(_ context.Context, env Env, args []string) int {
 	return ExitOK
 }
 
-// reasons says why each statement of the build policy is there.
+// reasons says why each statement of the build policy is there: the
+// template options and plugin steps behind it, and what each of its guards
+// (condition keys) stops.
 func reasons(p *provision.Plan) []reason {
-	why := map[string][]string{}
-	for _, g := range p.Grants {
-		why[g.Sid] = g.Why
-	}
-	why[buildpolicy.SidPassInstanceRole] = []string{"Packer passes the instance role to the build VM (RunInstances with an instance profile), to EC2 only"}
-	why[buildpolicy.SidReadInstanceProfile] = []string{"Packer reads the instance profile it was given (builder/common/step_iam_instance_profile.go)"}
 	var out []reason
 	for i, st := range p.BuildRole.Policy.Statement {
 		sid := st.Sid
-		w := why[sid]
+		w := buildpolicy.Explain(st, p.Grants)
 		if w == nil {
 			w = []string{"extra-policy input"}
 			if sid == "" {

@@ -56,6 +56,71 @@ func TestPolicyCommandExplainsTheTemplate(t *testing.T) {
 	}
 }
 
+// Each guard is explained: what the condition stops, also for the
+// statements scope: tags splits off a grant.
+func TestPolicyCommandExplainsTheGuards(t *testing.T) {
+	t.Parallel()
+	for _, scope := range []string{"region", "tags"} {
+		code, stdout, stderr := runMain(t, "policy", "--aws-region", "us-east-1", "--scope", scope, "--template", "../../testdata/templates/tagged-ssm.pkr.hcl", "--json")
+		if code != cli.ExitOK {
+			t.Fatalf("%s: exit %d: %s", scope, code, stderr)
+		}
+		var rep struct {
+			Reasons []struct {
+				Sid string   `json:"sid"`
+				Why []string `json:"why"`
+			} `json:"reasons"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+			t.Fatal(err)
+		}
+		all := ""
+		for _, r := range rep.Reasons {
+			why := strings.Join(r.Why, "\n")
+			if strings.Contains(why, "extra-policy input") {
+				t.Errorf("%s: statement %s of the derived policy is explained as extra-policy", scope, r.Sid)
+			}
+			all += why + "\n"
+		}
+		wants := []string{
+			"guard: ssm:SessionDocumentAccessCheck: ", "guard: ssm:resourceTag/aws:ssmmessages:session-id: ",
+			"guard: kms:ViaService: ", "guard: kms:GrantIsForAWSResource: ", "guard: kms:ResourceAliases: ",
+			"guard: ec2:Add/userId: ", "guard: ec2:osuser: ", "guard: ec2:InstanceProfile: ", "guard: iam:PassedToService: ",
+			"attaching one that already exists",
+		}
+		if scope == "tags" {
+			wants = append(wants, "guard: aws:RequestTag/buildrole:run-id: ", "guard: aws:ResourceTag/buildrole:run-id: ", "guard: ec2:CreateAction: ")
+		}
+		for _, want := range wants {
+			if !strings.Contains(all, want) {
+				t.Errorf("%s: reasons lack %q", scope, want)
+			}
+		}
+	}
+}
+
+// iam_instance_profile = "" means no profile: no PassRole on every role,
+// so the linter has nothing to refuse.
+func TestPolicyWithEmptyInstanceProfile(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := runMain(t, "policy", "--aws-region", "us-east-1", "--template", "../../testdata/templates/empty-profile.pkr.hcl", "--json")
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep struct {
+		BuildPolicy iampolicy.Document `json:"build_role_policy"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, role := range []string{"arn:aws:iam::000000000000:role/Admin", "arn:aws:iam::000000000000:role/team/deploy"} {
+		req := iampolicy.Request{Action: "iam:PassRole", Resource: role, Context: map[string][]string{"iam:PassedToService": {"ec2.amazonaws.com"}}}
+		if got := iampolicy.Evaluate(req, []iampolicy.Document{rep.BuildPolicy}, nil); got == iampolicy.Allow {
+			t.Errorf("PassRole on %s allowed", role)
+		}
+	}
+}
+
 // A template buildrole cannot scope, and an extra-policy that escalates,
 // are refused before any AWS call.
 func TestUnsafeTemplateOrExtraPolicyMakesNoCalls(t *testing.T) {
@@ -149,6 +214,41 @@ func TestBootstrapCommand(t *testing.T) {
 	_, _, stderr := runMain(t, "bootstrap", "--repository", "acme/images", "--account-id", "123456789012", "--subject", "ref:refs/heads/*")
 	if !strings.Contains(stderr, "warning") {
 		t.Errorf("wildcard subject gave no warning: %s", stderr)
+	}
+	// The boundary's regions and share accounts come from the flags.
+	code, stdout, stderr := runMain(t, "bootstrap", "--repository", "acme/images", "--account-id", "123456789012", "--region", "us-east-1", "--region", "eu-west-1", "--share-account", "210987654321")
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var out struct {
+		Boundary struct {
+			Policy iampolicy.Document `json:"policy"`
+		} `json:"permissions_boundary"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+		t.Fatal(err)
+	}
+	everything := iampolicy.Document{Version: iampolicy.Version, Statement: []iampolicy.Statement{{Effect: iampolicy.EffectAllow, Action: iampolicy.Values{"*"}, Resource: iampolicy.Values{"*"}}}}
+	for _, c := range []struct {
+		action, region, share string
+		want                  iampolicy.Decision
+	}{
+		{"ec2:RunInstances", "eu-west-1", "", iampolicy.Allow},
+		{"ec2:RunInstances", "ap-south-1", "", iampolicy.ImplicitDeny},
+		{"ec2:ModifySnapshotAttribute", "us-east-1", "210987654321", iampolicy.Allow},
+		{"ec2:ModifySnapshotAttribute", "us-east-1", "999999999999", iampolicy.ImplicitDeny},
+	} {
+		ctx := map[string][]string{"aws:RequestedRegion": {c.region}}
+		if c.share != "" {
+			ctx["ec2:Add/userId"] = []string{c.share}
+		}
+		req := iampolicy.Request{Action: c.action, Resource: "*", Context: ctx}
+		if got := iampolicy.Evaluate(req, []iampolicy.Document{everything}, &out.Boundary.Policy); got != c.want {
+			t.Errorf("%s in %s sharing with %q under the boundary = %v, want %v", c.action, c.region, c.share, got, c.want)
+		}
+	}
+	if code, _, stderr := runMain(t, "bootstrap", "--repository", "acme/images", "--account-id", "123456789012", "--region", "mars-1"); code != cli.ExitUsage || !strings.Contains(stderr, "region") {
+		t.Errorf("bad region: exit %d %s", code, stderr)
 	}
 }
 
