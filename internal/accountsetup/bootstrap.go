@@ -74,6 +74,9 @@ const (
 	SidBoundaryPassRunRoles    = "PassRunRoles"
 	SidBoundaryReadRunProfiles = "ReadRunInstanceProfiles"
 	SidBoundaryInstance        = "InstanceActions"
+	// SidBoundaryDenyOutsideRegions keeps EC2, KMS and SSM in the
+	// regions given at bootstrap.
+	SidBoundaryDenyOutsideRegions = "DenyOutsideRegions"
 )
 
 // Tags a run's resources are recognised by; rewriting them on an existing
@@ -334,7 +337,7 @@ func newBootstrap(p BootstrapParams, catalogue []string) (*Bootstrap, error) {
 		return nil, fmt.Errorf("bootstrap permission policy is %d characters without whitespace; IAM allows %d per role: shorten the path or prefix", n, iampolicy.MaxInlineRolePolicySize)
 	}
 	if n := iampolicy.Size(b.Boundary.JSON()); n > iampolicy.MaxManagedPolicySize {
-		return nil, fmt.Errorf("permissions boundary is %d characters without whitespace; IAM allows %d per managed policy: list fewer instance actions", n, iampolicy.MaxManagedPolicySize)
+		return nil, fmt.Errorf("permissions boundary is %d characters without whitespace; IAM allows %d per managed policy: list fewer instance actions, regions or share accounts", n, iampolicy.MaxManagedPolicySize)
 	}
 	return b, nil
 }
@@ -646,21 +649,6 @@ func (b *Bootstrap) boundaryPolicy(catalogue, instance []string) iampolicy.Docum
 	sortFold(build)
 	sortFold(kms)
 	p := b.partition
-	// inRegions binds a statement to the administrator's regions, when
-	// given; c may be nil.
-	inRegions := func(c iampolicy.Condition) iampolicy.Condition {
-		if len(b.regions) == 0 {
-			return c
-		}
-		if c == nil {
-			c = iampolicy.Condition{}
-		}
-		if c[iampolicy.OpStringEquals] == nil {
-			c[iampolicy.OpStringEquals] = map[string]iampolicy.Values{}
-		}
-		c[iampolicy.OpStringEquals][iampolicy.KeyRequestedRegion] = slices.Clone(b.regions)
-		return c
-	}
 	via := iampolicy.Condition{"StringLike": {buildpolicy.KeyViaService: {"ec2.*." + iampolicy.DNSSuffix(p)}}}
 	if len(b.regions) > 0 {
 		via = iampolicy.Condition{iampolicy.OpStringEquals: {buildpolicy.KeyViaService: buildpolicy.ViaEC2(p, b.regions)}}
@@ -681,45 +669,44 @@ func (b *Bootstrap) boundaryPolicy(catalogue, instance []string) iampolicy.Docum
 			// A ceiling, not a grant: the run role's own policy binds
 			// resources and, unless regions are given here, the region.
 			Sid: SidBoundaryBuild, Effect: iampolicy.EffectAllow,
-			Action: build, Resource: iampolicy.Values{"*"}, Condition: inRegions(nil),
+			Action: build, Resource: iampolicy.Values{"*"},
 		},
 		{
 			// The key is present on instance resources only: an instance
 			// with a profile other than a run's is out of reach.
 			Sid: SidBoundaryBuildInstances, Effect: iampolicy.EffectAllow,
 			Action: guarded, Resource: iampolicy.Values{"*"},
-			Condition: inRegions(iampolicy.Condition{"ArnLikeIfExists": {buildpolicy.KeyInstanceProfile: {b.profileGlob}}}),
+			Condition: iampolicy.Condition{"ArnLikeIfExists": {buildpolicy.KeyInstanceProfile: {b.profileGlob}}},
 		},
 		{
 			// Session Manager then checks the document too, also the
 			// default shell document when the caller names none.
 			Sid: SidBoundarySessions, Effect: iampolicy.EffectAllow,
 			Action: iampolicy.Values{"ssm:StartSession"}, Resource: iampolicy.Values{fmt.Sprintf("arn:%s:ec2:*:%s:instance/*", p, b.accountID)},
-			Condition: inRegions(iampolicy.Condition{"Bool": {buildpolicy.KeySessionDocumentAccessCheck: {"true"}}}),
+			Condition: iampolicy.Condition{"Bool": {buildpolicy.KeySessionDocumentAccessCheck: {"true"}}},
 		},
 		{
 			Sid: SidBoundarySessionDocument, Effect: iampolicy.EffectAllow,
 			Action: iampolicy.Values{"ssm:StartSession"}, Resource: iampolicy.Values{fmt.Sprintf("arn:%s:ssm:*::document/AWS-StartPortForwardingSession", p)},
-			Condition: inRegions(nil),
 		},
 		{
 			Sid: SidBoundaryEndSessions, Effect: iampolicy.EffectAllow,
 			Action: iampolicy.Values{"ssm:TerminateSession"}, Resource: iampolicy.Values{fmt.Sprintf("arn:%s:ssm:*:%s:session/*", p, b.accountID)},
-			Condition: inRegions(iampolicy.Condition{iampolicy.OpStringEquals: {buildpolicy.KeySessionOwner: {"${aws:userid}"}}}),
+			Condition: iampolicy.Condition{iampolicy.OpStringEquals: {buildpolicy.KeySessionOwner: {"${aws:userid}"}}},
 		},
 		{
 			// Only EC2 acting for the build uses a key: never a direct
 			// Decrypt or Encrypt.
 			Sid: SidBoundaryKeysViaEC2, Effect: iampolicy.EffectAllow,
-			Action: kms, Resource: iampolicy.Values{"*"}, Condition: inRegions(via),
+			Action: kms, Resource: iampolicy.Values{"*"}, Condition: via,
 		},
 		{
 			Sid: SidBoundaryGrantsForEC2, Effect: iampolicy.EffectAllow,
-			Action: iampolicy.Values{"kms:CreateGrant"}, Resource: iampolicy.Values{"*"}, Condition: inRegions(grant),
+			Action: iampolicy.Values{"kms:CreateGrant"}, Resource: iampolicy.Values{"*"}, Condition: grant,
 		},
 		{
 			Sid: SidBoundaryShareSnapshots, Effect: iampolicy.EffectAllow,
-			Action: iampolicy.Values{"ec2:ModifySnapshotAttribute"}, Resource: iampolicy.Values{"*"}, Condition: inRegions(share),
+			Action: iampolicy.Values{"ec2:ModifySnapshotAttribute"}, Resource: iampolicy.Values{"*"}, Condition: share,
 		},
 		{
 			Sid: SidBoundaryPassRunRoles, Effect: iampolicy.EffectAllow,
@@ -735,6 +722,16 @@ func (b *Bootstrap) boundaryPolicy(catalogue, instance []string) iampolicy.Docum
 		stmts = append(stmts, iampolicy.Statement{
 			Sid: SidBoundaryInstance, Effect: iampolicy.EffectAllow,
 			Action: instance, Resource: iampolicy.Values{"*"},
+		})
+	}
+	if len(b.regions) > 0 {
+		// One Deny rather than a condition on each statement: shorter,
+		// and it holds for whatever else the boundary allows.
+		stmts = append(stmts, iampolicy.Statement{
+			Sid: SidBoundaryDenyOutsideRegions, Effect: iampolicy.EffectDeny,
+			Action:    iampolicy.Values{"ec2:*", "ec2-instance-connect:*", "kms:*", "ssm:*"},
+			Resource:  iampolicy.Values{"*"},
+			Condition: iampolicy.Condition{"StringNotEquals": {iampolicy.KeyRequestedRegion: slices.Clone(b.regions)}},
 		})
 	}
 	// Packer re-tags its own resources with the same values, which passes.

@@ -234,7 +234,7 @@ func TestBootstrapCommand(t *testing.T) {
 		want                  iampolicy.Decision
 	}{
 		{"ec2:RunInstances", "eu-west-1", "", iampolicy.Allow},
-		{"ec2:RunInstances", "ap-south-1", "", iampolicy.ImplicitDeny},
+		{"ec2:RunInstances", "ap-south-1", "", iampolicy.ExplicitDeny},
 		{"ec2:ModifySnapshotAttribute", "us-east-1", "210987654321", iampolicy.Allow},
 		{"ec2:ModifySnapshotAttribute", "us-east-1", "999999999999", iampolicy.ImplicitDeny},
 	} {
