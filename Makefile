@@ -1,4 +1,5 @@
 GO      ?= go
+NPM     ?= npm
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/buildrole/buildrole/internal/cli.Version=$(VERSION)
 
@@ -26,11 +27,15 @@ build:
 demo:
 	$(GO) run ./cmd/buildrole demo
 
+# test/iamsim runs the corpus through an independent IAM evaluator (npm
+# @cloud-copilot/iam-simulate, a test tool in its own Node process), installed
+# exactly as test/iamsim/package-lock.json pins it.
 test:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool actionlint $(WORKFLOWS)
+	cd test/iamsim && $(NPM) ci --no-audit --no-fund --loglevel=error
 	$(GO) test -race -count=1 ./...
 	$(MAKE) --no-print-directory fuzz-short
 

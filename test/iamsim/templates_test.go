@@ -10,6 +10,7 @@ import (
 	"github.com/buildrole/buildrole/internal/accountsetup"
 	"github.com/buildrole/buildrole/internal/buildpolicy"
 	"github.com/buildrole/buildrole/internal/iampolicy"
+	"github.com/buildrole/buildrole/internal/policylint"
 
 	"github.com/buildrole/buildrole/internal/packertemplate"
 )
@@ -104,7 +105,14 @@ func addTemplates(t *testing.T, c *corpus, stats map[string]int) {
 				}
 				p.TagRunID = runID
 			}
-			pol := c.policy(idOf(name, scope), buildpolicy.BuildRolePolicy(p))
+			doc := buildpolicy.BuildRolePolicy(p)
+			if n := iampolicy.Size(doc.JSON()); n > iampolicy.MaxInlineRolePolicySize {
+				t.Errorf("%s in scope %s: policy of %d characters, over IAM's %d", name, scope, n, iampolicy.MaxInlineRolePolicySize)
+			}
+			if f := policylint.Lint(name, []byte(doc.Indent()), policylint.LintOptions{AllowedPassRoleARNs: p.PassRoleARNs}); policylint.HasErrors(f) {
+				t.Errorf("%s in scope %s: the policy fails the linter: %v", name, scope, f)
+			}
+			pol := c.policy(idOf(name, scope), doc)
 			for _, b := range []string{"", boundary} {
 				v := variant{id: idOf(name, scope, "no-boundary"), scope: scope, policy: pol, boundary: b, tp: tp}
 				if b != "" {
