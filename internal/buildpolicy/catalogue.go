@@ -698,7 +698,7 @@ var catalogue = []entry{
 			c["Bool"] = grantForAWS(a, s)["Bool"]
 			return c
 		}, actions: []string{"kms:CreateGrant"}},
-	{sid: "SessionManager", why: "ssh_interface = \"session_manager\": the port-forwarding session to the build instance", step: "builder/common/step_create_ssm_tunnel.go, ssm/session.go",
+	{sid: "SessionManager", why: "ssh_interface = \"session_manager\": the port-forwarding session to the build instance (scope: region cannot tell it from other managed instances of the build regions; scope: tags binds it to the run's)", step: "builder/common/step_create_ssm_tunnel.go, ssm/session.go",
 		builders: instanceBuilders, when: sessionManager, res: star("instance"), cond: documentCheck,
 		actions: []string{"ssm:StartSession"}},
 	{sid: "SessionManagerDocument", why: "ssh_interface = \"session_manager\": the AWS-StartPortForwardingSession document, the only one granted (no shell, no commands)", step: "builder/common/ssm/session.go",
