@@ -19,23 +19,32 @@ func runMain(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-func TestPolicyCommandExplainsTheTemplate(t *testing.T) {
-	t.Parallel()
-	code, stdout, stderr := runMain(t, "policy", "--aws-region", "us-east-1", "--template", "../../testdata/templates/encrypted-copy.pkr.hcl", "--json")
+// policyReport is what the tests read of `buildrole policy --json`.
+type policyReport struct {
+	Regions     []string           `json:"regions"`
+	BuildPolicy iampolicy.Document `json:"build_role_policy"`
+	Reasons     []struct {
+		Sid string   `json:"sid"`
+		Why []string `json:"why"`
+	} `json:"reasons"`
+}
+
+func policyJSON(t *testing.T, args ...string) policyReport {
+	t.Helper()
+	code, stdout, stderr := runMain(t, append([]string{"policy", "--aws-region", "us-east-1", "--json"}, args...)...)
 	if code != cli.ExitOK {
-		t.Fatalf("exit %d: %s", code, stderr)
+		t.Fatalf("policy %v: exit %d: %s", args, code, stderr)
 	}
-	var rep struct {
-		Regions     []string           `json:"regions"`
-		BuildPolicy iampolicy.Document `json:"build_role_policy"`
-		Reasons     []struct {
-			Sid string   `json:"sid"`
-			Why []string `json:"why"`
-		} `json:"reasons"`
-	}
+	var rep policyReport
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
+	return rep
+}
+
+func TestPolicyCommandExplainsTheTemplate(t *testing.T) {
+	t.Parallel()
+	rep := policyJSON(t, "--template", "../../testdata/templates/encrypted-copy.pkr.hcl")
 	if strings.Join(rep.Regions, ",") != "us-east-1,us-west-2,eu-west-1" {
 		t.Errorf("regions = %v", rep.Regions)
 	}
@@ -61,19 +70,7 @@ func TestPolicyCommandExplainsTheTemplate(t *testing.T) {
 func TestPolicyCommandExplainsTheGuards(t *testing.T) {
 	t.Parallel()
 	for _, scope := range []string{"region", "tags"} {
-		code, stdout, stderr := runMain(t, "policy", "--aws-region", "us-east-1", "--scope", scope, "--template", "../../testdata/templates/tagged-ssm.pkr.hcl", "--json")
-		if code != cli.ExitOK {
-			t.Fatalf("%s: exit %d: %s", scope, code, stderr)
-		}
-		var rep struct {
-			Reasons []struct {
-				Sid string   `json:"sid"`
-				Why []string `json:"why"`
-			} `json:"reasons"`
-		}
-		if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
-			t.Fatal(err)
-		}
+		rep := policyJSON(t, "--scope", scope, "--template", "../../testdata/templates/tagged-ssm.pkr.hcl")
 		all := ""
 		for _, r := range rep.Reasons {
 			why := strings.Join(r.Why, "\n")
@@ -103,16 +100,7 @@ func TestPolicyCommandExplainsTheGuards(t *testing.T) {
 // so the linter has nothing to refuse.
 func TestPolicyWithEmptyInstanceProfile(t *testing.T) {
 	t.Parallel()
-	code, stdout, stderr := runMain(t, "policy", "--aws-region", "us-east-1", "--template", "../../testdata/templates/empty-profile.pkr.hcl", "--json")
-	if code != cli.ExitOK {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	var rep struct {
-		BuildPolicy iampolicy.Document `json:"build_role_policy"`
-	}
-	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep := policyJSON(t, "--template", "../../testdata/templates/empty-profile.pkr.hcl")
 	for _, role := range []string{"arn:aws:iam::000000000000:role/Admin", "arn:aws:iam::000000000000:role/team/deploy"} {
 		req := iampolicy.Request{Action: "iam:PassRole", Resource: role, Context: map[string][]string{"iam:PassedToService": {"ec2.amazonaws.com"}}}
 		if got := iampolicy.Evaluate(req, []iampolicy.Document{rep.BuildPolicy}, nil); got == iampolicy.Allow {

@@ -1,6 +1,7 @@
 package iamsim_test
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -171,26 +172,16 @@ func (v variant) attacks(c *corpus, id string, cl call) {
 		}
 	}
 	if v.scope == "tags" {
-		if cl.ann["res"] == "run" && cl.ann["create"] == "" {
-			for _, tags := range []string{"other", "none"} {
-				alt := cl
-				alt.ann = map[string]string{}
-				for k, val := range cl.ann {
-					alt.ann[k] = val
-				}
-				alt.ann["res"] = tags
-				attack("resource-tags-"+tags, cl.action, cl.resource, alt.context(v.tp))
+		// What the run created must carry its id; what it creates, too.
+		for _, key := range []string{"res", "req"} {
+			if cl.ann[key] != "run" || key == "res" && cl.ann["create"] != "" {
+				continue
 			}
-		}
-		if cl.ann["req"] == "run" {
 			for _, tags := range []string{"other", "none"} {
 				alt := cl
-				alt.ann = map[string]string{}
-				for k, val := range cl.ann {
-					alt.ann[k] = val
-				}
-				alt.ann["req"] = tags
-				attack("request-tags-"+tags, cl.action, cl.resource, alt.context(v.tp))
+				alt.ann = maps.Clone(cl.ann)
+				alt.ann[key] = tags
+				attack(map[string]string{"res": "resource", "req": "request"}[key]+"-tags-"+tags, cl.action, cl.resource, alt.context(v.tp))
 			}
 		}
 	}
