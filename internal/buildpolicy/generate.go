@@ -130,6 +130,7 @@ func BuildRolePolicy(p BuildParams) iampolicy.Document {
 	}
 	var stmts []iampolicy.Statement
 	launches := false
+	copies := slices.ContainsFunc(grants, func(g Grant) bool { return slices.Contains(g.Actions, "ec2:CopyImage") })
 	for _, g := range grants {
 		launches = launches || slices.Contains(g.Actions, "ec2:RunInstances")
 		cond := g.Condition
@@ -138,7 +139,7 @@ func BuildRolePolicy(p BuildParams) iampolicy.Document {
 		}
 		base := func() iampolicy.Condition { return mergeCond(regionBound(), cond) }
 		if p.TagRunID != "" {
-			stmts = append(stmts, tagScoped(g, p.TagRunID, base)...)
+			stmts = append(stmts, tagScoped(g, p.TagRunID, base, copies)...)
 			continue
 		}
 		stmts = append(stmts, iampolicy.Statement{Sid: g.Sid, Effect: iampolicy.EffectAllow, Action: slices.Clone(g.Actions), Resource: slices.Clone(g.Resources), Condition: base()})

@@ -189,9 +189,9 @@ func Explain(st iampolicy.Statement, grants []Grant) []string {
 }
 
 // tagSuffix: what tagScoped appends to a grant's Sid ("", "Tagged",
-// "Owned2", "OnCreate").
+// "Owned2", "OnCreate", "OnCopy").
 func tagSuffix(s string) bool {
-	for _, p := range []string{"Tagged", "Owned", "OnCreate"} {
+	for _, p := range []string{"Tagged", "Owned", "OnCreate", "OnCopy"} {
 		s = strings.TrimPrefix(s, p)
 	}
 	return strings.Trim(s, "0123456789") == ""

@@ -115,9 +115,9 @@ func condFor(action, resource string) tagCond {
 // need aws:RequestTag/buildrole:run-id = runID, calls on the run's own
 // resources need aws:ResourceTag/buildrole:run-id = runID, and
 // ec2:CreateTags is allowed only inside those creating calls
-// (ec2:CreateAction, with the run's id among the tags) or on resources that
-// already carry the run's id.
-func tagScoped(g Grant, runID string, base func() iampolicy.Condition) []iampolicy.Statement {
+// (ec2:CreateAction, with the run's id among the tags; CopyImage, when the
+// build copies, without) or on resources that already carry the run's id.
+func tagScoped(g Grant, runID string, base func() iampolicy.Condition, copies bool) []iampolicy.Statement {
 	buckets := map[tagCond]map[string][]string{} // cond → action → resources
 	add := func(c tagCond, a, r string) {
 		if buckets[c] == nil {
@@ -170,10 +170,8 @@ func tagScoped(g Grant, runID string, base func() iampolicy.Condition) []iampoli
 		}
 	}
 	if len(tagResources) > 0 {
-		// ec2:CreateAction holds the API name, without "ec2:". CopyImage
-		// copies the source AMI's tags (CopyImageTags), which EC2
-		// authorizes as CreateTags on create.
-		creating := []string{"CopyImage"}
+		// ec2:CreateAction holds the API name, without "ec2:".
+		var creating []string
 		for a := range createsTagged {
 			creating = append(creating, strings.TrimPrefix(a, "ec2:"))
 		}
@@ -188,6 +186,22 @@ func tagScoped(g Grant, runID string, base func() iampolicy.Condition) []iampoli
 			iampolicy.Statement{Sid: g.Sid + "OnCreate", Effect: iampolicy.EffectAllow, Action: iampolicy.Values{"ec2:CreateTags"}, Resource: res, Condition: onCreate},
 			iampolicy.Statement{Sid: g.Sid + "Owned", Effect: iampolicy.EffectAllow, Action: iampolicy.Values{"ec2:CreateTags"}, Resource: res, Condition: owned},
 		)
+		// CopyImage copies the source AMI's tags (CopyImageTags), which EC2
+		// authorizes as CreateTags on create; whether it shows them as
+		// request tags is not documented, so the run's id is not required
+		// here (the copy is not the run's to change: TagScopeErrors refuses
+		// copies with attribute changes).
+		var copied []string
+		for _, r := range res {
+			if kind, _ := ec2Kind(r); kind == "image" || kind == "snapshot" {
+				copied = append(copied, r)
+			}
+		}
+		if copies && len(copied) > 0 {
+			onCopy := base()
+			onCopy[iampolicy.OpStringEquals][KeyCreateAction] = iampolicy.Values{"CopyImage"}
+			out = append(out, iampolicy.Statement{Sid: g.Sid + "OnCopy", Effect: iampolicy.EffectAllow, Action: iampolicy.Values{"ec2:CreateTags"}, Resource: copied, Condition: onCopy})
+		}
 	}
 	return out
 }

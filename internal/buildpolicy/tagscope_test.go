@@ -71,6 +71,8 @@ func TestTagScopeBindsMutationsToTheRun(t *testing.T) {
 		{"ec2:CreateTags", ec2 + "instance/i-1", ctx{KeyCreateAction: "RunInstances", KeyRequestTagRunID: runID}, true},
 		{"ec2:CreateTags", ec2 + "instance/i-1", ctx{KeyCreateAction: "RunInstances", KeyRequestTagRunID: "other-run"}, false},
 		{"ec2:CreateTags", ec2 + "instance/i-1", ctx{KeyCreateAction: "RunInstances"}, false},
+		{"ec2:CreateTags", img + "image/ami-copy", ctx{KeyCreateAction: "CopyImage"}, true}, // the copy takes the AMI's tags
+		{"ec2:CreateTags", ec2 + "instance/i-1", ctx{KeyCreateAction: "CopyImage"}, false},
 		{"ec2:CreateTags", ec2 + "instance/i-1", ctx{KeyResourceTagRunID: runID}, true},
 		{"ec2:CreateTags", ec2 + "instance/i-other", nil, false},
 		{"ec2:CreateTags", ec2 + "instance/i-other", ctx{KeyResourceTagRunID: "other-run"}, false},
@@ -126,7 +128,7 @@ func TestTagScopeRefusesTemplatesThatDoNotTag(t *testing.T) {
 func TestTagScopeKeepsResourceNamesWhole(t *testing.T) {
 	t.Parallel()
 	g := Grant{Sid: "KeyPair", Actions: []string{"ec2:DeleteKeyPair", "ec2:CreateKeyPair"}, Resources: []string{"arn:aws:ec2:*:123456789012:key-pair/team key"}}
-	for _, st := range tagScoped(g, runID, func() iampolicy.Condition { return iampolicy.Condition{iampolicy.OpStringEquals: {}} }) {
+	for _, st := range tagScoped(g, runID, func() iampolicy.Condition { return iampolicy.Condition{iampolicy.OpStringEquals: {}} }, false) {
 		for _, r := range st.Resource {
 			if r != "arn:aws:ec2:*:123456789012:key-pair/team key" {
 				t.Errorf("statement %s resource %q", st.Sid, r)
