@@ -167,6 +167,9 @@ func BuildRolePolicy(p BuildParams) iampolicy.Document {
 			Action: iampolicy.Values{iampolicy.ActionGetInstanceProfile}, Resource: profiles, Condition: c,
 		})
 	}
+	if p.Grants != nil {
+		stmts = merge(stmts)
+	}
 	if launches {
 		// A network interface RunInstances creates is authorized as
 		// network-interface/*; an existing one carries its id (eni-...).

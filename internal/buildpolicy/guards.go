@@ -72,6 +72,24 @@ func mergeCond(a, b iampolicy.Condition) iampolicy.Condition {
 	return out
 }
 
+// merge joins statements that differ only in their actions (same effect,
+// resources and condition) into the first of them: the policy stays
+// within IAM's size quota as grants multiply, and allows exactly the same.
+func merge(stmts []iampolicy.Statement) []iampolicy.Statement {
+	var out []iampolicy.Statement
+	at := map[string]int{}
+	for _, st := range stmts {
+		k := st.Effect + "\x00" + strings.Join(st.Resource, "\x00") + "\x00" + iampolicy.Document{Statement: []iampolicy.Statement{{Condition: st.Condition}}}.JSON()
+		if i, ok := at[k]; ok && len(st.NotAction) == 0 && len(out[i].NotAction) == 0 {
+			out[i].Action = sortedSet(append(out[i].Action, st.Action...))
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, st)
+	}
+	return out
+}
+
 // widen merges the conditions of two rows of one statement so that the
 // statement allows what either row allows: a key bound by both keeps the
 // union of their values; a key only one binds is dropped.
@@ -154,20 +172,29 @@ var staticWhy = map[string]string{
 	SidDenyExistingNetworkInterfaces: "RunInstances creates the instance's network interface; attaching one that already exists (another instance's, production's) is denied",
 }
 
-// Explain says why statement st of a build policy is there: the catalogue
-// rows of the grant it came from (its Sid, or the Sid scope: tags split it
-// from), then one "guard:" line per condition key saying what it stops.
-// nil: st is not one of buildrole's (extra-policy).
+// Explain says why statement st of a build policy is there: the
+// catalogue rows of the grants it came from (a statement is the grant its
+// Sid names, split by scope: tags, and grants merged into it that share its
+// resources and condition), then one "guard:" line per condition key saying
+// what it stops. nil: st is not one of buildrole's (extra-policy).
 func Explain(st iampolicy.Statement, grants []Grant) []string {
 	var why []string
 	if w, ok := staticWhy[st.Sid]; ok {
 		why = []string{w}
 	}
-	best := ""
-	for _, g := range grants {
-		if strings.HasPrefix(st.Sid, g.Sid) && len(g.Sid) > len(best) && tagSuffix(strings.TrimPrefix(st.Sid, g.Sid)) {
-			best, why = g.Sid, g.Why
+	ours := slices.ContainsFunc(grants, func(g Grant) bool {
+		return strings.HasPrefix(st.Sid, g.Sid) && tagSuffix(strings.TrimPrefix(st.Sid, g.Sid))
+	})
+	if ours {
+		for _, g := range grants {
+			shares := func(have, want []string) bool {
+				return slices.ContainsFunc(have, func(x string) bool { return slices.Contains(want, x) })
+			}
+			if shares(st.Action, g.Actions) && shares(st.Resource, g.Resources) {
+				why = append(why, g.Why...)
+			}
 		}
+		why = sortedSet(why)
 	}
 	if why == nil {
 		return nil

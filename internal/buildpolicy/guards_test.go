@@ -163,3 +163,25 @@ func TestExplainSaysWhatEachGuardStops(t *testing.T) {
 		t.Errorf("an extra-policy statement explained as %q", why)
 	}
 }
+
+// Statements merge only when resources and condition are the same, so the
+// merged policy allows exactly what the parts allowed.
+func TestMergeJoinsOnlyIdenticalScopes(t *testing.T) {
+	t.Parallel()
+	region := iampolicy.Condition{iampolicy.OpStringEquals: {iampolicy.KeyRequestedRegion: {"us-east-1"}}}
+	owned := mergeCond(region, iampolicy.Condition{iampolicy.OpStringEquals: {KeyResourceTagRunID: {runID}}})
+	img := iampolicy.Values{"arn:aws:ec2:*::image/*"}
+	got := merge([]iampolicy.Statement{
+		{Sid: "A", Effect: "Allow", Action: iampolicy.Values{"ec2:DeregisterImage"}, Resource: img, Condition: owned},
+		{Sid: "B", Effect: "Allow", Action: iampolicy.Values{"ec2:EnableImageDeprecation"}, Resource: img, Condition: mergeCond(region, iampolicy.Condition{iampolicy.OpStringEquals: {KeyResourceTagRunID: {runID}}})},
+		{Sid: "C", Effect: "Allow", Action: iampolicy.Values{"ec2:ModifyImageAttribute"}, Resource: img, Condition: region},
+		{Sid: "D", Effect: "Allow", Action: iampolicy.Values{"ec2:DeleteSnapshot"}, Resource: iampolicy.Values{"arn:aws:ec2:*::snapshot/*"}, Condition: owned},
+	})
+	var sids []string
+	for _, st := range got {
+		sids = append(sids, st.Sid)
+	}
+	if !slices.Equal(sids, []string{"A", "C", "D"}) || !slices.Equal(got[0].Action, iampolicy.Values{"ec2:DeregisterImage", "ec2:EnableImageDeprecation"}) {
+		t.Errorf("merged to %v, first %v", sids, got[0].Action)
+	}
+}
