@@ -494,9 +494,13 @@ func sharedSnapshots(_ arnCtx, s packertemplate.Source) iampolicy.Condition {
 
 // sharedVolumeSnapshots is sharedSnapshots over every ebs_volumes block.
 func sharedVolumeSnapshots(_ arnCtx, s packertemplate.Source) iampolicy.Condition {
+	blocks := s.Options["ebs_volumes"].Blocks
+	if blocks == nil {
+		return nil // not read as blocks: nothing to bind it to
+	}
 	var users, groups []string
 	uk, gk := true, true
-	for _, b := range s.Options["ebs_volumes"].Blocks {
+	for _, b := range blocks {
 		for name, dst := range map[string]*[]string{"snapshot_users": &users, "snapshot_groups": &groups} {
 			v, ok := b[name]
 			if !ok {
