@@ -301,12 +301,37 @@ func (st *Statement) conditionsHold(ctx map[string][]string) bool {
 			continue
 		}
 		for key, vals := range block {
-			if !condition(op, ctx[strings.ToLower(key)], vals) {
+			if !condition(op, ctx[strings.ToLower(key)], resolve(vals, ctx)) {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// resolve replaces policy variables (${aws:userid},
+// ${aws:ResourceTag/k}) in condition values with the request's values; a
+// value whose variable the request lacks matches nothing, as in IAM.
+func resolve(vals []string, ctx map[string][]string) []string {
+	out := make([]string, 0, len(vals))
+	for _, v := range vals {
+		ok := true
+		for ok && strings.Contains(v, "${") {
+			i := strings.Index(v, "${")
+			j := strings.Index(v[i:], "}")
+			if j < 0 {
+				break
+			}
+			have := ctx[strings.ToLower(v[i+2:i+j])]
+			if ok = len(have) > 0; ok {
+				v = v[:i] + have[0] + v[i+j+1:]
+			}
+		}
+		if ok {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func supported(op string) bool {

@@ -81,3 +81,22 @@ func TestGlob(t *testing.T) {
 		}
 	}
 }
+
+// A policy variable in a condition takes the request's value.
+func TestConditionVariables(t *testing.T) {
+	t.Parallel()
+	p, m := Parse(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:TagRole","Resource":"*"},
+		{"Effect":"Deny","Action":"iam:TagRole","Resource":"*","Condition":{"StringNotEquals":{"aws:RequestTag/run":"${aws:ResourceTag/run}"}}}]}`)
+	if m != nil {
+		t.Fatal(m)
+	}
+	for _, c := range []struct {
+		have string
+		want Decision
+	}{{"a", Allowed}, {"b", ExplicitDeny}} {
+		req := Request{Action: "iam:TagRole", Resource: "*", Context: map[string][]string{"aws:requesttag/run": {c.have}, "aws:resourcetag/run": {"a"}}}
+		if got, _ := Identity(req, []*Policy{p}, nil); got != c.want {
+			t.Errorf("run %s on a resource of run a: %v, want %v", c.have, got, c.want)
+		}
+	}
+}
