@@ -14,12 +14,14 @@ import (
 
 // Defaults of BootstrapParams.
 const (
-	DefaultBootstrapPath       = "/buildrole/"
-	DefaultBootstrapPrefix     = "buildrole"
-	DefaultBootstrapRoleName   = "buildrole-bootstrap"
-	DefaultBoundaryName        = "buildrole-boundary"
-	DefaultBootstrapAudience   = "sts.amazonaws.com"
-	GitHubOIDCProviderURL      = "https://token.actions.githubusercontent.com"
+	DefaultBootstrapPath     = "/buildrole/"
+	DefaultBootstrapPrefix   = "buildrole"
+	DefaultBootstrapRoleName = "buildrole-bootstrap"
+	DefaultBoundaryName      = "buildrole-boundary"
+	DefaultBootstrapAudience = "sts.amazonaws.com"
+	// ChinaAudience is the audience in the aws-cn partition.
+	ChinaAudience              = "sts.amazonaws.com.cn"
+	GitHubOIDCProviderURL      = iampolicy.GitHubIssuer
 	BootstrapMaxSessionSeconds = 3600
 )
 
@@ -143,8 +145,18 @@ type BootstrapParams struct {
 	// BoundaryName is the boundary managed policy's name; default
 	// "buildrole-boundary".
 	BoundaryName string
-	// Audience is the OIDC audience; default "sts.amazonaws.com".
+	// Audience is the OIDC audience; default "sts.amazonaws.com", and
+	// "sts.amazonaws.com.cn" in the China partition (as AWS documents).
 	Audience string
+	// Issuer is the URL of the OIDC issuer: GitHub's
+	// (https://token.actions.githubusercontent.com, the default), GitHub
+	// Enterprise Server's (https://HOST/_services/token), or an
+	// enterprise's own.
+	Issuer string
+	// ProviderARN names an OIDC provider that already exists for Issuer
+	// (every account using configure-aws-credentials has one): the setup
+	// then uses it instead of creating one. Default "": create it.
+	ProviderARN string
 	// ChainMode also lets the bootstrap session assume run roles
 	// (sts:AssumeRole), for runners that cannot mint OIDC tokens for them.
 	ChainMode bool
@@ -164,6 +176,8 @@ type Bootstrap struct {
 	ProviderURL string
 	ProviderARN string
 	Audience    string
+	// ExistingProvider: ProviderARN exists already; nothing creates it.
+	ExistingProvider bool
 
 	RoleName     string
 	RoleARN      string
@@ -270,6 +284,13 @@ func newBootstrap(p BootstrapParams, catalogue []string) (*Bootstrap, error) {
 	if !bsAudienceRE.MatchString(p.Audience) || strings.ContainsAny(p.Audience, "*?") {
 		fail("audience", "%q must be printable, without spaces or wildcards", p.Audience)
 	}
+	providerName, err := iampolicy.OIDCProviderName(p.Issuer)
+	if err != nil {
+		fail("issuer", "%v", err)
+	}
+	if want := fmt.Sprintf("arn:%s:iam::%s:oidc-provider/%s", p.Partition, p.AccountID, providerName); p.ProviderARN != "" && err == nil && p.ProviderARN != want {
+		fail("oidc provider arn", "%q is not the provider of issuer %s in account %s: IAM names it %s", p.ProviderARN, p.Issuer, p.AccountID, want)
+	}
 	instance, err := validateInstanceActions(p.InstanceActions)
 	if err != nil {
 		fail("instance actions", "%v", err)
@@ -289,18 +310,19 @@ func newBootstrap(p BootstrapParams, catalogue []string) (*Bootstrap, error) {
 	}
 
 	b := &Bootstrap{
-		ProviderURL:  GitHubOIDCProviderURL,
-		Audience:     p.Audience,
-		RoleName:     p.RoleName,
-		BoundaryName: p.BoundaryName,
-		partition:    p.Partition,
-		path:         p.Path,
-		prefix:       p.NamePrefix,
-		chain:        p.ChainMode,
-		policyName:   p.RoleName,
-		maxSessionS:  BootstrapMaxSessionSeconds,
-		rolePath:     "/",
-		providerHost: strings.TrimPrefix(GitHubOIDCProviderURL, "https://"),
+		ProviderURL:      "https://" + providerName,
+		ExistingProvider: p.ProviderARN != "",
+		Audience:         p.Audience,
+		RoleName:         p.RoleName,
+		BoundaryName:     p.BoundaryName,
+		partition:        p.Partition,
+		path:             p.Path,
+		prefix:           p.NamePrefix,
+		chain:            p.ChainMode,
+		policyName:       p.RoleName,
+		maxSessionS:      BootstrapMaxSessionSeconds,
+		rolePath:         "/",
+		providerHost:     providerName,
 	}
 	iamARN := func(resource string) string {
 		return fmt.Sprintf("arn:%s:iam::%s:%s", p.Partition, p.AccountID, resource)
@@ -353,7 +375,11 @@ func (p BootstrapParams) withDefaults() BootstrapParams {
 	def(&p.NamePrefix, DefaultBootstrapPrefix)
 	def(&p.RoleName, DefaultBootstrapRoleName)
 	def(&p.BoundaryName, DefaultBoundaryName)
+	if p.Partition == iampolicy.PartitionChina {
+		def(&p.Audience, ChinaAudience)
+	}
 	def(&p.Audience, DefaultBootstrapAudience)
+	def(&p.Issuer, GitHubOIDCProviderURL)
 	if len(p.Subjects) == 0 {
 		p.Subjects = []string{"pull_request", "ref:refs/heads/main"}
 	}

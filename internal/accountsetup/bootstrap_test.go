@@ -643,3 +643,50 @@ func TestBootstrapBoundaryFollowsCatalogue(t *testing.T) {
 		t.Errorf("boundary actions vs CatalogueActions() (-want +got):\n%s", diff)
 	}
 }
+
+// Another issuer (GitHub Enterprise Server, an enterprise's own) and an
+// OIDC provider that exists already.
+func TestBootstrapIssuerAndExistingProvider(t *testing.T) {
+	t.Parallel()
+	const ghes = "https://ghe.example.com/_services/token"
+	b, err := NewBootstrap(BootstrapParams{AccountID: bsAccount, Repository: "octo/app", Issuer: ghes + "/",
+		ProviderARN: "arn:aws:iam::" + bsAccount + ":oidc-provider/ghe.example.com/_services/token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.ProviderURL != ghes || !b.ExistingProvider {
+		t.Errorf("provider %s, existing %v", b.ProviderURL, b.ExistingProvider)
+	}
+	req := iampolicy.Request{
+		Principal: map[string]string{"Federated": b.ProviderARN},
+		Action:    iampolicy.ActionAssumeRoleWithWebIdentity,
+		Context: map[string][]string{
+			"ghe.example.com/_services/token:aud": {"sts.amazonaws.com"},
+			"ghe.example.com/_services/token:sub": {"repo:octo/app:pull_request"},
+		},
+	}
+	if d := iampolicy.EvaluateTrust(req, b.Trust); d != iampolicy.Allow {
+		t.Errorf("a GHES job's token: %v", d)
+	}
+	req.Principal = map[string]string{"Federated": "arn:aws:iam::" + bsAccount + ":oidc-provider/token.actions.githubusercontent.com"}
+	if d := iampolicy.EvaluateTrust(req, b.Trust); d == iampolicy.Allow {
+		t.Error("github.com's provider admitted for a GHES setup")
+	}
+	for _, bad := range []BootstrapParams{
+		{AccountID: bsAccount, Repository: "octo/app", ProviderARN: "arn:aws:iam::" + bsAccount + ":oidc-provider/other.example.com"},
+		{AccountID: bsAccount, Repository: "octo/app", ProviderARN: "arn:aws:iam::999999999999:oidc-provider/token.actions.githubusercontent.com"},
+		{AccountID: bsAccount, Repository: "octo/app", Issuer: "http://ghe.example.com/_services/token"},
+		{AccountID: bsAccount, Repository: "octo/app", Issuer: "https://ghe.example.com/x?y=1"},
+	} {
+		if _, err := NewBootstrap(bad); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+	cn, err := NewBootstrap(BootstrapParams{AccountID: bsAccount, Repository: "octo/app", Partition: iampolicy.PartitionChina})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cn.Audience != ChinaAudience {
+		t.Errorf("aws-cn audience = %q, want %q", cn.Audience, ChinaAudience)
+	}
+}

@@ -76,6 +76,10 @@ var bsRenderCases = []struct {
 		Path:     "/ci/images/", NamePrefix: "img", RoleName: "img-bootstrap-gov", BoundaryName: "img-boundary",
 		ChainMode: true,
 	}},
+	{"existing-provider-ghes", BootstrapParams{
+		AccountID: bsAccount, Repository: "octo/app", Issuer: "https://ghe.example.com/_services/token",
+		ProviderARN: "arn:aws:iam::" + bsAccount + ":oidc-provider/ghe.example.com/_services/token",
+	}},
 }
 
 func TestBootstrapGolden(t *testing.T) {
@@ -103,6 +107,7 @@ func TestBootstrapJSONReparses(t *testing.T) {
 				URL       string   `json:"url"`
 				ARN       string   `json:"arn"`
 				ClientIDs []string `json:"client_id_list"`
+				Create    bool     `json:"create"`
 			} `json:"oidc_provider"`
 			Role struct {
 				Name       string          `json:"name"`
@@ -125,6 +130,9 @@ func TestBootstrapJSONReparses(t *testing.T) {
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&out); err != nil {
 			t.Fatalf("%s: JSON(): %v", c.name, err)
+		}
+		if out.OIDC.Create == b.ExistingProvider {
+			t.Errorf("%s: oidc_provider.create = %v with an existing provider %v", c.name, out.OIDC.Create, b.ExistingProvider)
 		}
 		got := []string{
 			out.OIDC.URL, out.OIDC.ARN, strings.Join(out.OIDC.ClientIDs, ","),
@@ -203,20 +211,29 @@ func TestBootstrapCloudFormationIsYAML(t *testing.T) {
 			"PermissionsBoundary": "AWS::IAM::ManagedPolicy",
 			"BootstrapRole":       "AWS::IAM::Role",
 		}
+		dependsOn := []any{"GitHubOIDCProvider", "PermissionsBoundary"}
+		providerOut := any("!Ref GitHubOIDCProvider")
+		if b.ExistingProvider {
+			// An existing provider is referenced, never created.
+			delete(wantTypes, "GitHubOIDCProvider")
+			dependsOn, providerOut = []any{"PermissionsBoundary"}, b.ProviderARN
+		}
 		if diff := cmp.Diff(wantTypes, types); diff != "" {
 			t.Errorf("%s: resources (-want +got):\n%s", c.name, diff)
 		}
 		checks := map[string]struct{ got, want any }{
-			"provider url":       {get("Resources", "GitHubOIDCProvider", "Properties", "Url"), b.ProviderURL},
-			"provider audiences": {get("Resources", "GitHubOIDCProvider", "Properties", "ClientIdList"), []any{b.Audience}},
 			"boundary name":      {get("Resources", "PermissionsBoundary", "Properties", "ManagedPolicyName"), b.BoundaryName},
 			"boundary path":      {get("Resources", "PermissionsBoundary", "Properties", "Path"), b.path},
 			"role name":          {get("Resources", "BootstrapRole", "Properties", "RoleName"), b.RoleName},
 			"role max session":   {get("Resources", "BootstrapRole", "Properties", "MaxSessionDuration"), "3600"},
-			"role depends on":    {get("Resources", "BootstrapRole", "DependsOn"), []any{"GitHubOIDCProvider", "PermissionsBoundary"}},
+			"role depends on":    {get("Resources", "BootstrapRole", "DependsOn"), dependsOn},
 			"output role":        {get("Outputs", "BootstrapRoleArn", "Value"), "!GetAtt BootstrapRole.Arn"},
 			"output boundary":    {get("Outputs", "PermissionsBoundaryArn", "Value"), "!Ref PermissionsBoundary"},
-			"output provider":    {get("Outputs", "OIDCProviderArn", "Value"), "!Ref GitHubOIDCProvider"},
+			"output provider":    {get("Outputs", "OIDCProviderArn", "Value"), providerOut},
+		}
+		if !b.ExistingProvider {
+			checks["provider url"] = struct{ got, want any }{get("Resources", "GitHubOIDCProvider", "Properties", "Url"), b.ProviderURL}
+			checks["provider audiences"] = struct{ got, want any }{get("Resources", "GitHubOIDCProvider", "Properties", "ClientIdList"), []any{b.Audience}}
 		}
 		for name, ch := range checks {
 			if diff := cmp.Diff(ch.want, ch.got); diff != "" {
@@ -301,23 +318,38 @@ func TestBootstrapTerraform(t *testing.T) {
 		if depth != 0 {
 			t.Errorf("%s: %d unclosed blocks", c.name, depth)
 		}
-		for _, want := range []string{
+		provider := []string{
 			`resource "aws_iam_openid_connect_provider" "github" {`,
-			`url            = "https://token.actions.githubusercontent.com"`,
+			`url            = ` + hclQuote(b.ProviderURL),
 			`client_id_list = [` + hclQuote(b.Audience) + `]`,
+			`depends_on = [aws_iam_openid_connect_provider.github, aws_iam_policy.boundary]`,
+			`value = aws_iam_openid_connect_provider.github.arn`,
+		}
+		if b.ExistingProvider {
+			// A data source: the provider stays in the state that made it.
+			provider = []string{
+				`data "aws_iam_openid_connect_provider" "github" {`,
+				`arn = ` + hclQuote(b.ProviderARN),
+				`depends_on = [data.aws_iam_openid_connect_provider.github, aws_iam_policy.boundary]`,
+				`value = data.aws_iam_openid_connect_provider.github.arn`,
+			}
+			if strings.Contains(tf, `resource "aws_iam_openid_connect_provider"`) {
+				t.Errorf("%s: Terraform() creates the provider that exists", c.name)
+			}
+		}
+		for _, want := range append(provider, []string{
 			`resource "aws_iam_policy" "boundary" {`,
 			`name        = ` + hclQuote(b.BoundaryName),
 			`path        = ` + hclQuote(b.path),
 			`resource "aws_iam_role" "bootstrap" {`,
 			`name                 = ` + hclQuote(b.RoleName),
 			`max_session_duration = 3600`,
-			`depends_on = [aws_iam_openid_connect_provider.github, aws_iam_policy.boundary]`,
 			`resource "aws_iam_role_policy" "bootstrap" {`,
 			`role = aws_iam_role.bootstrap.id`,
 			`output "bootstrap_role_arn" {`,
 			`output "permissions_boundary_arn" {`,
 			`output "oidc_provider_arn" {`,
-		} {
+		}...) {
 			if !strings.Contains(tf, want) {
 				t.Errorf("%s: Terraform() lacks %q", c.name, want)
 			}

@@ -65,9 +65,11 @@ func install(t *testing.T, srv *fakeaws.Server, b *accountsetup.Bootstrap, roleN
 
 func newWorld(t *testing.T, mod ...func(*accountsetup.BootstrapParams)) *world {
 	t.Helper()
-	srv := fakeaws.NewServer()
-	t.Cleanup(srv.Close)
 	b := accountSetup(t, mod...)
+	srv := fakeaws.NewUnstartedServer()
+	srv.Issuer = b.ProviderURL // GitHub's, or the issuer the setup names
+	srv.Start()
+	t.Cleanup(srv.Close)
 	if got := srv.AddOIDCProvider(b.ProviderURL, b.Audience); got != b.ProviderARN {
 		t.Fatalf("provider ARN %s, bootstrap says %s", got, b.ProviderARN)
 	}

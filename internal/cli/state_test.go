@@ -205,3 +205,34 @@ func TestFailedUpWritesTheStepSummary(t *testing.T) {
 		t.Errorf("the summary does not give the total time:\n%s", b)
 	}
 }
+
+// On GitHub Enterprise Server the token's issuer is https://HOST/_services/token:
+// the build role trusts that issuer's provider and condition keys, and the
+// account setup names it.
+func TestEnterpriseServerIssuer(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, func(p *accountsetup.BootstrapParams) { p.Issuer = "https://ghe.example.com/_services/token" })
+	w.set("GITHUB_SERVER_URL", "https://ghe.example.com")
+	code, stdout, _ := w.run(context.Background(), "up")
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d:\n%s", code, stdout)
+	}
+	var trust string
+	for _, r := range w.srv.Snapshot().Roles {
+		if r.Path == "/buildrole/" && !strings.HasSuffix(r.Name, "-vm") {
+			trust = r.AssumeRolePolicy
+		}
+	}
+	if !strings.Contains(trust, `oidc-provider/ghe.example.com/_services/token"`) || !strings.Contains(trust, `"ghe.example.com/_services/token:sub"`) {
+		t.Errorf("build role trust = %s", trust)
+	}
+	w.postEnv()
+	if code, stdout, _ := w.run(context.Background(), "down"); code != cli.ExitOK || len(w.leftovers()) != 0 {
+		t.Fatalf("down exit %d:\n%s", code, stdout)
+	}
+	// The dry run, without a token, takes the issuer from GITHUB_SERVER_URL.
+	w.set("INPUT_DRY-RUN", "true")
+	if _, stdout, _ := w.run(context.Background(), "up"); !strings.Contains(stdout, "ghe.example.com/_services/token:sub") {
+		t.Errorf("dry run trust does not name the enterprise issuer:\n%s", stdout)
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/buildrole/buildrole/internal/config"
 	"github.com/buildrole/buildrole/internal/ghaction"
+	"github.com/buildrole/buildrole/internal/iampolicy"
 	"github.com/buildrole/buildrole/internal/naming"
 	"github.com/buildrole/buildrole/internal/provision"
 	"github.com/buildrole/buildrole/internal/stsauth"
@@ -192,11 +193,15 @@ func dryRunTrust(cfg *config.Config, account string) provision.Trust {
 		// A placeholder: the real run trusts the caller's own session.
 		return provision.Trust{PrincipalARN: fmt.Sprintf("arn:%s:sts::%s:assumed-role/CALLER-ROLE/CALLER-SESSION", cfg.Partition, account)}
 	}
-	return provision.Trust{ProviderARN: providerARN(cfg.Partition, account), Audience: cfg.Audience, Subject: cfg.GitHub.Subject()}
+	name, err := iampolicy.OIDCProviderName(cfg.GitHub.Issuer())
+	if err != nil {
+		name = provision.GitHubOIDCHost
+	}
+	return provision.Trust{ProviderARN: providerARN(cfg.Partition, account, name), Issuer: name, Audience: cfg.Audience, Subject: cfg.GitHub.Subject()}
 }
 
-func providerARN(partition, account string) string {
-	return fmt.Sprintf("arn:%s:iam::%s:oidc-provider/%s", partition, account, provision.GitHubOIDCHost)
+func providerARN(partition, account, name string) string {
+	return fmt.Sprintf("arn:%s:iam::%s:oidc-provider/%s", partition, account, name)
 }
 
 type upRun struct {
@@ -249,7 +254,14 @@ func (u *upRun) run(ctx context.Context) int {
 	rio.printf("bootstrap session: %s", sess.PrincipalARN)
 	var trust provision.Trust
 	if cfg.RoleToAssume != "" {
-		trust = provision.Trust{ProviderARN: providerARN(cfg.Partition, sess.AccountID), Audience: cfg.Audience, Subject: sess.Claims.Subject}
+		// The token names its issuer (github.com's, GitHub Enterprise
+		// Server's, an enterprise's own): the build role trusts the same.
+		name, err := iampolicy.OIDCProviderName(orDefault(sess.Claims.Issuer, iampolicy.GitHubIssuer))
+		if err != nil {
+			rio.errorf("buildrole up: the job's OIDC token: %s\nnothing was created", err)
+			return ExitFailed
+		}
+		trust = provision.Trust{ProviderARN: providerARN(cfg.Partition, sess.AccountID, name), Issuer: name, Audience: cfg.Audience, Subject: sess.Claims.Subject}
 		rio.printf("build role trusts this job's token: sub %q, aud %q", trust.Subject, trust.Audience)
 	} else {
 		trust = provision.Trust{PrincipalARN: sess.PrincipalARN}

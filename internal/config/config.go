@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -71,6 +72,16 @@ func (g GitHub) PR() string {
 		return m[1]
 	}
 	return ""
+}
+
+// Issuer is the OIDC issuer of this run's tokens as far as the environment
+// tells: GitHub Enterprise Server's https://HOST/_services/token, else
+// github.com's. The real run reads `iss` from the token itself.
+func (g GitHub) Issuer() string {
+	if u, err := url.Parse(g.ServerURL); err == nil && u.Scheme == "https" && u.Host != "" && u.Host != "github.com" {
+		return "https://" + u.Host + "/_services/token"
+	}
+	return iampolicy.GitHubIssuer
 }
 
 // Subject is the OIDC `sub` GitHub issues for this job by default. The real
@@ -299,7 +310,12 @@ func (p *parser) auth() Auth {
 		}
 	}
 
-	if c.Audience = p.str("audience"); !audienceRE.MatchString(c.Audience) {
+	c.Audience = p.str("audience")
+	if p.raw("audience") == "" && c.Partition == iampolicy.PartitionChina {
+		// AWS documents this audience for the China regions.
+		c.Audience = "sts.amazonaws.com.cn"
+	}
+	if !audienceRE.MatchString(c.Audience) {
 		p.fail("audience", "%q must be 1 to 256 characters without spaces", c.Audience)
 	}
 
@@ -358,6 +374,14 @@ func (p *parser) fail(name, format string, args ...any) {
 		label = "--" + name
 	}
 	p.errs = append(p.errs, fmt.Errorf("%s: %s", label, fmt.Sprintf(format, args...)))
+}
+
+// raw returns the trimmed input as given, "" when unset.
+func (p *parser) raw(name string) string {
+	if p.src.Input == nil {
+		return ""
+	}
+	return strings.TrimSpace(p.src.Input(name))
 }
 
 // str returns the trimmed input or its default.

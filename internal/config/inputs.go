@@ -14,7 +14,7 @@ type Input struct {
 var Inputs = []Input{
 	{Name: "aws-region", Required: true, Description: "AWS region of the build, e.g. us-east-1."},
 	{Name: "role-to-assume", Description: "ARN of the bootstrap role assumed with the job's GitHub OIDC token. Empty: the default AWS credential chain (e.g. a self-hosted runner's instance profile)."},
-	{Name: "audience", Default: "sts.amazonaws.com", Description: "Audience of the GitHub OIDC token."},
+	{Name: "audience", Default: "sts.amazonaws.com", Description: "Audience of the GitHub OIDC token (in the China regions the default is sts.amazonaws.com.cn)."},
 	{Name: "role-session-name", Description: "Session name of the bootstrap session. Default: buildrole-<run_id>-<attempt>."},
 	{Name: "role-duration-seconds", Default: "3600", Description: "Lifetime of the exported build-role credentials, 900 to 43200; also the build role's MaxSessionDuration."},
 	{Name: "retry-max-attempts", Default: "8", Description: "Attempts per AWS call on throttling and transient errors, 1 to 20."},

@@ -21,13 +21,16 @@ const (
 	InstancePolicyName = "buildrole-instance"
 )
 
-// GitHubOIDCHost is the issuer GitHub Actions signs job tokens with.
+// GitHubOIDCHost is the provider name of github.com's issuer.
 const GitHubOIDCHost = "token.actions.githubusercontent.com"
 
 // Trust says who may assume the build role.
 type Trust struct {
 	// WebIdentity mode: this job's token, by exact sub and aud.
 	ProviderARN string `json:"provider_arn,omitempty"`
+	// Issuer is the provider's name (HOST/PATH of the token's iss), the
+	// prefix of its condition keys; default GitHubOIDCHost.
+	Issuer string `json:"issuer,omitempty"`
 	Audience    string `json:"audience,omitempty"`
 	Subject     string `json:"subject,omitempty"`
 	// Chain mode: the bootstrap session's principal.
@@ -111,7 +114,11 @@ func NewPlan(c *config.Config, accountID string, trust Trust) (*Plan, error) {
 	if trust.Mode() == "chain" {
 		buildTrust = buildpolicy.ChainTrustPolicy(trust.PrincipalARN)
 	} else {
-		buildTrust = buildpolicy.WebIdentityTrustPolicy(trust.ProviderARN, GitHubOIDCHost, trust.Audience, trust.Subject)
+		issuer := trust.Issuer
+		if issuer == "" {
+			issuer = GitHubOIDCHost
+		}
+		buildTrust = buildpolicy.WebIdentityTrustPolicy(trust.ProviderARN, issuer, trust.Audience, trust.Subject)
 	}
 	p.BuildRole = RolePlan{Name: c.Names.Role, ARN: arn("role", c.Names.Role), Trust: buildTrust, PolicyName: BuildPolicyName}
 
