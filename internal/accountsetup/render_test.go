@@ -222,14 +222,14 @@ func TestBootstrapCloudFormationIsYAML(t *testing.T) {
 			t.Errorf("%s: resources (-want +got):\n%s", c.name, diff)
 		}
 		checks := map[string]struct{ got, want any }{
-			"boundary name":      {get("Resources", "PermissionsBoundary", "Properties", "ManagedPolicyName"), b.BoundaryName},
-			"boundary path":      {get("Resources", "PermissionsBoundary", "Properties", "Path"), b.path},
-			"role name":          {get("Resources", "BootstrapRole", "Properties", "RoleName"), b.RoleName},
-			"role max session":   {get("Resources", "BootstrapRole", "Properties", "MaxSessionDuration"), "3600"},
-			"role depends on":    {get("Resources", "BootstrapRole", "DependsOn"), dependsOn},
-			"output role":        {get("Outputs", "BootstrapRoleArn", "Value"), "!GetAtt BootstrapRole.Arn"},
-			"output boundary":    {get("Outputs", "PermissionsBoundaryArn", "Value"), "!Ref PermissionsBoundary"},
-			"output provider":    {get("Outputs", "OIDCProviderArn", "Value"), providerOut},
+			"boundary name":    {get("Resources", "PermissionsBoundary", "Properties", "ManagedPolicyName"), b.BoundaryName},
+			"boundary path":    {get("Resources", "PermissionsBoundary", "Properties", "Path"), b.path},
+			"role name":        {get("Resources", "BootstrapRole", "Properties", "RoleName"), b.RoleName},
+			"role max session": {get("Resources", "BootstrapRole", "Properties", "MaxSessionDuration"), "3600"},
+			"role depends on":  {get("Resources", "BootstrapRole", "DependsOn"), dependsOn},
+			"output role":      {get("Outputs", "BootstrapRoleArn", "Value"), "!GetAtt BootstrapRole.Arn"},
+			"output boundary":  {get("Outputs", "PermissionsBoundaryArn", "Value"), "!Ref PermissionsBoundary"},
+			"output provider":  {get("Outputs", "OIDCProviderArn", "Value"), providerOut},
 		}
 		if !b.ExistingProvider {
 			checks["provider url"] = struct{ got, want any }{get("Resources", "GitHubOIDCProvider", "Properties", "Url"), b.ProviderURL}

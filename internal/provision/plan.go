@@ -30,9 +30,9 @@ type Trust struct {
 	ProviderARN string `json:"provider_arn,omitempty"`
 	// Issuer is the provider's name (HOST/PATH of the token's iss), the
 	// prefix of its condition keys; default GitHubOIDCHost.
-	Issuer string `json:"issuer,omitempty"`
-	Audience    string `json:"audience,omitempty"`
-	Subject     string `json:"subject,omitempty"`
+	Issuer   string `json:"issuer,omitempty"`
+	Audience string `json:"audience,omitempty"`
+	Subject  string `json:"subject,omitempty"`
 	// Chain mode: the bootstrap session's principal.
 	PrincipalARN string `json:"principal_arn,omitempty"`
 }
