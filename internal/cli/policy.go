@@ -25,6 +25,9 @@ type policyReport struct {
 	InstancePolicy *iampolicy.Document `json:"instance_role_policy,omitempty"`
 	Reasons        []reason            `json:"reasons"`
 	Notes          []string            `json:"notes,omitempty"`
+	// Placeholders are values that stand in for what only the real run
+	// knows, with the flag that fills each.
+	Placeholders []string `json:"placeholders,omitempty"`
 }
 
 type reason struct {
@@ -41,10 +44,31 @@ func runPolicy(_ context.Context, env Env, args []string) int {
 		withInputs("aws-region", "role-to-assume", "audience", "name-prefix", "path", "permissions-boundary", "template", "template-vars",
 			"extra-policy", "instance-policy", "instance-profile", "scope", "allowed-source-cidrs").
 		withJSON("print the policies and reasons as JSON")
+	var repository, pr string
+	f.fs.StringVar(&repository, "repository", "", "the repository (owner/name) whose job the preview is for; default GITHUB_REPOSITORY")
+	f.fs.StringVar(&pr, "pr", "", "preview a pull request's run (its number): names and the trusted subject follow it")
 	if done, code := f.parse(args); done {
 		return code
 	}
-	cfg, err := config.Parse(config.Source{Input: f.input, Flags: true, GitHub: config.GitHubFromEnv(env.Getenv), RunID: uuid.NewString(), Now: env.Now(), Getenv: env.Getenv})
+	gh := config.GitHubFromEnv(env.Getenv)
+	if repository != "" {
+		gh.Repository = repository
+	}
+	if pr != "" {
+		gh.Ref, gh.EventName = "refs/pull/"+pr+"/merge", "pull_request"
+	}
+	var bad []string
+	if gh.Repository != "" && !repoRE.MatchString(gh.Repository) {
+		bad = append(bad, fmt.Sprintf("--repository: %q must be owner/name", gh.Repository))
+	}
+	if pr != "" && !prRE.MatchString(pr) {
+		bad = append(bad, fmt.Sprintf("--pr: %q must be a pull request number", pr))
+	}
+	if len(bad) > 0 {
+		fmt.Fprintf(env.Stderr, "buildrole policy: invalid input:\n%s\n", strings.Join(bad, "\n"))
+		return ExitUsage
+	}
+	cfg, err := config.Parse(config.Source{Input: f.input, Flags: true, GitHub: gh, RunID: uuid.NewString(), Now: env.Now(), Getenv: env.Getenv})
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "buildrole policy: invalid input:\n%s\n", err)
 		return ExitUsage
@@ -63,6 +87,7 @@ func runPolicy(_ context.Context, env Env, args []string) int {
 		rep.InstanceTrust, rep.InstancePolicy = &plan.InstanceRole.Trust, plan.InstanceRole.Policy
 	}
 	rep.Reasons = reasons(plan)
+	rep.Placeholders = placeholders(cfg)
 	var out strings.Builder
 	if f.json {
 		b, _ := json.MarshalIndent(rep, "", "  ")
@@ -74,6 +99,24 @@ func runPolicy(_ context.Context, env Env, args []string) int {
 		return ExitFailed
 	}
 	return ExitOK
+}
+
+// placeholders lists what the preview had to make up.
+func placeholders(cfg *config.Config) []string {
+	var out []string
+	if cfg.AccountID == "" {
+		out = append(out, fmt.Sprintf("account %s: the real account comes from --role-to-assume (or, without one, from the caller)", provision.PlaceholderAccount))
+	}
+	if cfg.RoleToAssume == "" {
+		out = append(out, "CALLER-ROLE/CALLER-SESSION: without role-to-assume the build role trusts the session that runs up, known only then")
+	} else {
+		out = append(out, "the trusted sub claim is GitHub's default for the event; the real run takes it from the job's token")
+	}
+	if cfg.GitHub.Repository == "" {
+		out = append(out, "repository: names and the trusted subject lack it; give --repository owner/name (and --pr N for a pull request)")
+	}
+	out = append(out, "the run id (the last part of every name) is new for every run")
+	return out
 }
 
 // reasons says why each statement of the build policy is there: the
@@ -96,6 +139,12 @@ func reasons(p *provision.Plan) []reason {
 }
 
 func printPolicy(w io.Writer, rep policyReport) {
+	for _, p := range rep.Placeholders {
+		fmt.Fprintf(w, "placeholder: %s\n", p)
+	}
+	if len(rep.Placeholders) > 0 {
+		fmt.Fprintln(w)
+	}
 	fmt.Fprintf(w, "Build role: may act in %s\n\n", strings.Join(rep.Regions, ", "))
 	for _, r := range rep.Reasons {
 		fmt.Fprintf(w, "%s\n  actions: %s\n", r.Sid, strings.Join(r.Actions, ", "))

@@ -318,3 +318,50 @@ func TestStateFileIsNotOverwritten(t *testing.T) {
 		t.Fatalf("up after down: %s", stderr)
 	}
 }
+
+// The preview says which of its values are made up, and takes the flags
+// that fill them.
+func TestPolicyPreviewNamesItsPlaceholders(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := runMain(t, "policy", "--aws-region", "us-east-1", "--json")
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep struct {
+		Placeholders []string           `json:"placeholders"`
+		Trust        iampolicy.Document `json:"build_role_trust_policy"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(rep.Placeholders, "\n")
+	for _, want := range []string{"000000000000", "CALLER-ROLE/CALLER-SESSION", "--repository"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("placeholders lack %q:\n%s", want, all)
+		}
+	}
+	code, stdout, stderr = runMain(t, "policy", "--aws-region", "us-east-1", "--json", "--role-to-assume", "arn:aws:iam::123456789012:role/buildrole-bootstrap", "--repository", "acme/images", "--pr", "42")
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	rep.Placeholders = nil
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	all = strings.Join(rep.Placeholders, "\n")
+	if strings.Contains(all, "000000000000") || strings.Contains(all, "--repository") {
+		t.Errorf("filled values still listed as placeholders:\n%s", all)
+	}
+	req := iampolicy.Request{
+		Principal: map[string]string{"Federated": "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},
+		Action:    "sts:AssumeRoleWithWebIdentity",
+		Context: map[string][]string{"token.actions.githubusercontent.com:aud": {"sts.amazonaws.com"},
+			"token.actions.githubusercontent.com:sub": {"repo:acme/images:pull_request"}},
+	}
+	if d := iampolicy.EvaluateTrust(req, rep.Trust); d != iampolicy.Allow {
+		t.Errorf("the previewed trust does not admit acme/images' pull request: %v", d)
+	}
+	if code, _, stderr := runMain(t, "policy", "--aws-region", "us-east-1", "--pr", "x"); code != cli.ExitUsage || !strings.Contains(stderr, "--pr") {
+		t.Errorf("bad --pr: exit %d: %s", code, stderr)
+	}
+}
