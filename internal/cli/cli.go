@@ -68,7 +68,7 @@ Usage:
   buildrole sweep   [flags]   delete runs a killed runner left behind (expired by default)
   buildrole policy  [flags]   print what the build role may do and why (--template PATH), no AWS call
   buildrole lint    FILE...   lint IAM policy documents (file:line:col: message [rule])
-  buildrole bootstrap --repository ORG/REPO --account-id ID [--format json|cloudformation|terraform]
+  buildrole bootstrap --repository ORG/REPO --account-id ID [--region R]... [--oidc-provider-arn ARN] [--format json|cloudformation|terraform]
                               print the one-time account setup (OIDC provider, bootstrap role, boundary)
   buildrole demo    [--json]  run up and down against an embedded fake AWS
   buildrole version           print the version
