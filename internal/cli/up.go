@@ -220,19 +220,12 @@ func (u *upRun) run(ctx context.Context) int {
 	rio, cfg := u.rio, u.cfg
 	var tokens stsauth.TokenSource
 	if cfg.RoleToAssume != "" {
-		// Fetched (and masked) before anything else is printed.
-		first, err := rio.token(ctx, cfg.Audience)
-		if err != nil {
+		// One token serves the bootstrap and every attempt on the build
+		// role: fetched (and masked) before anything else is printed.
+		tokens = stsauth.ReuseTokens(u.tokens)
+		if _, err := tokens(ctx, cfg.Audience); err != nil {
 			rio.errorf("buildrole up: %s\nnothing was created", err)
 			return ExitFailed
-		}
-		tokens = func(ctx context.Context, aud string) (string, error) {
-			if first != "" && aud == cfg.Audience {
-				tok := first
-				first = ""
-				return tok, nil
-			}
-			return u.tokens(ctx, aud)
 		}
 	}
 	// Warnings after the token's mask: masks come before anything else.
@@ -296,34 +289,31 @@ func (u *upRun) run(ctx context.Context) int {
 	}
 	rio.printf("created %s in %s", strings.Join(created(plan), ", "), time.Since(start).Round(time.Millisecond))
 
-	// Packer reads the profile before launching; wait, alongside the
-	// trust policy's propagation, until IAM shows it.
-	profileReady := make(chan error, 1)
+	// Packer reads the profile before launching: wait until IAM shows it,
+	// in the same window as the trust policy's propagation.
+	var also []stsauth.Check
 	if plan.InstanceProfile != nil {
-		pctx, stopWaiting := context.WithCancel(ctx)
-		defer stopWaiting()
-		timeout := u.opts.PropagationTimeout
-		if timeout <= 0 {
-			timeout = 60 * time.Second
-		}
-		go func() {
-			waited, err := provision.WaitProfileVisible(pctx, client, plan.InstanceProfile.Name, timeout)
-			if err == nil {
-				rio.debugf("instance profile visible after %s", waited.Round(time.Millisecond))
+		name := plan.InstanceProfile.Name
+		also = append(also, stsauth.Check{What: "instance profile " + name, Poll: func(ctx context.Context) error {
+			ok, err := provision.ProfileVisible(ctx, client, name)
+			if err == nil && !ok {
+				err = stsauth.NotYet(fmt.Errorf("IAM does not show instance profile %q yet", name))
 			}
-			profileReady <- err
-		}()
-	} else {
-		profileReady <- nil
+			return err
+		}})
 	}
+	opts := u.opts
+	opts.Progress = func(p stsauth.Progress) { rio.printf("%s", p) }
 	if cfg.ExportCredentials {
 		rio.group("Assume " + plan.BuildRole.Name)
-		creds, waited, err := stsauth.AssumeBuildRole(ctx, u.opts, sess, stsauth.BuildRoleRequest{
+		creds, waited, err := stsauth.AssumeBuildRole(ctx, opts, sess, stsauth.BuildRoleRequest{
 			RoleARN:         plan.BuildRole.ARN,
 			SessionName:     cfg.RoleSessionName,
 			DurationSeconds: cfg.DurationSeconds,
 			Chain:           trust.Mode() == "chain",
 			Audience:        cfg.Audience,
+			Since:           start,
+			Also:            also,
 		}, tokens)
 		if err == nil {
 			// Masks before anything else can print them.
@@ -347,9 +337,10 @@ func (u *upRun) run(ctx context.Context) int {
 				return u.teardownAfter(ctx, client, plan, err)
 			}
 		}
-	}
-	if err := <-profileReady; err != nil {
-		return u.teardownAfter(ctx, client, plan, err)
+	} else if len(also) > 0 {
+		if _, err := stsauth.Wait(ctx, opts, start, 0, also...); err != nil {
+			return u.teardownAfter(ctx, client, plan, err)
+		}
 	}
 	if err := u.publish(plan); err != nil {
 		return u.teardownAfter(ctx, client, plan, err)

@@ -105,6 +105,8 @@ func NewUnstartedServer() *Server {
 		adminID:       "AIDA" + randString(upperAlnum, 17),
 	}
 	mux := http.NewServeMux()
+	// The runner's token service is a round trip too.
+	s.issuer.Delay = func(ctx context.Context) bool { return s.sleep(ctx, s.latencyFor("")) }
 	s.issuer.Register(mux)
 	mux.HandleFunc("/", s.serveAWS)
 	s.ts = httptest.NewUnstartedServer(mux)
@@ -154,6 +156,9 @@ func (s *Server) SetJob(j Job) { s.issuer.SetJob(j) }
 // append "&audience=X".
 func (s *Server) TokenRequestURL() string { return s.URL() + ghoidc.TokenPath }
 
+// TokenRequests counts requests to the token endpoint.
+func (s *Server) TokenRequests() int { return s.issuer.Requests() }
+
 // TokenRequestToken is the runner's ACTIONS_ID_TOKEN_REQUEST_TOKEN, the
 // bearer token the token endpoint requires (random per server).
 func (s *Server) TokenRequestToken() string { return s.issuer.Bearer }
@@ -177,7 +182,8 @@ func (s *Server) Close() {
 // URL is the base endpoint for both the IAM and the STS SDK clients.
 func (s *Server) URL() string { return s.ts.URL }
 
-// SetLatency makes every AWS API call wait d before it is handled.
+// SetLatency makes every AWS API call, and every request for an OIDC
+// token, wait d before it is handled.
 func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

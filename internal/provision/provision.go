@@ -606,32 +606,17 @@ type ProfileAPI interface {
 	GetInstanceProfile(context.Context, *iam.GetInstanceProfileInput, ...func(*iam.Options)) (*iam.GetInstanceProfileOutput, error)
 }
 
-// WaitProfileVisible polls until the new instance profile can be read, as
-// Packer reads it before launching (step_iam_instance_profile.go): a fresh
-// profile can answer NoSuchEntity for seconds. It returns how long it
-// waited.
-func WaitProfileVisible(ctx context.Context, api ProfileAPI, name string, timeout time.Duration) (time.Duration, error) {
-	start := time.Now()
-	delay := 250 * time.Millisecond
-	for {
-		_, err := api.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(name)})
-		waited := time.Since(start)
-		if err == nil {
-			return waited, nil
-		}
-		if ctx.Err() != nil {
-			return waited, fmt.Errorf("cancelled after %s while waiting for instance profile %q to be visible: %w", waited.Round(time.Millisecond), name, context.Cause(ctx))
-		}
-		if !isCode(err, "NoSuchEntity") || waited+delay > timeout {
-			return waited, fmt.Errorf("instance profile %q not visible after %s: %w", name, waited.Round(time.Millisecond), err)
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return waited, fmt.Errorf("wait for instance profile %q: %w", name, context.Cause(ctx))
-		case <-t.C:
-		}
-		delay = min(2*delay, 4*time.Second)
+// ProfileVisible reads the new instance profile once, as Packer reads it
+// before launching (step_iam_instance_profile.go): a fresh profile can
+// answer NoSuchEntity for seconds, which is false and no error. The caller
+// polls it alongside the trust policy's propagation (stsauth.Wait).
+func ProfileVisible(ctx context.Context, api ProfileAPI, name string) (bool, error) {
+	_, err := api.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(name)})
+	switch {
+	case err == nil:
+		return true, nil
+	case isCode(err, "NoSuchEntity"):
+		return false, nil
 	}
+	return false, fmt.Errorf("read instance profile %q: %w", name, err)
 }

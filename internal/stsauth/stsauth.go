@@ -47,9 +47,14 @@ type Options struct {
 	// exported to the job: environment keys with this id are never used,
 	// and the chain goes on to the sources after them. Default "".
 	SkipKeyID string
-	// PropagationTimeout bounds retrying AccessDenied while a new trust
-	// policy propagates. Default 60s.
+	// PropagationTimeout bounds the wait for new IAM resources to
+	// propagate (a trust policy STS honours, a profile IAM shows).
+	// Default 60s.
 	PropagationTimeout time.Duration
+	// Progress is called while that wait lasts: once STS or IAM first
+	// refuses, then every ProgressEvery (default 5s). Default nil.
+	Progress      func(Progress)
+	ProgressEvery time.Duration
 	// Adaptive uses the SDK's adaptive retry mode, which also slows the
 	// client's own request rate when throttled; for sweep's many calls.
 	// Default false: the standard mode.
@@ -338,61 +343,70 @@ type BuildRoleRequest struct {
 	SessionName     string
 	DurationSeconds int32
 	// Chain is true when the build role trusts the bootstrap session
-	// (AssumeRole, capped at 1 h by role chaining); otherwise a fresh OIDC
-	// token is exchanged (AssumeRoleWithWebIdentity).
+	// (AssumeRole, capped at 1 h by role chaining); otherwise the job's
+	// OIDC token is exchanged (AssumeRoleWithWebIdentity).
 	Chain    bool
 	Audience string
-	// MaxWait bounds retrying AccessDenied while the new trust policy
-	// propagates. Default Options.PropagationTimeout.
+	// MaxWait bounds the wait for the new trust policy (and Also) to
+	// propagate. Default Options.PropagationTimeout.
 	MaxWait time.Duration
+	// Since is when the role was created; the polls are timed from it.
+	// Default: when the wait starts.
+	Since time.Time
+	// Also are other new resources to wait for in the same window, such as
+	// the instance profile Packer will read.
+	Also []Check
 }
 
 // MaxChainedSeconds is STS's cap for role chaining.
 const MaxChainedSeconds = 3600
 
 // AssumeBuildRole assumes the new build role. IAM is eventually
-// consistent: a fresh trust policy may refuse for a few seconds, so
-// AccessDenied (and only on this call) is retried until MaxWait. It returns
-// how long it waited for propagation.
+// consistent: a fresh trust policy may refuse for seconds, so AccessDenied
+// (and only on this call) is polled again on Wait's schedule until MaxWait,
+// while req.Also are polled alongside. The OIDC token is reused while it
+// is valid. It returns how long STS refused.
 func AssumeBuildRole(ctx context.Context, o Options, s *Session, req BuildRoleRequest, tokens TokenSource) (aws.Credentials, time.Duration, error) {
-	maxWait := req.MaxWait
-	if maxWait <= 0 {
-		maxWait = o.PropagationTimeout
+	cfg := s.Config
+	if !req.Chain {
+		var err error
+		if cfg, err = AWSConfig(ctx, o, aws.AnonymousCredentials{}); err != nil {
+			return aws.Credentials{}, 0, err
+		}
+		tokens = ReuseTokens(tokens)
 	}
-	if maxWait <= 0 {
-		maxWait = 60 * time.Second
-	}
+	client := sts.NewFromConfig(cfg, func(so *sts.Options) { so.Retryer = throttlesNotRetried{NewRetryer(o)} })
+	var creds aws.Credentials
+	var refused time.Duration
 	start := time.Now()
-	delay := 250 * time.Millisecond
-	for {
-		creds, err := assumeOnce(ctx, o, s, req, tokens)
-		waited := time.Since(start)
-		if err == nil || !isAccessDenied(err) {
-			return creds, waited, err
-		}
-		if waited+delay > maxWait {
-			return creds, waited, fmt.Errorf("assume build role %q: still refused after %s; its trust policy has not propagated or does not admit this session: %w", req.RoleARN, waited.Round(time.Millisecond), err)
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return creds, waited, fmt.Errorf("assume build role %q: %w", req.RoleARN, context.Cause(ctx))
-		case <-t.C:
-		}
-		delay = min(delay*2, 4*time.Second)
+	check := Check{
+		What: fmt.Sprintf("the trust policy of %s", req.RoleARN),
+		Poll: func(ctx context.Context) error {
+			var err error
+			creds, err = assumeOnce(ctx, client, req, tokens)
+			switch {
+			case err == nil:
+				refused = time.Since(start)
+				return nil
+			case isAccessDenied(err):
+				return NotYet(fmt.Errorf("STS refuses it; it has not propagated or does not admit this session: %w", err))
+			}
+			return fmt.Errorf("assume build role %q: %w", req.RoleARN, err)
+		},
 	}
+	_, err := Wait(ctx, o, req.Since, req.MaxWait, append([]Check{check}, req.Also...)...)
+	if err != nil {
+		return aws.Credentials{}, refused, err
+	}
+	return creds, refused, nil
 }
 
-func assumeOnce(ctx context.Context, o Options, s *Session, req BuildRoleRequest, tokens TokenSource) (aws.Credentials, error) {
-	var c *sts.Client
+func assumeOnce(ctx context.Context, c *sts.Client, req BuildRoleRequest, tokens TokenSource) (aws.Credentials, error) {
 	if req.Chain {
-		c = sts.NewFromConfig(s.Config)
-		d := min(req.DurationSeconds, MaxChainedSeconds)
 		out, err := c.AssumeRole(ctx, &sts.AssumeRoleInput{
 			RoleArn:         aws.String(req.RoleARN),
 			RoleSessionName: aws.String(req.SessionName),
-			DurationSeconds: aws.Int32(d),
+			DurationSeconds: aws.Int32(min(req.DurationSeconds, MaxChainedSeconds)),
 		})
 		if err != nil {
 			return aws.Credentials{}, err
@@ -403,11 +417,7 @@ func assumeOnce(ctx context.Context, o Options, s *Session, req BuildRoleRequest
 	if err != nil {
 		return aws.Credentials{}, err
 	}
-	anon, err := AWSConfig(ctx, o, aws.AnonymousCredentials{})
-	if err != nil {
-		return aws.Credentials{}, err
-	}
-	out, err := sts.NewFromConfig(anon).AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{
+	out, err := c.AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{
 		RoleArn:          aws.String(req.RoleARN),
 		RoleSessionName:  aws.String(req.SessionName),
 		WebIdentityToken: aws.String(token),

@@ -6,6 +6,7 @@
 package ghoidc
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -99,9 +100,14 @@ type Issuer struct {
 	Base func() string
 	// Bearer is the runner's ACTIONS_ID_TOKEN_REQUEST_TOKEN.
 	Bearer string
+	// Delay, when set, runs before a token request is answered (the
+	// server's latency); false means the client went away or the server
+	// is closing. Default nil: no delay.
+	Delay func(ctx context.Context) bool
 
-	mu  sync.Mutex
-	job Job
+	mu       sync.Mutex
+	job      Job
+	requests int
 
 	keyOnce sync.Once
 	key     *rsa.PrivateKey
@@ -119,6 +125,13 @@ func (s *Issuer) Register(mux *http.ServeMux) {
 	mux.HandleFunc("/.well-known/openid-configuration", s.serveOpenIDConfig)
 	mux.HandleFunc("/.well-known/jwks", s.serveJWKS)
 	mux.HandleFunc("/_github/idtoken", s.serveIDToken)
+}
+
+// Requests counts requests to the token endpoint.
+func (s *Issuer) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests
 }
 
 // SetJob sets the claims of tokens minted after this call.
@@ -217,6 +230,13 @@ func (s *Issuer) mint(j Job, audience string, now time.Time) (string, error) {
 func (s *Issuer) serveIDToken(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	s.mu.Lock()
+	s.requests++
+	s.mu.Unlock()
+	if s.Delay != nil && !s.Delay(r.Context()) {
+		http.Error(w, "server closing", http.StatusServiceUnavailable)
 		return
 	}
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
