@@ -1,7 +1,9 @@
 package stsauth
 
 import (
+	"context"
 	"encoding/base64"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -56,5 +58,46 @@ func TestRetryerAttempts(t *testing.T) {
 	}
 	if got := NewRetryer(Options{RetryMaxAttempts: 5, Adaptive: true}).MaxAttempts(); got != 5 {
 		t.Errorf("adaptive MaxAttempts = %d, want 5", got)
+	}
+}
+
+// One token per audience is reused until TokenMargin before its exp; a
+// token whose exp cannot be read is never reused.
+func TestReuseTokens(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_700_000_000, 0)
+	fetched := map[string]int{}
+	src := func(_ context.Context, aud string) (string, error) {
+		fetched[aud]++
+		if aud == "opaque" {
+			return "not-a-jwt", nil
+		}
+		return jwt(fmt.Sprintf(`{"aud":%q,"exp":%d,"n":%d}`, aud, now.Add(5*time.Minute).Unix(), fetched[aud])), nil
+	}
+	tokens := reuseTokens(src, func() time.Time { return now })
+	get := func(aud string) string {
+		tok, err := tokens(context.Background(), aud)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	first := get("sts.amazonaws.com")
+	now = now.Add(3 * time.Minute)
+	if get("sts.amazonaws.com") != first || fetched["sts.amazonaws.com"] != 1 {
+		t.Errorf("token fetched again %d times while valid for 2 more minutes", fetched["sts.amazonaws.com"]-1)
+	}
+	get("other")
+	if fetched["other"] != 1 {
+		t.Errorf("another audience shares the token")
+	}
+	now = now.Add(time.Minute + time.Second) // 59 s before exp
+	if get("sts.amazonaws.com") == first || fetched["sts.amazonaws.com"] != 2 {
+		t.Errorf("a token within %s of its exp was reused", TokenMargin)
+	}
+	get("opaque")
+	get("opaque")
+	if fetched["opaque"] != 2 {
+		t.Errorf("a token without exp was reused")
 	}
 }
