@@ -25,7 +25,7 @@ const (
 // world is a fake AWS account set up as the administrator would, and a
 // runner environment for one job.
 type world struct {
-	t            *testing.T
+	t            testing.TB
 	srv          *fakeaws.Server
 	bootstrapARN string
 	dir          string
@@ -38,7 +38,7 @@ type world struct {
 // accountSetup is what `buildrole bootstrap --chain` prints for the test
 // repository: the fake account gets exactly these documents, so IAM's
 // refusals in the tests are the ones a real account set up this way gives.
-func accountSetup(t *testing.T, mod ...func(*accountsetup.BootstrapParams)) *accountsetup.Bootstrap {
+func accountSetup(t testing.TB, mod ...func(*accountsetup.BootstrapParams)) *accountsetup.Bootstrap {
 	t.Helper()
 	p := accountsetup.BootstrapParams{Repository: repo, AccountID: "123456789012", ChainMode: true}
 	for _, m := range mod {
@@ -53,7 +53,7 @@ func accountSetup(t *testing.T, mod ...func(*accountsetup.BootstrapParams)) *acc
 
 // install applies an account setup to the fake account: the boundary, and
 // the role named roleName with the bootstrap permission policy.
-func install(t *testing.T, srv *fakeaws.Server, b *accountsetup.Bootstrap, roleName, path, trust string) string {
+func install(t testing.TB, srv *fakeaws.Server, b *accountsetup.Bootstrap, roleName, path, trust string) string {
 	t.Helper()
 	if got := srv.AddManagedPolicy(b.BoundaryName, b.BoundaryPath(), b.Boundary.JSON()); got != b.BoundaryARN {
 		t.Fatalf("boundary ARN %s, bootstrap says %s", got, b.BoundaryARN)
@@ -63,7 +63,7 @@ func install(t *testing.T, srv *fakeaws.Server, b *accountsetup.Bootstrap, roleN
 	return arn
 }
 
-func newWorld(t *testing.T, mod ...func(*accountsetup.BootstrapParams)) *world {
+func newWorld(t testing.TB, mod ...func(*accountsetup.BootstrapParams)) *world {
 	t.Helper()
 	b := accountSetup(t, mod...)
 	srv := fakeaws.NewUnstartedServer()

@@ -304,6 +304,9 @@ func (u *upRun) run(ctx context.Context) int {
 	}
 	opts := u.opts
 	opts.Progress = func(p stsauth.Progress) { rio.printf("%s", p) }
+	// IAM made the roles and the profile when the first of Up's two levels
+	// of calls answered: about halfway. The polls are timed from then.
+	made := start.Add(time.Since(start) / 2)
 	if cfg.ExportCredentials {
 		rio.group("Assume " + plan.BuildRole.Name)
 		creds, waited, err := stsauth.AssumeBuildRole(ctx, opts, sess, stsauth.BuildRoleRequest{
@@ -312,7 +315,7 @@ func (u *upRun) run(ctx context.Context) int {
 			DurationSeconds: cfg.DurationSeconds,
 			Chain:           trust.Mode() == "chain",
 			Audience:        cfg.Audience,
-			Since:           start,
+			Since:           made,
 			Also:            also,
 		}, tokens)
 		if err == nil {
@@ -338,7 +341,7 @@ func (u *upRun) run(ctx context.Context) int {
 			}
 		}
 	} else if len(also) > 0 {
-		if _, err := stsauth.Wait(ctx, opts, start, 0, also...); err != nil {
+		if _, err := stsauth.Wait(ctx, opts, made, 0, also...); err != nil {
 			return u.teardownAfter(ctx, client, plan, err)
 		}
 	}
