@@ -51,11 +51,16 @@ fuzz:
 	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg; \
 	done
 
-# Call counts, critical-path depth and wall time of up and down against
-# latency-injected fakeaws, concurrent beside a sequential baseline.
+# What users wait for, end to end and in-process against fakeaws: up over
+# IAM propagation P x round trip L, down and sweep, each beside the physical
+# minimum and a baseline in the same run. Prints one table (3 runs, about
+# 3 minutes); go test's own lines only when it fails.
 bench:
-	$(GO) test -run '^$$' -bench UpDown -benchtime 20x -count 1 ./internal/provision/
-	$(GO) test -run '^$$' -bench Sweep -benchtime 3x -count 1 ./internal/provision/
+	@table=$$(mktemp) && log=$$(mktemp) && \
+	if $(GO) test -run '^$$' -bench '^BenchmarkUsersWait$$' -benchtime 3x -count 1 -timeout 30m \
+	    ./internal/cli/ -args -bench-table "$$table" >"$$log" 2>&1; \
+	then cat "$$table"; rm -f "$$table" "$$log"; \
+	else cat "$$log"; rm -f "$$table" "$$log"; exit 1; fi
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
