@@ -30,16 +30,19 @@ import (
 var benchTable = flag.String("bench-table", "", "write BenchmarkUsersWait's table to this file instead of stdout")
 
 // The grid: propagation P (how long STS refuses a new role, and IAM hides a
-// new profile) by round trip L. 1.6 s is where the wait's schedule is at its
-// worst (the budget of 2 STS calls per second leaves no poll between 1.6 and
-// 2 s); 1, 5 and 15 s span what IAM usually takes. Each repetition lasts
-// about a minute, most of it the baseline at 15 s.
+// new profile) by round trip L. 1, 5 and 15 s span what IAM usually takes;
+// 1.7 s falls between two polls where the budget of 2 STS calls per second
+// spaces them most (1.59 s and 2 s after the change). The cells of a run
+// wait side by side, so a run lasts about as long as the slowest baseline
+// (32 s at 15 s).
 var (
-	benchPropagation = []time.Duration{time.Second, 1600 * time.Millisecond, 5 * time.Second, 15 * time.Second}
+	benchPropagation = []time.Duration{time.Second, 1700 * time.Millisecond, 5 * time.Second, 15 * time.Second}
 	benchLatency     = []time.Duration{5 * time.Millisecond, 30 * time.Millisecond, 100 * time.Millisecond}
 )
 
 const (
+	cellGap      = 300 * time.Millisecond // between the starts of cells
+	sideGap      = 100 * time.Millisecond // between buildrole's start and the others'
 	sweepRuns    = 20
 	sweepLatency = 30 * time.Millisecond
 	providerARN  = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
@@ -85,48 +88,50 @@ func BenchmarkUsersWait(b *testing.B) {
 		results[r] = append(results[r], s)
 	}
 	ctx := context.Background()
-	for range b.N {
-		for _, p := range benchPropagation {
-			got := make([]sample, len(benchLatency))
-			errs := make([]error, len(benchLatency))
-			var wg sync.WaitGroup
-			for i, l := range benchLatency {
-				worlds := [3]*world{benchWorld(b, l, p), benchWorld(b, l, 0), benchWorld(b, l, p)}
-				wg.Go(func() { got[i], errs[i] = benchUp(ctx, worlds, p) })
-			}
-			wg.Wait()
-			for i, l := range benchLatency {
-				if errs[i] != nil {
-					b.Fatalf("up, P %s, L %s: %v", p, l, errs[i])
-				}
-				add(row{"up", p, l}, got[i])
-			}
-		}
-		got := make([]sample, len(benchLatency))
-		errs := make([]error, len(benchLatency))
+	// The fake speaks plain HTTP, and GitHub's runners set no CA bundle:
+	// parsing this machine's would cost up (alone) 10 ms of CPU.
+	b.Setenv("AWS_CA_BUNDLE", "")
+	type cell struct {
+		r      row
+		worlds [3]*world
+		got    sample
+		err    error
+	}
+	// Cells start apart, so that their CPU-bound starts (parsing, signing)
+	// do not queue on this machine's two cores; then they wait side by side.
+	run := func(cells []*cell, measure func(*cell)) {
 		var wg sync.WaitGroup
-		for i, l := range benchLatency {
-			worlds := [3]*world{leakedWorld(b, l, 1), benchWorld(b, l, 0), leakedWorld(b, l, 1)}
-			for _, w := range []*world{worlds[0], worlds[2]} {
-				w.postEnv()
+		for i, c := range cells {
+			if i > 0 {
+				time.Sleep(cellGap)
 			}
-			wg.Go(func() { got[i], errs[i] = benchDown(ctx, worlds) })
+			wg.Go(func() { measure(c) })
 		}
-		worlds := [3]*world{leakedWorld(b, sweepLatency, sweepRuns), benchWorld(b, sweepLatency, 0), leakedWorld(b, sweepLatency, sweepRuns)}
-		var sweep sample
-		var sweepErr error
-		wg.Go(func() { sweep, sweepErr = benchSweep(ctx, worlds) })
 		wg.Wait()
-		for i, l := range benchLatency {
-			if errs[i] != nil {
-				b.Fatalf("down, L %s: %v", l, errs[i])
+		for _, c := range cells {
+			if c.err != nil {
+				b.Fatalf("%s, P %s, L %s: %v", c.r.what, c.r.p, c.r.l, c.err)
 			}
-			add(row{"down", 0, l}, got[i])
+			add(c.r, c.got)
 		}
-		if sweepErr != nil {
-			b.Fatalf("sweep: %v", sweepErr)
+	}
+	for range b.N {
+		var ups, downs []*cell
+		for _, p := range benchPropagation {
+			for _, l := range benchLatency {
+				ups = append(ups, &cell{r: row{"up", p, l}, worlds: [3]*world{benchWorld(b, l, p), benchWorld(b, l, 0), benchWorld(b, l, p)}})
+			}
 		}
-		add(row{"sweep", 0, sweepLatency}, sweep)
+		run(ups, func(c *cell) { c.got, c.err = benchUp(ctx, c.worlds, c.r.p) })
+		for _, l := range benchLatency {
+			c := &cell{r: row{"down", 0, l}, worlds: [3]*world{leakedWorld(b, l, 1), benchWorld(b, l, 0), leakedWorld(b, l, 1)}}
+			c.worlds[0].postEnv()
+			c.worlds[2].postEnv()
+			downs = append(downs, c)
+		}
+		run(downs, func(c *cell) { c.got, c.err = benchDown(ctx, c.worlds) })
+		sweep := &cell{r: row{"sweep", 0, sweepLatency}, worlds: [3]*world{leakedWorld(b, sweepLatency, sweepRuns), benchWorld(b, sweepLatency, 0), leakedWorld(b, sweepLatency, sweepRuns)}}
+		run([]*cell{sweep}, func(c *cell) { c.got, c.err = benchSweep(ctx, c.worlds) })
 	}
 	table := renderTable(order, results, b.N)
 	if *benchTable != "" {
@@ -177,6 +182,7 @@ func benchUp(ctx context.Context, w [3]*world, p time.Duration) (sample, error) 
 			errs[0] = fmt.Errorf("exit %d: %s", code, out)
 		}
 	})
+	time.Sleep(sideGap)
 	wg.Go(func() {
 		var rt time.Duration
 		rt, errs[1] = fiveRoundTrips(ctx, w[1])
@@ -214,6 +220,7 @@ func benchDown(ctx context.Context, w [3]*world) (sample, error) {
 	}
 	w[2].tune = serially(w[2].tune)
 	wg.Go(func() { timeDown(w[0], &s.got, &errs[0]) })
+	time.Sleep(sideGap)
 	wg.Go(func() { timeDown(w[2], &s.base, &errs[2]) })
 	wg.Go(func() {
 		var rt time.Duration
@@ -232,6 +239,7 @@ func benchSweep(ctx context.Context, w [3]*world) (sample, error) {
 	var wg sync.WaitGroup
 	w[2].tune = serially(w[2].tune)
 	wg.Go(func() { s.got, errs[0] = timeSweep(ctx, w[0]) })
+	time.Sleep(sideGap)
 	wg.Go(func() { s.base, errs[2] = timeSweep(ctx, w[2]) })
 	wg.Go(func() { rt, errs[1] = fiveRoundTrips(ctx, w[1]) })
 	wg.Wait()
@@ -338,14 +346,29 @@ const (
 
 // fiveRoundTrips makes the calls of up's critical path one after another,
 // against a server without propagation: token, bootstrap, create, attach,
-// assume.
+// assume. The best of three, so that a stall on this shared machine does
+// not lower the ratios.
 func fiveRoundTrips(ctx context.Context, w *world) (time.Duration, error) {
+	best := time.Duration(0)
+	for i := range 3 {
+		d, err := fiveRoundTripsOnce(ctx, w, fmt.Sprintf("floor-%d", i))
+		if err != nil {
+			return 0, err
+		}
+		if best == 0 || d < best {
+			best = d
+		}
+	}
+	return best, nil
+}
+
+func fiveRoundTripsOnce(ctx context.Context, w *world, role string) (time.Duration, error) {
 	start := time.Now()
 	tok, c, err := bootstrapSession(ctx, w)
 	if err != nil {
 		return 0, err
 	}
-	name := aws.String("floor")
+	name := aws.String(role)
 	out, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: name, AssumeRolePolicyDocument: aws.String(webTrust)})
 	if err != nil {
 		return 0, err

@@ -206,10 +206,12 @@ func Bootstrap(ctx context.Context, o Options, roleARN, sessionName, aud string,
 	if err != nil {
 		return nil, err
 	}
-	anon, err := AWSConfig(ctx, o, aws.AnonymousCredentials{})
+	// Loaded once: loading parses the shared files and any CA bundle.
+	cfg, err := AWSConfig(ctx, o, aws.AnonymousCredentials{})
 	if err != nil {
 		return nil, err
 	}
+	anon := cfg.Copy()
 	anon.Retryer = func() aws.Retryer { return NewRetryer(o, "IDPCommunicationError", "InvalidIdentityToken") }
 	out, err := sts.NewFromConfig(anon).AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{
 		RoleArn:          aws.String(roleARN),
@@ -224,11 +226,8 @@ func Bootstrap(ctx context.Context, o Options, roleARN, sessionName, aud string,
 		return nil, explainWebIdentity(err, roleARN, claims)
 	}
 	creds := out.Credentials
-	cfg, err := AWSConfig(ctx, o, credentials.NewStaticCredentialsProvider(
+	cfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(
 		aws.ToString(creds.AccessKeyId), aws.ToString(creds.SecretAccessKey), aws.ToString(creds.SessionToken)))
-	if err != nil {
-		return nil, err
-	}
 	return &Session{
 		Config:       cfg,
 		AccountID:    accountOf(roleARN),
@@ -367,12 +366,9 @@ const MaxChainedSeconds = 3600
 // while req.Also are polled alongside. The OIDC token is reused while it
 // is valid. It returns how long STS refused.
 func AssumeBuildRole(ctx context.Context, o Options, s *Session, req BuildRoleRequest, tokens TokenSource) (aws.Credentials, time.Duration, error) {
-	cfg := s.Config
+	cfg := s.Config.Copy()
 	if !req.Chain {
-		var err error
-		if cfg, err = AWSConfig(ctx, o, aws.AnonymousCredentials{}); err != nil {
-			return aws.Credentials{}, 0, err
-		}
+		cfg.Credentials = aws.AnonymousCredentials{}
 		tokens = ReuseTokens(tokens)
 	}
 	client := sts.NewFromConfig(cfg, func(so *sts.Options) { so.Retryer = throttlesNotRetried{NewRetryer(o)} })

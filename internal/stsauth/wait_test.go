@@ -39,6 +39,16 @@ func newAccount(t *testing.T, propagation time.Duration) *account {
 	return a
 }
 
+// session stands for the bootstrap session, whose configuration the
+// build role's attempts share.
+func (a *account) session(t *testing.T) *stsauth.Session {
+	cfg, err := stsauth.AWSConfig(context.Background(), a.opts, aws.AnonymousCredentials{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &stsauth.Session{Config: cfg}
+}
+
 func (a *account) tokens(_ context.Context, aud string) (string, error) {
 	a.mu.Lock()
 	a.fetches++
@@ -90,7 +100,7 @@ func TestAssumeBuildRoleWaitsOutPropagation(t *testing.T) {
 	var reports []stsauth.Progress
 	a.opts.ProgressEvery = 200 * time.Millisecond
 	a.opts.Progress = func(p stsauth.Progress) { reports = append(reports, p) }
-	creds, refused, err := stsauth.AssumeBuildRole(context.Background(), a.opts, &stsauth.Session{}, request(arn, since, a.profileCheck("build")), a.tokens)
+	creds, refused, err := stsauth.AssumeBuildRole(context.Background(), a.opts, a.session(t), request(arn, since, a.profileCheck("build")), a.tokens)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +136,7 @@ func TestAssumeBuildRoleGivesUp(t *testing.T) {
 	t.Parallel()
 	a := newAccount(t, time.Hour)
 	arn := a.newRole(t, "build")
-	_, _, err := stsauth.AssumeBuildRole(context.Background(), a.opts, &stsauth.Session{}, stsauth.BuildRoleRequest{
+	_, _, err := stsauth.AssumeBuildRole(context.Background(), a.opts, a.session(t), stsauth.BuildRoleRequest{
 		RoleARN: arn, SessionName: "build-session", DurationSeconds: 3600, Audience: "sts.amazonaws.com", MaxWait: 700 * time.Millisecond,
 		Also: []stsauth.Check{a.profileCheck("build")},
 	}, a.tokens)
@@ -151,7 +161,7 @@ func TestAssumeBuildRoleBacksOffWhenThrottled(t *testing.T) {
 	arn := a.newRole(t, "build")
 	a.srv.InjectFault(fakeaws.Fault{Action: "AssumeRoleWithWebIdentity", Code: "Throttling", Status: 400})
 	a.opts.RetryBaseDelay, a.opts.RetryMaxDelay = 400*time.Millisecond, 400*time.Millisecond
-	_, _, err := stsauth.AssumeBuildRole(context.Background(), a.opts, &stsauth.Session{}, stsauth.BuildRoleRequest{
+	_, _, err := stsauth.AssumeBuildRole(context.Background(), a.opts, a.session(t), stsauth.BuildRoleRequest{
 		RoleARN: arn, SessionName: "build-session", DurationSeconds: 3600, Audience: "sts.amazonaws.com", MaxWait: 1500 * time.Millisecond,
 	}, a.tokens)
 	if err == nil || !strings.Contains(err.Error(), "Throttling") {
