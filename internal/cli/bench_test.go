@@ -401,7 +401,21 @@ func packerOrderUp(ctx context.Context, w *world) (time.Duration, error) {
 	}
 	vm, build := aws.String("baseline-vm"), aws.String("baseline")
 	path := aws.String("/buildrole/")
-	steps := []func() error{
+	// A role as the step makes it: create, wait until IAM shows it, policy.
+	role := func(name *string, trust string) []func() error {
+		return []func() error{
+			func() error {
+				_, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: name, Path: path, AssumeRolePolicyDocument: aws.String(trust)})
+				return err
+			},
+			everySecond(ctx, "NoSuchEntity", func() error { _, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: name}); return err }),
+			func() error {
+				_, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: name, PolicyName: name, PolicyDocument: aws.String(benchPolicy)})
+				return err
+			},
+		}
+	}
+	steps := slices.Concat([]func() error{
 		func() error {
 			_, err := c.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: vm, Path: path})
 			return err
@@ -410,32 +424,16 @@ func packerOrderUp(ctx context.Context, w *world) (time.Duration, error) {
 			_, err := c.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: vm})
 			return err
 		}),
-		func() error {
-			_, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: vm, Path: path, AssumeRolePolicyDocument: aws.String(ec2Trust)})
-			return err
-		},
-		everySecond(ctx, "NoSuchEntity", func() error { _, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: vm}); return err }),
-		func() error {
-			_, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: vm, PolicyName: vm, PolicyDocument: aws.String(benchPolicy)})
-			return err
-		},
+	}, role(vm, ec2Trust), []func() error{
 		func() error {
 			_, err := c.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: vm, RoleName: vm})
 			return err
 		},
-		func() error {
-			_, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: build, Path: path, AssumeRolePolicyDocument: aws.String(webTrust)})
-			return err
-		},
-		everySecond(ctx, "NoSuchEntity", func() error { _, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: build}); return err }),
-		func() error {
-			_, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: build, PolicyName: build, PolicyDocument: aws.String(benchPolicy)})
-			return err
-		},
+	}, role(build, webTrust), []func() error{
 		everySecond(ctx, "AccessDenied", func() error {
 			return assumeWeb(ctx, w, aws.String("arn:aws:iam::123456789012:role/buildrole/baseline"), tok)
 		}),
-	}
+	})
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return 0, err

@@ -192,7 +192,9 @@ func poll(ctx context.Context, o Options, c Check, start time.Time, offset, maxW
 		if err := sleepUntil(ctx, start.Add(at)); err != nil {
 			return fmt.Errorf("%s: %w", c.What, err)
 		}
-		prev = time.Since(start)
+		// The next step counts from when this poll was due, not from when
+		// a busy machine woke it: late wake-ups must not add up.
+		prev = at
 		err := c.Poll(ctx)
 		var ny notYet
 		switch {
