@@ -77,7 +77,10 @@ func (p Progress) String() string {
 	if n := len(p.Waiting); n > 1 {
 		what = strings.Join(p.Waiting[:n-1], ", ") + " and " + p.Waiting[n-1]
 	}
-	return fmt.Sprintf("waiting for IAM to propagate %s (%s so far)", what, p.Elapsed.Round(100*time.Millisecond))
+	if p.Elapsed < time.Second {
+		return "waiting for IAM to propagate " + what
+	}
+	return fmt.Sprintf("waiting for IAM to propagate %s (%s so far)", what, p.Elapsed.Round(time.Second))
 }
 
 // Wait polls each check on the schedule above, concurrently, until all
