@@ -467,12 +467,12 @@ func renderTable(order []row, results map[row][]sample, runs int) string {
 	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range order {
 		ss := results[r]
-		what, p, sts := "`up`", fmt.Sprint(r.p), ""
+		what, p, sts := "up", fmt.Sprint(r.p), ""
 		switch r.what {
 		case "down":
-			what, p = "`down`", "—"
+			what, p = "down", "—"
 		case "sweep":
-			what, p = fmt.Sprintf("`sweep`, %d runs", sweepRuns), "—"
+			what, p = fmt.Sprintf("sweep, %d runs", sweepRuns), "—"
 		}
 		if r.what == "up" {
 			most := slices.MaxFunc(ss, func(a, b sample) int { return cmp.Compare(a.perSecond, b.perSecond) })
