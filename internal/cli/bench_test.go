@@ -89,7 +89,8 @@ func BenchmarkUsersWait(b *testing.B) {
 	}
 	ctx := context.Background()
 	// The fake speaks plain HTTP, and GitHub's runners set no CA bundle:
-	// parsing this machine's would cost up (alone) 10 ms of CPU.
+	// parsing this machine's would cost buildrole, and not the others,
+	// 10 ms of CPU a run.
 	b.Setenv("AWS_CA_BUNDLE", "")
 	type cell struct {
 		r      row

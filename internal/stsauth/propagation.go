@@ -19,8 +19,9 @@ import (
 // after the change, and each later one a step after the previous that
 // keeps the overshoot small relative to the time waited: 26 % of it up to
 // 0.5 s, then 9 % (up to 2 s) once that is affordable. Whatever the steps
-// say, poll n never goes out before n × 0.5 s of waiting: at most 2 calls
-// per second waited, after the first.
+// say, poll n never goes out before n × 0.5 s after the first answer: at
+// most 2 calls per second waited, after the first, however long that first
+// call took to arrive.
 const (
 	secondPoll  = time.Second
 	minInterval = 500 * time.Millisecond
@@ -33,9 +34,9 @@ func step(t time.Duration) time.Duration {
 }
 
 // due is when poll n (from 0) goes out, measured from the wait's start;
-// prev is when poll n-1 went out, and offset how long before the wait the
-// change was made.
-func due(n int, prev, offset time.Duration) time.Duration {
+// prev is when poll n-1 was due, first when poll 0 was answered, and
+// offset how long before the wait the change was made.
+func due(n int, prev, first, offset time.Duration) time.Duration {
 	if n == 0 {
 		return 0
 	}
@@ -43,7 +44,7 @@ func due(n int, prev, offset time.Duration) time.Duration {
 	if n > 1 {
 		next = prev + step(prev+offset)
 	}
-	return max(next, time.Duration(n)*minInterval)
+	return max(next, first+time.Duration(n)*minInterval)
 }
 
 // Check is a change IAM propagates: a poll tells whether it shows yet.
@@ -180,14 +181,14 @@ func (e timeoutError) Unwrap() error { return e.last }
 
 // poll runs one check's schedule.
 func poll(ctx context.Context, o Options, c Check, start time.Time, offset, maxWait time.Duration, refused chan<- struct{}) error {
-	var prev, notBefore time.Duration
+	var prev, first, notBefore time.Duration
 	var last error
 	throttled := 0
 	for n := 0; ; n++ {
-		at := max(due(n, prev, offset), notBefore)
+		at := max(due(n, prev, first, offset), notBefore)
 		if n > 0 && at > maxWait {
 			// One last look at the deadline, if the budget allows it.
-			if prev >= maxWait || time.Duration(n)*minInterval > maxWait || notBefore > maxWait {
+			if prev >= maxWait || first+time.Duration(n)*minInterval > maxWait || notBefore > maxWait {
 				return timeoutError{c.What, time.Since(start), last}
 			}
 			at = maxWait
@@ -199,6 +200,9 @@ func poll(ctx context.Context, o Options, c Check, start time.Time, offset, maxW
 		// a busy machine woke it: late wake-ups must not add up.
 		prev = at
 		err := c.Poll(ctx)
+		if n == 0 {
+			first = time.Since(start)
+		}
 		var ny notYet
 		switch {
 		case err == nil:

@@ -8,26 +8,29 @@ import (
 	"time"
 )
 
-// polls lists when poll makes its polls, from the wait's start, if every
-// one is answered at once and refused.
-func polls(offset, until time.Duration) []time.Duration {
+// polls lists when poll makes its polls, from the wait's start, if the
+// first is answered after first and every one is refused.
+func polls(offset, first, until time.Duration) []time.Duration {
 	var out []time.Duration
 	var prev time.Duration
 	for n := 0; prev < until; n++ {
-		prev = due(n, prev, offset)
+		prev = due(n, prev, first, offset)
 		out = append(out, prev)
 	}
 	return out
 }
 
-// After the first, at most 2 polls per second waited, wherever the change
-// was made relative to the wait.
+// After the first, at most 2 polls per second waited, counted from the
+// first answer, wherever the change was made relative to the wait.
 func TestScheduleBudget(t *testing.T) {
 	t.Parallel()
 	for _, offset := range []time.Duration{0, 10 * time.Millisecond, 300 * time.Millisecond, 2 * time.Second} {
-		for n, at := range polls(offset, 2*time.Minute) {
-			if at < time.Duration(n)*minInterval {
-				t.Fatalf("offset %s: poll %d at %s, before %s", offset, n, at, time.Duration(n)*minInterval)
+		for _, first := range []time.Duration{0, 5 * time.Millisecond, 150 * time.Millisecond} {
+			ps := polls(offset, first, 2*time.Minute)
+			for n := 1; n < len(ps); n++ {
+				if ps[n]-ps[0] < first+time.Duration(n)*minInterval {
+					t.Fatalf("offset %s, first answer after %s: poll %d at %s", offset, first, n, ps[n])
+				}
 			}
 		}
 	}
@@ -43,7 +46,7 @@ func TestScheduleOvershoot(t *testing.T) {
 		offset time.Duration
 		early  float64 // limit below 5 s
 	}{{0, 1.27}, {10 * time.Millisecond, 1.27}, {100 * time.Millisecond, 1.32}, {200 * time.Millisecond, 1.38}} {
-		ps := polls(tc.offset, 2*time.Minute)
+		ps := polls(tc.offset, 0, 2*time.Minute)
 		i := 0
 		for p := time.Second; p <= 60*time.Second; p += time.Millisecond {
 			for ps[i]+tc.offset < p {
@@ -64,7 +67,7 @@ func TestScheduleOvershoot(t *testing.T) {
 	}
 	// A change already visible is seen at once; the second look is 1 s
 	// after the change.
-	if ps := polls(200*time.Millisecond, time.Second); ps[0] != 0 || ps[1] != 800*time.Millisecond {
+	if ps := polls(200*time.Millisecond, 0, time.Second); ps[0] != 0 || ps[1] != 800*time.Millisecond {
 		t.Errorf("first polls %v, want 0 and 800ms", ps[:2])
 	}
 }
