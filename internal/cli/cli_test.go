@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/buildrole/buildrole/internal/cli"
 	"github.com/buildrole/buildrole/internal/iampolicy"
@@ -18,7 +19,9 @@ import (
 func TestActionUpThenPostStepDeletesEverything(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	w.srv.SetPropagationDelay(200e6) // 200ms
+	// Long enough that the first look at the profile, however slow the
+	// machine, comes before IAM shows it.
+	w.srv.SetPropagationDelay(1500 * time.Millisecond)
 	code, stdout, _ := w.run(context.Background(), "up")
 	if code != cli.ExitOK {
 		t.Fatalf("up exit %d:\n%s", code, stdout)

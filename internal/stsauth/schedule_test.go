@@ -105,3 +105,22 @@ func TestWaitCancelled(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// When the next poll would come after MaxWait, the wait looks once more at
+// the deadline before it gives up.
+func TestWaitLooksAtTheDeadline(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	var at []time.Duration
+	never := Check{What: "never", Poll: func(context.Context) error {
+		at = append(at, time.Since(start))
+		return NotYet(errors.New("not yet"))
+	}}
+	_, err := Wait(context.Background(), Options{}, time.Time{}, 700*time.Millisecond, never)
+	if err == nil || !strings.Contains(err.Error(), "gave up waiting for never") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(at) != 2 || at[1] < 700*time.Millisecond {
+		t.Errorf("polls at %v, want at once and at 700ms", at)
+	}
+}

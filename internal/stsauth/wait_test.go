@@ -131,13 +131,13 @@ func TestAssumeBuildRoleWaitsOutPropagation(t *testing.T) {
 }
 
 // The wait is bounded: after MaxWait it gives up with what is still
-// refused, having looked once more at the deadline.
+// refused, within the budget of STS calls.
 func TestAssumeBuildRoleGivesUp(t *testing.T) {
 	t.Parallel()
 	a := newAccount(t, time.Hour)
 	arn := a.newRole(t, "build")
 	_, _, err := stsauth.AssumeBuildRole(context.Background(), a.opts, a.session(t), stsauth.BuildRoleRequest{
-		RoleARN: arn, SessionName: "build-session", DurationSeconds: 3600, Audience: "sts.amazonaws.com", MaxWait: 700 * time.Millisecond,
+		RoleARN: arn, SessionName: "build-session", DurationSeconds: 3600, Audience: "sts.amazonaws.com", MaxWait: 1500 * time.Millisecond,
 		Also: []stsauth.Check{a.profileCheck("build")},
 	}, a.tokens)
 	if err == nil {
@@ -148,8 +148,8 @@ func TestAssumeBuildRoleGivesUp(t *testing.T) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}
 	}
-	if n := a.srv.CountCalls("AssumeRoleWithWebIdentity"); n != 2 {
-		t.Errorf("%d STS calls, want 2 (at once, and at the deadline)", n)
+	if n := a.srv.CountCalls("AssumeRoleWithWebIdentity"); n < 2 || n > 4 {
+		t.Errorf("%d STS calls in 1.5 s, want 2 to 4", n)
 	}
 }
 
