@@ -75,6 +75,7 @@ func runDown(ctx context.Context, env Env, args []string) int {
 		return finish(rio, ExitOK)
 	}
 	opts := awsOptions(env, auth, f.endpoint)
+	opts.Retrying = func(r stsauth.Retry) { rio.printf("%s", r) }
 	if k := m[stateExportedKey]; k != "" && !accessKeyRE.MatchString(k) {
 		rio.errorf("buildrole down: %s: %s: %q is not an AWS access key id; nothing was deleted", stateSource(rio, f), stateExportedKey, k)
 		return finish(rio, ExitUsage)

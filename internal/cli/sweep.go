@@ -104,6 +104,7 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 	}
 	dryRun := strings.EqualFold(input("dry-run"), "true")
 	opts := awsOptions(env, auth, f.endpoint)
+	opts.Retrying = func(r stsauth.Retry) { rio.printf("%s", r) }
 	opts.Adaptive = true
 	var tokens stsauth.TokenSource
 	if auth.RoleToAssume != "" {

@@ -152,6 +152,7 @@ func up(ctx context.Context, env Env, rio runIO, f *flags, inAction bool, start 
 		return printDryRun(rio, env, cfg)
 	}
 	opts := awsOptions(env, cfg.Auth, f.endpoint)
+	opts.Retrying = func(r stsauth.Retry) { rio.printf("%s", r) }
 	u := &upRun{env: env, rio: rio, cfg: cfg, opts: opts, start: start, f: f}
 	return u.run(ctx)
 }

@@ -39,6 +39,9 @@ type Options struct {
 	// instance credentials) when no role is assumed with OIDC; tests use
 	// them for a runner's own identity. Default nil: the SDK's chain.
 	Credentials aws.CredentialsProvider
+	// Retrying is told of every retry that waits a second or more, so a
+	// log is never silent while the SDK backs off. Default nil.
+	Retrying func(Retry)
 	// Getenv reads the environment keys the default chain tries first
 	// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).
 	// Default os.Getenv.
@@ -156,7 +159,7 @@ func NewRetryer(o Options, extraCodes ...string) aws.Retryer {
 	}
 	standard := func(so *retry.StandardOptions) {
 		so.MaxAttempts = attempts
-		so.Backoff = backoff{base: o.RetryBaseDelay, max: o.RetryMaxDelay}
+		so.Backoff = backoff{base: o.RetryBaseDelay, max: o.RetryMaxDelay, notify: o.Retrying, attempts: attempts}
 		// One run makes a few dozen calls; a client-side retry quota
 		// would only turn injected throttling into spurious failures.
 		so.RateLimiter = ratelimit.None
@@ -171,9 +174,44 @@ func NewRetryer(o Options, extraCodes ...string) aws.Retryer {
 	return retry.AddWithErrorCodes(r, codes...)
 }
 
-type backoff struct{ base, max time.Duration }
+type backoff struct {
+	base, max time.Duration
+	notify    func(Retry)
+	attempts  int
+}
 
-func (b backoff) BackoffDelay(attempt int, _ error) (time.Duration, error) {
+// Retry is one AWS call about to be tried again.
+type Retry struct {
+	Attempt, Of int           // the attempt that failed, of how many
+	Delay       time.Duration // until the next
+	Err         error
+}
+
+// String says what failed and when the next try comes, with the network
+// cause when there is one.
+func (r Retry) String() string {
+	cause := ""
+	if c, ok := Unreachable(r.Err); ok {
+		cause = c
+	} else if r.Err != nil {
+		cause = r.Err.Error()
+		var ae smithy.APIError
+		if errors.As(r.Err, &ae) {
+			cause = ae.ErrorCode() + ": " + ae.ErrorMessage()
+		}
+	}
+	return fmt.Sprintf("an AWS call failed (%s); trying again in %s (attempt %d of %d)", cause, r.Delay.Round(100*time.Millisecond), r.Attempt+1, r.Of)
+}
+
+func (b backoff) BackoffDelay(attempt int, err error) (time.Duration, error) {
+	d := b.delay(attempt)
+	if b.notify != nil && d >= time.Second {
+		b.notify(Retry{Attempt: attempt, Of: b.attempts, Delay: d, Err: err})
+	}
+	return d, nil
+}
+
+func (b backoff) delay(attempt int) time.Duration {
 	base, limit := b.base, b.max
 	if base <= 0 {
 		base = time.Second
@@ -185,7 +223,7 @@ func (b backoff) BackoffDelay(attempt int, _ error) (time.Duration, error) {
 	if d > limit || d <= 0 {
 		d = limit
 	}
-	return time.Duration(rand.Int64N(int64(d) + 1)), nil
+	return time.Duration(rand.Int64N(int64(d) + 1))
 }
 
 // Bootstrap opens the bootstrap session: with roleARN, through the job's
