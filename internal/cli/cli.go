@@ -32,6 +32,13 @@ type Env struct {
 	Getenv     func(string) string // default os.Getenv
 	Stdout     io.Writer           // default os.Stdout
 	Stderr     io.Writer           // default os.Stderr
+	Stdin      io.Reader           // default os.Stdin; exec's command reads it
+	// Environ is the environment exec's command starts from. Default
+	// os.Environ.
+	Environ func() []string
+	// Signals subscribes c to the signals exec forwards to its command and
+	// returns how to unsubscribe. Default signal.Notify.
+	Signals func(c chan<- os.Signal) (stop func())
 	Now        func() time.Time    // default time.Now
 	HTTPClient *http.Client        // default http.DefaultClient
 	// AWS adjusts the AWS options after flags are read; tests shorten
@@ -51,6 +58,15 @@ func (e Env) withDefaults() Env {
 	if e.Stderr == nil {
 		e.Stderr = os.Stderr
 	}
+	if e.Stdin == nil {
+		e.Stdin = os.Stdin
+	}
+	if e.Environ == nil {
+		e.Environ = os.Environ
+	}
+	if e.Signals == nil {
+		e.Signals = notifySignals
+	}
 	if e.Now == nil {
 		e.Now = time.Now
 	}
@@ -66,6 +82,9 @@ Usage:
   buildrole up      [flags]   create this run's build role, instance role and profile
   buildrole down    [flags]   delete what up created (reads the saved state)
   buildrole sweep   [flags]   delete runs a killed runner left behind (expired by default)
+  buildrole exec    [flags] -- COMMAND [ARGS...]
+                              run COMMAND (packer build ...) and report the AWS calls it made against
+                              the build role's policy: denied (and the fix), ungranted, unused
   buildrole policy  [flags]   print what the build role may do and why (--template PATH), no AWS call
   buildrole lint    FILE...   lint IAM policy documents (file:line:col: message [rule])
   buildrole bootstrap --repository ORG/REPO --account-id ID [--region R]... [--oidc-provider-arn ARN] [--format json|cloudformation|terraform]
@@ -111,6 +130,8 @@ func Main(ctx context.Context, args []string, env Env) (code int) {
 		return runDown(ctx, env, rest)
 	case "sweep":
 		return runSweep(ctx, env, rest)
+	case "exec":
+		return runExec(ctx, env, rest)
 	case "policy":
 		return runPolicy(ctx, env, rest)
 	case "lint":

@@ -7,8 +7,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/google/uuid"
-
 	"github.com/buildrole/buildrole/internal/buildpolicy"
 	"github.com/buildrole/buildrole/internal/config"
 	"github.com/buildrole/buildrole/internal/ghaction"
@@ -68,16 +66,7 @@ func runPolicy(_ context.Context, env Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "buildrole policy: invalid input:\n%s\n", strings.Join(bad, "\n"))
 		return ExitUsage
 	}
-	cfg, err := config.Parse(config.Source{Input: f.input, Flags: true, GitHub: gh, RunID: uuid.NewString(), Now: env.Now(), Getenv: env.Getenv})
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "buildrole policy: invalid input:\n%s\n", err)
-		return ExitUsage
-	}
-	account := cfg.AccountID
-	if account == "" {
-		account = provision.PlaceholderAccount
-	}
-	plan, err := provision.NewPlan(cfg, account, dryRunTrust(cfg, account))
+	cfg, plan, err := previewPlan(env, f.input, gh)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "buildrole policy: %s\n", err)
 		return ExitUsage

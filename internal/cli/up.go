@@ -402,6 +402,7 @@ func (u *upRun) publish(p *provision.Plan) error {
 		errs = append(errs, u.rio.setEnv(k, env[k]))
 	}
 	errs = append(errs, u.rio.summary(upSummary(p)+fmt.Sprintf("\nup took %s.\n", time.Since(u.start).Round(time.Millisecond))))
+	savePolicy(u.rio, u.env.Getenv, u.f.stateFile, p)
 	return errors.Join(errs...)
 }
 

@@ -1,0 +1,336 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/buildrole/buildrole/internal/config"
+	"github.com/buildrole/buildrole/internal/csm"
+	"github.com/buildrole/buildrole/internal/ghaction"
+	"github.com/buildrole/buildrole/internal/iampolicy"
+	"github.com/buildrole/buildrole/internal/provision"
+)
+
+const (
+	// policyFileVar names, in a job's later steps, the file where up saved
+	// the build role's policy.
+	policyFileVar = "BUILDROLE_POLICY_FILE"
+	// statePolicy is the state-file key of the build role's policy (CLI).
+	statePolicy = "build-policy-document"
+	// Exit codes of a command that could not run, as shells give them.
+	exitCannotRun = 126
+	exitNotFound  = 127
+	// maxPolicyFile bounds what exec reads as a policy (IAM's own limit
+	// is 10,240 characters).
+	maxPolicyFile = 1 << 20
+	// maxAnnotations bounds the error annotations one run adds to a job.
+	maxAnnotations = 10
+)
+
+func execFlags(env Env) *flags {
+	return newFlags(env, "exec", "buildrole exec [--state-file FILE | --template FILE [flags]] [--report FILE] [--record FILE] -- COMMAND [ARGS...]",
+		"Run COMMAND with AWS SDK client-side monitoring switched on (AWS_CSM_*, to a loopback\n"+
+			"port), then report every AWS call it made: what AWS denied and the grant that fixes it,\n"+
+			"what succeeded without a grant, and what the policy grants that was never called.\n"+
+			"COMMAND keeps its input and output, gets the signals buildrole gets, and its exit code\n"+
+			"is exec's (127: not found, 126: not runnable).\n\n"+
+			"The policy calls are held against: --template (as `buildrole policy` derives it), or\n"+
+			"--state-file (a `buildrole up` run), or in a job step after the action the file up saved\n"+
+			"("+policyFileVar+"), or ./buildrole-state.json when it holds a run. Only clients on the AWS\n"+
+			"SDK for Go v1 and others of its generation (Packer's Amazon plugin) emit these events.").
+		withInputs("aws-region", "template", "template-vars", "extra-policy", "instance-profile", "scope").
+		withStateFile("a `buildrole up` state file: hold the calls against that run's policy").
+		withArgs("COMMAND [ARGS...]")
+}
+
+func runExec(_ context.Context, env Env, args []string) int {
+	f := execFlags(env)
+	report := f.fs.String("report", "", "write the report as JSON to this file")
+	record := f.fs.String("record", "", "write the calls in the format of testdata/templates/*.calls to this file")
+	if done, code := f.parse(args); done {
+		return code
+	}
+	argv := f.fs.Args()
+	if len(argv) == 0 {
+		return f.fail("no command to run: buildrole exec [flags] -- COMMAND [ARGS...]")
+	}
+	stateGiven := false
+	f.fs.Visit(func(fl *flag.Flag) { stateGiven = stateGiven || fl.Name == "state-file" })
+	pol, err := execPolicy(env, f, stateGiven)
+	if err == nil {
+		err = errors.Join(checkOutput("--report", *report), checkOutput("--record", *record))
+	}
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "buildrole exec: %s\nthe command was not run\n", err)
+		return ExitUsage
+	}
+
+	l, err := csm.Listen(clientID())
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "buildrole exec: %s\nthe command was not run\n", err)
+		return ExitFailed
+	}
+	code := runChild(env, argv, l.Env())
+	col := l.Close()
+
+	rep := csm.Analyze(col.Calls(), col.Stats(), pol)
+	rep.Command, rep.ExitCode = filepath.Base(argv[0]), code
+	inActions := ghaction.InActions(env.Getenv)
+	text := strings.TrimRight(rep.Text(), "\n")
+	if inActions {
+		text = defuseAll(text)
+	}
+	fmt.Fprintln(env.Stderr, text)
+	var errs []error
+	if inActions {
+		runner := ghaction.New(env.Getenv, env.Stderr, env.HTTPClient)
+		for i, d := range rep.Denied {
+			if i == maxAnnotations {
+				break
+			}
+			runner.Errorf("buildrole exec: %s was denied (%s). Fix: %s", d.Action, strings.Join(sortedCodes(d.Codes), ", "), d.Fix)
+		}
+		for _, u := range rep.Ungranted {
+			runner.Warningf("buildrole exec: %s succeeded though the build role's policy does not grant it: the command did not run as the build role", u.Action)
+		}
+		errs = append(errs, runner.AddSummary(rep.Markdown()), runner.Err())
+	}
+	if *report != "" {
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		errs = append(errs, writeOutput("report", *report, append(b, '\n')))
+	}
+	if *record != "" {
+		errs = append(errs, writeOutput("record", *record, []byte(rep.Record())))
+	}
+	if err := errors.Join(errs...); err != nil {
+		fmt.Fprintf(env.Stderr, "buildrole exec: %s\n", err)
+		if code == ExitOK {
+			return ExitFailed
+		}
+	}
+	return code
+}
+
+// runChild runs argv with the monitoring variables, forwarding signals,
+// and returns its exit code.
+func runChild(env Env, argv, csmEnv []string) int {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = env.Stdin, env.Stdout, env.Stderr
+	cmd.Env = childEnv(env.Environ(), csmEnv)
+	sigs := make(chan os.Signal, 16)
+	stop := env.Signals(sigs)
+	defer stop()
+	if err := cmd.Start(); err != nil {
+		code := exitCannotRun
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+			code = exitNotFound
+		}
+		fmt.Fprintf(env.Stderr, "buildrole exec: run %q: %s\n", argv[0], err)
+		return code
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				_ = cmd.Process.Signal(s)
+			case <-done:
+				return
+			}
+		}
+	}()
+	err := cmd.Wait()
+	close(done)
+	return exitStatus(err)
+}
+
+// childEnv is the environment with the monitoring variables set, whatever
+// the caller had for them.
+func childEnv(environ, csmEnv []string) []string {
+	out := make([]string, 0, len(environ)+len(csmEnv))
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(strings.ToUpper(name), "AWS_CSM_") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, csmEnv...)
+}
+
+// clientID tells this run's events from any other sender's.
+func clientID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return "buildrole-" + hex.EncodeToString(b)
+}
+
+func sortedCodes(m map[string]int) []string {
+	var out []string
+	for k, v := range m {
+		out = append(out, fmt.Sprintf("%s x%d", k, v))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// checkOutput refuses, before the command runs, a file exec could not write.
+func checkOutput(flag, path string) error {
+	if path == "" {
+		return nil
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("%s %s is a directory: name a file", flag, path)
+	}
+	st, err := os.Stat(filepath.Dir(path))
+	if err != nil || !st.IsDir() {
+		return fmt.Errorf("%s %s: directory %s does not exist: create it or name another file", flag, path, filepath.Dir(path))
+	}
+	return nil
+}
+
+func writeOutput(what, path string, data []byte) error {
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return fmt.Errorf("write the %s: %w", what, err)
+	}
+	return nil
+}
+
+// execPolicy finds the policy the calls are held against: --template,
+// --state-file, the file up saved in this job, or the default state file
+// when it holds a run. nil when there is none.
+func execPolicy(env Env, f *flags, stateGiven bool) (*csm.Policy, error) {
+	template := f.input("template")
+	if template == "" {
+		for _, n := range []string{"aws-region", "template-vars", "extra-policy", "instance-profile", "scope"} {
+			if f.input(n) != "" {
+				return nil, fmt.Errorf("%s shapes the policy derived from --template: pass --template too, or leave it out", flagName(n))
+			}
+		}
+	}
+	switch {
+	case template != "" && stateGiven:
+		return nil, errors.New("--template and --state-file both name a policy: pass one of them")
+	case template != "":
+		input := func(name string) string {
+			v := f.input(name)
+			if name == "aws-region" && v == "" {
+				// After the action, the build's region is in the environment.
+				v = env.Getenv("AWS_REGION")
+				if v == "" {
+					v = env.Getenv("AWS_DEFAULT_REGION")
+				}
+			}
+			return v
+		}
+		_, plan, err := previewPlan(env, input, config.GitHubFromEnv(env.Getenv))
+		if err != nil {
+			return nil, err
+		}
+		return &csm.Policy{Document: *plan.BuildRole.Policy, Source: "derived from template " + template, Grants: plan.Grants}, nil
+	case stateGiven:
+		return statePolicyFile(f.stateFile, true)
+	case env.Getenv(policyFileVar) != "":
+		path := env.Getenv(policyFileVar)
+		doc, err := readPolicy(path)
+		if err != nil {
+			return nil, fmt.Errorf("%s=%s: %w; unset it, or pass --template", policyFileVar, path, err)
+		}
+		return &csm.Policy{Document: doc, Source: "the run's build role policy (" + policyFileVar + "=" + path + ")"}, nil
+	}
+	return statePolicyFile(f.stateFile, false)
+}
+
+func readPolicy(path string) (iampolicy.Document, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return iampolicy.Document{}, err
+	}
+	defer fh.Close()
+	b, err := io.ReadAll(io.LimitReader(fh, maxPolicyFile+1))
+	if err != nil {
+		return iampolicy.Document{}, err
+	}
+	if len(b) > maxPolicyFile {
+		return iampolicy.Document{}, fmt.Errorf("larger than %d bytes: not a policy buildrole wrote", maxPolicyFile)
+	}
+	return iampolicy.Parse(b)
+}
+
+// statePolicyFile reads the policy up saved in its state file. A missing
+// default state file means no policy; a named one must hold it.
+func statePolicyFile(path string, required bool) (*csm.Policy, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) && !required {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state file: %w", err)
+	}
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("state file %s is not a buildrole state file: %w", path, err)
+	}
+	doc := m[statePolicy]
+	if doc == "" {
+		if !required {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("state file %s holds no build role policy: the `buildrole up` that wrote it did not finish, or predates exec; pass --template instead", path)
+	}
+	d, err := iampolicy.Parse([]byte(doc))
+	if err != nil {
+		return nil, fmt.Errorf("state file %s: %s: %w", path, statePolicy, err)
+	}
+	return &csm.Policy{Document: d, Source: fmt.Sprintf("run %s (state file %s)", m["run-id"], path)}, nil
+}
+
+// previewPlan is the plan up would make, computed without any call: what
+// `buildrole policy` prints and what `exec --template` holds calls against.
+func previewPlan(env Env, input func(string) string, gh config.GitHub) (*config.Config, *provision.Plan, error) {
+	cfg, err := config.Parse(config.Source{Input: input, Flags: true, GitHub: gh, RunID: uuid.NewString(), Now: env.Now(), Getenv: env.Getenv})
+	if err != nil {
+		return nil, nil, fmt.Errorf("invalid input:\n%w", err)
+	}
+	account := cfg.AccountID
+	if account == "" {
+		account = provision.PlaceholderAccount
+	}
+	plan, err := provision.NewPlan(cfg, account, dryRunTrust(cfg, account))
+	return cfg, plan, err
+}
+
+// savePolicy keeps the build role's policy where `buildrole exec` finds it
+// in a later step: in a job, a file under RUNNER_TEMP named by
+// BUILDROLE_POLICY_FILE; on the command line, the state file. The policy
+// is no secret. A failure costs exec its comparison, not the run.
+func savePolicy(rio runIO, getenv func(string) string, stateFile string, p *provision.Plan) {
+	var err error
+	if !rio.flags() {
+		dir := getenv("RUNNER_TEMP")
+		if dir == "" {
+			return
+		}
+		path := filepath.Join(dir, "buildrole-"+p.RunID+"-policy.json")
+		if err = os.WriteFile(path, []byte(p.BuildRole.Policy.Indent()+"\n"), 0o644); err == nil {
+			err = rio.setEnv(policyFileVar, path)
+		}
+	} else {
+		err = os.WriteFile(policyBeside(stateFile), []byte(p.BuildRole.Policy.Indent()+"\n"), 0o644)
+	}
+	if err != nil {
+		rio.warnf("save the build role's policy for `buildrole exec`: %s; exec will need --template", err)
+	}
+}

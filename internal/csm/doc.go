@@ -1,0 +1,17 @@
+// Package csm sees the AWS calls a command makes, through the client-side
+// monitoring (CSM) events of the AWS SDK for Go v1 (and other SDKs of its
+// generation): JSON datagrams over UDP, one ApiCallAttempt per attempt and
+// one ApiCall per call, switched on with AWS_CSM_ENABLED, AWS_CSM_PORT,
+// AWS_CSM_HOST and AWS_CSM_CLIENT_ID.
+//
+// It owns the loopback listener, the decoding of datagrams (never the
+// access key id they carry, never kept or printed), the aggregation into
+// calls with counts and errors, and the comparison with a build role's
+// policy: what was denied and the grant that fixes it, what succeeded
+// without a grant, what was granted and never used. It renders the result
+// as text, Markdown, JSON and a testdata/templates/*.calls record.
+//
+// It imports the policy model (iampolicy), the Packer catalogue
+// (buildpolicy) and packertemplate, read-only; never the CLI, configuration
+// or the AWS SDK.
+package csm
