@@ -239,7 +239,7 @@ func (g *grants) statementFor(action string) (iampolicy.Statement, bool) {
 }
 
 var (
-	onResource  = regexp.MustCompile(`not authorized to perform: \S+ on resource: (arn:[^\s"]+)`)
+	onResource  = regexp.MustCompile(`not authorized to perform: \S+ on resource: (.+?)(?: because | with an explicit |\.? Encoded |$)`)
 	whyRefused  = regexp.MustCompile(`(because no [a-z -]+ allows the \S+ action|with an explicit deny in an? [a-z -]+policy)`)
 	encodedNote = "Encoded authorization failure message"
 )
@@ -259,7 +259,7 @@ func denial(c Call, pol *Policy, g *grants) *Denial {
 		return nil
 	}
 	if m := onResource.FindStringSubmatch(d.Message); m != nil {
-		d.Resource = strings.TrimRight(m[1], ".,;")
+		d.Resource = strings.TrimRight(m[1], ".,; ")
 	}
 	if m := whyRefused.FindStringSubmatch(d.Message); m != nil {
 		d.Reason = m[1]
@@ -270,66 +270,104 @@ func denial(c Call, pol *Policy, g *grants) *Denial {
 			"aws sts decode-authorization-message --encoded-message \"$MESSAGE\" --query DecodedMessage --output text"
 	}
 	d.Catalogue = catalogueFor(c.Action)
-	var fix []string
-	switch {
-	case strings.Contains(d.Reason, "permissions boundary"):
-		fix = append(fix, fmt.Sprintf("the permissions boundary refused %s: the account administrator adds it to the boundary (the one `buildrole bootstrap` prints holds every action of the catalogue)", c.Action))
-	case strings.Contains(d.Reason, "service control policy") || strings.Contains(d.Reason, "resource control policy"):
-		fix = append(fix, fmt.Sprintf("an AWS Organizations policy refused %s (%s): only the organization's administrator can allow it", c.Action, d.Reason))
-	}
+	var st iampolicy.Statement
+	granted := false
 	if g != nil {
-		if st, ok := g.statementFor(c.Action); ok {
+		if st, granted = g.statementFor(c.Action); granted {
 			d.Statement = st.Sid
 			if d.Statement == "" {
 				d.Statement = "(no Sid)"
 			}
-			fix = append(fix, scopeFix(c, d, st, pol))
 		}
 	}
-	if d.Statement == "" {
-		fix = append(fix, grantFix(c, d, pol, g))
+	switch lower := strings.ToLower(c.Action); {
+	case strings.Contains(d.Reason, "permissions boundary"):
+		d.Fix = fmt.Sprintf("the permissions boundary refused %s: the account administrator adds it to the boundary (the one `buildrole bootstrap` prints allows every action of the catalogue)", c.Action)
+	case strings.Contains(d.Reason, "service control policy") || strings.Contains(d.Reason, "resource control policy"):
+		d.Fix = fmt.Sprintf("an AWS Organizations policy refused %s (%s): only the organization's administrator can allow it", c.Action, d.Reason)
+	case lower == "iam:passrole" || lower == "iam:getinstanceprofile":
+		d.Fix = profileFix(c, d)
+	case granted:
+		d.Fix = scopeFix(c, d, st, pol)
+	default:
+		d.Fix = grantFix(c, d, g)
+		d.ExtraPolicy = extraStatement(c, d, pol)
+		d.Fix += "; or add the statement " + d.ExtraPolicy.Sid + " to extra-policy"
+		return d
 	}
-	d.Fix = strings.Join(fix, "; ")
+	if granted && strings.Contains(d.Reason, "policy") && !strings.Contains(d.Reason, "identity-based") {
+		d.Fix += fmt.Sprintf(" (the build role's own policy grants it: statement %s)", d.Statement)
+	}
 	return d
+}
+
+// profileFix: buildrole grants PassRole and GetInstanceProfile on the
+// run's own instance role and profile only.
+func profileFix(c Call, d *Denial) string {
+	what := "an instance profile other than the run's own"
+	if d.Resource != "" {
+		what = d.Resource + ", not the run's own profile"
+	}
+	return fmt.Sprintf("%s was refused on %s (statements %s and %s grant only the run's): set `iam_instance_profile = var.iam_instance_profile` in the template (up exports PKR_VAR_iam_instance_profile) and keep instance-profile at separate or shared",
+		c.Action, what, buildpolicy.SidPassInstanceRole, buildpolicy.SidReadInstanceProfile)
 }
 
 // scopeFix explains a refusal of an action the policy grants.
 func scopeFix(c Call, d *Denial, st iampolicy.Statement, pol *Policy) string {
-	if regions := st.Condition[iampolicy.OpStringEquals][iampolicy.KeyRequestedRegion]; len(regions) > 0 {
-		var outside []string
-		for _, r := range c.Regions {
-			if !slices.Contains(regions, r) {
-				outside = append(outside, r)
-			}
-		}
-		if len(outside) > 0 {
-			return fmt.Sprintf("statement %s grants %s only in %s, and the call went to %s: set aws-region to the build's region, or list the region in the template's ami_regions",
-				d.Statement, c.Action, strings.Join(regions, ", "), strings.Join(outside, ", "))
-		}
-	}
-	msg := fmt.Sprintf("statement %s grants %s only on %s", d.Statement, c.Action, strings.Join(st.Resource, ", "))
-	if len(st.Condition) > 0 {
-		msg += " with its conditions (" + conditionKeys(st.Condition) + ")"
-	}
-	if d.Resource != "" {
-		msg += fmt.Sprintf(", and AWS refused it on %s", d.Resource)
-	}
-	msg += ": the call touched another resource"
+	label := "statement " + d.Statement
 	if why := reasonsFor(pol, st.Sid); why != "" {
-		msg += " (the statement is there for " + why + ")"
+		label += " (" + why + ")"
 	}
-	msg += "; if the template names that resource another way (a filter, a variable known only at build time), set it literally so up can scope the grant, or add a statement to extra-policy"
-	if d.Decode != "" {
-		msg += "; the decoded message names the resource and the failing condition"
+	regions := st.Condition[iampolicy.OpStringEquals][iampolicy.KeyRequestedRegion]
+	var outside []string
+	for _, r := range c.Regions {
+		if len(regions) > 0 && !slices.Contains(regions, r) {
+			outside = append(outside, r)
+		}
 	}
-	return msg
+	if len(outside) > 0 {
+		return fmt.Sprintf("%s grants %s only in %s, and the call went to %s: set aws-region to the build's region, or list the region in the template's ami_regions",
+			label, c.Action, strings.Join(regions, ", "), strings.Join(outside, ", "))
+	}
+	others := conditionKeys(st.Condition, iampolicy.KeyRequestedRegion)
+	if strings.HasPrefix(d.Resource, "arn:") {
+		req := iampolicy.Request{Action: c.Action, Resource: d.Resource}
+		if len(c.Regions) > 0 {
+			req.Context = map[string][]string{iampolicy.KeyRequestedRegion: {c.Regions[0]}}
+		}
+		one := []iampolicy.Document{{Version: iampolicy.Version, Statement: []iampolicy.Statement{st}}}
+		if iampolicy.Evaluate(req, one, nil) == iampolicy.Allow {
+			return fmt.Sprintf("%s allows %s on %s, where AWS refused it: the call did not run under this policy (credentials other than the build role's, or another run's policy)", label, c.Action, d.Resource)
+		}
+		if others != "" {
+			return fmt.Sprintf("%s grants %s on %s when %s hold: AWS refused it on %s, so a condition failed%s", label, c.Action, strings.Join(st.Resource, ", "), others, d.Resource, decodeHint(d))
+		}
+		return fmt.Sprintf("%s grants %s on %s, not on %s, where AWS refused it: %s", label, c.Action, strings.Join(st.Resource, ", "), d.Resource, resourceHint)
+	}
+	msg := fmt.Sprintf("%s grants %s only on %s", label, c.Action, strings.Join(st.Resource, ", "))
+	if others != "" {
+		msg += " when " + others + " hold"
+	}
+	return msg + ": the call touched another resource or failed a condition" + decodeHint(d) + "; " + resourceHint
 }
 
-func conditionKeys(c iampolicy.Condition) string {
+const resourceHint = "if the template names that resource in a way up cannot resolve (a filter, a value known only at build time), set it literally so up scopes the grant to it, or add a statement to extra-policy"
+
+func decodeHint(d *Denial) string {
+	if d.Decode == "" {
+		return ""
+	}
+	return " (the decoded message names which)"
+}
+
+// conditionKeys lists the condition keys of c but skip.
+func conditionKeys(c iampolicy.Condition, skip string) string {
 	var keys []string
 	for _, op := range sortedKeys(c) {
 		for _, k := range sortedKeys(c[op]) {
-			keys = append(keys, k)
+			if !strings.EqualFold(k, skip) {
+				keys = append(keys, k)
+			}
 		}
 	}
 	return strings.Join(keys, ", ")
@@ -348,31 +386,19 @@ func reasonsFor(pol *Policy, sid string) string {
 }
 
 // grantFix explains a refusal of an action the policy does not grant.
-func grantFix(c Call, d *Denial, pol *Policy, g *grants) string {
-	var parts []string
-	lower := strings.ToLower(c.Action)
-	switch lower {
-	case "iam:passrole", "iam:getinstanceprofile":
-		return fmt.Sprintf("%s is granted only on the run's own instance role and profile (statements %s, %s): set `iam_instance_profile = var.iam_instance_profile` in the template (up exports PKR_VAR_iam_instance_profile) and keep instance-profile at separate or shared",
-			c.Action, buildpolicy.SidPassInstanceRole, buildpolicy.SidReadInstanceProfile)
-	}
+func grantFix(c Call, d *Denial, g *grants) string {
 	subject := "the build role's policy does not grant " + c.Action
 	if g == nil {
 		subject = "no policy to compare with (run up first, or pass --template)"
 	}
-	if len(d.Catalogue) > 0 {
-		var when []string
-		for _, e := range d.Catalogue {
-			when = append(when, e.String())
-		}
-		parts = append(parts, fmt.Sprintf("%s; buildrole grants it %s", subject, strings.Join(when, "; or ")))
-		parts = append(parts, "set that in the template packer builds and give up the same template (input template)")
-	} else {
-		parts = append(parts, subject+"; buildrole's Packer catalogue has no entry for it")
+	if len(d.Catalogue) == 0 {
+		return subject + "; buildrole's Packer catalogue has no entry for it"
 	}
-	d.ExtraPolicy = extraStatement(c, d, pol)
-	parts = append(parts, "or add the statement "+d.ExtraPolicy.Sid+" to extra-policy")
-	return strings.Join(parts, "; ")
+	var when []string
+	for _, e := range d.Catalogue {
+		when = append(when, e.String())
+	}
+	return fmt.Sprintf("%s; buildrole grants it %s: set that in the template packer builds and give up the same template (input template)", subject, strings.Join(when, "; or "))
 }
 
 func (e Entry) String() string {
@@ -395,7 +421,7 @@ func (e Entry) String() string {
 // of the policy and of the call; IAM is global and takes no region.
 func extraStatement(c Call, d *Denial, pol *Policy) *iampolicy.Statement {
 	st := &iampolicy.Statement{Sid: "Extra" + sidPart(c.API), Effect: iampolicy.EffectAllow, Action: iampolicy.Values{c.Action}, Resource: iampolicy.Values{"*"}}
-	if d.Resource != "" {
+	if strings.HasPrefix(d.Resource, "arn:") {
 		st.Resource = iampolicy.Values{widen(d.Resource)}
 	}
 	if c.Service == "iam" {

@@ -41,7 +41,6 @@ type event struct {
 	Service             string `json:"Service"`
 	API                 string `json:"Api"`
 	Region              string `json:"Region"`
-	AttemptCount        int    `json:"AttemptCount"`
 	AwsException        string `json:"AwsException"`
 	AwsExceptionMessage string `json:"AwsExceptionMessage"`
 	SdkException        string `json:"SdkException"`
@@ -81,8 +80,7 @@ func (c Call) Message(code string) string { return c.messages[code] }
 // agg accumulates one service:Api.
 type agg struct {
 	service, api, action string
-	calls, firstAttempts int
-	attempts             int
+	calls, attempts int
 	final, attempt       map[string]int
 	messages             map[string]string
 	regions              []string
@@ -152,9 +150,6 @@ func (c *Collector) Add(datagram []byte) bool {
 		return true
 	}
 	a.attempts++
-	if ev.AttemptCount <= 1 {
-		a.firstAttempts++
-	}
 	a.count(a.attempt, firstOf(ev.AwsException, ev.SdkException), ev.AwsExceptionMessage)
 	return true
 }
@@ -173,7 +168,8 @@ func (a *agg) count(m map[string]int, code, msg string) {
 }
 
 func (ev event) valid() bool {
-	return ev.Version == 1 && (ev.Type == "ApiCall" || ev.Type == "ApiCallAttempt") &&
+	// The SDK sets Version on attempts only.
+	return (ev.Version == 1 || ev.Version == 0 && ev.Type == "ApiCall") && (ev.Type == "ApiCall" || ev.Type == "ApiCallAttempt") &&
 		apiName.MatchString(ev.API) && serviceName.MatchString(ev.Service)
 }
 
@@ -204,9 +200,9 @@ func (c *Collector) Calls() []Call {
 		a := c.calls[k]
 		call := Call{
 			Service: a.service, API: a.api, Action: a.action,
-			// An ApiCall event or a first attempt may be lost (the SDK drops
-			// events when its queue is full): each is one call.
-			Count:    max(a.calls, a.firstAttempts),
+			// The SDK drops events when its queue is full: with every
+			// ApiCall lost, the attempts are the best count left.
+			Count:    a.calls,
 			Attempts: a.attempts,
 			Errors:   map[string]int{},
 			Regions:  append([]string(nil), a.regions...),
@@ -226,6 +222,9 @@ func (c *Collector) Calls() []Call {
 				}
 				call.Retried[code] = n - a.final[code]
 			}
+		}
+		if call.Count == 0 {
+			call.Count = a.attempts
 		}
 		out = append(out, call)
 	}

@@ -14,7 +14,8 @@ import (
 	"github.com/buildrole/buildrole/internal/fakeaws/ghoidc"
 )
 
-// Server is a fake IAM + STS endpoint and GitHub OIDC issuer. Configure the
+// Server is a fake IAM + STS endpoint and GitHub OIDC issuer; on the same
+// endpoint it refuses every EC2 call (ec2.go). Configure the
 // exported fields, then call Start; the fields must not change afterwards.
 type Server struct {
 	// AccountID is the account that owns every resource. Default "123456789012".
@@ -55,7 +56,7 @@ type Server struct {
 // Call is one logged AWS API request.
 type Call struct {
 	Action      string
-	Service     string // "iam" or "sts"
+	Service     string // "iam", "sts" or "ec2"
 	AccessKeyID string // "" for unsigned requests
 	// Status is the HTTP status sent; 0 when the connection was dropped or the
 	// client went away before a response.
@@ -298,6 +299,10 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	params := cloneValues(r.Form)
+	if isEC2(r, params) {
+		s.serveEC2(w, r, params)
+		return
+	}
 	action := params.Get("Action")
 	h, svc, ok := lookupAction(action)
 	ns := iamNS
