@@ -386,9 +386,9 @@ func TestCatalogueReasonsCoverTheCatalogue(t *testing.T) {
 func TestWiden(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
-		"arn:aws:ec2:us-east-1:123456789012:volume/vol-0abc":            "arn:aws:ec2:*:123456789012:volume/*",
-		"arn:aws:ec2:us-east-1::image/ami-0abc":                         "arn:aws:ec2:*::image/*",
-		"arn:aws:iam::123456789012:role/Admin":                          "arn:aws:iam::123456789012:role/Admin",
+		"arn:aws:ec2:us-east-1:123456789012:volume/vol-0abc":           "arn:aws:ec2:*:123456789012:volume/*",
+		"arn:aws:ec2:us-east-1::image/ami-0abc":                        "arn:aws:ec2:*::image/*",
+		"arn:aws:iam::123456789012:role/Admin":                         "arn:aws:iam::123456789012:role/Admin",
 		"arn:aws:ssm:us-east-1:123456789012:parameter/app/db/password": "arn:aws:ssm:*:123456789012:parameter/*",
 	} {
 		if got := widen(in); got != want {

@@ -80,7 +80,7 @@ func (c Call) Message(code string) string { return c.messages[code] }
 // agg accumulates one service:Api.
 type agg struct {
 	service, api, action string
-	calls, attempts int
+	calls, attempts      int
 	final, attempt       map[string]int
 	messages             map[string]string
 	regions              []string
