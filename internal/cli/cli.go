@@ -29,23 +29,24 @@ var Version = "dev"
 
 // Env is everything the CLI takes from its process.
 type Env struct {
-	Getenv func(string) string // default os.Getenv
-	Stdout io.Writer           // default os.Stdout
-	Stderr io.Writer           // default os.Stderr
-	Stdin  io.Reader           // default os.Stdin; exec's command reads it
-	// Environ is the environment exec's command starts from. Default
-	// os.Environ.
-	Environ func() []string
-	// Signals subscribes c to the signals exec forwards to its command and
-	// returns how to unsubscribe. Default signal.Notify.
-	Signals    func(c chan<- os.Signal) (stop func())
-	Now        func() time.Time // default time.Now
-	HTTPClient *http.Client     // default http.DefaultClient
+	Getenv     func(string) string // default os.Getenv
+	Stdout     io.Writer           // default os.Stdout
+	Stderr     io.Writer           // default os.Stderr
+	Now        func() time.Time    // default time.Now
+	HTTPClient *http.Client        // default http.DefaultClient
 	// AWS adjusts the AWS options after flags are read; tests shorten
 	// backoffs or supply credentials for the default-chain mode.
 	AWS func(*stsauth.Options)
 	// NewRunID makes the run's UUID. Default uuid.NewString.
 	NewRunID func() string
+	// Stdin is what exec's command reads. Default os.Stdin.
+	Stdin io.Reader
+	// Environ is the environment exec's command starts from. Default
+	// os.Environ.
+	Environ func() []string
+	// Signals subscribes c to the signals exec forwards to its command and
+	// returns how to unsubscribe. Default signal.Notify.
+	Signals func(c chan<- os.Signal) (stop func())
 }
 
 func (e Env) withDefaults() Env {
