@@ -330,15 +330,27 @@ func scopeFix(c Call, d *Denial, st iampolicy.Statement, pol *Policy) string {
 			label, c.Action, strings.Join(regions, ", "), strings.Join(outside, ", "))
 	}
 	others := conditionKeys(st.Condition, iampolicy.KeyRequestedRegion)
-	if strings.HasPrefix(d.Resource, "arn:") {
-		req := iampolicy.Request{Action: c.Action, Resource: d.Resource}
+	// The resource AWS named, or any when the statement takes any: if the
+	// statement allows that call, the call ran under another policy.
+	resource := d.Resource
+	if !strings.HasPrefix(resource, "arn:") && slices.Equal(st.Resource, iampolicy.Values{"*"}) {
+		resource = "*"
+	}
+	if resource == "*" || strings.HasPrefix(resource, "arn:") {
+		req := iampolicy.Request{Action: c.Action, Resource: resource}
 		if len(c.Regions) > 0 {
 			req.Context = map[string][]string{iampolicy.KeyRequestedRegion: {c.Regions[0]}}
 		}
 		one := []iampolicy.Document{{Version: iampolicy.Version, Statement: []iampolicy.Statement{st}}}
 		if iampolicy.Evaluate(req, one, nil) == iampolicy.Allow {
-			return fmt.Sprintf("%s allows %s on %s, where AWS refused it: the call did not run under this policy (credentials other than the build role's, or another run's policy)", label, c.Action, d.Resource)
+			where := " in " + strings.Join(c.Regions, ", ")
+			if resource != "*" {
+				where = " on " + resource + where
+			}
+			return fmt.Sprintf("%s allows %s%s, where AWS refused it: the call did not run under this policy (credentials other than the build role's, or another run's policy)", label, c.Action, where)
 		}
+	}
+	if strings.HasPrefix(d.Resource, "arn:") {
 		if others != "" {
 			return fmt.Sprintf("%s grants %s on %s when %s hold: AWS refused it on %s, so a condition failed%s", label, c.Action, strings.Join(st.Resource, ", "), others, d.Resource, decodeHint(d))
 		}

@@ -247,7 +247,7 @@ func TestAnalyzeAgainstTheTemplatePolicy(t *testing.T) {
 	ri := denied["ec2:RunInstances"]
 	if ri.Statement != "RunInstance" || ri.Resource != "arn:aws:ec2:us-east-1:123456789012:instance/*" ||
 		!strings.Contains(ri.Reason, "no identity-based policy") || !strings.Contains(ri.Decode, "sts decode-authorization-message") ||
-		!strings.Contains(ri.Fix, "allows ec2:RunInstances on arn:aws:ec2:us-east-1:123456789012:instance/*, where AWS refused it: the call did not run under this policy") || ri.ExtraPolicy != nil {
+		!strings.Contains(ri.Fix, "allows ec2:RunInstances on arn:aws:ec2:us-east-1:123456789012:instance/* in us-east-1, where AWS refused it: the call did not run under this policy") || ri.ExtraPolicy != nil {
 		t.Errorf("RunInstances: %+v", ri)
 	}
 	gip := denied["iam:GetInstanceProfile"]
@@ -310,6 +310,22 @@ func TestAnalyzeAgainstTheTemplatePolicy(t *testing.T) {
 		if a == "ec2:DescribeRegions" || a == "iam:PassRole" {
 			t.Errorf("%s listed as unused", a)
 		}
+	}
+}
+
+// Debian's packer, refused by fakeaws's EC2: the template's policy grants
+// the call, so the refusal came from the credentials packer ran with.
+func TestAnalyzePackersRefusal(t *testing.T) {
+	t.Parallel()
+	calls, stats := collect(t, datagrams(t, "packer-describe-regions"))
+	r := Analyze(calls, stats, basicPolicy(t))
+	if len(r.Denied) != 1 {
+		t.Fatalf("denied %+v", r.Denied)
+	}
+	d := r.Denied[0]
+	if d.Action != "ec2:DescribeRegions" || d.Statement != "Describe" || d.Decode != "" ||
+		!strings.Contains(d.Fix, "allows ec2:DescribeRegions in us-east-1, where AWS refused it: the call did not run under this policy") {
+		t.Errorf("%+v", d)
 	}
 }
 
