@@ -146,7 +146,7 @@ func runChild(env Env, argv, csmEnv []string) int {
 		for {
 			select {
 			case s := <-sigs:
-				_ = s
+				_ = cmd.Process.Signal(s)
 			case <-done:
 				return
 			}

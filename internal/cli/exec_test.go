@@ -134,10 +134,10 @@ func (r execRun) run(t *testing.T, args ...string) (code int, stdout, stderr str
 		getenv = func(string) string { return "" }
 	}
 	env := cli.Env{
-		Getenv:  getenv,
-		Stdout:  w,
-		Stderr:  &errb,
-		Stdin:   strings.NewReader(r.stdin),
+		Getenv: getenv,
+		Stdout: w,
+		Stderr: &errb,
+		Stdin:  strings.NewReader(r.stdin),
 		// Later entries win: the test's own over the process's.
 		Environ: func() []string { return append(append(os.Environ(), helperVar+"=1"), r.environ...) },
 		Signals: r.signals,
