@@ -390,8 +390,9 @@ func reasonsFor(pol *Policy, sid string) string {
 		return ""
 	}
 	for _, g := range pol.Grants {
-		if g.Sid == sid {
-			return strings.Join(g.Why, "; ")
+		// With several reasons, which is this action's is not known.
+		if g.Sid == sid && len(g.Why) == 1 {
+			return g.Why[0]
 		}
 	}
 	return ""

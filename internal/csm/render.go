@@ -16,7 +16,7 @@ func (r Report) TotalCalls() int {
 
 // figures is the one line of numbers every rendering starts with.
 func (r Report) figures() string {
-	s := fmt.Sprintf("%d AWS calls (%d actions), %d denied, %d ungranted", r.TotalCalls(), len(r.Calls), len(r.Denied), len(r.Ungranted))
+	s := fmt.Sprintf("%s (%s), %d denied, %d ungranted", plural(r.TotalCalls(), "AWS call"), plural(len(r.Calls), "action"), len(r.Denied), len(r.Ungranted))
 	if r.Granted == nil {
 		return s + "; no policy to compare with (run up first, or pass --template)"
 	}
@@ -28,6 +28,13 @@ func (r Report) figures() string {
 		s += fmt.Sprintf(", %d checked inside other calls", len(r.Indirect))
 	}
 	return s
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 const listMax = 12

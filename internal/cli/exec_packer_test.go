@@ -1,0 +1,99 @@
+package cli_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/buildrole/buildrole/internal/fakeaws"
+)
+
+// packerVar asks for the tests that drive Debian's packer; `make test` and
+// .ci/run set it, so CI always runs them, and a missing packer fails there.
+const packerVar = "BUILDROLE_TEST_PACKER"
+
+// Debian's packer 1.6.6 (its Amazon builder on the AWS SDK for Go v1)
+// builds an amazon-ebs template under `buildrole exec` against fakeaws's
+// EC2 endpoint, which refuses every call: the denial is seen through the
+// plugin's own client-side monitoring events.
+func TestExecWithRealPacker(t *testing.T) {
+	t.Parallel()
+	if os.Getenv(packerVar) != "1" {
+		t.Skipf("drives Debian's packer: run with %s=1 (make test and .ci/run do)", packerVar)
+	}
+	packer, err := exec.LookPath("packer")
+	if err != nil {
+		t.Fatalf("%s=1 but packer is not installed: apt-get install packer (Debian's 1.6.6; .ci/run installs it): %v", packerVar, err)
+	}
+	srv := fakeaws.NewServer()
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	template := filepath.Join(dir, "web.pkr.hcl")
+	if err := os.WriteFile(template, []byte(fmt.Sprintf(`
+source "amazon-ebs" "web" {
+  region                     = "us-east-1"
+  instance_type              = "t3.micro"
+  source_ami                 = "ami-0abc1234"
+  ami_name                   = "buildrole-exec-test"
+  communicator               = "none"
+  custom_endpoint_ec2        = %q
+  skip_credential_validation = true
+  skip_metadata_api_check    = true
+}
+
+build {
+  sources = ["source.amazon-ebs.web"]
+}
+`, srv.URL())), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reportFile := filepath.Join(dir, "report.json")
+	r := execRun{environ: []string{
+		"HOME=" + dir, "PACKER_CONFIG_DIR=" + dir, "PACKER_CACHE_DIR=" + filepath.Join(dir, "cache"), "CHECKPOINT_DISABLE=1",
+		"AWS_ACCESS_KEY_ID=" + recordedKey, "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+		"AWS_SESSION_TOKEN=", "AWS_PROFILE=", "AWS_CONFIG_FILE=" + filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "none"),
+	}}
+	code, stdout, stderr := r.run(t, "--template", template, "--aws-region", "us-east-1", "--report", reportFile, "--",
+		packer, "build", "-color=false", template)
+	if code != 1 {
+		t.Fatalf("exit %d, want packer's 1:\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout+stderr, "UnauthorizedOperation") {
+		t.Errorf("packer's own output lacks the refusal:\n%s%s", stdout, stderr)
+	}
+	rep, _ := readReport(t, reportFile)
+	// What fakeaws saw, independently of the events.
+	var seen []string
+	for _, c := range srv.Requests() {
+		if c.Service == "ec2" {
+			seen = append(seen, "ec2:"+c.Action)
+		}
+	}
+	var reported []string
+	for _, c := range rep.Calls {
+		for i := 0; i < c.Count; i++ {
+			reported = append(reported, c.Service+":"+c.API)
+		}
+	}
+	if len(seen) == 0 || strings.Join(reported, " ") != strings.Join(seen, " ") {
+		t.Errorf("report counts %v, fakeaws saw %v", reported, seen)
+	}
+	if rep.ExitCode != 1 || rep.Command != "packer" || len(rep.Denied) != 1 || rep.Denied[0].Action != seen[0] || rep.Calls[0].Errors["UnauthorizedOperation"] != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	// The template's policy grants the call: packer ran with other
+	// credentials than a build role's.
+	if d := rep.Denied[0]; d.Statement != "Describe" || !strings.Contains(d.Fix, "the call did not run under this policy") {
+		t.Errorf("denial %+v", d)
+	}
+	if !strings.Contains(stderr, "denied: "+seen[0]+" in us-east-1 (UnauthorizedOperation x1)") {
+		t.Errorf("summary:\n%s", stderr)
+	}
+	b, _ := os.ReadFile(reportFile)
+	if strings.Contains(string(b), recordedKey) || strings.Contains(stderr[strings.Index(stderr, "buildrole exec:"):], recordedKey) {
+		t.Error("the access key id reached the report or the summary")
+	}
+}
