@@ -30,13 +30,14 @@ demo:
 # test/iamsim runs the corpus through an independent IAM evaluator (npm
 # @cloud-copilot/iam-simulate, a test tool in its own Node process), installed
 # exactly as test/iamsim/package-lock.json pins it.
+# Drives Debian's packer too (BUILDROLE_TEST_PACKER=1): apt-get install packer.
 test:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool actionlint $(WORKFLOWS)
 	cd test/iamsim && $(NPM) ci --no-audit --no-fund --loglevel=error
-	$(GO) test -race -count=1 ./...
+	BUILDROLE_TEST_PACKER=1 $(GO) test -race -count=1 ./...
 	$(MAKE) --no-print-directory fuzz-short
 
 fuzz-short:
