@@ -8,7 +8,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,20 +21,16 @@ import (
 	"github.com/buildrole/buildrole/internal/ghaction"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 	"github.com/buildrole/buildrole/internal/provision"
+	"github.com/buildrole/buildrole/internal/safefile"
 )
 
 const (
 	// policyFileVar names, in a job's later steps, the file where up saved
 	// the build role's policy.
 	policyFileVar = "BUILDROLE_POLICY_FILE"
-	// statePolicy is the state-file key of the build role's policy (CLI).
-	statePolicy = "build-policy-document"
 	// Exit codes of a command that could not run, as shells give them.
 	exitCannotRun = 126
 	exitNotFound  = 127
-	// maxPolicyFile bounds what exec reads as a policy (IAM's own limit
-	// is 10,240 characters).
-	maxPolicyFile = 1 << 20
 	// maxAnnotations bounds the error annotations one run adds to a job.
 	maxAnnotations = 10
 )
@@ -254,25 +249,25 @@ func execPolicy(env Env, f *flags, stateGiven bool) (*csm.Policy, error) {
 }
 
 func readPolicy(path string) (iampolicy.Document, error) {
-	fh, err := os.Open(path)
+	b, err := safefile.Read(path, iampolicy.MaxDocumentBytes)
 	if err != nil {
 		return iampolicy.Document{}, err
-	}
-	defer fh.Close()
-	b, err := io.ReadAll(io.LimitReader(fh, maxPolicyFile+1))
-	if err != nil {
-		return iampolicy.Document{}, err
-	}
-	if len(b) > maxPolicyFile {
-		return iampolicy.Document{}, fmt.Errorf("larger than %d bytes: not a policy buildrole wrote", maxPolicyFile)
 	}
 	return iampolicy.Parse(b)
 }
 
-// statePolicyFile reads the policy up saved in its state file. A missing
-// default state file means no policy; a named one must hold it.
+// policyBeside names the file where up, on the command line, keeps the
+// build role's policy beside its state file: run.json, run.policy.json.
+// (The state holds only short values.)
+func policyBeside(stateFile string) string {
+	return strings.TrimSuffix(stateFile, filepath.Ext(stateFile)) + ".policy.json"
+}
+
+// statePolicyFile reads the policy up saved beside its state file. Without
+// --state-file, a missing default state means no policy; a named state
+// must be a run's, with its policy.
 func statePolicyFile(path string, required bool) (*csm.Policy, error) {
-	b, err := os.ReadFile(path)
+	b, err := safefile.Read(path, maxStateFile)
 	if errors.Is(err, os.ErrNotExist) && !required {
 		return nil, nil
 	}
@@ -281,20 +276,22 @@ func statePolicyFile(path string, required bool) (*csm.Policy, error) {
 	}
 	var m map[string]string
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("state file %s is not a buildrole state file: %w", path, err)
+		return nil, fmt.Errorf("state file %s is not the JSON object `buildrole up` writes: %w", path, err)
 	}
-	doc := m[statePolicy]
-	if doc == "" {
-		if !required {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("state file %s holds no build role policy: the `buildrole up` that wrote it did not finish, or predates exec; pass --template instead", path)
-	}
-	d, err := iampolicy.Parse([]byte(doc))
+	st, err := provision.StateFromMap(m, authStateKeys...)
 	if err != nil {
-		return nil, fmt.Errorf("state file %s: %s: %w", path, statePolicy, err)
+		return nil, fmt.Errorf("state file %s: %w", path, err)
 	}
-	return &csm.Policy{Document: d, Source: fmt.Sprintf("run %s (state file %s)", m["run-id"], path)}, nil
+	doc, err := readPolicy(policyBeside(path))
+	switch {
+	case errors.Is(err, os.ErrNotExist) && !required:
+		return nil, nil
+	case errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("no policy beside state file %s (%s): the `buildrole up` that wrote it did not finish, or predates exec; pass --template instead", path, policyBeside(path))
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", policyBeside(path), err)
+	}
+	return &csm.Policy{Document: doc, Source: fmt.Sprintf("run %s (state file %s)", st.RunID, path)}, nil
 }
 
 // previewPlan is the plan up would make, computed without any call: what
@@ -314,8 +311,9 @@ func previewPlan(env Env, input func(string) string, gh config.GitHub) (*config.
 
 // savePolicy keeps the build role's policy where `buildrole exec` finds it
 // in a later step: in a job, a file under RUNNER_TEMP named by
-// BUILDROLE_POLICY_FILE; on the command line, the state file. The policy
-// is no secret. A failure costs exec its comparison, not the run.
+// BUILDROLE_POLICY_FILE; on the command line, a file beside the state
+// file. The policy is no secret. A failure costs exec its comparison, not
+// the run.
 func savePolicy(rio runIO, getenv func(string) string, stateFile string, p *provision.Plan) {
 	var err error
 	if !rio.flags() {

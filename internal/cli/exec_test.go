@@ -309,12 +309,13 @@ func TestExecAfterTheActionUsesTheRunsPolicy(t *testing.T) {
 	}
 }
 
-// On the command line, up keeps the policy in its state file, and exec
-// finds it there: by --state-file, or in the default state file.
+// On the command line, up keeps the policy beside its state file, exec
+// finds it through --state-file, and down removes both.
 func TestExecWithTheStateFileOfUp(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	state := filepath.Join(t.TempDir(), "run.json")
+	dir := t.TempDir()
+	state, policy := filepath.Join(dir, "run.json"), filepath.Join(dir, "run.policy.json")
 	if code, _, stderr := w.runCLI("up", "--aws-region", "us-east-1", "--role-to-assume", w.bootstrapARN, "--state-file", state); code != cli.ExitOK {
 		t.Fatalf("up: exit %d:\n%s", code, stderr)
 	}
@@ -330,8 +331,20 @@ func TestExecWithTheStateFileOfUp(t *testing.T) {
 	if rep.Policy != fmt.Sprintf("run %s (state file %s)", m["run-id"], state) || rep.Granted == nil || *rep.Used != 1 {
 		t.Errorf("report %+v", rep)
 	}
+	// Without the policy, a named state is refused before the command runs.
+	saved, _ := os.ReadFile(policy)
+	_ = os.Remove(policy)
+	marker := filepath.Join(dir, "ran")
+	code, _, stderr = execRun{}.run(t, "--state-file", state, "--", testBinary(t), "marker", marker)
+	if _, err := os.Stat(marker); code != cli.ExitUsage || !strings.Contains(stderr, "no policy beside state file "+state) || err == nil {
+		t.Errorf("no policy: exit %d:\n%s", code, stderr)
+	}
+	_ = os.WriteFile(policy, saved, 0o644)
 	if code, _, stderr := w.runCLI("down", "--state-file", state); code != cli.ExitOK {
 		t.Fatalf("down: exit %d:\n%s", code, stderr)
+	}
+	if _, err := os.Stat(policy); err == nil {
+		t.Error("down left the policy beside the state file")
 	}
 }
 
@@ -352,7 +365,7 @@ func TestExecRefusesBadInputBeforeRunning(t *testing.T) {
 		{nil, []string{"--"}, "no command to run"},
 		{nil, []string{"--template", "../../testdata/templates/basic-ebs.pkr.hcl", "--state-file", noPolicy, "--"}, "--template and --state-file both name a policy"},
 		{nil, []string{"--state-file", filepath.Join(dir, "missing.json"), "--"}, "read state file"},
-		{nil, []string{"--state-file", noPolicy, "--"}, "holds no build role policy"},
+		{nil, []string{"--state-file", noPolicy, "--"}, "invalid state"},
 		{nil, []string{"--scope", "tags", "--"}, "--scope shapes the policy derived from --template"},
 		{nil, []string{"--template", "../../testdata/templates/missing.pkr.hcl", "--aws-region", "us-east-1", "--"}, "invalid input"},
 		{nil, []string{"--template", "../../testdata/templates/basic-ebs.pkr.hcl", "--"}, "aws-region"},

@@ -162,6 +162,10 @@ func (c *cliIO) clearState() error {
 	if err := os.Remove(c.f.stateFile); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove state file: %w", err)
 	}
+	// And the policy up kept beside it for exec.
+	if err := os.Remove(policyBeside(c.f.stateFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove the policy beside the state file: %w", err)
+	}
 	return nil
 }
 

@@ -11,11 +11,12 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/buildrole/buildrole/internal/fakeaws/ec2"
 	"github.com/buildrole/buildrole/internal/fakeaws/ghoidc"
 )
 
 // Server is a fake IAM + STS endpoint and GitHub OIDC issuer; on the same
-// endpoint it refuses every EC2 call (ec2.go). Configure the
+// endpoint it refuses every EC2 call (package ec2). Configure the
 // exported fields, then call Start; the fields must not change afterwards.
 type Server struct {
 	// AccountID is the account that owns every resource. Default "123456789012".
@@ -299,7 +300,7 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	params := cloneValues(r.Form)
-	if isEC2(r, params) {
+	if ec2.Is(r, params) {
 		s.serveEC2(w, r, params)
 		return
 	}
@@ -368,6 +369,27 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request) {
 	}
 	c.Status = http.StatusOK
 	writeResult(w, ns, action, reqID, result)
+}
+
+// serveEC2 logs an EC2 call and has package ec2 refuse it, naming the
+// caller as EC2 would.
+func (s *Server) serveEC2(w http.ResponseWriter, r *http.Request, params url.Values) {
+	c := Call{Action: params.Get("Action"), Service: "ec2", AccessKeyID: accessKeyID(r), Start: time.Now(), Params: params}
+	s.mu.Lock()
+	s.started[c.Action]++
+	caller := s.adminARN()
+	if sess, ok := s.sessions[c.AccessKeyID]; ok {
+		caller = s.assumedRoleARN(sess.roleName, sess.sessionName)
+	}
+	if c.AccessKeyID == "" || s.authenticate(r, c.Action, c.AccessKeyID) != nil {
+		caller = ""
+	}
+	s.mu.Unlock()
+	c.Status, c.ErrorCode = ec2.Refuse(w, c.Action, caller)
+	c.End = time.Now()
+	s.mu.Lock()
+	s.calls = append(s.calls, c)
+	s.mu.Unlock()
 }
 
 // authenticate mimics the checks AWS makes before authorising: a signature
