@@ -205,7 +205,8 @@ func writeOutput(what, path string, data []byte) error {
 
 // execPolicy finds the policy the calls are held against: --template,
 // --state-file, the file up saved in this job, or the default state file
-// when it holds a run. nil when there is none.
+// when it holds a run; nil when there is none. Only what the flags name is
+// an error: a policy found without asking never stops the build.
 func execPolicy(env Env, f *flags, stateGiven bool) (*csm.Policy, error) {
 	template := f.input("template")
 	if template == "" {
@@ -241,11 +242,18 @@ func execPolicy(env Env, f *flags, stateGiven bool) (*csm.Policy, error) {
 		path := env.Getenv(policyFileVar)
 		doc, err := readPolicy(path)
 		if err != nil {
-			return nil, fmt.Errorf("%s=%s: %w; unset it, or pass --template", policyFileVar, path, err)
+			// Found, not asked for: the build runs all the same.
+			fmt.Fprintf(env.Stderr, "buildrole exec: warning: %s=%s: %s; the calls are reported without a policy (pass --template to compare)\n", policyFileVar, path, err)
+			return nil, nil
 		}
 		return &csm.Policy{Document: doc, Source: "the run's build role policy (" + policyFileVar + "=" + path + ")"}, nil
 	}
-	return statePolicyFile(f.stateFile, false)
+	pol, err := statePolicyFile(f.stateFile, false)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "buildrole exec: warning: %s; the calls are reported without a policy (pass --state-file or --template to compare)\n", err)
+		return nil, nil
+	}
+	return pol, nil
 }
 
 func readPolicy(path string) (iampolicy.Document, error) {

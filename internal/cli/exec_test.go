@@ -371,7 +371,6 @@ func TestExecRefusesBadInputBeforeRunning(t *testing.T) {
 		{nil, []string{"--template", "../../testdata/templates/basic-ebs.pkr.hcl", "--"}, "aws-region"},
 		{nil, []string{"--report", filepath.Join(dir, "no", "r.json"), "--"}, "--report " + filepath.Join(dir, "no", "r.json") + ": directory"},
 		{nil, []string{"--record", dir, "--"}, "is a directory"},
-		{func(k string) string { return map[string]string{"BUILDROLE_POLICY_FILE": badPolicy}[k] }, []string{"--"}, "BUILDROLE_POLICY_FILE=" + badPolicy},
 	} {
 		args := tc.args
 		if args[len(args)-1] == "--" && tc.want != "no command to run" {
@@ -385,7 +384,18 @@ func TestExecRefusesBadInputBeforeRunning(t *testing.T) {
 			t.Fatalf("%v: the command ran", tc.args)
 		}
 	}
-	code, _, stderr := execRun{}.run(t, "--", filepath.Join(dir, "no-such-command"))
+	// A policy file found in the environment, not named by a flag, never
+	// stops the build: a warning, and a report without a policy.
+	reportFile := filepath.Join(dir, "r.json")
+	code, _, stderr := execRun{getenv: func(k string) string { return map[string]string{"BUILDROLE_POLICY_FILE": badPolicy}[k] }}.run(t,
+		"--report", reportFile, "--", testBinary(t), "marker", marker)
+	if rep, _ := readReport(t, reportFile); code != 0 || !strings.Contains(stderr, "warning: BUILDROLE_POLICY_FILE="+badPolicy) || rep.Granted != nil {
+		t.Errorf("bad BUILDROLE_POLICY_FILE: exit %d, granted %v:\n%s", code, rep.Granted, stderr)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Error("the command did not run")
+	}
+	code, _, stderr = execRun{}.run(t, "--", filepath.Join(dir, "no-such-command"))
 	if code != 127 || !strings.Contains(stderr, "no-such-command") {
 		t.Errorf("missing command: exit %d:\n%s", code, stderr)
 	}
