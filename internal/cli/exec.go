@@ -152,6 +152,22 @@ func runChild(env Env, argv, csmEnv []string) int {
 	return exitStatus(err)
 }
 
+// exitStatus is the command's exit code; killed by a signal, 128 plus the
+// signal's number, as shells report it.
+func exitStatus(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return ExitFailed
+	}
+	if sig, ok := killedBy(ee); ok {
+		return 128 + sig
+	}
+	return ee.ExitCode()
+}
+
 // childEnv is the environment with the monitoring variables set, whatever
 // the caller had for them.
 func childEnv(environ, csmEnv []string) []string {

@@ -3,7 +3,6 @@
 package cli
 
 import (
-	"errors"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -21,18 +20,11 @@ func notifySignals(c chan<- os.Signal) (stop func()) {
 	return func() { signal.Stop(c) }
 }
 
-// exitStatus is the command's exit code; killed by a signal, 128 plus the
-// signal's number, as shells report it.
-func exitStatus(err error) int {
-	if err == nil {
-		return 0
+// killedBy is the signal that ended the command, if one did.
+func killedBy(ee *exec.ExitError) (int, bool) {
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() {
+		return 0, false
 	}
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) {
-		return ExitFailed
-	}
-	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return ee.ExitCode()
+	return int(ws.Signal()), true
 }
