@@ -78,8 +78,11 @@ func runExec(_ context.Context, env Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "buildrole exec: %s\nthe command was not run\n", err)
 		return ExitFailed
 	}
-	code := runChild(env, argv, l.Env())
+	code, started := runChild(env, argv, l.Env())
 	col := l.Close()
+	if !started {
+		return code
+	}
 
 	rep := csm.Analyze(col.Calls(), col.Stats(), pol)
 	rep.Command, rep.ExitCode = filepath.Base(argv[0]), code
@@ -120,8 +123,8 @@ func runExec(_ context.Context, env Env, args []string) int {
 }
 
 // runChild runs argv with the monitoring variables, forwarding signals,
-// and returns its exit code.
-func runChild(env Env, argv, csmEnv []string) int {
+// and returns its exit code, and whether it started at all.
+func runChild(env Env, argv, csmEnv []string) (code int, started bool) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = env.Stdin, env.Stdout, env.Stderr
 	cmd.Env = childEnv(env.Environ(), csmEnv)
@@ -134,7 +137,7 @@ func runChild(env Env, argv, csmEnv []string) int {
 			code = exitNotFound
 		}
 		fmt.Fprintf(env.Stderr, "buildrole exec: run %q: %s\n", argv[0], err)
-		return code
+		return code, false
 	}
 	done := make(chan struct{})
 	go func() {
@@ -149,7 +152,7 @@ func runChild(env Env, argv, csmEnv []string) int {
 	}()
 	err := cmd.Wait()
 	close(done)
-	return exitStatus(err)
+	return exitStatus(err), true
 }
 
 // exitStatus is the command's exit code; killed by a signal, 128 plus the

@@ -396,7 +396,7 @@ func TestExecRefusesBadInputBeforeRunning(t *testing.T) {
 		t.Error("the command did not run")
 	}
 	code, _, stderr = execRun{}.run(t, "--", filepath.Join(dir, "no-such-command"))
-	if code != 127 || !strings.Contains(stderr, "no-such-command") {
+	if code != 127 || !strings.Contains(stderr, "no-such-command") || strings.Contains(stderr, "no AWS calls observed") {
 		t.Errorf("missing command: exit %d:\n%s", code, stderr)
 	}
 	_ = os.WriteFile(filepath.Join(dir, "not-executable"), []byte("#!/bin/sh\n"), 0o644)
