@@ -17,7 +17,8 @@ FUZZ_TARGETS := \
 	./internal/provision:FuzzStateFromMap \
 	./internal/ghaction:FuzzFileCommands \
 	./internal/iampolicy:FuzzParse \
-	./internal/policylint:FuzzLint
+	./internal/policylint:FuzzLint \
+	./internal/csm:FuzzDatagram
 FUZZTIME ?= 60s
 
 build:

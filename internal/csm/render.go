@@ -111,9 +111,9 @@ func (r Report) Text() string {
 }
 
 // md escapes text for a Markdown table cell or paragraph.
-func md(s string) string {
-	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "`", "'", "\n", " ", "*", `\*`, "_", `\_`).Replace(s)
-}
+func md(s string) string { return mdEscaper.Replace(s) }
+
+var mdEscaper = strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "`", "'", "\n", " ", "*", `\*`, "_", `\_`)
 
 // Markdown is the job's step summary.
 func (r Report) Markdown() string {
