@@ -43,11 +43,11 @@ func execFlags(env Env) *flags {
 			"COMMAND keeps its input and output, gets the signals buildrole gets, and its exit code\n"+
 			"is exec's (127: not found, 126: not runnable).\n\n"+
 			"The policy calls are held against: --template (as `buildrole policy` derives it), or\n"+
-			"--state-file (a `buildrole up` run), or in a job step after the action the file up saved\n"+
-			"("+policyFileVar+"), or ./buildrole-state.json when it holds a run. Only clients on the AWS\n"+
-			"SDK for Go v1 and others of its generation (Packer's Amazon plugin) emit these events.").
+			"--state-file (a `buildrole up` run), or in a job step after the action the file up\n"+
+			"saved ("+policyFileVar+"), or ./buildrole-state.json when it holds a run.\n"+
+			"Only clients on the AWS SDK for Go v1 (Packer's Amazon plugin) emit these events.").
 		withInputs("aws-region", "template", "template-vars", "extra-policy", "instance-profile", "scope").
-		withStateFile("a `buildrole up` state file: hold the calls against that run's policy").
+		withStateFile("the state file of a buildrole up run: hold the calls against that run's policy").
 		withArgs("COMMAND [ARGS...]")
 }
 
