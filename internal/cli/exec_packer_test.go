@@ -20,7 +20,6 @@ const packerVar = "BUILDROLE_TEST_PACKER"
 // EC2 endpoint, which refuses every call: the denial is seen through the
 // plugin's own client-side monitoring events.
 func TestExecWithRealPacker(t *testing.T) {
-	t.Parallel()
 	if os.Getenv(packerVar) != "1" {
 		t.Skipf("drives Debian's packer: run with %s=1 (make test and .ci/run do)", packerVar)
 	}

@@ -22,6 +22,10 @@ import (
 	"github.com/buildrole/buildrole/internal/iampolicy"
 )
 
+// The exec tests start processes (the helper, packer): they run one at a
+// time, before the package's parallel tests, so that they do not starve
+// tests that wait on fakeaws's clock.
+
 // helperVar makes the test binary, re-executed, a helper process: the
 // command exec runs (emit, signal, kill, marker) or the buildrole binary
 // itself (cli), chosen by its first argument.
@@ -189,7 +193,6 @@ const recordedKey = "AKIAIOSFODNN7EXAMPLE"
 // its template: the calls, the denials with their fixes, the figures; the
 // command's input, output and exit code untouched; no access key anywhere.
 func TestExecReportsTheCallsOfACommand(t *testing.T) {
-	t.Parallel()
 	dir := t.TempDir()
 	reportFile, recordFile := filepath.Join(dir, "report.json"), filepath.Join(dir, "calls")
 	r := execRun{environ: []string{"HELPER_EXIT=3", "AWS_CSM_ENABLED=false", "AWS_CSM_PORT=1"}, stdin: "input for the command\n"}
@@ -237,7 +240,6 @@ func TestExecReportsTheCallsOfACommand(t *testing.T) {
 
 // A client that sends no events gets a sentence, not a report of zeros.
 func TestExecWithoutEvents(t *testing.T) {
-	t.Parallel()
 	reportFile := filepath.Join(t.TempDir(), "r.json")
 	code, _, stderr := execRun{}.run(t, "--report", reportFile, "--", testBinary(t), "emit")
 	if code != 0 || !strings.Contains(stderr, "buildrole exec: no AWS calls observed (this client does not emit client-side monitoring events)") {
@@ -253,7 +255,6 @@ func TestExecWithoutEvents(t *testing.T) {
 // a later step holds the calls against it, writes the step summary and
 // annotates each denial.
 func TestExecAfterTheActionUsesTheRunsPolicy(t *testing.T) {
-	t.Parallel()
 	w := newWorld(t)
 	w.set("RUNNER_TEMP", t.TempDir())
 	w.set("INPUT_TEMPLATE", "../../testdata/templates/basic-ebs.pkr.hcl")
@@ -312,7 +313,6 @@ func TestExecAfterTheActionUsesTheRunsPolicy(t *testing.T) {
 // On the command line, up keeps the policy beside its state file, exec
 // finds it through --state-file, and down removes both.
 func TestExecWithTheStateFileOfUp(t *testing.T) {
-	t.Parallel()
 	w := newWorld(t)
 	dir := t.TempDir()
 	state, policy := filepath.Join(dir, "run.json"), filepath.Join(dir, "run.policy.json")
@@ -350,7 +350,6 @@ func TestExecWithTheStateFileOfUp(t *testing.T) {
 
 // Bad input stops exec before the command runs, exit 2, one clear line.
 func TestExecRefusesBadInputBeforeRunning(t *testing.T) {
-	t.Parallel()
 	dir := t.TempDir()
 	marker := filepath.Join(dir, "ran")
 	noPolicy := filepath.Join(dir, "state.json")
@@ -406,7 +405,6 @@ func TestExecRefusesBadInputBeforeRunning(t *testing.T) {
 }
 
 func TestExecPassesTheExitCodeThrough(t *testing.T) {
-	t.Parallel()
 	for _, want := range []int{0, 1, 2, 3, 77, 255} {
 		code, _, stderr := execRun{environ: []string{fmt.Sprintf("HELPER_EXIT=%d", want)}}.run(t, "--", testBinary(t), "emit")
 		if code != want {
@@ -440,7 +438,6 @@ func (l *lineWaiter) Write(p []byte) (int, error) {
 
 // Each signal exec receives reaches the command, which decides its exit.
 func TestExecForwardsSignals(t *testing.T) {
-	t.Parallel()
 	for _, sig := range []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
 		ready := &lineWaiter{line: "ready", seen: make(chan struct{})}
 		sent := make(chan chan<- os.Signal, 1)
@@ -460,7 +457,6 @@ func TestExecForwardsSignals(t *testing.T) {
 // The real process: buildrole (as main wires it) gets SIGTERM, its
 // command gets it too and exits 42, and so does buildrole.
 func TestExecForwardsARealSignal(t *testing.T) {
-	t.Parallel()
 	cmd := exec.Command(testBinary(t), "cli", "exec", "--", testBinary(t), "signal")
 	cmd.Env = append(os.Environ(), helperVar+"=1")
 	out, err := cmd.StdoutPipe()
