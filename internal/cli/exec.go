@@ -254,7 +254,11 @@ func execPolicy(env Env, f *flags, stateGiven bool) (*csm.Policy, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &csm.Policy{Document: *plan.BuildRole.Policy, Source: "derived from template " + template, Grants: plan.Grants}, nil
+		pol := &csm.Policy{Document: *plan.BuildRole.Policy, Source: "derived from template " + template, Grants: plan.Grants}
+		if plan.AccountID == provision.PlaceholderAccount {
+			pol.AnyAccount = plan.AccountID
+		}
+		return pol, nil
 	case stateGiven:
 		return statePolicyFile(f.stateFile, true)
 	case env.Getenv(policyFileVar) != "":

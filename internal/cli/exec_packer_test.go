@@ -43,8 +43,19 @@ source "amazon-ebs" "web" {
   skip_metadata_api_check    = true
 }
 
+# A second build that lasts a second keeps packer, and so the Amazon
+# plugin's process, alive after the refusal: the SDK sends its events from
+# a goroutine, and what a process still holds when it is ended is lost.
+source "null" "wait" {
+  communicator = "none"
+}
+
 build {
-  sources = ["source.amazon-ebs.web"]
+  sources = ["source.amazon-ebs.web", "source.null.wait"]
+  provisioner "shell-local" {
+    only   = ["null.wait"]
+    inline = ["sleep 1"]
+  }
 }
 `, srv.URL())), 0o644); err != nil {
 		t.Fatal(err)

@@ -20,6 +20,9 @@ type Policy struct {
 	// Grants are the reasons behind each statement, when the policy was
 	// derived in this process; nil otherwise.
 	Grants []buildpolicy.Grant
+	// AnyAccount is the placeholder account id in the policy's ARNs when it
+	// was derived without a run: it stands for the account AWS names.
+	AnyAccount string
 }
 
 // Report is what a command did with AWS, held against a policy.
@@ -337,6 +340,7 @@ func scopeFix(c Call, d *Denial, st iampolicy.Statement, pol *Policy) string {
 		resource = "*"
 	}
 	if resource == "*" || strings.HasPrefix(resource, "arn:") {
+		st = inAccount(st, pol, resource)
 		req := iampolicy.Request{Action: c.Action, Resource: resource}
 		if len(c.Regions) > 0 {
 			req.Context = map[string][]string{iampolicy.KeyRequestedRegion: {c.Regions[0]}}
@@ -361,6 +365,21 @@ func scopeFix(c Call, d *Denial, st iampolicy.Statement, pol *Policy) string {
 		msg += " when " + others + " hold"
 	}
 	return msg + ": the call touched another resource or failed a condition" + decodeHint(d) + "; " + resourceHint
+}
+
+// inAccount puts the account of the resource AWS named where a policy
+// derived without a run has its placeholder.
+func inAccount(st iampolicy.Statement, pol *Policy, resource string) iampolicy.Statement {
+	parts := strings.SplitN(resource, ":", 6)
+	if pol == nil || pol.AnyAccount == "" || len(parts) < 6 || parts[4] == "" {
+		return st
+	}
+	out := st
+	out.Resource = nil
+	for _, r := range st.Resource {
+		out.Resource = append(out.Resource, strings.ReplaceAll(r, ":"+pol.AnyAccount+":", ":"+parts[4]+":"))
+	}
+	return out
 }
 
 const resourceHint = "if the template names that resource in a way up cannot resolve (a filter, a value known only at build time), set it literally so up scopes the grant to it, or add a statement to extra-policy"
