@@ -114,7 +114,9 @@ func TestAssumeBuildRoleWaitsOutPropagation(t *testing.T) {
 	if calls < 2 || float64(calls) > 1+2*refused.Seconds() {
 		t.Errorf("%d STS calls in %s of waiting; want at least 2, at most 1 + 2 per second", calls, refused)
 	}
-	if len(reports) < 3 {
+	// At least the first report and one more (a loaded machine may delay
+	// the timer, never skip it).
+	if len(reports) < 2 {
 		t.Fatalf("%d progress reports in %s, every 200ms: %v", len(reports), refused, reports)
 	}
 	first := reports[0].String()
@@ -173,8 +175,10 @@ func TestAssumeBuildRoleBacksOffWhenThrottled(t *testing.T) {
 			calls = append(calls, c)
 		}
 	}
-	if len(calls) < 2 || len(calls) > 4 {
-		t.Fatalf("%d STS calls in 1.5 s of throttling, want 2 to 4", len(calls))
+	// The upper bound is the property: throttling slows the calls down.
+	// A loaded machine may make fewer.
+	if len(calls) < 1 || len(calls) > 4 {
+		t.Fatalf("%d STS calls in 1.5 s of throttling, want at most 4", len(calls))
 	}
 	for i := 1; i < len(calls); i++ {
 		if gap := calls[i].Start.Sub(calls[i-1].Start); gap < 200*time.Millisecond {
