@@ -69,18 +69,22 @@ async function proxy(t) {
   return { url: `http://127.0.0.1:${server.address().port}`, seen };
 }
 
-// fakeBinary writes a POSIX shell script that records its arguments, its
-// environment (FAKE_OUT.env) and any SIGINT or SIGTERM, then exits FAKE_EXIT.
+// fakeBinary writes a stand-in for buildrole (a node script) that records
+// its arguments, its environment (FAKE_OUT.env, as JSON) and any SIGINT or
+// SIGTERM, then exits FAKE_EXIT. A shell would drop INPUT_AWS-REGION and
+// the like, whose names are no shell names.
 function fakeBinary(dir, name = 'buildrole') {
   const file = path.join(dir, name);
-  fs.writeFileSync(file, `#!/bin/sh
-out="$FAKE_OUT"
-echo "args:$*" >> "$out"
-env > "$out.env"
-trap 'echo signal:INT >> "$out"; exit 130' INT
-trap 'echo signal:TERM >> "$out"; exit 143' TERM
-if [ -n "$FAKE_SLEEP" ]; then echo ready >> "$out"; i=0; while [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; fi
-exit "\${FAKE_EXIT:-0}"
+  fs.writeFileSync(file, `#!${process.execPath}
+const fs = require('node:fs');
+const out = process.env.FAKE_OUT;
+const note = (l) => fs.appendFileSync(out, l + '\\n');
+note('args:' + process.argv.slice(2).join(' '));
+fs.writeFileSync(out + '.env', JSON.stringify(process.env));
+process.on('SIGINT', () => { note('signal:INT'); process.exit(130); });
+process.on('SIGTERM', () => { note('signal:TERM'); process.exit(143); });
+if (process.env.FAKE_SLEEP) { note('ready'); setTimeout(() => {}, 10000); }
+else process.exitCode = Number(process.env.FAKE_EXIT || 0);
 `, { mode: 0o755 });
   return file;
 }

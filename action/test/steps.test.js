@@ -1,0 +1,164 @@
+'use strict';
+// The action's main and post entry points run as the runner runs them: a
+// node process with the runner's environment and file commands.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawn, execFileSync } = require('node:child_process');
+const { tempDir, serve, fakeBinary, parseFileCommands, sha256, testdata } = require('./helpers.js');
+
+const repoRoot = path.resolve(__dirname, '..', '..');
+
+// runnerEnv is a job step's environment: this process's tools (PATH, Go's
+// caches) without anything of a runner that may be running these tests.
+function runnerEnv(t, extra = {}) {
+  const dir = tempDir(t);
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!/^(GITHUB_|INPUT_|STATE_|RUNNER_|ACTIONS_|BUILDROLE_|AWS_|FAKE_)/.test(k)) env[k] = v;
+  }
+  for (const f of ['GITHUB_OUTPUT', 'GITHUB_ENV', 'GITHUB_STATE', 'GITHUB_PATH', 'GITHUB_STEP_SUMMARY']) {
+    env[f] = path.join(dir, f.toLowerCase());
+    fs.writeFileSync(env[f], '');
+  }
+  fs.mkdirSync(path.join(dir, 'temp'));
+  return {
+    GITHUB_ACTIONS: 'true', RUNNER_TEMP: path.join(dir, 'temp'), RUNNER_TOOL_CACHE: path.join(dir, 'toolcache'),
+    'INPUT_AWS-REGION': 'us-east-1', FAKE_OUT: path.join(dir, 'fake.out'), ...env, ...extra,
+  };
+}
+
+// step runs one entry script; onStart gets the child process.
+function step(script, env, onStart) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    if (onStart) onStart(child);
+  });
+}
+
+const mainJS = path.join(repoRoot, 'action', 'main.js');
+const postJS = path.join(repoRoot, 'action', 'post.js');
+const read = (f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '');
+
+test('main runs `buildrole up` with the runner environment, passes the exit code on, and puts the binary on PATH', async (t) => {
+  const bin = fakeBinary(tempDir(t));
+  const env = runnerEnv(t, { BUILDROLE_BIN: bin, FAKE_EXIT: '3', 'INPUT_ROLE-TO-ASSUME': 'arn:aws:iam::123456789012:role/b' });
+  const r = await step(mainJS, env);
+  assert.equal(r.code, 3, r.stdout + r.stderr);
+  assert.equal(read(env.FAKE_OUT), 'args:up\n');
+  const seen = JSON.parse(read(env.FAKE_OUT + '.env'));
+  assert.equal(seen['INPUT_ROLE-TO-ASSUME'], 'arn:aws:iam::123456789012:role/b');
+  assert.equal(seen['INPUT_AWS-REGION'], 'us-east-1');
+  assert.equal(seen.GITHUB_ACTIONS, 'true');
+  assert.equal(read(env.GITHUB_PATH), path.dirname(bin) + '\n');
+  assert.deepEqual(parseFileCommands(read(env.GITHUB_STATE)), { 'buildrole-bin': bin });
+});
+
+test('post runs `buildrole down` with no flags and the saved state', async (t) => {
+  const bin = fakeBinary(tempDir(t));
+  const env = runnerEnv(t, { 'STATE_buildrole-bin': bin, 'STATE_run-id': 'r-1' });
+  const r = await step(postJS, env);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(read(env.FAKE_OUT), 'args:down\n');
+  assert.equal(JSON.parse(read(env.FAKE_OUT + '.env'))['STATE_run-id'], 'r-1');
+  assert.equal(read(env.GITHUB_PATH), '', 'post adds nothing to PATH');
+});
+
+test('post after a main step that never started buildrole has nothing to do', async (t) => {
+  const env = runnerEnv(t, { BUILDROLE_BIN: fakeBinary(tempDir(t)) });
+  const r = await step(postJS, env);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /did not start buildrole, so there is nothing to delete/);
+  assert.equal(read(env.FAKE_OUT), '', 'no binary run');
+});
+
+test('main fails with one error line when no binary can be had, and post then deletes nothing', async (t) => {
+  const env = runnerEnv(t, { BUILDROLE_BIN: '/nonexistent/buildrole' });
+  const r = await step(mainJS, env);
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout.trim(), '::error::buildrole: BUILDROLE_BIN=/nonexistent/buildrole is not an executable file');
+  assert.equal(read(env.GITHUB_STATE), '', 'nothing saved, so post skips');
+  assert.equal(read(env.GITHUB_PATH), '');
+});
+
+test('post whose binary is gone and cannot be rebuilt says how to clean up', async (t) => {
+  const env = runnerEnv(t, { 'STATE_buildrole-bin': '/gone/buildrole', PATH: tempDir(t) });
+  const r = await step(postJS, env);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /^::error::buildrole: \/gone\/buildrole is gone .*Go is not available here.*run `buildrole sweep`/m);
+});
+
+for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
+  test(`a cancelled job's ${sig} reaches buildrole, and its exit code is the step's`, async (t) => {
+    const env = runnerEnv(t, { BUILDROLE_BIN: fakeBinary(tempDir(t)), FAKE_SLEEP: '1' });
+    const r = await step(mainJS, env, (child) => {
+      const poll = setInterval(() => {
+        if (read(env.FAKE_OUT).includes('ready')) {
+          clearInterval(poll);
+          child.kill(sig); // the runner signals only the node process
+        }
+      }, 20);
+    });
+    assert.equal(r.code, code, r.stdout + r.stderr);
+    assert.equal(read(env.FAKE_OUT), `args:up\nready\nsignal:${sig.slice(3)}\n`);
+  });
+}
+
+test('at a release commit, main downloads the asset from GITHUB_SERVER_URL, verifies it and runs it from the tool cache', async (t) => {
+  // A copy of the action's scripts at a release commit.
+  const checkout = tempDir(t);
+  fs.mkdirSync(path.join(checkout, 'action'));
+  for (const f of ['lib.js', 'main.js', 'post.js']) fs.copyFileSync(path.join(repoRoot, 'action', f), path.join(checkout, 'action', f));
+  const body = fs.readFileSync(fakeBinary(tempDir(t)));
+  const asset = 'buildrole_2.0.1_linux_amd64';
+  fs.writeFileSync(path.join(checkout, 'action', 'release.json'), '{"repository": "buildrole/buildrole", "version": "v2.0.1"}\n');
+  fs.writeFileSync(path.join(checkout, 'action', 'SHA256SUMS'), `${sha256(body)}  ${asset}\n`);
+  const srv = await serve(t, (req, res) => res.writeHead(200).end(body));
+  const env = runnerEnv(t, {
+    GITHUB_SERVER_URL: srv.url, GITHUB_ACTION_REPOSITORY: 'buildrole/buildrole', GITHUB_ACTION_REF: 'v2',
+    RUNNER_OS: 'Linux', RUNNER_ARCH: 'X64', NODE_EXTRA_CA_CERTS: path.join(testdata, 'localhost-cert.pem'),
+  });
+  const r = await step(path.join(checkout, 'action', 'main.js'), env);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.deepEqual(srv.requests, [`GET /buildrole/buildrole/releases/download/v2.0.1/${asset}`]);
+  const cached = path.join(env.RUNNER_TOOL_CACHE, 'buildrole', '2.0.1', 'x64');
+  assert.equal(read(env.GITHUB_PATH), cached + '\n');
+  assert.equal(read(env.FAKE_OUT), 'args:up\n');
+  assert.match(r.stdout, /buildrole v2\.0\.1 \(linux\/amd64\) downloaded, SHA-256 verified, cached/);
+
+  // The post step runs the cached binary again.
+  const post = await step(path.join(checkout, 'action', 'post.js'), { ...env, 'STATE_buildrole-bin': path.join(cached, 'buildrole') });
+  assert.equal(post.code, 0);
+  assert.equal(read(env.FAKE_OUT), 'args:up\nargs:down\n');
+  assert.equal(srv.requests.length, 1);
+});
+
+test('at a ref that is no release, main builds buildrole from source with Go, says so, and runs it', { timeout: 600000 }, async (t) => {
+  assert.ok(!fs.existsSync(path.join(repoRoot, 'action', 'release.json')), 'this checkout is no release commit');
+  const env = runnerEnv(t, {
+    GITHUB_ACTION_REF: 'test-ref', 'INPUT_DRY-RUN': 'true', 'INPUT_ROLE-TO-ASSUME': 'arn:aws:iam::123456789012:role/buildrole-bootstrap',
+    GITHUB_REPOSITORY: 'acme/images', GITHUB_RUN_ID: '9', GITHUB_RUN_ATTEMPT: '1', GITHUB_EVENT_NAME: 'pull_request', GITHUB_REF: 'refs/pull/4/merge',
+    GOOS: 'plan9', GOFLAGS: '-mod=vendor', // the job's own Go settings must not leak into the build
+  });
+  const r = await step(mainJS, env);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^::group::buildrole@test-ref is no release: building it from source with go\d/m);
+  assert.match(r.stdout, /"region": "us-east-1"/, 'the dry run printed the plan');
+  const dir = read(env.GITHUB_PATH).trim();
+  assert.ok(dir.startsWith(env.RUNNER_TEMP), dir);
+  assert.equal(execFileSync(path.join(dir, 'buildrole'), ['version'], { encoding: 'utf8' }), 'buildrole dev-test-ref\n');
+
+  const state = parseFileCommands(read(env.GITHUB_STATE));
+  const postEnv = { ...env };
+  for (const [k, v] of Object.entries(state)) postEnv['STATE_' + k] = v;
+  const post = await step(postJS, postEnv);
+  assert.equal(post.code, 0, post.stdout + post.stderr);
+  assert.match(post.stdout, /nothing to do/);
+});
