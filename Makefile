@@ -1,12 +1,22 @@
 GO      ?= go
 NPM     ?= npm
+NODE    ?= node
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X github.com/buildrole/buildrole/internal/cli.Version=$(VERSION)
+
+# Reproducible builds: no cgo, no file system paths (-trimpath), no build id,
+# no VCS stamp; the same Go and VERSION give the same bytes anywhere. The
+# action's build from source (action/lib.js) and the Dockerfile use the same
+# flags.
+BUILD_FLAGS = -trimpath -buildvcs=false -ldflags "-s -w -buildid= -X github.com/buildrole/buildrole/internal/cli.Version=$(VERSION)"
+
+# What a release ships, and where release-binaries writes it.
+PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
+DIST      ?= dist
 
 # Every workflow we ship, linted by actionlint (pinned in go.mod as a tool).
 WORKFLOWS := $(wildcard examples/*.yml .github/workflows/*.yml)
 
-.PHONY: build demo test bench fmt fuzz fuzz-short
+.PHONY: build release-binaries demo test bench fmt fuzz fuzz-short
 
 # Fuzz targets: package and target. make test runs each briefly, make fuzz
 # longer (FUZZTIME each).
@@ -22,7 +32,23 @@ FUZZ_TARGETS := \
 FUZZTIME ?= 60s
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/buildrole ./cmd/buildrole
+	CGO_ENABLED=0 GOFLAGS= $(GO) build $(BUILD_FLAGS) -o bin/buildrole ./cmd/buildrole
+
+# One binary per platform, named as action/lib.js asks for them
+# (buildrole_1.2.3_linux_amd64, ..._windows_arm64.exe), and SHA256SUMS.
+release-binaries:
+	@test -n "$(DIST)" || { echo "DIST is empty"; exit 1; }
+	rm -rf "$(DIST)" && mkdir -p "$(DIST)"
+	@set -e; for p in $(PLATFORMS); do \
+	  os=$${p%/*}; arch=$${p#*/}; ext=; [ "$$os" = windows ] && ext=.exe; \
+	  out="$(DIST)/buildrole_$(patsubst v%,%,$(VERSION))_$${os}_$${arch}$$ext"; \
+	  echo "$$out"; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch GOAMD64=v1 GOARM64=v8.0 GOFLAGS= \
+	    $(GO) build $(BUILD_FLAGS) -o "$$out" ./cmd/buildrole; \
+	done
+	cd "$(DIST)" && LC_ALL=C; export LC_ALL; \
+	  if command -v sha256sum >/dev/null; then sha256sum buildrole_*; else shasum -a 256 buildrole_*; fi > SHA256SUMS
+	cat "$(DIST)/SHA256SUMS"
 
 # The main job end to end: up and down against the embedded fake AWS.
 demo:
@@ -32,13 +58,18 @@ demo:
 # @cloud-copilot/iam-simulate, a test tool in its own Node process), installed
 # exactly as test/iamsim/package-lock.json pins it.
 # Drives Debian's packer too (BUILDROLE_TEST_PACKER=1): apt-get install packer.
+#
+# gofmt, go vet, actionlint, every Go test with the race detector (cgo: it
+# needs a C compiler), the action's JavaScript tests, and each fuzz target
+# briefly.
 test:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool actionlint $(WORKFLOWS)
 	cd test/iamsim && $(NPM) ci --no-audit --no-fund --loglevel=error
-	BUILDROLE_TEST_PACKER=1 $(GO) test -race -count=1 ./...
+	BUILDROLE_TEST_PACKER=1 $(GO) test -race -count=1 -timeout 20m ./...
+	$(NODE) --test action/test/*.test.js
 	$(MAKE) --no-print-directory fuzz-short
 
 fuzz-short:

@@ -20,7 +20,6 @@ const ACTION_DIR = path.resolve(__dirname, '..');
 const RELEASE_FILE = path.join('action', 'release.json');
 const SUMS_FILE = path.join('action', 'SHA256SUMS');
 const STATE_BIN = 'buildrole-bin';
-const VERSION_VAR = 'github.com/buildrole/buildrole/internal/cli.Version';
 const GITHUB_COM = 'https://github.com';
 
 // Runner values of RUNNER_OS and RUNNER_ARCH, then Node's, mapped to Go's.
@@ -322,7 +321,7 @@ function buildFromSource(env, dir, log) {
   const key = crypto.createHash('sha256').update(dir).digest('hex').slice(0, 12);
   const bin = path.join(env.RUNNER_TEMP || os.tmpdir(), `buildrole-${key}`, process.platform === 'win32' ? 'buildrole.exe' : 'buildrole');
   const version = 'dev-' + ref.replace(/[^\w.\/-]/g, '_');
-  const args = ['build', '-trimpath', '-buildvcs=false', '-ldflags', `-s -w -buildid= -X ${VERSION_VAR}=${version}`, '-o', bin, './cmd/buildrole'];
+  const args = ['build', '-trimpath', '-buildvcs=false', '-ldflags', `-s -w -buildid= -X github.com/buildrole/buildrole/internal/cli.Version=${version}`, '-o', bin, './cmd/buildrole'];
   console.log(`::group::buildrole@${ref} is no release: building it from source with ${goVersion.stdout.trim()}`);
   log(`go ${args.join(' ')}   (in ${dir})`);
   const r = spawnSync('go', args, { cwd: dir, env: buildEnv(env), stdio: 'inherit' });
