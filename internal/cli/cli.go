@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -98,6 +99,9 @@ STATE_* and write the runner's files; elsewhere they take flags.
 Run 'buildrole COMMAND -h' for a command's flags.
 `
 
+// commands are the subcommands Main knows.
+var commands = []string{"up", "down", "sweep", "policy", "lint", "bootstrap", "demo", "version"}
+
 // Main runs the command line and returns the exit code.
 func Main(ctx context.Context, args []string, env Env) (code int) {
 	env = env.withDefaults()
@@ -111,9 +115,11 @@ func Main(ctx context.Context, args []string, env Env) (code int) {
 		}
 	}()
 	if len(args) > 0 {
-		// Called as buildrole-up or buildrole-down (the action's entry
-		// points), the name is the subcommand.
-		if sub, ok := strings.CutPrefix(filepath.Base(args[0]), "buildrole-"); ok {
+		// Called as buildrole-up or buildrole-down (the image's entry
+		// points), the name is the subcommand; any other name, such as a
+		// downloaded buildrole-linux-amd64, is just the program.
+		name := strings.TrimSuffix(filepath.Base(args[0]), ".exe")
+		if sub, ok := strings.CutPrefix(name, "buildrole-"); ok && slices.Contains(commands, sub) {
 			args = append([]string{sub}, args[1:]...)
 		} else {
 			args = args[1:]
@@ -146,7 +152,7 @@ func Main(ctx context.Context, args []string, env Env) (code int) {
 		if done, code := f.parse(rest); done {
 			return code
 		}
-		fmt.Fprintf(env.Stdout, "buildrole %s\n", Version)
+		fmt.Fprintf(env.Stdout, "buildrole %s\n", version(Version, debug.ReadBuildInfo))
 		return ExitOK
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usage)
@@ -171,4 +177,16 @@ func awsOptions(env Env, a config.Auth, endpoint string) stsauth.Options {
 		env.AWS(&o)
 	}
 	return o
+}
+
+// version is the stamped Version, or for `go install ...@vX.Y.Z` (which
+// stamps nothing) the module version Go recorded.
+func version(stamped string, read func() (*debug.BuildInfo, bool)) string {
+	if stamped != "dev" {
+		return stamped
+	}
+	if info, ok := read(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return stamped
 }

@@ -69,6 +69,14 @@ func TestEntryPointNamePicksTheSubcommand(t *testing.T) {
 	if code != cli.ExitOK || !strings.HasPrefix(out.String(), "buildrole ") {
 		t.Fatalf("exit %d: %s", code, out.String())
 	}
+	// A release asset downloaded under its own name is just the program.
+	for _, args := range [][]string{{"/tmp/buildrole-linux-amd64", "version"}, {"buildrole_1.2.3_linux_amd64", "version"}, {"buildrole.exe", "version"}, {"buildrole-version.exe"}} {
+		out.Reset()
+		code := cli.Main(t.Context(), args, cli.Env{Stdout: &out, Stderr: &out, Getenv: func(string) string { return "" }})
+		if code != cli.ExitOK || !strings.HasPrefix(out.String(), "buildrole ") {
+			t.Errorf("%q: exit %d: %s", args, code, out.String())
+		}
+	}
 	w := newWorld(t)
 	code, stdout, _ := func() (int, string, string) {
 		var o strings.Builder
