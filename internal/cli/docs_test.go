@@ -60,8 +60,8 @@ func TestActionYAMLAndREADMEMatchTheInputs(t *testing.T) {
 	}
 }
 
-// The action's entry points are the binary under the names buildrole-up
-// and buildrole-down.
+// The image's entry points are the binary under the names buildrole-up and
+// buildrole-down; under any other name it is just the program.
 func TestEntryPointNamePicksTheSubcommand(t *testing.T) {
 	t.Parallel()
 	var out strings.Builder
