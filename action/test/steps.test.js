@@ -141,13 +141,18 @@ test('at a release commit, main downloads the asset from GITHUB_SERVER_URL, veri
 });
 
 test('at a ref that is no release, main builds buildrole from source with Go, says so, and runs it', { timeout: 600000 }, async (t) => {
-  assert.ok(!fs.existsSync(path.join(repoRoot, 'action', 'release.json')), 'this checkout is no release commit');
+  // A checkout at a branch: the action's scripts without release files,
+  // beside this repository's Go source.
+  const checkout = tempDir(t);
+  fs.mkdirSync(path.join(checkout, 'action'));
+  for (const f of ['lib.js', 'main.js', 'post.js']) fs.copyFileSync(path.join(repoRoot, 'action', f), path.join(checkout, 'action', f));
+  for (const f of ['go.mod', 'go.sum', 'cmd', 'internal']) fs.symlinkSync(path.join(repoRoot, f), path.join(checkout, f));
   const env = runnerEnv(t, {
     GITHUB_ACTION_REF: 'test-ref', 'INPUT_DRY-RUN': 'true', 'INPUT_ROLE-TO-ASSUME': 'arn:aws:iam::123456789012:role/buildrole-bootstrap',
     GITHUB_REPOSITORY: 'acme/images', GITHUB_RUN_ID: '9', GITHUB_RUN_ATTEMPT: '1', GITHUB_EVENT_NAME: 'pull_request', GITHUB_REF: 'refs/pull/4/merge',
     GOOS: 'plan9', GOFLAGS: '-mod=vendor', // the job's own Go settings must not leak into the build
   });
-  const r = await step(mainJS, env);
+  const r = await step(path.join(checkout, 'action', 'main.js'), env);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /^::group::buildrole@test-ref is no release: building it from source with go\d/m);
   assert.match(r.stdout, /"region": "us-east-1"/, 'the dry run printed the plan');
@@ -158,7 +163,7 @@ test('at a ref that is no release, main builds buildrole from source with Go, sa
   const state = parseFileCommands(read(env.GITHUB_STATE));
   const postEnv = { ...env };
   for (const [k, v] of Object.entries(state)) postEnv['STATE_' + k] = v;
-  const post = await step(postJS, postEnv);
+  const post = await step(path.join(checkout, 'action', 'post.js'), postEnv);
   assert.equal(post.code, 0, post.stdout + post.stderr);
   assert.match(post.stdout, /nothing to do/);
 });
