@@ -292,3 +292,50 @@ func checkWith(t *testing.T, file string, a *actionlint.ExecAction, inputs map[s
 		}
 	}
 }
+
+// README's workflow snippets pass only inputs action.yml has.
+func TestREADMESnippetsUseRealInputs(t *testing.T) {
+	t.Parallel()
+	inputs := readAction(t).Inputs
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := 0
+	for _, block := range regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllSubmatch(readme, -1) {
+		var doc yaml.Node
+		if err := yaml.Unmarshal(block[1], &doc); err != nil {
+			t.Fatalf("README yaml block: %v\n%s", err, block[1])
+		}
+		var walk func(n *yaml.Node)
+		walk = func(n *yaml.Node) {
+			if n.Kind == yaml.MappingNode {
+				var uses string
+				var with *yaml.Node
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					switch n.Content[i].Value {
+					case "uses":
+						uses = n.Content[i+1].Value
+					case "with":
+						with = n.Content[i+1]
+					}
+				}
+				if strings.HasPrefix(uses, actionRef) && with != nil {
+					steps++
+					for i := 0; i < len(with.Content); i += 2 {
+						if _, ok := inputs[with.Content[i].Value]; !ok {
+							t.Errorf("README: with: %s is not an input of action.yml", with.Content[i].Value)
+						}
+					}
+				}
+			}
+			for _, c := range n.Content {
+				walk(c)
+			}
+		}
+		walk(&doc)
+	}
+	if steps == 0 {
+		t.Errorf("README has no yaml step that uses %s", actionRef)
+	}
+}
