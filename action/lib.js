@@ -141,10 +141,10 @@ async function releaseBinary(env, release, plat, opts) {
       got = await download(url, tmp, env, opts);
     } catch (err) {
       // GitHub Enterprise Server with GitHub Connect runs actions from
-      // github.com, where their releases are.
-      const home = opts.githubCom || GITHUB_COM;
-      if (err.status !== 404 || server === home) throw hint(err, server, repo);
-      const alt = `${home}/${release.repository}/releases/download/${release.version}/${asset}`;
+      // github.com, and a fork need not publish releases: the release
+      // commit names the repository whose release this is.
+      const alt = `${opts.githubCom || GITHUB_COM}/${release.repository}/releases/download/${release.version}/${asset}`;
+      if (err.status !== 404 || alt === url) throw hint(err, server, repo);
       log(`buildrole: ${url} is not there (404); trying ${alt}`);
       got = await download(alt, tmp, env, opts);
     }
