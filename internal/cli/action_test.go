@@ -16,18 +16,15 @@ import (
 	"github.com/buildrole/buildrole/internal/cli"
 )
 
-// runAsCLI makes this test binary buildrole itself, as cmd/buildrole's main
-// does, when the action's scripts start it through BUILDROLE_BIN.
+// runAsCLI makes this test binary buildrole itself (TestMain calls
+// runCLI), as cmd/buildrole's main does, when the action's scripts start it
+// through BUILDROLE_BIN: `BUILDROLE_BIN up`, no other argument.
 const runAsCLI = "BUILDROLE_TEST_RUN_AS_CLI"
 
-func TestMain(m *testing.M) {
-	if os.Getenv(runAsCLI) == "1" {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		code := cli.Main(ctx, os.Args, cli.Env{})
-		stop()
-		os.Exit(code)
-	}
-	os.Exit(m.Run())
+func runCLI(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return cli.Main(ctx, args, cli.Env{})
 }
 
 // nodeStep runs one of the action's scripts as the runner does: node, the
@@ -113,8 +110,10 @@ func (s *nodeStep) wait(t *testing.T) int {
 
 // The action's main and post steps, through node, against a fake account:
 // up creates the run's roles and profile, down deletes them.
+//
+// The node tests start processes: like the exec tests, they run one at a
+// time before the package's parallel tests.
 func TestNodeActionMainAndPostSteps(t *testing.T) {
-	t.Parallel()
 	w := newWorld(t)
 	main := newNodeStep(t, w, "main.js", nil)
 	if code := main.run(t); code != cli.ExitOK {
@@ -143,7 +142,6 @@ func TestNodeActionMainAndPostSteps(t *testing.T) {
 
 // Bad input: the step fails with buildrole's exit code and its message.
 func TestNodeActionPassesTheExitCodeOn(t *testing.T) {
-	t.Parallel()
 	w := newWorld(t)
 	main := newNodeStep(t, w, "main.js", map[string]string{"INPUT_TTL": "soon"})
 	if code := main.run(t); code != cli.ExitUsage {
@@ -157,7 +155,6 @@ func TestNodeActionPassesTheExitCodeOn(t *testing.T) {
 // A cancelled job: the runner sends SIGINT to node only; buildrole gets it
 // and rolls back what it had created.
 func TestNodeActionCancelledMidwayRollsBack(t *testing.T) {
-	t.Parallel()
 	w := newWorld(t)
 	w.srv.SetLatency(200 * time.Millisecond)
 	main := newNodeStep(t, w, "main.js", nil)

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"time"
 
@@ -99,9 +98,6 @@ STATE_* and write the runner's files; elsewhere they take flags.
 Run 'buildrole COMMAND -h' for a command's flags.
 `
 
-// commands are the subcommands Main knows.
-var commands = []string{"up", "down", "sweep", "policy", "lint", "bootstrap", "demo", "version"}
-
 // Main runs the command line and returns the exit code.
 func Main(ctx context.Context, args []string, env Env) (code int) {
 	env = env.withDefaults()
@@ -119,7 +115,7 @@ func Main(ctx context.Context, args []string, env Env) (code int) {
 		// points), the name is the subcommand; any other name, such as a
 		// downloaded buildrole-linux-amd64, is just the program.
 		name := strings.TrimSuffix(filepath.Base(args[0]), ".exe")
-		if sub, ok := strings.CutPrefix(name, "buildrole-"); ok && slices.Contains(commands, sub) {
+		if sub, ok := strings.CutPrefix(name, "buildrole-"); ok && (sub == "up" || sub == "down" || sub == "version") {
 			args = append([]string{sub}, args[1:]...)
 		} else {
 			args = args[1:]
@@ -152,7 +148,7 @@ func Main(ctx context.Context, args []string, env Env) (code int) {
 		if done, code := f.parse(rest); done {
 			return code
 		}
-		fmt.Fprintf(env.Stdout, "buildrole %s\n", version(Version, debug.ReadBuildInfo))
+		fmt.Fprintf(env.Stdout, "buildrole %s\n", Version)
 		return ExitOK
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usage)
@@ -177,16 +173,4 @@ func awsOptions(env Env, a config.Auth, endpoint string) stsauth.Options {
 		env.AWS(&o)
 	}
 	return o
-}
-
-// version is the stamped Version, or for `go install ...@vX.Y.Z` (which
-// stamps nothing) the module version Go recorded.
-func version(stamped string, read func() (*debug.BuildInfo, bool)) string {
-	if stamped != "dev" {
-		return stamped
-	}
-	if info, ok := read(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
-		return info.Main.Version
-	}
-	return stamped
 }

@@ -35,6 +35,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(helperVar) == "1" {
 		os.Exit(helper(os.Args[1:]))
 	}
+	if os.Getenv(runAsCLI) == "1" {
+		os.Exit(runCLI(os.Args))
+	}
 	os.Exit(m.Run())
 }
 
