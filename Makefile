@@ -73,7 +73,7 @@ test:
 	$(MAKE) --no-print-directory fuzz-short
 
 fuzz-short:
-	@$(MAKE) --no-print-directory fuzz FUZZTIME=2s
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=300x
 
 # Minimizing a new input can take a worker a minute; a bounded run should
 # spend its time finding inputs instead.
