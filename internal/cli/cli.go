@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/buildrole/buildrole/internal/config"
+	"github.com/buildrole/buildrole/internal/csm"
 	"github.com/buildrole/buildrole/internal/stsauth"
 )
 
@@ -66,13 +67,17 @@ func (e Env) withDefaults() Env {
 		e.Environ = os.Environ
 	}
 	if e.Signals == nil {
-		e.Signals = notifySignals
+		e.Signals = csm.NotifySignals
 	}
 	if e.Now == nil {
 		e.Now = time.Now
 	}
 	if e.HTTPClient == nil {
-		e.HTTPClient = http.DefaultClient
+		// A server or proxy that accepts a connection and never answers
+		// must not hold a post step until the job's timeout.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.ResponseHeaderTimeout = 60 * time.Second
+		e.HTTPClient = &http.Client{Transport: t}
 	}
 	return e
 }

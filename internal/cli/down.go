@@ -5,15 +5,22 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/buildrole/buildrole/internal/config"
+	"github.com/buildrole/buildrole/internal/iampolicy"
 	"github.com/buildrole/buildrole/internal/provision"
 	"github.com/buildrole/buildrole/internal/stsauth"
 )
 
 var accessKeyRE = regexp.MustCompile(`^[A-Z0-9]{16,128}$`)
+
+func validRegion(r string) bool {
+	_, ok := iampolicy.PartitionForRegion(r)
+	return ok
+}
 
 func runDown(ctx context.Context, env Env, args []string) int {
 	f := newFlags(env, "down", "buildrole down [--state-file FILE] [flags]",
@@ -43,7 +50,13 @@ func runDown(ctx context.Context, env Env, args []string) int {
 	}
 	state, err := provision.StateFromMap(m, authStateKeys...)
 	if err != nil {
-		rio.errorf("buildrole down: %s: %s; nothing was deleted", stateSource(rio, f), err)
+		hint := ""
+		if id, region := m["run-id"], m["region"]; runIDRE.MatchString(id) && validRegion(region) {
+			// What the run created may still exist: say how to find it by
+			// its tags instead.
+			hint = "\nif run " + id + " left resources, remove them by their tags: " + sweepCommand(provision.State{RunID: id, Region: region, Path: m["path"]}, m[stateRoleToAssume])
+		}
+		rio.errorf("buildrole down: %s: %s; nothing was deleted%s", stateSource(rio, f), err, hint)
 		return finish(rio, ExitUsage)
 	}
 	// The saved values fill what the inputs leave empty: a CLI user needs
@@ -100,6 +113,10 @@ func runDown(ctx context.Context, env Env, args []string) int {
 		rio.mask(c.SecretAccessKey)
 		rio.mask(c.SessionToken)
 	}
+	// Every wait inside is bounded; this bounds their sum, so a post step
+	// never runs into the job's timeout.
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
 	rio.group("Delete run " + state.RunID)
 	rep, err := provision.Down(ctx, iam.NewFromConfig(sess.Config), state, provision.Options{Progress: rio.printf})
 	err = withExplanation(err)

@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -28,9 +27,6 @@ const (
 	// policyFileVar names, in a job's later steps, the file where up saved
 	// the build role's policy.
 	policyFileVar = "BUILDROLE_POLICY_FILE"
-	// Exit codes of a command that could not run, as shells give them.
-	exitCannotRun = 126
-	exitNotFound  = 127
 	// maxAnnotations bounds the error annotations one run adds to a job.
 	maxAnnotations = 10
 )
@@ -78,7 +74,13 @@ func runExec(_ context.Context, env Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "buildrole exec: %s\nthe command was not run\n", err)
 		return ExitFailed
 	}
-	code, started := runChild(env, argv, l.Env())
+	code, started, err := csm.Command{
+		Argv: argv, Stdin: env.Stdin, Stdout: env.Stdout, Stderr: env.Stderr,
+		Environ: env.Environ(), Monitor: l.Env(), Signals: env.Signals,
+	}.Run()
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "buildrole exec: %s\n", err)
+	}
 	col := l.Close()
 	if !started {
 		return code
@@ -120,68 +122,6 @@ func runExec(_ context.Context, env Env, args []string) int {
 		}
 	}
 	return code
-}
-
-// runChild runs argv with the monitoring variables, forwarding signals,
-// and returns its exit code, and whether it started at all.
-func runChild(env Env, argv, csmEnv []string) (code int, started bool) {
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = env.Stdin, env.Stdout, env.Stderr
-	cmd.Env = childEnv(env.Environ(), csmEnv)
-	sigs := make(chan os.Signal, 16)
-	stop := env.Signals(sigs)
-	defer stop()
-	if err := cmd.Start(); err != nil {
-		code := exitCannotRun
-		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
-			code = exitNotFound
-		}
-		fmt.Fprintf(env.Stderr, "buildrole exec: run %q: %s\n", argv[0], err)
-		return code, false
-	}
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case s := <-sigs:
-				_ = cmd.Process.Signal(s)
-			case <-done:
-				return
-			}
-		}
-	}()
-	err := cmd.Wait()
-	close(done)
-	return exitStatus(err), true
-}
-
-// exitStatus is the command's exit code; killed by a signal, 128 plus the
-// signal's number, as shells report it.
-func exitStatus(err error) int {
-	if err == nil {
-		return 0
-	}
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) {
-		return ExitFailed
-	}
-	if sig, ok := killedBy(ee); ok {
-		return 128 + sig
-	}
-	return ee.ExitCode()
-}
-
-// childEnv is the environment with the monitoring variables set, whatever
-// the caller had for them.
-func childEnv(environ, csmEnv []string) []string {
-	out := make([]string, 0, len(environ)+len(csmEnv))
-	for _, kv := range environ {
-		name, _, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(strings.ToUpper(name), "AWS_CSM_") {
-			out = append(out, kv)
-		}
-	}
-	return append(out, csmEnv...)
 }
 
 // clientID tells this run's events from any other sender's.

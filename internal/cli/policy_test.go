@@ -308,7 +308,7 @@ func TestStateFileIsNotOverwritten(t *testing.T) {
 	}
 	calls := len(w.srv.Requests())
 	code, _, stderr := w.runCLI(args...)
-	if code != cli.ExitUsage || !strings.Contains(stderr, "already holds run") || len(w.srv.Requests()) != calls {
+	if code != cli.ExitUsage || !strings.Contains(stderr, "already holds a run") || len(w.srv.Requests()) != calls {
 		t.Fatalf("second up: exit %d: %s", code, stderr)
 	}
 	if code, _, stderr := w.runCLI("down", "--state-file", state); code != cli.ExitOK {

@@ -104,8 +104,15 @@ func (a actionIO) flags() bool   { return false }
 // precheck: each job step has its own GITHUB_STATE.
 func (a actionIO) precheck() error { return nil }
 
-// clearState: GITHUB_STATE ends with the job.
-func (a actionIO) clearState() error { return nil }
+// clearState empties every key, so that a later step (the post step after
+// an up that rolled back) finds no run to wait for.
+func (a actionIO) clearState() error {
+	m := map[string]string{}
+	for _, k := range stateKeys {
+		m[k] = ""
+	}
+	return a.saveState(m)
+}
 
 // cliIO is a terminal: flags in, a state file, results on stdout, logs on
 // stderr.
@@ -148,12 +155,12 @@ func (c *cliIO) loadState() (map[string]string, bool, error) {
 // precheck refuses to overwrite the state of a run that was not torn down:
 // its resources would lose their only record until sweep.
 func (c *cliIO) precheck() error {
-	m, ok, err := c.loadState()
+	_, ok, err := c.loadState()
 	if err != nil {
 		return err
 	}
 	if ok {
-		return fmt.Errorf("state file %s already holds run %s: run `buildrole down --state-file %s` first, or pass another --state-file", c.f.stateFile, m["run-id"], c.f.stateFile)
+		return fmt.Errorf("state file %s already holds a run: run `buildrole down --state-file %s` first, or pass another --state-file", shellQuote(c.f.stateFile), shellQuote(c.f.stateFile))
 	}
 	return nil
 }

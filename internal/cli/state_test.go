@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
@@ -82,6 +83,9 @@ func TestBadStateIsRefusedBeforeAnyCall(t *testing.T) {
 			}
 			if !strings.Contains(stderr, "nothing was deleted") {
 				t.Errorf("stderr does not say nothing was deleted:\n%s", stderr)
+			}
+			if name == "unknown key" && !strings.Contains(stderr, "buildrole sweep --run-id 3f9c2a1b-0000-4000-8000-000000000000") {
+				t.Errorf("a state that still names its run id gives no way to find what it created:\n%s", stderr)
 			}
 			if len(stderr) > 4000 {
 				t.Errorf("message is %d bytes: a state's content must not be echoed whole", len(stderr))
@@ -234,5 +238,48 @@ func TestEnterpriseServerIssuer(t *testing.T) {
 	w.set("INPUT_DRY-RUN", "true")
 	if _, stdout, _ := w.run(context.Background(), "up"); !strings.Contains(stdout, "ghe.example.com/_services/token:sub") {
 		t.Errorf("dry run trust does not name the enterprise issuer:\n%s", stdout)
+	}
+}
+
+// IAM's reads lag behind its creates: the authorizer may not see a new
+// role's path and tags for a moment (a path- and tag-bound bootstrap policy
+// then refuses PutRolePolicy), and a post step right after up may not find
+// it. Up waits the refusal out, and down waits for what it saved as
+// pending instead of taking it as gone.
+func TestReadLagAfterCreates(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.srv.SetReadLag(700 * time.Millisecond)
+	w.set("INPUT_EXPORT-CREDENTIALS", "false")
+	w.set("INPUT_INSTANCE-PROFILE", "none")
+	code, stdout, _ := w.run(context.Background(), "up")
+	if code != cli.ExitOK {
+		t.Fatalf("up exit %d:\n%s", code, stdout)
+	}
+	denied := 0
+	for _, c := range w.srv.Requests() {
+		if c.Action == "PutRolePolicy" && c.ErrorCode == "AccessDenied" {
+			denied++
+		}
+	}
+	if denied == 0 {
+		t.Error("the lag never refused PutRolePolicy: the test does not exercise it")
+	}
+	// The post step at once, while reads still do not show the role.
+	w.srv.SetReadLag(3 * time.Second)
+	w.srv.ResetRequests()
+	w.postEnv()
+	code, stdout, _ = w.run(context.Background(), "down")
+	if code != cli.ExitOK || len(w.leftovers()) != 0 || !strings.Contains(stdout, "deleted") {
+		t.Fatalf("down exit %d, left %v:\n%s", code, w.leftovers(), stdout)
+	}
+	reads := 0
+	for _, c := range w.srv.Requests() {
+		if c.Action == "GetRole" {
+			reads++
+		}
+	}
+	if reads < 2 {
+		t.Errorf("down read the role %d times: it did not wait for the lagging read", reads)
 	}
 }

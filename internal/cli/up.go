@@ -268,7 +268,7 @@ func (u *upRun) run(ctx context.Context) int {
 		rio.errorf("buildrole up: %s\nnothing was created", err)
 		return ExitFailed
 	}
-	state := plan.State().Map()
+	state := plan.SavedState(time.Now()).Map()
 	state[stateRoleToAssume] = cfg.RoleToAssume
 	state[stateAudience] = cfg.Audience
 	u.state = state
@@ -483,7 +483,16 @@ func (u *upRun) failed(err error, p *provision.Plan) int {
 		return ExitLeftovers
 	}
 	u.rio.errorf("buildrole up: %s\neverything created was rolled back", err)
+	u.forget()
 	return ExitFailed
+}
+
+// forget clears the saved state once nothing of the run remains, so the
+// post step has nothing to wait for.
+func (u *upRun) forget() {
+	if err := u.rio.clearState(); err != nil {
+		u.rio.warnf("%s", err)
+	}
 }
 
 // downHint names what tears this run down: the post step, or the command.
@@ -506,6 +515,7 @@ func (u *upRun) teardownAfter(ctx context.Context, client *iam.Client, p *provis
 		return ExitLeftovers
 	}
 	u.rio.errorf("buildrole up: %s\nthe run was deleted: %s", cause, resourceCount(rep))
+	u.forget()
 	return ExitFailed
 }
 

@@ -151,7 +151,7 @@ func (d directory) Account() string   { return d.s.AccountID }
 
 func (d directory) Role(name string) (authz.Entity, bool) {
 	r := d.s.roles[strings.ToLower(name)]
-	if r == nil {
+	if r == nil || d.s.lagging(r.created, d.s.now()) {
 		return authz.Entity{}, false
 	}
 	return authz.Entity{ARN: r.arn, Tags: pairs(r.tags), Boundary: r.boundary}, true
@@ -159,7 +159,7 @@ func (d directory) Role(name string) (authz.Entity, bool) {
 
 func (d directory) Profile(name string) (authz.Entity, bool) {
 	p := d.s.profiles[strings.ToLower(name)]
-	if p == nil {
+	if p == nil || d.s.lagging(p.created, d.s.now()) {
 		return authz.Entity{}, false
 	}
 	return authz.Entity{ARN: p.arn, Tags: pairs(p.tags)}, true

@@ -377,6 +377,11 @@ func (s *Server) propagated(changed, now time.Time) bool {
 	return !now.Before(changed.Add(s.propagation))
 }
 
+// lagging reports a resource IAM's reads do not show yet (SetReadLag).
+func (s *Server) lagging(created, now time.Time) bool {
+	return s.readLag > 0 && now.Before(created.Add(s.readLag))
+}
+
 // ---- roles ----
 
 func (s *Server) createRole(rc *reqCtx) (any, *apiError) {
@@ -442,6 +447,9 @@ func (s *Server) getRole(rc *reqCtx) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
+	if s.lagging(r.created, rc.now) {
+		return nil, errNoSuchRole(r.name)
+	}
 	return struct {
 		Role roleXML `xml:"Role"`
 	}{r.out(true)}, nil
@@ -503,7 +511,7 @@ func (s *Server) listRoles(rc *reqCtx) (any, *apiError) {
 	}
 	var keys []string
 	for k, r := range s.roles {
-		if strings.HasPrefix(r.path, prefix) {
+		if strings.HasPrefix(r.path, prefix) && !s.lagging(r.created, rc.now) {
 			keys = append(keys, k)
 		}
 	}
@@ -777,7 +785,7 @@ func (s *Server) getInstanceProfile(rc *reqCtx) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	if !s.propagated(ip.created, rc.now) {
+	if !s.propagated(ip.created, rc.now) || s.lagging(ip.created, rc.now) {
 		return nil, errNoSuchProfile(name)
 	}
 	return struct {
@@ -850,7 +858,7 @@ func (s *Server) listInstanceProfiles(rc *reqCtx) (any, *apiError) {
 	}
 	var keys []string
 	for k, ip := range s.profiles {
-		if strings.HasPrefix(ip.path, prefix) {
+		if strings.HasPrefix(ip.path, prefix) && !s.lagging(ip.created, rc.now) {
 			keys = append(keys, k)
 		}
 	}

@@ -44,6 +44,7 @@ type Server struct {
 	delivery      map[string]time.Duration
 	faults        []*faultState
 	propagation   time.Duration
+	readLag       time.Duration
 	calls         []Call
 	inFlight      int
 	started       map[string]int            // calls begun, by action
@@ -231,6 +232,16 @@ func (s *Server) SetPropagationDelay(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.propagation = d
+}
+
+// SetReadLag models IAM's eventual consistency for reads: for d after a
+// role or instance profile is created, GetRole, the List calls and IAM's
+// own authorization do not see it (a policy bound to its path or tags then
+// refuses calls on it), as a read replica that has not caught up.
+func (s *Server) SetReadLag(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.readLag = d
 }
 
 // Requests returns a copy of the log of AWS API calls, in arrival order.

@@ -115,9 +115,6 @@ const PendingWindow = 60 * time.Second
 // ×n} → {DeleteInstanceProfile, DeleteRole ×2}.
 func Down(ctx context.Context, api DownAPI, s State, opt Options) (*Report, error) {
 	t := &teardown{api: api, s: s, rep: &Report{}, opt: opt}
-	if err := t.waitPending(ctx); err != nil {
-		return t.rep, err
-	}
 	var checks []func() error
 	if opt.Fresh {
 		// This process created them moments ago: that is the proof, and
@@ -253,6 +250,9 @@ func (t *teardown) owned(r Resource) ownership {
 // run's.
 func (t *teardown) confirm(ctx context.Context, r Resource) ownership {
 	c, err := readOwnership(ctx, t.api, r, t.s.Path, t.s.RunID)
+	if isCode(err, "NoSuchEntity") && t.pending(r) {
+		c, err = t.awaitPending(ctx, r)
+	}
 	switch {
 	case isCode(err, "NoSuchEntity"):
 		c = ownership{state: ownAbsent}
@@ -373,47 +373,59 @@ func notOurs(gotPath string, tags map[string]string, path, runID string) string 
 	return ""
 }
 
-// waitPending waits, within PendingWindow of when up gave up on them, for
-// creates whose outcome up could not know: deleting before they land would
-// leave them behind.
-func (t *teardown) waitPending(ctx context.Context) error {
-	pending := t.s.PendingNames()
-	if len(pending) == 0 {
-		return nil
+// pending reports whether r may still appear: up saved it as pending
+// (created a moment ago, or a create whose outcome it could not know), and
+// the window after up started on it has not passed.
+func (t *teardown) pending(r Resource) bool {
+	for _, p := range t.s.PendingNames() {
+		if p == r {
+			_, ok := t.pendingDeadline()
+			return ok
+		}
 	}
+	return false
+}
+
+// pendingDeadline is when a pending resource is taken as never created:
+// PendingWindow after up started on it, counted from now at the latest, so
+// a clock ahead of this one cannot stretch the wait.
+func (t *teardown) pendingDeadline() (time.Time, bool) {
 	since, err := time.Parse(time.RFC3339, t.s.PendingSince)
 	if err != nil {
-		return fmt.Errorf("pending-since %q: %w", t.s.PendingSince, err)
+		return time.Time{}, false
+	}
+	if now := time.Now(); since.After(now) {
+		since = now
 	}
 	deadline := since.Add(t.opt.pendingWindow())
+	return deadline, time.Now().Before(deadline)
+}
+
+// awaitPending reads r until IAM shows it (a lagging read, or a create
+// still on its way) or the window closes, saying what it waits for.
+func (t *teardown) awaitPending(ctx context.Context, r Resource) (ownership, error) {
+	deadline, _ := t.pendingDeadline()
 	start := time.Now()
-	lastNote := start
+	var lastNote time.Time
 	for {
-		var missing []Resource
-		for _, r := range pending {
-			_, err := readOwnership(ctx, t.api, r, t.s.Path, t.s.RunID)
-			if isCode(err, "NoSuchEntity") {
-				missing = append(missing, r)
-			}
-		}
-		if len(missing) == 0 || !time.Now().Before(deadline) {
-			if len(missing) > 0 {
-				t.note("%s did not appear within %s of up giving up on %s: taken as never created", names(missing), t.opt.pendingWindow(), plural(len(missing), "its create", "their creates"))
-			}
-			return nil
-		}
-		if time.Since(lastNote) >= 5*time.Second || lastNote == start {
-			t.note("waiting for %s, whose create was in flight when up stopped (%s so far, at most until %s)", names(missing), time.Since(start).Round(time.Second), deadline.UTC().Format(time.RFC3339))
+		if time.Since(lastNote) >= 5*time.Second {
+			t.note("waiting for %s %s, created moments ago or still on its way to IAM (%s so far, at most until %s)", r.Kind, r.Name, time.Since(start).Round(time.Second), deadline.UTC().Format(time.RFC3339))
 			lastNote = time.Now()
 		}
 		timer := time.NewTimer(min(time.Second, time.Until(deadline)))
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return fmt.Errorf("cancelled while waiting for %s: %w", names(missing), context.Cause(ctx))
+			return ownership{}, fmt.Errorf("cancelled while waiting for %s %s: %w", r.Kind, r.Name, context.Cause(ctx))
 		case <-timer.C:
 		}
-		pending = missing
+		c, err := readOwnership(ctx, t.api, r, t.s.Path, t.s.RunID)
+		if !isCode(err, "NoSuchEntity") || !time.Now().Before(deadline) {
+			if isCode(err, "NoSuchEntity") {
+				t.note("%s %s did not appear within %s of up starting on it: taken as never created", r.Kind, r.Name, t.opt.pendingWindow())
+			}
+			return c, err
+		}
 	}
 }
 
@@ -474,10 +486,10 @@ func countAttempts(n *int32) func(*iam.Options) {
 
 // del runs one delete. NoSuchEntity after the SDK retried means an earlier
 // attempt deleted it and its answer was lost: done, at once. Otherwise,
-// for a role or profile created a moment ago (resource, with
-// Options.Fresh), NoSuchEntity may mean "not visible yet" and is waited
-// out.
-func (t *teardown) del(ctx context.Context, r *Resource, call func(opt func(*iam.Options)) error) error {
+// for a role or profile created a moment ago (fresh, with Options.Fresh),
+// NoSuchEntity may mean "not visible yet" and is waited out. r is the role
+// or profile whose absence makes the call moot.
+func (t *teardown) del(ctx context.Context, r Resource, fresh bool, call func(opt func(*iam.Options)) error) error {
 	once := func() error {
 		var n int32
 		err := call(countAttempts(&n))
@@ -487,23 +499,25 @@ func (t *teardown) del(ctx context.Context, r *Resource, call func(opt func(*iam
 		if isCode(err, "NoSuchEntity") && t.retried.Load() {
 			return nil
 		}
-		if r != nil && isCode(err, deniedCodes...) && t.retried.Load() {
-			// A retried delete of what the first attempt removed is refused
-			// (IAM no longer knows its path): gone if the listing agrees.
-			if present, lerr := listed(ctx, t.api, *r, t.s.Path); lerr == nil && !present {
+		if isCode(err, deniedCodes...) {
+			// A delete of what is already gone (an earlier attempt whose
+			// answer was lost, another teardown at the same time) is
+			// refused: IAM no longer knows its path. Gone if the listing
+			// agrees.
+			if present, lerr := listed(ctx, t.api, r, t.s.Path); lerr == nil && !present {
 				return nil
 			}
 		}
 		return err
 	}
-	if t.opt.Fresh && r != nil {
+	if t.opt.Fresh && fresh {
 		return untilVisible(ctx, ctx, once)
 	}
 	return once()
 }
 
 func (t *teardown) removeRole(ctx context.Context, profile, role string) error {
-	err := t.del(ctx, nil, func(o func(*iam.Options)) error {
+	err := t.del(ctx, Resource{KindProfile, profile}, false, func(o func(*iam.Options)) error {
 		_, err := t.api.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{
 			InstanceProfileName: aws.String(profile),
 			RoleName:            aws.String(role),
@@ -517,7 +531,7 @@ func (t *teardown) removeRole(ctx context.Context, profile, role string) error {
 }
 
 func (t *teardown) deleteRolePolicy(ctx context.Context, role, policy string) error {
-	err := t.del(ctx, nil, func(o func(*iam.Options)) error {
+	err := t.del(ctx, Resource{KindRole, role}, false, func(o func(*iam.Options)) error {
 		_, err := t.api.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(policy)}, o)
 		return err
 	})
@@ -532,7 +546,7 @@ func (t *teardown) deleteRolePolicy(ctx context.Context, role, policy string) er
 // run's instance profiles), then tries again.
 func (t *teardown) deleteRole(ctx context.Context, name string) error {
 	del := func() error {
-		return t.del(ctx, &Resource{KindRole, name}, func(o func(*iam.Options)) error {
+		return t.del(ctx, Resource{KindRole, name}, true, func(o func(*iam.Options)) error {
 			_, err := t.api.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(name)}, o)
 			return err
 		})
@@ -615,7 +629,7 @@ func (t *teardown) ownProfile(ctx context.Context, name string) bool {
 // the roles the profile still holds, then tries again.
 func (t *teardown) deleteProfile(ctx context.Context, name string) error {
 	del := func() error {
-		return t.del(ctx, &Resource{KindProfile, name}, func(o func(*iam.Options)) error {
+		return t.del(ctx, Resource{KindProfile, name}, true, func(o func(*iam.Options)) error {
 			_, err := t.api.DeleteInstanceProfile(ctx, &iam.DeleteInstanceProfileInput{InstanceProfileName: aws.String(name)}, o)
 			return err
 		})

@@ -232,3 +232,40 @@ func TestLostDeleteAnswerIsSuccessAtOnce(t *testing.T) {
 		})
 	}
 }
+
+// A read that lags behind the create (IAM is eventually consistent) is not
+// "already gone" while the resource may still appear: down waits for it, as
+// up saved it pending, and deletes it.
+func TestDownRightAfterUpWaitsOutALaggingRead(t *testing.T) {
+	t.Parallel()
+	s := fakeaws.NewServer()
+	defer s.Close()
+	c := client(s, 1)
+	p := plan(t, "none")
+	st := p.SavedState(time.Now())
+	if _, err := provision.Up(context.Background(), c, p, provision.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	s.InjectFault(fakeaws.Fault{Action: "GetRole", Nth: 1, Times: 2, Code: "NoSuchEntity", Status: 404, Message: "The role with name x cannot be found."})
+	rep, err := provision.Down(context.Background(), c, st, provision.Options{PendingWindow: 10 * time.Second})
+	if err != nil || len(leftovers(s)) != 0 || rep.Resources(provision.StatusDeleted) != 1 {
+		t.Fatalf("down = %v, outcomes %+v, left %v", err, rep.Outcomes, leftovers(s))
+	}
+}
+
+// The wait for what may still appear is bounded from now, whatever the
+// state's clock said.
+func TestPendingWaitIsBoundedFromNow(t *testing.T) {
+	t.Parallel()
+	s := fakeaws.NewServer()
+	defer s.Close()
+	c := client(s, 1)
+	p := plan(t, "none")
+	st := p.SavedState(time.Now().Add(time.Hour))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rep, err := provision.Down(ctx, c, st, provision.Options{PendingWindow: 1500 * time.Millisecond})
+	if err != nil || rep.Resources(provision.StatusAbsent) != 1 {
+		t.Fatalf("down = %v, outcomes %+v", err, rep.Outcomes)
+	}
+}

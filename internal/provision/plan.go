@@ -234,6 +234,25 @@ func (p *Plan) State() State {
 	return s
 }
 
+// SavedState is the state up saves before its first create: every
+// resource pending since now. Down then waits (within PendingWindow of
+// since) for one that IAM does not show yet, a read lagging behind the
+// create or a create still on its way, instead of taking it as gone.
+func (p *Plan) SavedState(since time.Time) State {
+	s := p.State()
+	var pending []string
+	if s.InstanceProfile != "" {
+		pending = append(pending, KindProfile+"/"+s.InstanceProfile)
+	}
+	for _, r := range []string{s.Role, s.InstanceRole} {
+		if r != "" {
+			pending = append(pending, KindRole+"/"+r)
+		}
+	}
+	s.Pending, s.PendingSince = strings.Join(pending, ","), since.UTC().Format(time.RFC3339)
+	return s
+}
+
 // Actions lists the distinct actions the build role's policy allows, sorted,
 // for summaries.
 func (p *Plan) Actions() []string {

@@ -375,7 +375,7 @@ func (u *upper) putPolicy(stop context.Context, r RolePlan) error {
 			PolicyDocument: aws.String(r.Policy.JSON()),
 		})
 		return err
-	})
+	}, deniedCodes...) // IAM authorizes by the new role's path and tags, which its reads may not show yet
 	u.journal.record(err, 2, func(ctx context.Context) error { return u.undo.deleteRolePolicy(ctx, r.Name, r.PolicyName) })
 	if err != nil {
 		return fmt.Errorf("put policy %q on role %q: %w", r.PolicyName, r.Name, err)
@@ -426,7 +426,7 @@ func (u *upper) addRole(stop context.Context, ip ProfilePlan) error {
 			RoleName:            aws.String(ip.Role),
 		})
 		return err
-	})
+	}, deniedCodes...)
 	if isCode(err, "LimitExceeded") {
 		// A retried add after a lost response: the role is already in.
 		ours, cerr := u.profileHolds(ctx, ip)
@@ -457,15 +457,24 @@ func (u *upper) profileHolds(ctx context.Context, ip ProfilePlan) (bool, error) 
 // fresh role or profile can briefly answer NoSuchEntity.
 const visibilityTimeout = 15 * time.Second
 
-// untilVisible retries call while it fails with NoSuchEntity, for at most
-// visibilityTimeout, and not once stop is done. Only calls on resources
-// created a moment ago use it.
-func untilVisible(ctx, stop context.Context, call func() error) error {
-	deadline := time.Now().Add(visibilityTimeout)
+// deniedLagTimeout bounds waiting out AccessDenied on a resource created a
+// moment ago: IAM authorizes by its path and tags, which its reads may not
+// show for a few seconds.
+const deniedLagTimeout = 5 * time.Second
+
+// untilVisible retries call while it fails with NoSuchEntity (or one of
+// also), for at most visibilityTimeout, and not once stop is done. Only
+// calls on resources created a moment ago use it.
+func untilVisible(ctx, stop context.Context, call func() error, also ...string) error {
+	start := time.Now()
+	deadline := start.Add(visibilityTimeout)
 	delay := 200 * time.Millisecond
 	for {
 		err := call()
-		if !isCode(err, "NoSuchEntity") || time.Now().Add(delay).After(deadline) {
+		// A refusal is waited out only briefly: it may be the lag, but a
+		// missing permission should be reported without a long delay.
+		retry := isCode(err, "NoSuchEntity") || isCode(err, also...) && time.Since(start) < deniedLagTimeout
+		if !retry || time.Now().Add(delay).After(deadline) {
 			return err
 		}
 		t := time.NewTimer(delay)

@@ -176,6 +176,11 @@ func TestUpRollsBackAfterEveryFailingCall(t *testing.T) {
 					s := fakeaws.NewServer()
 					defer s.Close()
 					f.Action, f.Nth = action, n
+					if f.Code == "AccessDenied" {
+						// A refusal on what was just created is waited out
+						// briefly (IAM's read lag): only a lasting one fails.
+						f.Times = 1000
+					}
 					s.InjectFault(f)
 					_, err := provision.Up(context.Background(), client(s, 1), plan(t, mode, opts...), provision.Options{})
 					if err == nil {

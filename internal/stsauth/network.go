@@ -1,6 +1,7 @@
 package stsauth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -13,6 +14,10 @@ import (
 // error), naming the endpoint; ok is false for any other error. Users then
 // read the real cause, not what the SDK's retries made of it.
 func Unreachable(err error) (cause string, ok bool) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		// Told to stop, or out of time: not the network's doing.
+		return "", false
+	}
 	endpoint := ""
 	var ue *url.Error
 	if errors.As(err, &ue) {

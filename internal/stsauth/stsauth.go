@@ -299,10 +299,26 @@ func EnvKeyID(getenv func(string) string) string {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	if getenv("AWS_SECRET_ACCESS_KEY") == "" {
+	key, _ := envKeys(getenv)
+	return key
+}
+
+// envKeys reads the environment's static keys under the names the SDK
+// reads, the older AWS_ACCESS_KEY and AWS_SECRET_KEY included.
+func envKeys(getenv func(string) string) (key, secret string) {
+	first := func(names ...string) string {
+		for _, n := range names {
+			if v := getenv(n); v != "" {
+				return v
+			}
+		}
 		return ""
 	}
-	return getenv("AWS_ACCESS_KEY_ID")
+	key, secret = first("AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY"), first("AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY")
+	if key == "" || secret == "" {
+		return "", ""
+	}
+	return key, secret
 }
 
 // chainCredentials is the default credential chain, in the SDK's order,
@@ -314,11 +330,11 @@ func chainCredentials(ctx context.Context, o Options) (aws.CredentialsProvider, 
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	key := EnvKeyID(getenv)
+	key, secret := envKeys(getenv)
 	switch {
 	case key != "" && key != o.SkipKeyID:
 		return credentials.StaticCredentialsProvider{Value: aws.Credentials{
-			AccessKeyID: key, SecretAccessKey: getenv("AWS_SECRET_ACCESS_KEY"), SessionToken: getenv("AWS_SESSION_TOKEN"),
+			AccessKeyID: key, SecretAccessKey: secret, SessionToken: getenv("AWS_SESSION_TOKEN"),
 			Source: "EnvConfigCredentials",
 		}}, nil
 	case o.Credentials != nil:

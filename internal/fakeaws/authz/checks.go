@@ -142,6 +142,13 @@ func Checks(action string, p url.Values, d Directory) []Check {
 		// The caller must be allowed to pass the role (IAM API reference);
 		// the role goes to EC2 through the profile.
 		pass := roleCheck(d, "PassRole", p.Get("RoleName"), "")
+		// PassRole cannot be conditioned on the role's tags (IAM User
+		// Guide, passing a role): the check carries none.
+		for k := range pass.Context {
+			if strings.HasPrefix(k, "aws:ResourceTag/") {
+				delete(pass.Context, k)
+			}
+		}
 		pass.Context["iam:PassedToService"] = []string{"ec2.amazonaws.com"}
 		pass.Context["iam:AssociatedResourceARN"] = []string{fmt.Sprintf("arn:%s:ec2:*:%s:instance/*", d.Partition(), d.Account())}
 		return []Check{profileCheck(d, action, p.Get("InstanceProfileName"), ""), pass}

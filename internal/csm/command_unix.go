@@ -1,6 +1,6 @@
 //go:build unix
 
-package cli
+package csm
 
 import (
 	"os"
@@ -9,13 +9,14 @@ import (
 	"syscall"
 )
 
-// forwarded are the signals exec passes on to its command. A terminal's
+// forwarded are the signals passed on to the command. A terminal's
 // Ctrl-C reaches the command directly as well (same process group), which
 // Packer, like most programs, takes as one interrupt; the runner's
 // cancellation reaches only exec.
 var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2}
 
-func notifySignals(c chan<- os.Signal) (stop func()) {
+// NotifySignals subscribes c to the signals a monitored command gets.
+func NotifySignals(c chan<- os.Signal) (stop func()) {
 	signal.Notify(c, forwarded...)
 	return func() { signal.Stop(c) }
 }

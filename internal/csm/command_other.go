@@ -1,6 +1,6 @@
 //go:build !unix
 
-package cli
+package csm
 
 import (
 	"os"
@@ -8,7 +8,8 @@ import (
 	"os/signal"
 )
 
-func notifySignals(c chan<- os.Signal) (stop func()) {
+// NotifySignals subscribes c to the signals a monitored command gets.
+func NotifySignals(c chan<- os.Signal) (stop func()) {
 	signal.Notify(c, os.Interrupt)
 	return func() { signal.Stop(c) }
 }
