@@ -184,8 +184,9 @@ type teardown struct {
 	rep *Report
 	opt Options
 
-	mu    sync.Mutex
-	owner map[Resource]ownership
+	mu     sync.Mutex
+	noteMu sync.Mutex
+	owner  map[Resource]ownership
 	// retried: some delete was retried by the SDK, so a NoSuchEntity may
 	// mean an earlier attempt, whose answer was lost, did the deleting.
 	retried atomic.Bool
@@ -429,8 +430,12 @@ func (t *teardown) awaitPending(ctx context.Context, r Resource) (ownership, err
 	}
 }
 
+// note reports progress; resources are awaited concurrently, and the
+// callback need not be safe for that.
 func (t *teardown) note(format string, args ...any) {
 	if t.opt.Progress != nil {
+		t.noteMu.Lock()
+		defer t.noteMu.Unlock()
 		t.opt.Progress(format, args...)
 	}
 }
