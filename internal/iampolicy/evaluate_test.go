@@ -211,7 +211,7 @@ func TestEvaluatePolicyVariables(t *testing.T) {
 		"Condition":{"StringEquals":{"ssm:resourceTag/aws:ssmmessages:session-id":"${aws:userid}"}}}}`
 	const byName = `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::home/${aws:username}/*"}}`
 	const legacy = `{"Version":"2008-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::home/${aws:username}/*"}}`
-	const withDefault = `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::home/${aws:username, 'shared'}/*"}}`
+	const withDefault = `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::home/${aws:username, 'common'}/*"}}`
 	const rewrite = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:CreateTags","Resource":"*"},
 		{"Effect":"Deny","Action":"ec2:CreateTags","Resource":"*","Condition":{"StringNotEquals":{"aws:RequestTag/run":"${aws:ResourceTag/run}"}}}]}`
 	session := "arn:aws:ssm:us-east-1:123456789012:session/build-1-0abc"
@@ -227,7 +227,7 @@ func TestEvaluatePolicyVariables(t *testing.T) {
 		{"resource variable, other user", byName, Request{Action: "s3:GetObject", Resource: "arn:aws:s3:::home/bob/x", Context: map[string][]string{"aws:username": {"alice"}}}, ImplicitDeny},
 		{"resource variable without value matches nothing", byName, Request{Action: "s3:GetObject", Resource: "arn:aws:s3:::home/${aws:username}/x"}, ImplicitDeny},
 		{"legacy version has no variables", legacy, Request{Action: "s3:GetObject", Resource: "arn:aws:s3:::home/${aws:username}/x", Context: map[string][]string{"aws:username": {"alice"}}}, Allow},
-		{"default value", withDefault, Request{Action: "s3:GetObject", Resource: "arn:aws:s3:::home/shared/x"}, Allow},
+		{"default value", withDefault, Request{Action: "s3:GetObject", Resource: "arn:aws:s3:::home/common/x"}, Allow},
 		{"same tag value passes the deny", rewrite, Request{Action: "ec2:CreateTags", Resource: "*", Context: map[string][]string{"aws:RequestTag/run": {"a"}, "aws:ResourceTag/run": {"a"}}}, Allow},
 		{"changed tag value is denied", rewrite, Request{Action: "ec2:CreateTags", Resource: "*", Context: map[string][]string{"aws:RequestTag/run": {"b"}, "aws:ResourceTag/run": {"a"}}}, ExplicitDeny},
 		{"negated operator holds when the variable has no value", rewrite, Request{Action: "ec2:CreateTags", Resource: "*", Context: map[string][]string{"aws:RequestTag/run": {"b"}}}, ExplicitDeny},
