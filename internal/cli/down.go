@@ -51,7 +51,7 @@ func runDown(ctx context.Context, env Env, args []string) int {
 	state, err := provision.StateFromMap(m, authStateKeys...)
 	if err != nil {
 		hint := ""
-		if id, region := m["run-id"], m["region"]; runIDRE.MatchString(id) && validRegion(region) {
+		if id, region := m["run-id"], m["region"]; provision.IsRunID(id) && validRegion(region) {
 			// What the run created may still exist: say how to find it by
 			// its tags instead.
 			hint = "\nif run " + id + " left resources, remove them by their tags: " + sweepCommand(provision.State{RunID: id, Region: region, Path: m["path"]}, m[stateRoleToAssume])

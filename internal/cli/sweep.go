@@ -28,9 +28,8 @@ type sweepFlags struct {
 }
 
 var (
-	repoRE  = regexp.MustCompile(`^[\w.-]+/[\w.-]+$`)
-	prRE    = regexp.MustCompile(`^[1-9]\d*$`)
-	runIDRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	repoRE = regexp.MustCompile(`^[\w.-]+/[\w.-]+$`)
+	prRE   = regexp.MustCompile(`^[1-9]\d*$`)
 )
 
 func runSweep(ctx context.Context, env Env, args []string) int {
@@ -84,7 +83,7 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 		// Pull request numbers repeat across repositories sharing the path.
 		bad = append(bad, fmt.Sprintf("%s needs %s: another repository's pull request may have the same number", sf.name("pr"), sf.name("repository")))
 	}
-	if sf.runID != "" && !runIDRE.MatchString(sf.runID) {
+	if sf.runID != "" && !provision.IsRunID(sf.runID) {
 		bad = append(bad, fmt.Sprintf("%s: %q must be a buildrole run id (a UUID)", sf.name("run-id"), sf.runID))
 	}
 	if sf.concurrency < 1 || sf.concurrency > 64 {

@@ -99,8 +99,8 @@ func (r *Report) Resources(status string) int {
 	return n
 }
 
-// PendingWindow is how long after up gave up on a create Down still
-// expects it to appear.
+// PendingWindow is how long after up started on a pending resource Down
+// still expects it to appear.
 const PendingWindow = 60 * time.Second
 
 // Down deletes what the state names, and only what it proves is this run's:
@@ -114,12 +114,10 @@ const PendingWindow = 60 * time.Second
 // ×2, GetInstanceProfile} → {RemoveRoleFromInstanceProfile, DeleteRolePolicy
 // ×n} → {DeleteInstanceProfile, DeleteRole ×2}.
 func Down(ctx context.Context, api DownAPI, s State, opt Options) (*Report, error) {
-	t := &teardown{api: api, s: s, rep: &Report{}, opt: opt}
-	var checks []func() error
+	t := &teardown{api: api, s: s, rep: &Report{}, opt: opt, owner: map[Resource]ownership{}}
 	if opt.Fresh {
 		// This process created them moments ago: that is the proof, and
 		// IAM may not show them to a read yet.
-		t.owner = map[Resource]ownership{}
 		for _, r := range t.order() {
 			c := ownership{state: ownYes}
 			if r.Kind == KindProfile && s.ProfileRole != "" {
@@ -127,17 +125,13 @@ func Down(ctx context.Context, api DownAPI, s State, opt Options) (*Report, erro
 			}
 			t.owner[r] = c
 		}
-	}
-	for _, r := range t.roles() {
-		if opt.Fresh {
-			break
+	} else {
+		var checks []func() error
+		for _, r := range t.order() {
+			checks = append(checks, func() error { t.confirm(ctx, r); return nil })
 		}
-		checks = append(checks, func() error { t.confirm(ctx, Resource{KindRole, r}); return nil })
+		_ = runAll(checks, opt.Sequential)
 	}
-	if s.InstanceProfile != "" && !opt.Fresh {
-		checks = append(checks, func() error { t.confirm(ctx, Resource{KindProfile, s.InstanceProfile}); return nil })
-	}
-	_ = runAll(checks, opt.Sequential)
 
 	var errs []error
 	var first, second []func() error
@@ -261,9 +255,6 @@ func (t *teardown) confirm(ctx context.Context, r Resource) ownership {
 		c = ownership{state: ownUnknown, err: err}
 	}
 	t.mu.Lock()
-	if t.owner == nil {
-		t.owner = map[Resource]ownership{}
-	}
 	t.owner[r] = c
 	t.mu.Unlock()
 	return c

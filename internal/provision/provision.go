@@ -61,7 +61,7 @@ type Options struct {
 	// InFlightTimeout is how long a call already sent may still finish
 	// once Up is told to stop. Default 5s.
 	InFlightTimeout time.Duration
-	// PendingWindow is how long after up gave up on a create Down still
+	// PendingWindow is how long after up started on a pending resource Down
 	// waits for it to appear. Default PendingWindow.
 	PendingWindow time.Duration
 }
@@ -112,7 +112,7 @@ func (e *pendingError) Error() string { return e.r.Kind + " " + e.r.Name + " not
 // mutation is undone under a fresh bounded context and the errors joined.
 func Up(ctx context.Context, api UpAPI, p *Plan, opt Options) (res *Result, err error) {
 	u := &upper{api: api, plan: p, journal: &journal{}, opt: opt}
-	u.undo = &teardown{api: api, s: p.State(), rep: &Report{}, opt: Options{Fresh: true}}
+	u.undo = &teardown{api: api, s: p.State(), rep: &Report{}, opt: Options{Fresh: true}, owner: map[Resource]ownership{}}
 	defer func() {
 		if err == nil {
 			return

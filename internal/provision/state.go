@@ -66,10 +66,14 @@ var StateKeys = []string{"run-id", "region", "path", "role-name", "build-policy"
 const MaxStateValue = 1024
 
 var (
-	uuidRE      = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	runIDRE     = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	stateRegion = regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$`)
 	iamNameRE   = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 )
+
+// IsRunID reports whether id has the form of a run id: a lower-case UUID,
+// as up makes them.
+func IsRunID(id string) bool { return runIDRE.MatchString(id) }
 
 // StateFromMap reads a saved state and validates it like input: only known
 // keys (StateKeys plus extra, the caller's own), bounded values, a UUID run
@@ -108,7 +112,7 @@ func (s State) Validate() error {
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
 	}
-	if !uuidRE.MatchString(s.RunID) {
+	if !IsRunID(s.RunID) {
 		bad("run-id", "%q is not a buildrole run id (a lower-case UUID)", truncate(s.RunID))
 	}
 	if !stateRegion.MatchString(s.Region) {
@@ -129,7 +133,7 @@ func (s State) Validate() error {
 	}
 	if s.Role == "" {
 		bad("role-name", "missing")
-	} else if uuidRE.MatchString(s.RunID) && !strings.HasSuffix(s.Role, "-"+short) {
+	} else if IsRunID(s.RunID) && !strings.HasSuffix(s.Role, "-"+short) {
 		bad("role-name", "%q does not end in -%s, the unique part of run %s", truncate(s.Role), short, truncate(s.RunID))
 	}
 	name("role-name", s.Role, "")
