@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/buildpolicy"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 )
@@ -251,7 +252,7 @@ func newBootstrap(p BootstrapParams, catalogue []string) (*Bootstrap, error) {
 	}
 
 	if !bsPartitionRE.MatchString(p.Partition) {
-		fail("partition", "%q is not a partition (want e.g. %q, %q, %q)", p.Partition, iampolicy.PartitionAWS, iampolicy.PartitionChina, iampolicy.PartitionGovCloud)
+		fail("partition", "%q is not a partition (want e.g. %q, %q, %q)", p.Partition, awsfacts.PartitionAWS, awsfacts.PartitionChina, awsfacts.PartitionGovCloud)
 	}
 	if !bsAccountRE.MatchString(p.AccountID) {
 		fail("account", "%q is not a 12-digit account id", p.AccountID)
@@ -296,7 +297,7 @@ func newBootstrap(p BootstrapParams, catalogue []string) (*Bootstrap, error) {
 		fail("instance actions", "%v", err)
 	}
 	for _, r := range p.Regions {
-		if part, ok := iampolicy.PartitionForRegion(r); !ok || part != p.Partition {
+		if part, ok := awsfacts.PartitionForRegion(r); !ok || part != p.Partition {
 			fail("region", "%q is not a region of partition %q (want e.g. us-east-1)", r, p.Partition)
 		}
 	}
@@ -370,12 +371,12 @@ func (p BootstrapParams) withDefaults() BootstrapParams {
 			*s = d
 		}
 	}
-	def(&p.Partition, iampolicy.PartitionAWS)
+	def(&p.Partition, awsfacts.PartitionAWS)
 	def(&p.Path, DefaultBootstrapPath)
 	def(&p.NamePrefix, DefaultBootstrapPrefix)
 	def(&p.RoleName, DefaultBootstrapRoleName)
 	def(&p.BoundaryName, DefaultBoundaryName)
-	if p.Partition == iampolicy.PartitionChina {
+	if p.Partition == awsfacts.PartitionChina {
 		def(&p.Audience, ChinaAudience)
 	}
 	def(&p.Audience, DefaultBootstrapAudience)
@@ -594,7 +595,7 @@ func (b *Bootstrap) permissionPolicy() iampolicy.Document {
 			// bound by ARN, and by service: never Lambda or another.
 			Sid: SidPassRunRoles, Effect: iampolicy.EffectAllow,
 			Action: iampolicy.Values{iampolicy.ActionPassRole}, Resource: roles,
-			Condition: iampolicy.Condition{iampolicy.OpStringEquals: {iampolicy.KeyPassedToService: {iampolicy.ServicePrincipal(b.partition, "ec2")}}},
+			Condition: iampolicy.Condition{iampolicy.OpStringEquals: {iampolicy.KeyPassedToService: {awsfacts.ServicePrincipal(b.partition, "ec2")}}},
 		},
 		{
 			Sid: SidReadRunRoles, Effect: iampolicy.EffectAllow,
@@ -675,7 +676,7 @@ func (b *Bootstrap) boundaryPolicy(catalogue, instance []string) iampolicy.Docum
 	sortFold(build)
 	sortFold(kms)
 	p := b.partition
-	via := iampolicy.Condition{"StringLike": {buildpolicy.KeyViaService: {"ec2.*." + iampolicy.DNSSuffix(p)}}}
+	via := iampolicy.Condition{"StringLike": {buildpolicy.KeyViaService: {"ec2.*." + awsfacts.DNSSuffix(p)}}}
 	if len(b.regions) > 0 {
 		via = iampolicy.Condition{iampolicy.OpStringEquals: {buildpolicy.KeyViaService: buildpolicy.ViaEC2(p, b.regions)}}
 	}
@@ -737,7 +738,7 @@ func (b *Bootstrap) boundaryPolicy(catalogue, instance []string) iampolicy.Docum
 		{
 			Sid: SidBoundaryPassRunRoles, Effect: iampolicy.EffectAllow,
 			Action: iampolicy.Values{iampolicy.ActionPassRole}, Resource: iampolicy.Values{b.roleARNGlob},
-			Condition: iampolicy.Condition{iampolicy.OpStringEquals: {iampolicy.KeyPassedToService: {iampolicy.ServicePrincipal(b.partition, "ec2")}}},
+			Condition: iampolicy.Condition{iampolicy.OpStringEquals: {iampolicy.KeyPassedToService: {awsfacts.ServicePrincipal(b.partition, "ec2")}}},
 		},
 		{
 			Sid: SidBoundaryReadRunProfiles, Effect: iampolicy.EffectAllow,

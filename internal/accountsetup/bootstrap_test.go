@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/buildpolicy"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 
@@ -583,7 +584,7 @@ func TestNewBootstrapDefaultsAndNames(t *testing.T) {
 	}
 
 	cn := bsNew(t, func(p *BootstrapParams) {
-		p.Partition = iampolicy.PartitionChina
+		p.Partition = awsfacts.PartitionChina
 		p.Path, p.NamePrefix, p.RoleName, p.BoundaryName = "/ci/images/", "img", "img-bootstrap-ci", "img-ceiling"
 	})
 	got = []string{cn.ProviderARN, cn.RoleARN, cn.BoundaryARN}
@@ -604,7 +605,7 @@ func TestNewBootstrapDefaultsAndNames(t *testing.T) {
 	if got := iampolicy.Evaluate(iampolicy.Request{Action: "iam:CreateRole", Resource: strings.Replace(role, "aws-cn", "aws", 1), Context: ctx}, []iampolicy.Document{cn.Permissions}, nil); got != iampolicy.ImplicitDeny {
 		t.Errorf("create role in another partition = %v, want ImplicitDeny", got)
 	}
-	pass := iampolicy.Request{Action: iampolicy.ActionPassRole, Resource: role, Context: map[string][]string{iampolicy.KeyPassedToService: {iampolicy.ServicePrincipal(iampolicy.PartitionChina, "ec2")}}}
+	pass := iampolicy.Request{Action: iampolicy.ActionPassRole, Resource: role, Context: map[string][]string{iampolicy.KeyPassedToService: {awsfacts.ServicePrincipal(awsfacts.PartitionChina, "ec2")}}}
 	everything := iampolicy.Document{Version: iampolicy.Version, Statement: []iampolicy.Statement{{Effect: iampolicy.EffectAllow, Action: iampolicy.Values{"*"}, Resource: iampolicy.Values{"*"}}}}
 	if got := iampolicy.Evaluate(pass, []iampolicy.Document{everything}, &cn.Boundary); got != iampolicy.Allow {
 		t.Errorf("aws-cn boundary: pass run role to EC2 = %v, want Allow", got)
@@ -682,7 +683,7 @@ func TestBootstrapIssuerAndExistingProvider(t *testing.T) {
 			t.Errorf("%+v accepted", bad)
 		}
 	}
-	cn, err := NewBootstrap(BootstrapParams{AccountID: bsAccount, Repository: "octo/app", Partition: iampolicy.PartitionChina})
+	cn, err := NewBootstrap(BootstrapParams{AccountID: bsAccount, Repository: "octo/app", Partition: awsfacts.PartitionChina})
 	if err != nil {
 		t.Fatal(err)
 	}

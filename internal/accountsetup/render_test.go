@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 
 	"github.com/google/go-cmp/cmp"
@@ -70,7 +71,7 @@ var bsRenderCases = []struct {
 }{
 	{"default", BootstrapParams{AccountID: bsAccount, Repository: "octo/app"}},
 	{"chain-immutable", BootstrapParams{
-		Partition: iampolicy.PartitionGovCloud, AccountID: bsAccount, Repository: "octo/images",
+		Partition: awsfacts.PartitionGovCloud, AccountID: bsAccount, Repository: "octo/images",
 		OwnerID: "123456", RepositoryID: "456789",
 		Subjects: []string{"ref:refs/heads/main", "ref:refs/heads/release/*", "environment:prod"},
 		Path:     "/ci/images/", NamePrefix: "img", RoleName: "img-bootstrap-gov", BoundaryName: "img-boundary",

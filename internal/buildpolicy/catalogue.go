@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 
 	"github.com/buildrole/buildrole/internal/packertemplate"
@@ -759,7 +760,7 @@ type Derived struct {
 // Derive maps a template's sources to grants through the catalogue.
 func Derive(t *packertemplate.Template, partition, account, buildRegion string) Derived {
 	if partition == "" {
-		partition = iampolicy.PartitionAWS
+		partition = awsfacts.PartitionAWS
 	}
 	a := arnCtx{partition, account}
 	d := Derived{Regions: []string{buildRegion}}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 
 	"github.com/buildrole/buildrole/internal/packertemplate"
@@ -21,9 +22,9 @@ func derivedPolicy(t *testing.T, path, region string) (iampolicy.Document, Deriv
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := Derive(tmpl, iampolicy.PartitionAWS, catAccount, region)
+	d := Derive(tmpl, awsfacts.PartitionAWS, catAccount, region)
 	doc := BuildRolePolicy(BuildParams{
-		Partition: iampolicy.PartitionAWS, AccountID: catAccount, Regions: d.Regions, Grants: d.Grants,
+		Partition: awsfacts.PartitionAWS, AccountID: catAccount, Regions: d.Regions, Grants: d.Grants,
 		PassRoleARNs: []string{testRole}, InstanceProfileARNs: []string{testProfile},
 	})
 	return doc, d

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 )
 
@@ -111,7 +112,7 @@ type BuildParams struct {
 func BuildRolePolicy(p BuildParams) iampolicy.Document {
 	partition := p.Partition
 	if partition == "" {
-		partition = iampolicy.PartitionAWS
+		partition = awsfacts.PartitionAWS
 	}
 	regions := dedupe(p.Regions)
 	cidrs := dedupe(p.SourceCIDRs)
@@ -151,7 +152,7 @@ func BuildRolePolicy(p BuildParams) iampolicy.Document {
 		// fail every build outside us-east-1. The EC2 call that passes the
 		// role is itself region-bound, and the role ARN and
 		// iam:PassedToService bind the rest.
-		c := iampolicy.Condition{iampolicy.OpStringEquals: {iampolicy.KeyPassedToService: iampolicy.Values{iampolicy.ServicePrincipal(partition, "ec2")}}}
+		c := iampolicy.Condition{iampolicy.OpStringEquals: {iampolicy.KeyPassedToService: iampolicy.Values{awsfacts.ServicePrincipal(partition, "ec2")}}}
 		stmts = append(stmts, iampolicy.Statement{
 			Sid: SidPassInstanceRole, Effect: iampolicy.EffectAllow,
 			Action: iampolicy.Values{iampolicy.ActionPassRole}, Resource: roles, Condition: c,
@@ -197,7 +198,7 @@ func InstanceTrustPolicy(partition string) iampolicy.Document {
 	return iampolicy.Document{Version: iampolicy.Version, Statement: []iampolicy.Statement{{
 		Sid:       "EC2AssumeRole",
 		Effect:    iampolicy.EffectAllow,
-		Principal: &iampolicy.Principal{Service: iampolicy.Values{iampolicy.ServicePrincipal(partition, "ec2")}},
+		Principal: &iampolicy.Principal{Service: iampolicy.Values{awsfacts.ServicePrincipal(partition, "ec2")}},
 		Action:    iampolicy.Values{iampolicy.ActionAssumeRole},
 	}}}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 
 	"github.com/google/go-cmp/cmp"
@@ -55,8 +56,8 @@ func buildCases(t *testing.T) []buildCase {
 					instRole:    arn("role", "buildrole-o-r-pr1-3f9c2a1b-vm"),
 					profile:     arn("instance-profile", "buildrole-o-r-pr1-3f9c2a1b-vm"),
 					cidrs:       cidrs,
-					ec2SP:       iampolicy.ServicePrincipal(partition, "ec2"),
-					unrelatedSP: iampolicy.ServicePrincipal(partition, "lambda"),
+					ec2SP:       awsfacts.ServicePrincipal(partition, "ec2"),
+					unrelatedSP: awsfacts.ServicePrincipal(partition, "lambda"),
 				}
 				c.params = BuildParams{
 					Partition: partition, AccountID: testAccount, Regions: regions,
@@ -462,7 +463,7 @@ func TestInstanceTrustPolicy(t *testing.T) {
 	t.Parallel()
 	for _, partition := range []string{"aws", "aws-cn", "aws-us-gov", "aws-iso"} {
 		doc := InstanceTrustPolicy(partition)
-		sp := iampolicy.ServicePrincipal(partition, "ec2")
+		sp := awsfacts.ServicePrincipal(partition, "ec2")
 		tests := []struct {
 			caller map[string]string
 			action string

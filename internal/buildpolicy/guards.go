@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 
 	"github.com/buildrole/buildrole/internal/packertemplate"
@@ -34,7 +35,7 @@ const SidDenyExistingNetworkInterfaces = "DenyExistingNetworkInterfaces"
 func ViaEC2(partition string, regions []string) iampolicy.Values {
 	var out iampolicy.Values
 	for _, r := range regions {
-		out = append(out, "ec2."+r+"."+iampolicy.DNSSuffix(partition))
+		out = append(out, "ec2."+r+"."+awsfacts.DNSSuffix(partition))
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 
 	"github.com/buildrole/buildrole/internal/packertemplate"
@@ -25,7 +26,7 @@ func deriveSource(t *testing.T, body string) (Derived, *packertemplate.Template)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Derive(tmpl, iampolicy.PartitionAWS, catAccount, "us-east-1"), tmpl
+	return Derive(tmpl, awsfacts.PartitionAWS, catAccount, "us-east-1"), tmpl
 }
 
 func grant(d Derived, sid string) *Grant {
@@ -120,12 +121,12 @@ func TestTagScopeRefusesWhatItCannotBind(t *testing.T) {
   snapshot_users = ["210987654321"]`: "encrypt_boot with snapshot_users",
 	} {
 		_, tmpl := deriveSource(t, "run_tags = var.buildrole_run_tags\n  run_volume_tags = var.buildrole_run_tags\n  "+body)
-		if errs := strings.Join(TagScopeErrors(tmpl, iampolicy.PartitionAWS), "\n"); !strings.Contains(errs, want) {
+		if errs := strings.Join(TagScopeErrors(tmpl, awsfacts.PartitionAWS), "\n"); !strings.Contains(errs, want) {
 			t.Errorf("%s: errors %q, want %q", body, errs, want)
 		}
 	}
 	_, tmpl := deriveSource(t, "run_tags = var.buildrole_run_tags\n  run_volume_tags = var.buildrole_run_tags\n  ami_users = [\"210987654321\"]\n  source_ami = \"ami-1\"")
-	if errs := TagScopeErrors(tmpl, iampolicy.PartitionAWS); len(errs) > 0 {
+	if errs := TagScopeErrors(tmpl, awsfacts.PartitionAWS); len(errs) > 0 {
 		t.Errorf("sharing the run's own AMI refused: %v", errs)
 	}
 }
@@ -137,9 +138,9 @@ func TestExplainSaysWhatEachGuardStops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := Derive(tmpl, iampolicy.PartitionAWS, catAccount, "us-east-1")
+	d := Derive(tmpl, awsfacts.PartitionAWS, catAccount, "us-east-1")
 	for _, scope := range []string{"", runID} {
-		doc := BuildRolePolicy(BuildParams{Partition: iampolicy.PartitionAWS, AccountID: catAccount, Regions: d.Regions, Grants: d.Grants,
+		doc := BuildRolePolicy(BuildParams{Partition: awsfacts.PartitionAWS, AccountID: catAccount, Regions: d.Regions, Grants: d.Grants,
 			PassRoleARNs: []string{testRole}, InstanceProfileARNs: []string{testProfile}, TagRunID: scope})
 		for _, st := range doc.Statement {
 			why := Explain(st, d.Grants)

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 
 	"github.com/buildrole/buildrole/internal/packertemplate"
@@ -218,7 +219,7 @@ func suffix(i int) string {
 // tags on everything it creates, in the request that creates it.
 func TagScopeErrors(t *packertemplate.Template, partition string) []string {
 	var errs []string
-	if partition == iampolicy.PartitionChina {
+	if partition == awsfacts.PartitionChina {
 		return []string{"scope: tags needs tags on create, which Packer does not use in aws-cn: use scope: region"}
 	}
 	const ref = "var.buildrole_run_tags"
@@ -259,7 +260,7 @@ func TagScopeErrors(t *packertemplate.Template, partition string) []string {
 		if v, _ := s.Bool("skip_ami_run_tags"); v {
 			errs = append(errs, fmt.Sprintf("%s: %s.%s: skip_ami_run_tags leaves the AMI without the run's tags: remove it or use scope: region", s.Options["skip_ami_run_tags"].Pos, s.Type, s.Name))
 		}
-		if partition == iampolicy.PartitionGovCloud {
+		if partition == awsfacts.PartitionGovCloud {
 			errs = append(errs, fmt.Sprintf("%s: %s.%s: in aws-us-gov Packer tags the AMI after creating it: use scope: region", s.Pos, s.Type, s.Name))
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 	"github.com/buildrole/buildrole/internal/policylint"
 
@@ -18,11 +19,11 @@ func tagPolicy(t *testing.T) iampolicy.Document {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if errs := TagScopeErrors(tmpl, iampolicy.PartitionAWS); len(errs) > 0 {
+	if errs := TagScopeErrors(tmpl, awsfacts.PartitionAWS); len(errs) > 0 {
 		t.Fatalf("tagged.pkr.hcl refused: %v", errs)
 	}
-	d := Derive(tmpl, iampolicy.PartitionAWS, catAccount, "us-east-1")
-	return BuildRolePolicy(BuildParams{Partition: iampolicy.PartitionAWS, AccountID: catAccount, Regions: d.Regions, Grants: d.Grants,
+	d := Derive(tmpl, awsfacts.PartitionAWS, catAccount, "us-east-1")
+	return BuildRolePolicy(BuildParams{Partition: awsfacts.PartitionAWS, AccountID: catAccount, Regions: d.Regions, Grants: d.Grants,
 		PassRoleARNs: []string{testRole}, InstanceProfileARNs: []string{testProfile}, TagRunID: runID})
 }
 
@@ -108,7 +109,7 @@ func TestTagScopeRefusesTemplatesThatDoNotTag(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		errs := strings.Join(TagScopeErrors(tmpl, iampolicy.PartitionAWS), "\n")
+		errs := strings.Join(TagScopeErrors(tmpl, awsfacts.PartitionAWS), "\n")
 		for _, want := range wants {
 			if !strings.Contains(errs, want) {
 				t.Errorf("%s: errors %q lack %q", file, errs, want)
@@ -119,7 +120,7 @@ func TestTagScopeRefusesTemplatesThatDoNotTag(t *testing.T) {
 		}
 	}
 	tmpl, _ := packertemplate.Load("../../testdata/templates/tagged.pkr.hcl", packertemplate.Options{})
-	if errs := TagScopeErrors(tmpl, iampolicy.PartitionChina); len(errs) == 0 {
+	if errs := TagScopeErrors(tmpl, awsfacts.PartitionChina); len(errs) == 0 {
 		t.Error("aws-cn accepted")
 	}
 }

@@ -9,8 +9,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
+	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/config"
-	"github.com/buildrole/buildrole/internal/iampolicy"
 	"github.com/buildrole/buildrole/internal/provision"
 	"github.com/buildrole/buildrole/internal/stsauth"
 )
@@ -18,7 +18,7 @@ import (
 var accessKeyRE = regexp.MustCompile(`^[A-Z0-9]{16,128}$`)
 
 func validRegion(r string) bool {
-	_, ok := iampolicy.PartitionForRegion(r)
+	_, ok := awsfacts.PartitionForRegion(r)
 	return ok
 }
 

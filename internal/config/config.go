@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/buildpolicy"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 	"github.com/buildrole/buildrole/internal/naming"
@@ -136,7 +137,6 @@ type Source struct {
 }
 
 var (
-	regionRE   = regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$`)
 	roleARNRE  = regexp.MustCompile(`^arn:(aws[a-z-]*):iam::(\d{12}):role/([\x21-\x7E]*/)?([\w+=,.@-]{1,64})$`)
 	policyARN  = regexp.MustCompile(`^arn:(aws[a-z-]*):iam::(\d{12}|aws):policy/([\x21-\x7E]*/)?[\w+=,.@-]{1,128}$`)
 	sessionRE  = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
@@ -292,7 +292,7 @@ func (p *parser) auth() Auth {
 	c.Region = p.str("aws-region")
 	if c.Region == "" {
 		p.fail("aws-region", "is required, e.g. us-east-1")
-	} else if part, ok := iampolicy.PartitionForRegion(c.Region); !ok || !regionRE.MatchString(c.Region) {
+	} else if part, ok := awsfacts.PartitionForRegion(c.Region); !ok {
 		p.fail("aws-region", "%q is not an AWS region code like us-east-1", c.Region)
 	} else {
 		c.Partition = part
@@ -311,7 +311,7 @@ func (p *parser) auth() Auth {
 	}
 
 	c.Audience = p.str("audience")
-	if p.raw("audience") == "" && c.Partition == iampolicy.PartitionChina {
+	if p.raw("audience") == "" && c.Partition == awsfacts.PartitionChina {
 		// AWS documents this audience for the China regions.
 		c.Audience = "sts.amazonaws.com.cn"
 	}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/buildpolicy"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 )
@@ -250,7 +251,7 @@ var (
 func denial(c Call, pol *Policy, g *grants) *Denial {
 	d := &Denial{Action: c.Action, Codes: map[string]int{}, Regions: c.Regions}
 	for _, code := range sortedKeys(c.Errors) {
-		if DeniedCode(code) {
+		if awsfacts.IsDenied(code) {
 			d.Codes[code] = c.Errors[code]
 			d.Count += c.Errors[code]
 			if d.Message == "" {

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/buildpolicy"
-	"github.com/buildrole/buildrole/internal/iampolicy"
 	"github.com/buildrole/buildrole/internal/packertemplate"
 )
 
@@ -75,7 +75,7 @@ var dataSources = []string{"amazon-parameterstore", "amazon-secretsmanager"}
 type sidGrant struct{ why, actions []string }
 
 func derive(t *packertemplate.Template) map[string]sidGrant {
-	d := buildpolicy.Derive(t, iampolicy.PartitionAWS, "123456789012", "us-east-1")
+	d := buildpolicy.Derive(t, awsfacts.PartitionAWS, "123456789012", "us-east-1")
 	out := map[string]sidGrant{}
 	for _, g := range d.Grants {
 		var why []string

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/buildpolicy"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 	"github.com/buildrole/buildrole/internal/packertemplate"
@@ -195,7 +196,7 @@ func basicPolicy(t *testing.T) *Policy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := buildpolicy.Derive(tmpl, iampolicy.PartitionAWS, "123456789012", "us-east-1")
+	d := buildpolicy.Derive(tmpl, awsfacts.PartitionAWS, "123456789012", "us-east-1")
 	doc := buildpolicy.BuildRolePolicy(buildpolicy.BuildParams{
 		AccountID: "123456789012", Regions: d.Regions, Grants: d.Grants,
 		PassRoleARNs:        []string{"arn:aws:iam::123456789012:role/buildrole/run-vm"},

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/buildrole/buildrole/internal/awsfacts"
 )
 
 // Environment variables that switch an SDK's client-side monitoring on.
@@ -112,7 +114,6 @@ var (
 	apiName     = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]{0,127}$`)
 	serviceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$`)
 	errorCode   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
-	regionName  = regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+)+-[0-9]+$`)
 )
 
 // Add reads one datagram and reports whether it was a CSM event of this
@@ -142,7 +143,7 @@ func (c *Collector) Add(datagram []byte) bool {
 		c.order = append(c.order, k)
 	}
 	c.stats.Events++
-	if ev.Region != "" && regionName.MatchString(ev.Region) && len(a.regions) < maxRegions && !contains(a.regions, ev.Region) {
+	if ev.Region != "" && awsfacts.IsRegion(ev.Region) && len(a.regions) < maxRegions && !contains(a.regions, ev.Region) {
 		a.regions = append(a.regions, ev.Region)
 	}
 	if ev.Type == "ApiCall" {
@@ -214,7 +215,7 @@ func (c *Collector) Calls() []Call {
 		}
 		for code, n := range a.attempt {
 			switch {
-			case DeniedCode(code):
+			case awsfacts.IsDenied(code):
 				// Refusals are never retried: an attempt refused is a call refused.
 				call.Errors[code] = max(call.Errors[code], n)
 			case n > a.final[code]:
@@ -239,15 +240,6 @@ func (c *Collector) Stats() Stats {
 	return c.stats
 }
 
-// deniedCodes are the codes AWS services use when a permission is missing.
-var deniedCodes = map[string]bool{
-	"AccessDenied": true, "AccessDeniedException": true, "UnauthorizedOperation": true,
-	"UnauthorizedAccess": true, "Client.UnauthorizedOperation": true, "AuthorizationError": true,
-}
-
-// DeniedCode reports whether an error code means "not authorized".
-func DeniedCode(code string) bool { return deniedCodes[code] }
-
 // servicePrefixes maps SDK service ids whose IAM prefix is not the id in
 // lower case without spaces.
 var servicePrefixes = map[string]string{
@@ -268,19 +260,12 @@ func servicePrefix(id string) string {
 	return strings.NewReplacer(" ", "", "_", "").Replace(l)
 }
 
-// s3Actions are S3 operations authorized by an action of another name.
-var s3Actions = map[string]string{
-	"HeadObject": "GetObject", "HeadBucket": "ListBucket", "ListObjects": "ListBucket", "ListObjectsV2": "ListBucket",
-	"CreateMultipartUpload": "PutObject", "UploadPart": "PutObject", "CompleteMultipartUpload": "PutObject",
-	"ListParts": "ListMultipartUploadParts",
-}
-
 // actionName is the IAM action an operation needs: its own name, except
 // for S3's few that share another's.
 func actionName(service, api string) string {
 	if service == "s3" {
-		if a, ok := s3Actions[api]; ok {
-			return "s3:" + a
+		if a := awsfacts.S3Actions(api); a != nil {
+			return a[0]
 		}
 	}
 	return service + ":" + api

@@ -3,6 +3,8 @@ package csm
 import (
 	"fmt"
 	"strings"
+
+	"github.com/buildrole/buildrole/internal/awsfacts"
 )
 
 // TotalCalls is the number of calls made, all actions together.
@@ -59,7 +61,7 @@ func counts(m map[string]int) string {
 func otherErrors(c Call) map[string]int {
 	m := map[string]int{}
 	for k, v := range c.Errors {
-		if !DeniedCode(k) {
+		if !awsfacts.IsDenied(k) {
 			m[k] = v
 		}
 	}

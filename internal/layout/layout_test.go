@@ -21,13 +21,13 @@ const module = "github.com/buildrole/buildrole/"
 var allowed = map[string][]string{
 	"cmd/buildrole":                           {"internal/cli"},
 	"internal/cli":                            {"*"},
-	"internal/provision":                      {"internal/config", "internal/accountsetup", "internal/buildpolicy", "internal/policylint", "internal/naming", "internal/iampolicy"},
+	"internal/provision":                      {"internal/awsfacts", "internal/config", "internal/accountsetup", "internal/buildpolicy", "internal/policylint", "internal/naming", "internal/iampolicy"},
 	"internal/stsauth":                        {},
 	"internal/ghaction":                       {},
-	"internal/config":                         {"internal/accountsetup", "internal/buildpolicy", "internal/policylint", "internal/packertemplate", "internal/naming", "internal/iampolicy"},
-	"internal/accountsetup":                   {"internal/buildpolicy", "internal/iampolicy"},
-	"internal/buildpolicy":                    {"internal/packertemplate", "internal/iampolicy"},
-	"internal/policylint":                     {"internal/iampolicy"},
+	"internal/config":                         {"internal/awsfacts", "internal/accountsetup", "internal/buildpolicy", "internal/policylint", "internal/packertemplate", "internal/naming", "internal/iampolicy"},
+	"internal/accountsetup":                   {"internal/awsfacts", "internal/buildpolicy", "internal/iampolicy"},
+	"internal/buildpolicy":                    {"internal/awsfacts", "internal/packertemplate", "internal/iampolicy"},
+	"internal/policylint":                     {"internal/awsfacts", "internal/iampolicy"},
 	"internal/packertemplate":                 {"internal/safefile"},
 	"internal/naming":                         {},
 	"internal/iampolicy":                      {"internal/safefile"},
@@ -35,14 +35,15 @@ var allowed = map[string][]string{
 	"internal/fakeaws/authz":                  {},
 	"internal/fakeaws/ghoidc":                 {},
 	"internal/fakeaws/ec2":                    {},
-	"internal/csm":                            {"internal/buildpolicy", "internal/packertemplate", "internal/iampolicy"},
+	"internal/csm":                            {"internal/awsfacts", "internal/buildpolicy", "internal/packertemplate", "internal/iampolicy"},
 	"internal/layout":                         {},
 	"internal/safefile":                       {},
+	"internal/awsfacts":                       {},
 	"internal/policylint/internal/genactions": {},
 }
 
 // pure packages compute; they must not reach AWS.
-var pure = []string{"internal/config", "internal/accountsetup", "internal/buildpolicy", "internal/policylint", "internal/packertemplate", "internal/naming", "internal/iampolicy"}
+var pure = []string{"internal/awsfacts", "internal/config", "internal/accountsetup", "internal/buildpolicy", "internal/policylint", "internal/packertemplate", "internal/naming", "internal/iampolicy"}
 
 const maxLines = 2500
 

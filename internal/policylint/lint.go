@@ -15,6 +15,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 )
 
@@ -635,8 +636,8 @@ func (l *linter) actionNames(s *lintStatement) {
 		case serviceKnown:
 			msg := fmt.Sprintf("unknown action %q", a.s)
 			if !hasWildcard(name) {
-				if iam, ok := s3APIActions[name]; ok && prefix == "s3" {
-					msg += fmt.Sprintf("; that is an S3 API name, authorized as %s", iam)
+				if iam := awsfacts.S3Actions(name); iam != nil && prefix == "s3" {
+					msg += fmt.Sprintf("; that is an S3 API name, authorized as %s", strings.Join(iam, " and "))
 				} else if sug := suggestAction(prefix, name); sug != "" {
 					msg += fmt.Sprintf("; did you mean %s?", sug)
 				}
@@ -654,31 +655,6 @@ func (l *linter) actionNames(s *lintStatement) {
 			l.report(a.off, Warning, RuleUnknownAction, "%s", msg)
 		}
 	}
-}
-
-// s3APIActions maps S3 API operations (lower case) whose IAM actions have
-// other names to those actions (Amazon S3 User Guide, "Required
-// permissions for Amazon S3 API operations").
-var s3APIActions = map[string]string{
-	"listobjects":                     "s3:ListBucket",
-	"listobjectsv2":                   "s3:ListBucket",
-	"headbucket":                      "s3:ListBucket",
-	"headobject":                      "s3:GetObject",
-	"copyobject":                      "s3:GetObject and s3:PutObject",
-	"listobjectversions":              "s3:ListBucketVersions",
-	"listmultipartuploads":            "s3:ListBucketMultipartUploads",
-	"listparts":                       "s3:ListMultipartUploadParts",
-	"createmultipartupload":           "s3:PutObject",
-	"uploadpart":                      "s3:PutObject",
-	"completemultipartupload":         "s3:PutObject",
-	"deleteobjects":                   "s3:DeleteObject",
-	"listbuckets":                     "s3:ListAllMyBuckets",
-	"getbucketencryption":             "s3:GetEncryptionConfiguration",
-	"putbucketencryption":             "s3:PutEncryptionConfiguration",
-	"getbucketlifecycleconfiguration": "s3:GetLifecycleConfiguration",
-	"putbucketlifecycleconfiguration": "s3:PutLifecycleConfiguration",
-	"getbucketreplication":            "s3:GetReplicationConfiguration",
-	"putbucketreplication":            "s3:PutReplicationConfiguration",
 }
 
 // suggestAction returns the catalogued action of service prefix closest to
@@ -1090,7 +1066,7 @@ func (l *linter) passRole(stmts []*lintStatement) {
 		if g.services == nil {
 			l.report(g.action.off, Warning, RulePassRoleScope,
 				"%s without an %s condition lets the roles be passed to any service; add one such as \"StringEquals\": {%q: %q}",
-				g.actionDesc(), iampolicy.KeyPassedToService, iampolicy.KeyPassedToService, iampolicy.ServicePrincipal(iampolicy.PartitionAWS, "ec2"))
+				g.actionDesc(), iampolicy.KeyPassedToService, iampolicy.KeyPassedToService, awsfacts.ServicePrincipal(awsfacts.PartitionAWS, "ec2"))
 		}
 		for _, r := range g.resources {
 			switch passRoleScope(r.s) {
@@ -1192,7 +1168,7 @@ func (l *linter) escalation(stmts []*lintStatement) {
 					continue
 				}
 				i := slices.IndexFunc(grants, func(g passGrant) bool {
-					return g.unscoped() && g.passesTo(iampolicy.ServicePrincipal(iampolicy.PartitionAWS, la.service))
+					return g.unscoped() && g.passesTo(awsfacts.ServicePrincipal(awsfacts.PartitionAWS, la.service))
 				})
 				if i < 0 {
 					continue

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/buildpolicy"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 )
@@ -291,7 +292,7 @@ func TestGeneratedPoliciesLintClean(t *testing.T) {
 		{"separate profile", buildpolicy.BuildParams{AccountID: account, Regions: []string{"us-east-1"}, PassRoleARNs: []string{instanceRole}, InstanceProfileARNs: []string{profile}}},
 		{"copy regions and source CIDRs", buildpolicy.BuildParams{AccountID: account, Regions: []string{"eu-west-1", "eu-central-1", "us-east-1"}, PassRoleARNs: []string{instanceRole}, InstanceProfileARNs: []string{profile}, SourceCIDRs: []string{"192.0.2.0/24", "2001:db8::/32"}}},
 		{"no profile", buildpolicy.BuildParams{AccountID: account, Regions: []string{"us-west-2"}}},
-		{"china", buildpolicy.BuildParams{Partition: iampolicy.PartitionChina, AccountID: account, Regions: []string{"cn-north-1"}, PassRoleARNs: []string{"arn:aws-cn:iam::" + account + ":role/buildrole/x-vm"}}},
+		{"china", buildpolicy.BuildParams{Partition: awsfacts.PartitionChina, AccountID: account, Regions: []string{"cn-north-1"}, PassRoleARNs: []string{"arn:aws-cn:iam::" + account + ":role/buildrole/x-vm"}}},
 	}
 	for _, tt := range identity {
 		doc := buildpolicy.BuildRolePolicy(tt.params)
@@ -306,8 +307,8 @@ func TestGeneratedPoliciesLintClean(t *testing.T) {
 	trust := map[string]iampolicy.Document{
 		"web identity": buildpolicy.WebIdentityTrustPolicy(provider, "https://token.actions.githubusercontent.com", "sts.amazonaws.com", "repo:o/r:pull_request"),
 		"chain":        buildpolicy.ChainTrustPolicy(bootstrap),
-		"instance":     buildpolicy.InstanceTrustPolicy(iampolicy.PartitionAWS),
-		"instance cn":  buildpolicy.InstanceTrustPolicy(iampolicy.PartitionChina),
+		"instance":     buildpolicy.InstanceTrustPolicy(awsfacts.PartitionAWS),
+		"instance cn":  buildpolicy.InstanceTrustPolicy(awsfacts.PartitionChina),
 	}
 	for name, doc := range trust {
 		fs := Lint("trust.json", []byte(doc.Indent()), LintOptions{Kind: TrustPolicy})

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/buildrole/buildrole/internal/accountsetup"
+	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/buildpolicy"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 	"github.com/buildrole/buildrole/internal/policylint"
@@ -81,7 +82,7 @@ func addTemplates(t *testing.T, c *corpus, stats map[string]int) {
 		if exists(callsFile) {
 			region, calls = readCalls(t, callsFile)
 		}
-		d := buildpolicy.Derive(tmpl, iampolicy.PartitionAWS, account, region)
+		d := buildpolicy.Derive(tmpl, awsfacts.PartitionAWS, account, region)
 		if len(d.Errors) > 0 {
 			if calls != nil {
 				t.Errorf("%s: has a .calls file but buildrole refuses it: %v", path, d.Errors)
@@ -96,11 +97,11 @@ func addTemplates(t *testing.T, c *corpus, stats map[string]int) {
 		tp := tpl{name: name, hasProfile: usesRunProfile(tmpl)}
 		for _, scope := range []string{"region", "tags"} {
 			p := buildpolicy.BuildParams{
-				Partition: iampolicy.PartitionAWS, AccountID: account, Regions: d.Regions, Grants: d.Grants,
+				Partition: awsfacts.PartitionAWS, AccountID: account, Regions: d.Regions, Grants: d.Grants,
 				PassRoleARNs: []string{instRole}, InstanceProfileARNs: []string{profile},
 			}
 			if scope == "tags" {
-				if errs := buildpolicy.TagScopeErrors(tmpl, iampolicy.PartitionAWS); len(errs) > 0 {
+				if errs := buildpolicy.TagScopeErrors(tmpl, awsfacts.PartitionAWS); len(errs) > 0 {
 					stats["refused-tags"]++
 					continue
 				}

@@ -1,4 +1,4 @@
-package iampolicy
+package awsfacts
 
 import (
 	"regexp"
@@ -38,14 +38,18 @@ var partitions = []struct {
 
 // regionPattern is the shape of every AWS region name: lower-case words
 // joined by hyphens, ending in a number ("us-east-1", "us-gov-west-1",
-// "eusc-de-east-1").
-var regionPattern = regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+)+-[0-9]+$`)
+// "eusc-de-east-1"), one or two digits at the end.
+var regionPattern = regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$`)
+
+// IsRegion reports whether region has the form of an AWS region code. It
+// is the one check of a region that every input, state and event passes.
+func IsRegion(region string) bool { return regionPattern.MatchString(region) }
 
 // PartitionForRegion returns the partition of a region. A well-formed region
 // with an unknown prefix falls in "aws", as in the AWS SDKs; ok is false only
 // for a malformed region name.
 func PartitionForRegion(region string) (string, bool) {
-	if !regionPattern.MatchString(region) {
+	if !IsRegion(region) {
 		return "", false
 	}
 	for _, p := range partitions {
