@@ -24,7 +24,7 @@ FUZZ_TARGETS := \
 	./internal/packertemplate:FuzzLoadHCL \
 	./internal/packertemplate:FuzzLoadHCLJSON \
 	./internal/packertemplate:FuzzLoadLegacyJSON \
-	./internal/provision:FuzzStateFromMap \
+	./internal/run:FuzzStateFromMap \
 	./internal/ghaction:FuzzFileCommands \
 	./internal/iampolicy:FuzzParse \
 	./internal/policylint:FuzzLint \

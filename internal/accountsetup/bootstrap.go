@@ -11,6 +11,7 @@ import (
 	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/buildpolicy"
 	"github.com/buildrole/buildrole/internal/iampolicy"
+	"github.com/buildrole/buildrole/internal/run"
 )
 
 // Defaults of BootstrapParams.
@@ -26,20 +27,14 @@ const (
 	BootstrapMaxSessionSeconds = 3600
 )
 
-// TagManaged is the tag every run resource carries at creation
-// (naming.TagManaged); the bootstrap role may only create and change
-// resources that carry it with the value "true".
-const (
-	TagManaged      = "buildrole:managed"
-	TagManagedValue = "true"
-)
-
 // Condition keys of the bootstrap policies. Which IAM actions support which
 // key follows the Service Authorization Reference for IAM.
 const (
 	KeyPermissionsBoundary = "iam:PermissionsBoundary"
-	KeyRequestTagManaged   = "aws:RequestTag/" + TagManaged
-	KeyResourceTagManaged  = "aws:ResourceTag/" + TagManaged
+	// The bootstrap role may only create and change resources that
+	// carry run.TagManaged = run.TagManagedValue.
+	KeyRequestTagManaged  = iampolicy.PrefixRequestTag + run.TagManaged
+	KeyResourceTagManaged = iampolicy.PrefixResourceTag + run.TagManaged
 )
 
 // Stable statement ids of the bootstrap role's permission policy.
@@ -80,14 +75,6 @@ const (
 	// SidBoundaryDenyOutsideRegions keeps EC2, KMS and SSM in the
 	// regions given at bootstrap.
 	SidBoundaryDenyOutsideRegions = "DenyOutsideRegions"
-)
-
-// Tags a run's resources are recognised by; rewriting them on an existing
-// resource would move it out of the sweep (expires-at) or into another
-// run (run-id).
-const (
-	TagRunID     = "buildrole:run-id"
-	TagExpiresAt = "buildrole:expires-at"
 )
 
 // DefaultInstanceActions are what the SSM agent on a build VM needs to
@@ -530,7 +517,7 @@ func (b *Bootstrap) trustPolicy() iampolicy.Document {
 
 func (b *Bootstrap) permissionPolicy() iampolicy.Document {
 	managed := func() map[string]iampolicy.Values {
-		return map[string]iampolicy.Values{KeyResourceTagManaged: {TagManagedValue}}
+		return map[string]iampolicy.Values{KeyResourceTagManaged: {run.TagManagedValue}}
 	}
 	roles, profiles := iampolicy.Values{b.roleARNGlob}, iampolicy.Values{b.profileGlob}
 	stmts := []iampolicy.Statement{
@@ -541,13 +528,13 @@ func (b *Bootstrap) permissionPolicy() iampolicy.Document {
 			Action: iampolicy.Values{"iam:CreateRole"}, Resource: roles,
 			Condition: iampolicy.Condition{iampolicy.OpStringEquals: {
 				KeyPermissionsBoundary: {b.BoundaryARN},
-				KeyRequestTagManaged:   {TagManagedValue},
+				KeyRequestTagManaged:   {run.TagManagedValue},
 			}},
 		},
 		{
 			Sid: SidCreateRunProfiles, Effect: iampolicy.EffectAllow,
 			Action: iampolicy.Values{"iam:CreateInstanceProfile"}, Resource: profiles,
-			Condition: iampolicy.Condition{iampolicy.OpStringEquals: {KeyRequestTagManaged: {TagManagedValue}}},
+			Condition: iampolicy.Condition{iampolicy.OpStringEquals: {KeyRequestTagManaged: {run.TagManagedValue}}},
 		},
 		{
 			// IAM authorizes TagRole/TagInstanceProfile also for the tags
@@ -560,9 +547,9 @@ func (b *Bootstrap) permissionPolicy() iampolicy.Document {
 			Sid: SidTagRunResources, Effect: iampolicy.EffectAllow,
 			Action: iampolicy.Values{"iam:TagInstanceProfile", "iam:TagRole"}, Resource: iampolicy.Values{b.profileGlob, b.roleARNGlob},
 			Condition: iampolicy.Condition{
-				iampolicy.OpStringEquals: {KeyRequestTagManaged: {TagManagedValue}},
-				"StringEqualsIfExists":   {KeyResourceTagManaged: {TagManagedValue}},
-				"Null":                   {"aws:RequestTag/" + TagRunID: {"false"}, "aws:RequestTag/" + TagExpiresAt: {"false"}},
+				iampolicy.OpStringEquals: {KeyRequestTagManaged: {run.TagManagedValue}},
+				"StringEqualsIfExists":   {KeyResourceTagManaged: {run.TagManagedValue}},
+				"Null":                   {iampolicy.PrefixRequestTag + run.TagRunID: {"false"}, iampolicy.PrefixRequestTag + run.TagExpiresAt: {"false"}},
 			},
 		},
 		{
@@ -572,7 +559,7 @@ func (b *Bootstrap) permissionPolicy() iampolicy.Document {
 			Action: iampolicy.Values{"iam:PutRolePolicy"}, Resource: roles,
 			Condition: iampolicy.Condition{iampolicy.OpStringEquals: {
 				KeyPermissionsBoundary: {b.BoundaryARN},
-				KeyResourceTagManaged:  {TagManagedValue},
+				KeyResourceTagManaged:  {run.TagManagedValue},
 			}},
 		},
 		{
@@ -774,7 +761,7 @@ func (b *Bootstrap) boundaryPolicy(catalogue, instance []string) iampolicy.Docum
 // condition block are ANDed.
 func keepRunTags(actions ...string) []iampolicy.Statement {
 	var out []iampolicy.Statement
-	for sid, key := range map[string]string{SidDenyRunIDRewrite: TagRunID, SidDenyExpiryRewrite: TagExpiresAt} {
+	for sid, key := range map[string]string{SidDenyRunIDRewrite: run.TagRunID, SidDenyExpiryRewrite: run.TagExpiresAt} {
 		out = append(out, iampolicy.Statement{
 			Sid: sid, Effect: iampolicy.EffectDeny, Action: actions, Resource: iampolicy.Values{"*"},
 			Condition: iampolicy.Condition{

@@ -10,6 +10,7 @@ import (
 	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/buildpolicy"
 	"github.com/buildrole/buildrole/internal/iampolicy"
+	"github.com/buildrole/buildrole/internal/run"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -59,10 +60,10 @@ func bsContext(request, resource bsTags, extra ...string) map[string][]string {
 
 // runTags are the tags `up` puts on every resource.
 var runTags = bsTags{
-	TagManaged:             "true",
-	TagRunID:               "3f9c2a1b-0000-4000-8000-000000000000",
+	run.TagManaged:         "true",
+	run.TagRunID:           "3f9c2a1b-0000-4000-8000-000000000000",
 	"buildrole:repository": "octo/app",
-	TagExpiresAt:           "2030-01-01T06:00:00Z",
+	run.TagExpiresAt:       "2030-01-01T06:00:00Z",
 }
 
 type bsCase struct {
@@ -140,7 +141,7 @@ func TestBootstrapDenies(t *testing.T) {
 	withBoundary := func(tags, resource bsTags, boundary string) map[string][]string {
 		return bsContext(tags, resource, KeyPermissionsBoundary, boundary)
 	}
-	unmanaged := bsTags{TagManaged: "false"}
+	unmanaged := bsTags{run.TagManaged: "false"}
 	foreign := bsTags{"team": "platform"}
 	otherBoundary := "arn:aws:iam::123456789012:policy/buildrole/AdministratorAccess"
 	cases := []bsCase{
@@ -171,7 +172,7 @@ func TestBootstrapDenies(t *testing.T) {
 		{"tag role without the managed tag", "iam:TagRole", bsRole, bsContext(foreign, runTags), iampolicy.ImplicitDeny},
 		{"untag the managed tag", "iam:TagRole", bsRole, bsContext(unmanaged, runTags), iampolicy.ImplicitDeny},
 		{"tag role outside the path", "iam:TagRole", "arn:aws:iam::123456789012:role/Admin", bsContext(runTags, nil), iampolicy.ImplicitDeny},
-		{"untag role", "iam:UntagRole", bsRole, bsContext(nil, runTags, "aws:TagKeys", TagManaged), iampolicy.ImplicitDeny},
+		{"untag role", "iam:UntagRole", bsRole, bsContext(nil, runTags, "aws:TagKeys", run.TagManaged), iampolicy.ImplicitDeny},
 		{"tag unmanaged profile", "iam:TagInstanceProfile", bsProfile, bsContext(runTags, unmanaged), iampolicy.ImplicitDeny},
 		{"add role to unmanaged profile", "iam:AddRoleToInstanceProfile", bsProfile, bsContext(nil, unmanaged), iampolicy.ImplicitDeny},
 		{"add role to untagged profile", "iam:AddRoleToInstanceProfile", bsProfile, nil, iampolicy.ImplicitDeny},
@@ -180,11 +181,11 @@ func TestBootstrapDenies(t *testing.T) {
 		{"pass a role outside the path", "iam:PassRole", "arn:aws:iam::123456789012:role/Admin", nil, iampolicy.ImplicitDeny},
 		{"pass a run role to Lambda", "iam:PassRole", bsRole, bsContext(nil, nil, iampolicy.KeyPassedToService, "lambda.amazonaws.com"), iampolicy.ImplicitDeny},
 		{"pass a run role to no service", "iam:PassRole", bsRole, nil, iampolicy.ImplicitDeny},
-		{"tag a role without a run id", "iam:TagRole", bsRole, bsContext(bsTags{TagManaged: "true", TagExpiresAt: "2030-01-01T06:00:00Z"}, nil), iampolicy.ImplicitDeny},
-		{"tag a role without an expiry", "iam:TagRole", bsRole, bsContext(bsTags{TagManaged: "true", TagRunID: "x"}, nil), iampolicy.ImplicitDeny},
-		{"push a run's expiry out", "iam:TagRole", bsRole, bsContext(bsTags{TagManaged: "true", TagRunID: runTags[TagRunID], TagExpiresAt: "2099-01-01T00:00:00Z"}, runTags), iampolicy.ExplicitDeny},
-		{"move a role into another run", "iam:TagRole", bsRole, bsContext(bsTags{TagManaged: "true", TagRunID: "other-run", TagExpiresAt: runTags[TagExpiresAt]}, runTags), iampolicy.ExplicitDeny},
-		{"push a profile's expiry out", "iam:TagInstanceProfile", bsProfile, bsContext(bsTags{TagManaged: "true", TagRunID: runTags[TagRunID], TagExpiresAt: "2099-01-01T00:00:00Z"}, runTags), iampolicy.ExplicitDeny},
+		{"tag a role without a run id", "iam:TagRole", bsRole, bsContext(bsTags{run.TagManaged: "true", run.TagExpiresAt: "2030-01-01T06:00:00Z"}, nil), iampolicy.ImplicitDeny},
+		{"tag a role without an expiry", "iam:TagRole", bsRole, bsContext(bsTags{run.TagManaged: "true", run.TagRunID: "x"}, nil), iampolicy.ImplicitDeny},
+		{"push a run's expiry out", "iam:TagRole", bsRole, bsContext(bsTags{run.TagManaged: "true", run.TagRunID: runTags[run.TagRunID], run.TagExpiresAt: "2099-01-01T00:00:00Z"}, runTags), iampolicy.ExplicitDeny},
+		{"move a role into another run", "iam:TagRole", bsRole, bsContext(bsTags{run.TagManaged: "true", run.TagRunID: "other-run", run.TagExpiresAt: runTags[run.TagExpiresAt]}, runTags), iampolicy.ExplicitDeny},
+		{"push a profile's expiry out", "iam:TagInstanceProfile", bsProfile, bsContext(bsTags{run.TagManaged: "true", run.TagRunID: runTags[run.TagRunID], run.TagExpiresAt: "2099-01-01T00:00:00Z"}, runTags), iampolicy.ExplicitDeny},
 		// Weakening or replacing the boundary.
 		{"delete a run role's boundary", "iam:DeleteRolePermissionsBoundary", bsRole, withBoundary(nil, runTags, bsBoundary), iampolicy.ExplicitDeny},
 		{"replace a run role's boundary", "iam:PutRolePermissionsBoundary", bsRole, withBoundary(nil, runTags, otherBoundary), iampolicy.ExplicitDeny},

@@ -8,14 +8,15 @@ import (
 
 	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/iampolicy"
+	"github.com/buildrole/buildrole/internal/run"
 
 	"github.com/buildrole/buildrole/internal/packertemplate"
 )
 
 // Condition keys of scope: tags.
 const (
-	KeyRequestTagRunID  = "aws:RequestTag/buildrole:run-id"
-	KeyResourceTagRunID = "aws:ResourceTag/buildrole:run-id"
+	KeyRequestTagRunID  = iampolicy.PrefixRequestTag + run.TagRunID
+	KeyResourceTagRunID = iampolicy.PrefixResourceTag + run.TagRunID
 	KeyCreateAction     = "ec2:CreateAction"
 )
 

@@ -173,6 +173,7 @@ func awsOptions(env Env, a config.Auth, endpoint string) stsauth.Options {
 		RetryMaxAttempts: a.RetryMaxAttempts,
 		HTTPClient:       env.HTTPClient,
 		Getenv:           env.Getenv,
+		Now:              env.Now,
 	}
 	if env.AWS != nil {
 		env.AWS(&o)

@@ -3,24 +3,18 @@ package cli
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
+	"github.com/buildrole/buildrole/internal/accountsetup"
 	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/config"
 	"github.com/buildrole/buildrole/internal/provision"
+	"github.com/buildrole/buildrole/internal/run"
 	"github.com/buildrole/buildrole/internal/stsauth"
 )
-
-var accessKeyRE = regexp.MustCompile(`^[A-Z0-9]{16,128}$`)
-
-func validRegion(r string) bool {
-	_, ok := awsfacts.PartitionForRegion(r)
-	return ok
-}
 
 func runDown(ctx context.Context, env Env, args []string) int {
 	f := newFlags(env, "down", "buildrole down [--state-file FILE] [flags]",
@@ -33,67 +27,66 @@ func runDown(ctx context.Context, env Env, args []string) int {
 	if rio == nil {
 		return code
 	}
+	state, auth, code := loadDown(env, rio, f)
+	if code != ExitOK || state.Empty() {
+		return finish(rio, code)
+	}
+	return finish(rio, down(ctx, env, rio, f, state, auth))
+}
+
+// loadDown reads and validates the state and the inputs it completes,
+// before any call. ExitOK with an empty state: nothing to do.
+func loadDown(env Env, rio runIO, f *flags) (run.State, config.Auth, int) {
 	m, ok, err := rio.loadState()
 	if err != nil {
 		rio.errorf("buildrole down: %s; nothing was deleted", err)
-		return finish(rio, ExitUsage)
+		return run.State{}, config.Auth{}, ExitUsage
 	}
 	if !ok {
 		if rio.flags() {
 			// On the command line a missing state is a typo until proved
 			// otherwise: saying "nothing to do" would hide a leak.
 			rio.errorf("buildrole down: no state in %s: give the --state-file that `buildrole up` wrote; nothing was deleted", shellQuote(f.stateFile))
-			return finish(rio, ExitUsage)
+			return run.State{}, config.Auth{}, ExitUsage
 		}
 		rio.printf("buildrole down: no saved state, so up created nothing: nothing to do")
-		return finish(rio, ExitOK)
+		return run.State{}, config.Auth{}, ExitOK
 	}
-	state, err := provision.StateFromMap(m, authStateKeys...)
+	state, err := run.StateFromMap(m)
 	if err != nil {
 		hint := ""
-		if id, region := m["run-id"], m["region"]; provision.IsRunID(id) && validRegion(region) {
+		if id, region := m[run.KeyRunID], m[run.KeyRegion]; run.IsRunID(id) && awsfacts.IsRegion(region) {
 			// What the run created may still exist: say how to find it by
 			// its tags instead.
-			hint = "\nif run " + id + " left resources, remove them by their tags: " + sweepCommand(provision.State{RunID: id, Region: region, Path: m["path"]}, m[stateRoleToAssume])
+			hint = "\nif run " + id + " left resources, remove them by their tags: " + sweepCommand(run.State{RunID: id, Region: region, Path: m[run.KeyPath]}, m[run.KeyRoleToAssume])
 		}
 		rio.errorf("buildrole down: %s: %s; nothing was deleted%s", stateSource(rio, f), err, hint)
-		return finish(rio, ExitUsage)
+		return run.State{}, config.Auth{}, ExitUsage
 	}
 	// The saved values fill what the inputs leave empty: a CLI user needs
 	// only --state-file.
-	input := func(name string) string {
-		if v := rio.input(name); v != "" {
-			return v
-		}
-		switch name {
-		case "aws-region":
-			return state.Region
-		case "role-to-assume":
-			return m[stateRoleToAssume]
-		case "audience":
-			return m[stateAudience]
-		}
-		return ""
-	}
+	saved := map[string]string{"aws-region": state.Region, "role-to-assume": state.RoleToAssume, "audience": state.Audience}
+	input := func(name string) string { return orDefault(rio.input(name), saved[name]) }
 	auth, err := config.ParseAuth(config.Source{Input: input, Flags: rio.flags(), GitHub: config.GitHubFromEnv(env.Getenv)})
 	if err != nil {
 		rio.errorf("buildrole down: invalid input; nothing was deleted:\n%s", err)
-		return finish(rio, ExitUsage)
+		return run.State{}, config.Auth{}, ExitUsage
 	}
 	if auth.MaskAccountID && auth.AccountID != "" {
 		rio.mask(auth.AccountID)
 	}
 	if state.Empty() {
 		rio.printf("buildrole down: the saved state names no resources: nothing to do")
-		return finish(rio, ExitOK)
 	}
+	return state, auth, ExitOK
+}
+
+// down tears the run down as the runner's own identity or the bootstrap
+// role, never with the keys up exported.
+func down(ctx context.Context, env Env, rio runIO, f *flags, state run.State, auth config.Auth) int {
 	opts := awsOptions(env, auth, f.endpoint)
 	opts.Retrying = func(r stsauth.Retry) { rio.printf("%s", r) }
-	if k := m[stateExportedKey]; k != "" && !accessKeyRE.MatchString(k) {
-		rio.errorf("buildrole down: %s: %s: %q is not an AWS access key id; nothing was deleted", stateSource(rio, f), stateExportedKey, k)
-		return finish(rio, ExitUsage)
-	}
-	if k := m[stateExportedKey]; k != "" {
+	if k := state.ExportedKeyID; k != "" {
 		// Not a secret, but it names the build role's session.
 		rio.mask(k)
 		opts.SkipKeyID = k
@@ -107,7 +100,7 @@ func runDown(ctx context.Context, env Env, args []string) int {
 	rio.endGroup()
 	if err != nil {
 		rio.errorf("buildrole down: %s\nnothing was deleted; %s", err, sweepCommand(state, auth.RoleToAssume))
-		return finish(rio, ExitLeftovers)
+		return ExitLeftovers
 	}
 	if c, err := sess.Config.Credentials.Retrieve(ctx); err == nil {
 		rio.mask(c.SecretAccessKey)
@@ -118,8 +111,8 @@ func runDown(ctx context.Context, env Env, args []string) int {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	rio.group("Delete run " + state.RunID)
-	rep, err := provision.Down(ctx, iam.NewFromConfig(sess.Config), state, provision.Options{Progress: rio.printf})
-	err = withExplanation(err)
+	rep, err := provision.Down(ctx, iam.NewFromConfig(sess.Config), state, provision.Options{Progress: rio.printf, Now: env.Now})
+	err = withExplanation(err, accountsetup.RunContext{Partition: auth.Partition, AccountID: sess.AccountID, Path: state.Path})
 	for _, o := range rep.Outcomes {
 		rio.printf("%-18s %-60s %s", o.Kind, o.Name, o.Status)
 	}
@@ -127,13 +120,13 @@ func runDown(ctx context.Context, env Env, args []string) int {
 	_ = rio.summary(downSummary(state, rep, auth.RoleToAssume))
 	if err != nil {
 		rio.errorf("buildrole down: %s\nstill present: %s\nto retry: %s", err, failedARNs(rep, auth.Partition, sess.AccountID, orDefault(state.Path, "/")), sweepCommand(state, auth.RoleToAssume))
-		return finish(rio, ExitLeftovers)
+		return ExitLeftovers
 	}
 	rio.printf("buildrole down: run %s removed (%s)", state.RunID, resourceCount(rep))
 	if err := rio.clearState(); err != nil {
 		rio.warnf("%s", err)
 	}
-	return finish(rio, ExitOK)
+	return ExitOK
 }
 
 // failedARNs names what could not be deleted, by ARN where it has one.
@@ -141,7 +134,7 @@ func failedARNs(rep *provision.Report, partition, account, path string) string {
 	var out []string
 	for _, o := range rep.Failed() {
 		switch o.Kind {
-		case "role", "instance-profile":
+		case provision.KindRole, provision.KindInstanceProfile:
 			out = append(out, fmt.Sprintf("arn:%s:iam::%s:%s%s%s", partition, account, o.Kind, path, o.Name))
 		default:
 			out = append(out, o.Kind+" "+o.Name)
@@ -150,7 +143,7 @@ func failedARNs(rep *provision.Report, partition, account, path string) string {
 	return strings.Join(out, ", ")
 }
 
-func downSummary(s provision.State, rep *provision.Report, roleToAssume string) string {
+func downSummary(s run.State, rep *provision.Report, roleToAssume string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### buildrole: teardown of run `%s`\n\n| kind | name | result |\n|---|---|---|\n", s.RunID)
 	for _, o := range rep.Outcomes {

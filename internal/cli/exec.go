@@ -19,7 +19,8 @@ import (
 	"github.com/buildrole/buildrole/internal/csm"
 	"github.com/buildrole/buildrole/internal/ghaction"
 	"github.com/buildrole/buildrole/internal/iampolicy"
-	"github.com/buildrole/buildrole/internal/provision"
+	"github.com/buildrole/buildrole/internal/planner"
+	"github.com/buildrole/buildrole/internal/run"
 	"github.com/buildrole/buildrole/internal/safefile"
 )
 
@@ -195,7 +196,7 @@ func execPolicy(env Env, f *flags, stateGiven bool) (*csm.Policy, error) {
 			return nil, err
 		}
 		pol := &csm.Policy{Document: *plan.BuildRole.Policy, Source: "derived from template " + template, Grants: plan.Grants}
-		if plan.AccountID == provision.PlaceholderAccount {
+		if plan.AccountID == planner.PlaceholderAccount {
 			pol.AnyAccount = plan.AccountID
 		}
 		return pol, nil
@@ -249,7 +250,7 @@ func statePolicyFile(path string, required bool) (*csm.Policy, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("state file %s is not the JSON object `buildrole up` writes: %w", path, err)
 	}
-	st, err := provision.StateFromMap(m, authStateKeys...)
+	st, err := run.StateFromMap(m)
 	if err != nil {
 		return nil, fmt.Errorf("state file %s: %w", path, err)
 	}
@@ -267,16 +268,12 @@ func statePolicyFile(path string, required bool) (*csm.Policy, error) {
 
 // previewPlan is the plan up would make, computed without any call: what
 // `buildrole policy` prints and what `exec --template` holds calls against.
-func previewPlan(env Env, input func(string) string, gh config.GitHub) (*config.Config, *provision.Plan, error) {
+func previewPlan(env Env, input func(string) string, gh config.GitHub) (*config.Config, *planner.Plan, error) {
 	cfg, err := config.Parse(config.Source{Input: input, Flags: true, GitHub: gh, RunID: uuid.NewString(), Now: env.Now(), Getenv: env.Getenv})
 	if err != nil {
 		return nil, nil, fmt.Errorf("invalid input:\n%w", err)
 	}
-	account := cfg.AccountID
-	if account == "" {
-		account = provision.PlaceholderAccount
-	}
-	plan, err := provision.NewPlan(cfg, account, dryRunTrust(cfg, account))
+	plan, err := planBeforeCalls(cfg)
 	return cfg, plan, err
 }
 
@@ -285,7 +282,7 @@ func previewPlan(env Env, input func(string) string, gh config.GitHub) (*config.
 // BUILDROLE_POLICY_FILE; on the command line, a file beside the state
 // file. The policy is no secret. A failure costs exec its comparison, not
 // the run.
-func savePolicy(rio runIO, getenv func(string) string, stateFile string, p *provision.Plan) {
+func savePolicy(rio runIO, getenv func(string) string, stateFile string, p *planner.Plan) {
 	var err error
 	if !rio.flags() {
 		dir := getenv("RUNNER_TEMP")

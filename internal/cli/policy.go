@@ -11,7 +11,7 @@ import (
 	"github.com/buildrole/buildrole/internal/config"
 	"github.com/buildrole/buildrole/internal/ghaction"
 	"github.com/buildrole/buildrole/internal/iampolicy"
-	"github.com/buildrole/buildrole/internal/provision"
+	"github.com/buildrole/buildrole/internal/planner"
 )
 
 // policyReport is `buildrole policy --json`.
@@ -94,7 +94,7 @@ func runPolicy(_ context.Context, env Env, args []string) int {
 func placeholders(cfg *config.Config) []string {
 	var out []string
 	if cfg.AccountID == "" {
-		out = append(out, fmt.Sprintf("account %s: the real account comes from --role-to-assume (or, without one, from the caller)", provision.PlaceholderAccount))
+		out = append(out, fmt.Sprintf("account %s: the real account comes from --role-to-assume (or, without one, from the caller)", planner.PlaceholderAccount))
 	}
 	if cfg.RoleToAssume == "" {
 		out = append(out, "CALLER-ROLE/CALLER-SESSION: without role-to-assume the build role trusts the session that runs up, known only then")
@@ -111,7 +111,7 @@ func placeholders(cfg *config.Config) []string {
 // reasons says why each statement of the build policy is there: the
 // template options and plugin steps behind it, and what each of its guards
 // (condition keys) stops.
-func reasons(p *provision.Plan) []reason {
+func reasons(p *planner.Plan) []reason {
 	var out []reason
 	for i, st := range p.BuildRole.Policy.Statement {
 		sid := st.Sid

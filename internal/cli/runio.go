@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/buildrole/buildrole/internal/ghaction"
+	"github.com/buildrole/buildrole/internal/run"
 	"github.com/buildrole/buildrole/internal/safefile"
 )
 
@@ -75,7 +76,7 @@ func (a actionIO) saveState(m map[string]string) error {
 
 func (a actionIO) loadState() (map[string]string, bool, error) {
 	m := map[string]string{}
-	for _, k := range stateKeys {
+	for _, k := range run.StateKeys() {
 		if v := a.r.State(k); v != "" {
 			m[k] = v
 		}
@@ -108,7 +109,7 @@ func (a actionIO) precheck() error { return nil }
 // an up that rolled back) finds no run to wait for.
 func (a actionIO) clearState() error {
 	m := map[string]string{}
-	for _, k := range stateKeys {
+	for _, k := range run.StateKeys() {
 		m[k] = ""
 	}
 	return a.saveState(m)

@@ -9,10 +9,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
+	"github.com/buildrole/buildrole/internal/accountsetup"
+	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/config"
 	"github.com/buildrole/buildrole/internal/ghaction"
-	"github.com/buildrole/buildrole/internal/naming"
 	"github.com/buildrole/buildrole/internal/provision"
+	"github.com/buildrole/buildrole/internal/run"
 	"github.com/buildrole/buildrole/internal/stsauth"
 )
 
@@ -63,7 +65,7 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 		bad = append(bad, err.Error())
 	}
 	filter := provision.Filter{Path: orDefault(input("path"), "/buildrole/"), Repository: sf.repo, PR: sf.pr, RunID: sf.runID, Expired: sf.expired, Now: env.Now()}
-	if err := naming.ValidatePath(filter.Path); err != nil {
+	if err := awsfacts.ValidatePath(filter.Path); err != nil {
 		bad = append(bad, fmt.Sprintf("%s: %v", inputName(rio, "path"), err))
 	}
 	if sf.olderThan != "" {
@@ -83,7 +85,7 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 		// Pull request numbers repeat across repositories sharing the path.
 		bad = append(bad, fmt.Sprintf("%s needs %s: another repository's pull request may have the same number", sf.name("pr"), sf.name("repository")))
 	}
-	if sf.runID != "" && !provision.IsRunID(sf.runID) {
+	if sf.runID != "" && !run.IsRunID(sf.runID) {
 		bad = append(bad, fmt.Sprintf("%s: %q must be a buildrole run id (a UUID)", sf.name("run-id"), sf.runID))
 	}
 	if sf.concurrency < 1 || sf.concurrency > 64 {
@@ -123,13 +125,14 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 	}
 	rio.group("Sweep " + filter.Path)
 	rep, err := provision.Sweep(ctx, iam.NewFromConfig(sess.Config), filter, provision.SweepOptions{DryRun: dryRun, Concurrency: sf.concurrency})
-	err = withExplanation(err)
+	rc := accountsetup.RunContext{Partition: auth.Partition, AccountID: sess.AccountID, Path: filter.Path}
+	err = withExplanation(err, rc)
 	for _, r := range rep.Runs {
 		rio.printf("%-12s %s %s", r.Status, r.RunID, strings.Join(r.Names, " "))
 	}
 	if len(rep.Unreadable) > 0 {
 		rio.warnf("%d resources under %s could not be read and were left alone: %s\n%s", len(rep.Unreadable), filter.Path,
-			strings.Join(rep.Unreadable, ", "), provision.Explain(fmt.Errorf("read tags of %s: %w", rep.Unreadable[0], rep.UnreadableErr)))
+			strings.Join(rep.Unreadable, ", "), explain(fmt.Errorf("read tags of %s: %w", rep.Unreadable[0], rep.UnreadableErr), rc))
 	}
 	rio.endGroup()
 	if f.json {

@@ -12,27 +12,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/google/uuid"
 
+	"github.com/buildrole/buildrole/internal/accountsetup"
 	"github.com/buildrole/buildrole/internal/config"
 	"github.com/buildrole/buildrole/internal/ghaction"
 	"github.com/buildrole/buildrole/internal/iampolicy"
-	"github.com/buildrole/buildrole/internal/naming"
+	"github.com/buildrole/buildrole/internal/planner"
 	"github.com/buildrole/buildrole/internal/provision"
+	"github.com/buildrole/buildrole/internal/run"
 	"github.com/buildrole/buildrole/internal/stsauth"
-)
-
-// State keys beyond the resource names: how the post step authenticates.
-// None is a secret.
-const (
-	stateRoleToAssume = "role-to-assume"
-	stateAudience     = "audience"
-	// stateExportedKey is the access key id of the build-role credentials
-	// up exported: the post step must not sign with them.
-	stateExportedKey = "exported-key-id"
-)
-
-var (
-	authStateKeys = []string{stateRoleToAssume, stateAudience, stateExportedKey}
-	stateKeys     = append(append([]string(nil), provision.StateKeys...), authStateKeys...)
 )
 
 // newIO picks the runner or the terminal, and parses flags for the latter.
@@ -60,7 +47,7 @@ func upFlags(env Env) *flags {
 }
 
 func runUp(ctx context.Context, env Env, args []string) int {
-	start := time.Now()
+	start := env.Now()
 	f := upFlags(env)
 	raw, code := newIO(env, f, args)
 	if raw == nil {
@@ -75,7 +62,7 @@ func runUp(ctx context.Context, env Env, args []string) int {
 	errs := &errorLog{runIO: raw}
 	code = up(ctx, env, errs, f, inAction, start)
 	if code != ExitOK {
-		_ = raw.summary(failureSummary(code, errs.lines, time.Since(start)))
+		_ = raw.summary(failureSummary(code, errs.lines, env.Now().Sub(start)))
 	}
 	return finish(raw, code)
 }
@@ -126,14 +113,12 @@ func up(ctx context.Context, env Env, rio runIO, f *flags, inAction bool, start 
 	if cfg.MaskAccountID && cfg.AccountID != "" {
 		rio.mask(cfg.AccountID)
 	}
-	// The plan depends on the account only for ARNs: build it now, so that
+	// The plan depends on the account and the trust only for ARNs and the
+	// build role's trust: build it now, with what the job foresees, so that
 	// what IAM would refuse (sizes, duplicate ids, lint errors) is refused
-	// before any call.
-	account := cfg.AccountID
-	if account == "" {
-		account = provision.PlaceholderAccount
-	}
-	if _, err := provision.NewPlan(cfg, account, dryRunTrust(cfg, account)); err != nil {
+	// before any call. The run keeps it when the bootstrap confirms both.
+	plan, err := planBeforeCalls(cfg)
+	if err != nil {
 		rio.errorf("buildrole up: invalid input; nothing was created:\n%s", err)
 		return ExitUsage
 	}
@@ -149,11 +134,11 @@ func up(ctx context.Context, env Env, rio runIO, f *flags, inAction bool, start 
 	}
 	if cfg.DryRun {
 		printWarnings(rio, cfg)
-		return printDryRun(rio, env, cfg)
+		return printDryRun(rio, env, plan)
 	}
 	opts := awsOptions(env, cfg.Auth, f.endpoint)
 	opts.Retrying = func(r stsauth.Retry) { rio.printf("%s", r) }
-	u := &upRun{env: env, rio: rio, cfg: cfg, opts: opts, start: start, f: f}
+	u := &upRun{env: env, rio: rio, cfg: cfg, opts: opts, start: start, f: f, preview: plan}
 	return u.run(ctx)
 }
 
@@ -170,16 +155,7 @@ func finish(rio runIO, code int) int {
 	return code
 }
 
-func printDryRun(rio runIO, env Env, cfg *config.Config) int {
-	account := cfg.AccountID
-	if account == "" {
-		account = provision.PlaceholderAccount
-	}
-	plan, err := provision.NewPlan(cfg, account, dryRunTrust(cfg, account))
-	if err != nil {
-		rio.errorf("%s", err)
-		return ExitUsage
-	}
+func printDryRun(rio runIO, env Env, plan *planner.Plan) int {
 	b, _ := json.MarshalIndent(plan, "", "  ")
 	if err := writeData(env.Stdout, ghaction.InActions(env.Getenv), string(b)); err != nil {
 		return ExitFailed
@@ -187,18 +163,29 @@ func printDryRun(rio runIO, env Env, cfg *config.Config) int {
 	return ExitOK
 }
 
+// planBeforeCalls is the plan before any call: the account from
+// role-to-assume (or a placeholder), and the trust GitHub's token for this
+// event would carry.
+func planBeforeCalls(cfg *config.Config) (*planner.Plan, error) {
+	account := cfg.AccountID
+	if account == "" {
+		account = planner.PlaceholderAccount
+	}
+	return planner.New(cfg, account, dryRunTrust(cfg, account))
+}
+
 // dryRunTrust has no token to read `sub` from, so it uses the subject
 // GitHub would issue for this event.
-func dryRunTrust(cfg *config.Config, account string) provision.Trust {
+func dryRunTrust(cfg *config.Config, account string) run.Trust {
 	if cfg.RoleToAssume == "" {
 		// A placeholder: the real run trusts the caller's own session.
-		return provision.Trust{PrincipalARN: fmt.Sprintf("arn:%s:sts::%s:assumed-role/CALLER-ROLE/CALLER-SESSION", cfg.Partition, account)}
+		return run.Trust{PrincipalARN: fmt.Sprintf("arn:%s:sts::%s:assumed-role/CALLER-ROLE/CALLER-SESSION", cfg.Partition, account)}
 	}
 	name, err := iampolicy.OIDCProviderName(cfg.GitHub.Issuer())
 	if err != nil {
-		name = provision.GitHubOIDCHost
+		name = run.GitHubOIDCHost
 	}
-	return provision.Trust{ProviderARN: providerARN(cfg.Partition, account, name), Issuer: name, Audience: cfg.Audience, Subject: cfg.GitHub.Subject()}
+	return run.Trust{ProviderARN: providerARN(cfg.Partition, account, name), Issuer: name, Audience: cfg.Audience, Subject: cfg.GitHub.Subject()}
 }
 
 func providerARN(partition, account, name string) string {
@@ -206,37 +193,78 @@ func providerARN(partition, account, name string) string {
 }
 
 type upRun struct {
-	env   Env
-	rio   runIO
-	cfg   *config.Config
-	opts  stsauth.Options
-	state map[string]string // as saved
-	start time.Time
-	f     *flags
+	env     Env
+	rio     runIO
+	cfg     *config.Config
+	opts    stsauth.Options
+	state   run.State // as saved
+	start   time.Time
+	f       *flags
+	preview *planner.Plan // built before any call
+	tokens  stsauth.TokenSource
 }
 
-func (u *upRun) tokens(ctx context.Context, aud string) (string, error) { return u.rio.token(ctx, aud) }
+func (u *upRun) token(ctx context.Context, aud string) (string, error) { return u.rio.token(ctx, aud) }
 
+// explain names, for each refused call, the bootstrap statement that
+// grants it, in the run's account.
+func (u *upRun) explain(err error, account string) error {
+	return withExplanation(err, accountsetup.RunContext{Partition: u.cfg.Partition, AccountID: account, Path: u.cfg.Path, NamePrefix: u.cfg.NamePrefix})
+}
+
+// run is up after the input: bootstrap, plan, save the state, create,
+// hand the build role over, publish.
 func (u *upRun) run(ctx context.Context) int {
+	sess, trust, code := u.bootstrap(ctx)
+	if sess == nil {
+		return code
+	}
+	plan, err := u.plan(sess.AccountID, trust)
+	if err != nil {
+		u.rio.errorf("buildrole up: %s\nnothing was created", err)
+		return ExitFailed
+	}
+	u.state = plan.SavedState(u.env.Now())
+	u.state.RoleToAssume, u.state.Audience = u.cfg.RoleToAssume, u.cfg.Audience
+	if err := u.rio.saveState(u.state.Map()); err != nil {
+		u.rio.errorf("buildrole up: %s\nnothing was created", err)
+		return ExitFailed
+	}
+	client := iam.NewFromConfig(sess.Config)
+	made, code := u.create(ctx, client, plan)
+	if code != ExitOK {
+		return code
+	}
+	if err := u.handOver(ctx, client, sess, plan, made); err != nil {
+		return u.teardownAfter(ctx, client, plan, err)
+	}
+	if err := u.publish(plan); err != nil {
+		return u.teardownAfter(ctx, client, plan, err)
+	}
+	return ExitOK
+}
+
+// bootstrap opens the bootstrap session and says whom the build role
+// trusts; a nil session means stop with code.
+func (u *upRun) bootstrap(ctx context.Context) (*stsauth.Session, run.Trust, int) {
 	rio, cfg := u.rio, u.cfg
-	var tokens stsauth.TokenSource
 	if cfg.RoleToAssume != "" {
 		// One token serves the bootstrap and every attempt on the build
 		// role: fetched (and masked) before anything else is printed.
-		tokens = stsauth.ReuseTokens(u.tokens)
-		if _, err := tokens(ctx, cfg.Audience); err != nil {
+		u.tokens = stsauth.ReuseTokens(u.token)
+		if _, err := u.tokens(ctx, cfg.Audience); err != nil {
 			rio.errorf("buildrole up: %s\nnothing was created", err)
-			return ExitFailed
+			return nil, run.Trust{}, ExitFailed
 		}
 	}
 	// Warnings after the token's mask: masks come before anything else.
 	printWarnings(rio, cfg)
 	rio.group("Bootstrap session")
-	sess, err := stsauth.Bootstrap(ctx, u.opts, cfg.RoleToAssume, cfg.RoleSessionName, cfg.Audience, tokens)
+	defer rio.endGroup()
+	sess, err := stsauth.Bootstrap(ctx, u.opts, cfg.RoleToAssume, cfg.RoleSessionName, cfg.Audience, u.tokens)
 	if err != nil {
-		rio.endGroup()
-		rio.errorf("buildrole up: %s\nnothing was created", withExplanation(err))
-		return ExitFailed
+		rio.errorf("buildrole up: %s\nnothing was created", u.explain(err, cfg.AccountID))
+		return nil, run.Trust{}, ExitFailed
 	}
 	if c, err := sess.Config.Credentials.Retrieve(ctx); err == nil {
 		rio.mask(c.SecretAccessKey)
@@ -246,50 +274,55 @@ func (u *upRun) run(ctx context.Context) int {
 		rio.mask(sess.AccountID)
 	}
 	rio.printf("bootstrap session: %s", sess.PrincipalARN)
-	var trust provision.Trust
-	if cfg.RoleToAssume != "" {
-		// The token names its issuer (github.com's, GitHub Enterprise
-		// Server's, an enterprise's own): the build role trusts the same.
-		name, err := iampolicy.OIDCProviderName(orDefault(sess.Claims.Issuer, iampolicy.GitHubIssuer))
-		if err != nil {
-			rio.errorf("buildrole up: the job's OIDC token: %s\nnothing was created", err)
-			return ExitFailed
-		}
-		trust = provision.Trust{ProviderARN: providerARN(cfg.Partition, sess.AccountID, name), Issuer: name, Audience: cfg.Audience, Subject: sess.Claims.Subject}
-		rio.printf("build role trusts this job's token: sub %q, aud %q", trust.Subject, trust.Audience)
-	} else {
-		trust = provision.Trust{PrincipalARN: sess.PrincipalARN}
+	if cfg.RoleToAssume == "" {
 		rio.printf("build role trusts the bootstrap session (role chaining; build credentials last at most 1 h)")
+		return sess, run.Trust{PrincipalARN: sess.PrincipalARN}, ExitOK
 	}
-	rio.endGroup()
-
-	plan, err := provision.NewPlan(cfg, sess.AccountID, trust)
+	// The token names its issuer (github.com's, GitHub Enterprise
+	// Server's, an enterprise's own): the build role trusts the same.
+	name, err := iampolicy.OIDCProviderName(orDefault(sess.Claims.Issuer, iampolicy.GitHubIssuer))
 	if err != nil {
-		rio.errorf("buildrole up: %s\nnothing was created", err)
-		return ExitFailed
+		rio.errorf("buildrole up: the job's OIDC token: %s\nnothing was created", err)
+		return nil, run.Trust{}, ExitFailed
 	}
-	state := plan.SavedState(time.Now()).Map()
-	state[stateRoleToAssume] = cfg.RoleToAssume
-	state[stateAudience] = cfg.Audience
-	u.state = state
-	if err := rio.saveState(state); err != nil {
-		rio.errorf("buildrole up: %s\nnothing was created", err)
-		return ExitFailed
-	}
+	trust := run.Trust{ProviderARN: providerARN(cfg.Partition, sess.AccountID, name), Issuer: name, Audience: cfg.Audience, Subject: sess.Claims.Subject}
+	rio.printf("build role trusts this job's token: sub %q, aud %q", trust.Subject, trust.Audience)
+	return sess, trust, ExitOK
+}
 
+// plan is the preview when the session confirmed its account and trust,
+// and otherwise the plan for what the session found.
+func (u *upRun) plan(account string, trust run.Trust) (*planner.Plan, error) {
+	if p := u.preview; p != nil && p.AccountID == account && p.Trust == trust {
+		return p, nil
+	}
+	return planner.New(u.cfg, account, trust)
+}
+
+// create makes the run's resources and returns when IAM made them.
+func (u *upRun) create(ctx context.Context, client *iam.Client, plan *planner.Plan) (time.Time, int) {
+	rio := u.rio
 	rio.debugf("build role trust policy: %s", plan.BuildRole.Trust.JSON())
 	rio.debugf("build role policy: %s", plan.BuildRole.Policy.JSON())
 	rio.debugf("tags: %s", hclMap(plan.Tags))
 	rio.group("Create " + plan.BuildRole.Name)
-	client := iam.NewFromConfig(sess.Config)
-	start := time.Now()
-	_, err = provision.Up(ctx, client, plan, provision.Options{})
+	start := u.env.Now()
+	_, err := provision.Up(ctx, client, &plan.Plan, provision.Options{Now: u.env.Now})
 	rio.endGroup()
 	if err != nil {
-		return u.failed(err, plan)
+		return time.Time{}, u.failed(err, plan)
 	}
-	rio.printf("created %s in %s", strings.Join(created(plan), ", "), time.Since(start).Round(time.Millisecond))
+	took := u.env.Now().Sub(start)
+	rio.printf("created %s in %s", strings.Join(plan.ARNs(), ", "), took.Round(time.Millisecond))
+	// IAM made the roles and the profile when the first of Up's two levels
+	// of calls answered: about halfway. The polls are timed from then.
+	return start.Add(took / 2), ExitOK
+}
 
+// handOver waits until the run can be used: the build role assumed and
+// its credentials exported, or, without export, the instance profile
+// visible to Packer.
+func (u *upRun) handOver(ctx context.Context, client *iam.Client, sess *stsauth.Session, plan *planner.Plan, made time.Time) error {
 	// Packer reads the profile before launching: wait until IAM shows it,
 	// in the same window as the trust policy's propagation.
 	var also []stsauth.Check
@@ -304,67 +337,58 @@ func (u *upRun) run(ctx context.Context) int {
 		}})
 	}
 	opts := u.opts
-	opts.Progress = func(p stsauth.Progress) { rio.printf("%s", p) }
-	// IAM made the roles and the profile when the first of Up's two levels
-	// of calls answered: about halfway. The polls are timed from then.
-	made := start.Add(time.Since(start) / 2)
-	if cfg.ExportCredentials {
-		rio.group("Assume " + plan.BuildRole.Name)
-		creds, waited, err := stsauth.AssumeBuildRole(ctx, opts, sess, stsauth.BuildRoleRequest{
-			RoleARN:         plan.BuildRole.ARN,
-			SessionName:     cfg.RoleSessionName,
-			DurationSeconds: cfg.DurationSeconds,
-			Chain:           trust.Mode() == "chain",
-			Audience:        cfg.Audience,
-			Since:           made,
-			Also:            also,
-		}, tokens)
-		if err == nil {
-			// Masks before anything else can print them.
-			rio.mask(creds.AccessKeyID)
-			rio.mask(creds.SecretAccessKey)
-			rio.mask(creds.SessionToken)
-		}
-		rio.endGroup()
-		if err != nil {
-			return u.teardownAfter(ctx, client, plan, err)
-		}
-		rio.printf("build role assumed after %s of propagation; credentials expire %s", waited.Round(time.Millisecond), creds.Expires.UTC().Format(time.RFC3339))
-		// Before the keys reach the environment: the post step must know
-		// them as buildrole's own, so as never to tear down with them.
-		u.state[stateExportedKey] = creds.AccessKeyID
-		if err := rio.saveState(u.state); err != nil {
-			return u.teardownAfter(ctx, client, plan, err)
-		}
-		for _, kv := range [][2]string{{"AWS_ACCESS_KEY_ID", creds.AccessKeyID}, {"AWS_SECRET_ACCESS_KEY", creds.SecretAccessKey}, {"AWS_SESSION_TOKEN", creds.SessionToken}} {
-			if err := rio.setEnv(kv[0], kv[1]); err != nil {
-				return u.teardownAfter(ctx, client, plan, err)
-			}
-		}
-	} else if len(also) > 0 {
-		if _, err := stsauth.Wait(ctx, opts, made, 0, also...); err != nil {
-			return u.teardownAfter(ctx, client, plan, err)
-		}
+	opts.Progress = func(p stsauth.Progress) { u.rio.printf("%s", p) }
+	if u.cfg.ExportCredentials {
+		return u.export(ctx, opts, sess, plan, made, also)
 	}
-	if err := u.publish(plan); err != nil {
-		return u.teardownAfter(ctx, client, plan, err)
+	if len(also) > 0 {
+		_, err := stsauth.Wait(ctx, opts, made, 0, also...)
+		return err
 	}
-	return ExitOK
+	return nil
 }
 
-func created(p *provision.Plan) []string {
-	out := []string{p.BuildRole.ARN}
-	if p.InstanceRole != nil {
-		out = append(out, p.InstanceRole.ARN)
+// export assumes the build role once its trust has propagated and puts its
+// credentials, masked, in the job's environment.
+func (u *upRun) export(ctx context.Context, opts stsauth.Options, sess *stsauth.Session, plan *planner.Plan, made time.Time, also []stsauth.Check) error {
+	rio := u.rio
+	rio.group("Assume " + plan.BuildRole.Name)
+	creds, waited, err := stsauth.AssumeBuildRole(ctx, opts, sess, stsauth.BuildRoleRequest{
+		RoleARN:         plan.BuildRole.ARN,
+		SessionName:     u.cfg.RoleSessionName,
+		DurationSeconds: u.cfg.DurationSeconds,
+		Chain:           plan.TrustMode == run.TrustChain,
+		Audience:        u.cfg.Audience,
+		Since:           made,
+		Also:            also,
+	}, u.tokens)
+	if err == nil {
+		// Masks before anything else can print them.
+		rio.mask(creds.AccessKeyID)
+		rio.mask(creds.SecretAccessKey)
+		rio.mask(creds.SessionToken)
 	}
-	if p.InstanceProfile != nil {
-		out = append(out, p.InstanceProfile.ARN)
+	rio.endGroup()
+	if err != nil {
+		return err
 	}
-	return out
+	rio.printf("build role assumed after %s of propagation; credentials expire %s", waited.Round(time.Millisecond), creds.Expires.UTC().Format(time.RFC3339))
+	// Before the keys reach the environment: the post step must know them
+	// as buildrole's own, so as never to tear down with them.
+	u.state.ExportedKeyID = creds.AccessKeyID
+	if err := rio.saveState(u.state.Map()); err != nil {
+		return err
+	}
+	for _, kv := range [][2]string{{"AWS_ACCESS_KEY_ID", creds.AccessKeyID}, {"AWS_SECRET_ACCESS_KEY", creds.SecretAccessKey}, {"AWS_SESSION_TOKEN", creds.SessionToken}} {
+		if err := rio.setEnv(kv[0], kv[1]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Outputs returns the step outputs of a plan.
-func Outputs(p *provision.Plan) map[string]string {
+func Outputs(p *run.Plan) map[string]string {
 	o := map[string]string{
 		"role-name":      p.BuildRole.Name,
 		"role-arn":       p.BuildRole.ARN,
@@ -384,8 +408,8 @@ func Outputs(p *provision.Plan) map[string]string {
 	return o
 }
 
-func (u *upRun) publish(p *provision.Plan) error {
-	outs := Outputs(p)
+func (u *upRun) publish(p *planner.Plan) error {
+	outs := Outputs(&p.Plan)
 	var errs []error
 	for _, k := range ghaction.SortedKeys(outs) {
 		errs = append(errs, u.rio.setOutput(k, outs[k]))
@@ -401,14 +425,14 @@ func (u *upRun) publish(p *provision.Plan) error {
 	for _, k := range ghaction.SortedKeys(env) {
 		errs = append(errs, u.rio.setEnv(k, env[k]))
 	}
-	errs = append(errs, u.rio.summary(upSummary(p)+fmt.Sprintf("\nup took %s.\n", time.Since(u.start).Round(time.Millisecond))))
+	errs = append(errs, u.rio.summary(upSummary(p)+fmt.Sprintf("\nup took %s.\n", u.env.Now().Sub(u.start).Round(time.Millisecond))))
 	savePolicy(u.rio, u.env.Getenv, u.f.stateFile, p)
 	return errors.Join(errs...)
 }
 
 // hclMap renders tags as an HCL map literal for a Packer variable.
-func hclMap(tags []naming.Tag) string {
-	sorted := append([]naming.Tag(nil), tags...)
+func hclMap(tags []run.Tag) string {
+	sorted := append([]run.Tag(nil), tags...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Key < sorted[j].Key })
 	var b strings.Builder
 	b.WriteString("{")
@@ -424,7 +448,7 @@ func hclMap(tags []naming.Tag) string {
 	return b.String()
 }
 
-func upSummary(p *provision.Plan) string {
+func upSummary(p *planner.Plan) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### buildrole: run `%s`\n\n| resource | name | ARN |\n|---|---|---|\n", p.RunID)
 	fmt.Fprintf(&b, "| build role | `%s` | `%s` |\n", p.BuildRole.Name, p.BuildRole.ARN)
@@ -454,24 +478,19 @@ func upSummary(p *provision.Plan) string {
 }
 
 // failed reports a failed Up. Up has already rolled back what it could.
-func (u *upRun) failed(err error, p *provision.Plan) int {
-	err = withExplanation(err)
-	if u.cfg.Boundary == "" && strings.Contains(err.Error(), "iam:CreateRole was denied") {
+func (u *upRun) failed(err error, p *planner.Plan) int {
+	missingBoundary := u.cfg.Boundary == "" && deniedAction(err, "iam:CreateRole")
+	err = u.explain(err, p.AccountID)
+	if missingBoundary {
 		err = fmt.Errorf("%w\npermissions-boundary is not set: a bootstrap role made by `buildrole bootstrap` creates roles only with its boundary; set permissions-boundary to arn:%s:iam::%s:policy%sbuildrole-boundary", err, p.Partition, p.AccountID, p.Path)
 	}
 	var unknown *provision.UnknownOutcomeError
 	if errors.As(err, &unknown) {
 		// Keep the state, with what may still appear: the post step (or
 		// down) waits for it before deleting and before forgetting.
-		st := p.State()
-		var pend []string
-		for _, r := range unknown.Pending {
-			pend = append(pend, r.Kind+"/"+r.Name)
-		}
-		st.Pending, st.PendingSince = strings.Join(pend, ","), unknown.Since.Format(time.RFC3339)
-		m := st.Map()
-		m[stateRoleToAssume], m[stateAudience] = u.cfg.RoleToAssume, u.cfg.Audience
-		if serr := u.rio.saveState(m); serr != nil {
+		st := u.state
+		st.Pending, st.PendingSince = unknown.Pending, unknown.Since
+		if serr := u.rio.saveState(st.Map()); serr != nil {
 			err = errors.Join(err, serr)
 		}
 		u.rio.errorf("buildrole up: %s\nthe state keeps them: %s waits for them and deletes them; if it cannot run, later: %s", err, u.downHint(), sweepCommand(st, u.cfg.RoleToAssume))
@@ -504,12 +523,12 @@ func (u *upRun) downHint() string {
 }
 
 // teardownAfter removes a run whose resources exist but cannot be used.
-func (u *upRun) teardownAfter(ctx context.Context, client *iam.Client, p *provision.Plan, cause error) int {
-	cause = withExplanation(cause)
+func (u *upRun) teardownAfter(ctx context.Context, client *iam.Client, p *planner.Plan, cause error) int {
+	cause = u.explain(cause, p.AccountID)
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
 	// Created moments ago: IAM may not show them yet.
-	rep, err := provision.Down(dctx, client, p.State(), provision.Options{Fresh: true, Progress: u.rio.printf})
+	rep, err := provision.Down(dctx, client, p.State(), provision.Options{Fresh: true, Progress: u.rio.printf, Now: u.env.Now})
 	if err != nil {
 		u.rio.errorf("buildrole up: %s\nand deleting the run failed: %s\n%s will try again, or run: %s", cause, err, u.downHint(), sweepCommand(p.State(), u.cfg.RoleToAssume))
 		return ExitLeftovers
@@ -519,21 +538,9 @@ func (u *upRun) teardownAfter(ctx context.Context, client *iam.Client, p *provis
 	return ExitFailed
 }
 
-// withExplanation adds, for each call AWS refused for lack of permission,
-// the action and the `buildrole bootstrap` statement that grants it.
-func withExplanation(err error) error {
-	if why := provision.Explain(err); why != "" {
-		return fmt.Errorf("%w\n%s", err, why)
-	}
-	if cause, ok := stsauth.Unreachable(err); ok && !strings.Contains(err.Error(), "cannot reach AWS") {
-		return fmt.Errorf("%w\ncannot reach AWS: %s; check the network, --endpoint-url / AWS_ENDPOINT_URL, and HTTPS_PROXY / NO_PROXY", err, cause)
-	}
-	return err
-}
-
 // sweepCommand is the exact command that removes a run's leftovers; every
 // value is shell-quoted, whatever the state held.
-func sweepCommand(s provision.State, roleToAssume string) string {
+func sweepCommand(s run.State, roleToAssume string) string {
 	cmd := "buildrole sweep --run-id " + shellQuote(s.RunID) + " --path " + shellQuote(orDefault(s.Path, "/buildrole/")) + " --aws-region " + shellQuote(s.Region)
 	if roleToAssume != "" {
 		cmd += " --role-to-assume " + shellQuote(roleToAssume)
@@ -545,7 +552,7 @@ func sweepCommand(s provision.State, roleToAssume string) string {
 // profiles (not policies and memberships).
 func resourceCount(rep *provision.Report) string {
 	var parts []string
-	for _, k := range []struct{ kind, one, many string }{{provision.KindRole, "role", "roles"}, {provision.KindProfile, "instance profile", "instance profiles"}} {
+	for _, k := range []struct{ kind, one, many string }{{provision.KindRole, "role", "roles"}, {provision.KindInstanceProfile, "instance profile", "instance profiles"}} {
 		n := 0
 		for _, o := range rep.Outcomes {
 			if o.Kind == k.kind && o.Status == provision.StatusDeleted {

@@ -17,6 +17,7 @@ import (
 	"github.com/buildrole/buildrole/internal/naming"
 	"github.com/buildrole/buildrole/internal/packertemplate"
 	"github.com/buildrole/buildrole/internal/policylint"
+	"github.com/buildrole/buildrole/internal/run"
 )
 
 // Instance profile modes.
@@ -118,7 +119,7 @@ type Config struct {
 	GitHub    GitHub
 	ExpiresAt time.Time
 	Names     naming.Names
-	Tags      []naming.Tag
+	Tags      []run.Tag
 	Warnings  []string
 }
 
@@ -148,113 +149,17 @@ var (
 func Parse(src Source) (*Config, error) {
 	p := parser{src: src}
 	c := &Config{RunID: src.RunID, GitHub: src.GitHub}
-
 	c.Auth = p.auth()
 	c.DurationSeconds = int32(p.intRange("role-duration-seconds", MinSessionSeconds, MaxSessionSeconds))
 	c.ExportCredentials = p.boolean("export-credentials")
 	c.DryRun = p.boolean("dry-run")
-
-	c.NamePrefix = p.str("name-prefix")
-	if err := naming.ValidatePrefix(c.NamePrefix); err != nil {
-		p.fail("name-prefix", "%v", err)
-	}
-	c.Path = p.str("path")
-	if err := naming.ValidatePath(c.Path); err != nil {
-		p.fail("path", "%v", err)
-	}
-	if c.Boundary = p.str("permissions-boundary"); c.Boundary != "" {
-		m := policyARN.FindStringSubmatch(c.Boundary)
-		switch {
-		case m == nil:
-			p.fail("permissions-boundary", "%q is not a managed policy ARN like arn:aws:iam::123456789012:policy/buildrole-boundary", c.Boundary)
-		case c.Partition != "" && m[1] != c.Partition:
-			p.fail("permissions-boundary", "%q is in partition %s, not %s", c.Boundary, m[1], c.Partition)
-		}
-	}
-
-	ttl := p.duration("ttl")
-	c.ExpiresAt = src.Now.Add(ttl).UTC().Truncate(time.Second)
-
-	if c.Template = p.str("template"); c.Template != "" {
-		if _, err := os.Stat(c.Template); err != nil {
-			p.fail("template", "cannot read %q: %v", c.Template, errors.Unwrap(err))
-		} else if t, err := packertemplate.Load(c.Template, packertemplate.Options{Env: src.Getenv, EnvAllowed: templateEnvAllowed, Vars: p.vars("template-vars")}); err != nil {
-			p.fail("template", "%v", err)
-		} else {
-			c.Packer = t
-			// The account only shapes ARNs; problems show without it.
-			for _, e := range buildpolicy.Derive(t, c.Partition, "000000000000", c.Region).Errors {
-				p.fail("template", "%s", e)
-			}
-		}
-	}
-	if s := p.str("extra-policy"); s != "" {
-		st, err := iampolicy.ParseStatements([]byte(s))
-		if err != nil {
-			p.fail("extra-policy", "%v", err)
-		} else if p.lint("extra-policy", asDocument(s), policylint.IdentityPolicy) {
-			c.ExtraStatements = st
-		}
-	}
-
-	c.InstanceProfile = p.oneOf("instance-profile", ProfileSeparate, ProfileShared, ProfileNone)
-	if s := p.str("instance-policy"); s != "" {
-		doc, err := iampolicy.Parse([]byte(s))
-		switch {
-		case err != nil:
-			p.fail("instance-policy", "%v", err)
-		case c.InstanceProfile != ProfileSeparate:
-			p.fail("instance-policy", "needs instance-profile: separate (it is %q)", c.InstanceProfile)
-		case iampolicy.Size(s) > iampolicy.MaxInlineRolePolicySize:
-			p.fail("instance-policy", "is %d characters without whitespace; IAM allows %d per role", iampolicy.Size(s), iampolicy.MaxInlineRolePolicySize)
-		case p.lint("instance-policy", s, policylint.IdentityPolicy):
-			c.InstancePolicy = &doc
-		}
-	}
+	c.ExpiresAt = src.Now.Add(p.duration("ttl")).UTC().Truncate(time.Second)
 	p.oneOf("mode", "up", "sweep")
-	if c.InstanceProfile == ProfileShared && len(splitList(p.str("allowed-source-cidrs"))) > 0 {
-		// In shared mode the VM's own calls, from the VM's address, use the
-		// build role, which allowed-source-cidrs would refuse.
-		p.fail("instance-profile", "shared cannot go with allowed-source-cidrs: the build VM calls AWS from its own address with the build role; use separate")
-	}
-	c.Scope = p.oneOf("scope", ScopeRegion, ScopeTags)
-	if c.Scope == ScopeTags {
-		switch {
-		case c.Template == "":
-			p.fail("scope", "tags needs a template, to know what Packer creates and tags")
-		case c.Packer != nil:
-			for _, e := range buildpolicy.TagScopeErrors(c.Packer, c.Partition) {
-				p.fail("scope", "%s", e)
-			}
-		}
-	}
-	for _, cidr := range splitList(p.str("allowed-source-cidrs")) {
-		if _, _, err := net.ParseCIDR(cidr); err != nil {
-			p.fail("allowed-source-cidrs", "%q is not a CIDR like 203.0.113.0/24", cidr)
-			continue
-		}
-		c.SourceCIDRs = append(c.SourceCIDRs, cidr)
-	}
-
-	user, err := naming.ParseTags(p.str("tags"))
-	if err != nil {
-		p.fail("tags", "%v", err)
-	}
-	slug := naming.Slug(src.GitHub.Repository, src.GitHub.PR(), src.GitHub.RunID)
-	c.Names = naming.Build(c.NamePrefix, slug, c.RunID, c.InstanceProfile)
-	defaults := naming.DefaultTags(naming.Run{
-		RunID:      c.RunID,
-		Repository: src.GitHub.Repository,
-		RunNumber:  src.GitHub.RunID,
-		Attempt:    src.GitHub.RunAttempt,
-		PR:         src.GitHub.PR(),
-		Workflow:   src.GitHub.Workflow,
-		ExpiresAt:  c.ExpiresAt,
-	})
-	c.Tags, c.Warnings, err = naming.MergeTags(defaults, user)
-	if err != nil {
-		p.fail("tags", "%v", err)
-	}
+	p.placement(c)
+	p.template(c)
+	p.policies(c)
+	p.network(c)
+	p.namesAndTags(c)
 	c.Warnings = append(c.Warnings, p.warnings...)
 	if src.RunID == "" {
 		p.errs = append(p.errs, errors.New("internal: no run id"))
@@ -525,4 +430,121 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// placement: where the run's resources go, and under which boundary.
+func (p *parser) placement(c *Config) {
+	c.NamePrefix = p.str("name-prefix")
+	if err := naming.ValidatePrefix(c.NamePrefix); err != nil {
+		p.fail("name-prefix", "%v", err)
+	}
+	c.Path = p.str("path")
+	if err := awsfacts.ValidatePath(c.Path); err != nil {
+		p.fail("path", "%v", err)
+	}
+	if c.Boundary = p.str("permissions-boundary"); c.Boundary != "" {
+		m := policyARN.FindStringSubmatch(c.Boundary)
+		switch {
+		case m == nil:
+			p.fail("permissions-boundary", "%q is not a managed policy ARN like arn:aws:iam::123456789012:policy/buildrole-boundary", c.Boundary)
+		case c.Partition != "" && m[1] != c.Partition:
+			p.fail("permissions-boundary", "%q is in partition %s, not %s", c.Boundary, m[1], c.Partition)
+		}
+	}
+	c.InstanceProfile = p.oneOf("instance-profile", ProfileSeparate, ProfileShared, ProfileNone)
+}
+
+// template loads the Packer template and refuses what its policy cannot
+// be derived from.
+func (p *parser) template(c *Config) {
+	if c.Template = p.str("template"); c.Template != "" {
+		if _, err := os.Stat(c.Template); err != nil {
+			p.fail("template", "cannot read %q: %v", c.Template, errors.Unwrap(err))
+		} else if t, err := packertemplate.Load(c.Template, packertemplate.Options{Env: p.src.Getenv, EnvAllowed: templateEnvAllowed, Vars: p.vars("template-vars")}); err != nil {
+			p.fail("template", "%v", err)
+		} else {
+			c.Packer = t
+			// The account only shapes ARNs; problems show without it.
+			for _, e := range buildpolicy.Derive(t, c.Partition, "000000000000", c.Region).Errors {
+				p.fail("template", "%s", e)
+			}
+		}
+	}
+	c.Scope = p.oneOf("scope", ScopeRegion, ScopeTags)
+	if c.Scope == ScopeTags {
+		switch {
+		case c.Template == "":
+			p.fail("scope", "tags needs a template, to know what Packer creates and tags")
+		case c.Packer != nil:
+			for _, e := range buildpolicy.TagScopeErrors(c.Packer, c.Partition) {
+				p.fail("scope", "%s", e)
+			}
+		}
+	}
+}
+
+// policies reads extra-policy and instance-policy, linted.
+func (p *parser) policies(c *Config) {
+	if s := p.str("extra-policy"); s != "" {
+		st, err := iampolicy.ParseStatements([]byte(s))
+		if err != nil {
+			p.fail("extra-policy", "%v", err)
+		} else if p.lint("extra-policy", asDocument(s), policylint.IdentityPolicy) {
+			c.ExtraStatements = st
+		}
+	}
+	if s := p.str("instance-policy"); s != "" {
+		doc, err := iampolicy.Parse([]byte(s))
+		switch {
+		case err != nil:
+			p.fail("instance-policy", "%v", err)
+		case c.InstanceProfile != ProfileSeparate:
+			p.fail("instance-policy", "needs instance-profile: separate (it is %q)", c.InstanceProfile)
+		case iampolicy.Size(s) > iampolicy.MaxInlineRolePolicySize:
+			p.fail("instance-policy", "is %d characters without whitespace; IAM allows %d per role", iampolicy.Size(s), iampolicy.MaxInlineRolePolicySize)
+		case p.lint("instance-policy", s, policylint.IdentityPolicy):
+			c.InstancePolicy = &doc
+		}
+	}
+}
+
+// network reads allowed-source-cidrs.
+func (p *parser) network(c *Config) {
+	if c.InstanceProfile == ProfileShared && len(splitList(p.str("allowed-source-cidrs"))) > 0 {
+		// In shared mode the VM's own calls, from the VM's address, use the
+		// build role, which allowed-source-cidrs would refuse.
+		p.fail("instance-profile", "shared cannot go with allowed-source-cidrs: the build VM calls AWS from its own address with the build role; use separate")
+	}
+	for _, cidr := range splitList(p.str("allowed-source-cidrs")) {
+		if _, _, err := net.ParseCIDR(cidr); err != nil {
+			p.fail("allowed-source-cidrs", "%q is not a CIDR like 203.0.113.0/24", cidr)
+			continue
+		}
+		c.SourceCIDRs = append(c.SourceCIDRs, cidr)
+	}
+}
+
+// namesAndTags derives the run's names and merges its tags with the
+// user's.
+func (p *parser) namesAndTags(c *Config) {
+	gh := p.src.GitHub
+	user, err := naming.ParseTags(p.str("tags"))
+	if err != nil {
+		p.fail("tags", "%v", err)
+	}
+	slug := naming.Slug(gh.Repository, gh.PR(), gh.RunID)
+	c.Names = naming.Build(c.NamePrefix, slug, c.RunID, c.InstanceProfile)
+	defaults := naming.DefaultTags(naming.Run{
+		RunID:      c.RunID,
+		Repository: gh.Repository,
+		RunNumber:  gh.RunID,
+		Attempt:    gh.RunAttempt,
+		PR:         gh.PR(),
+		Workflow:   gh.Workflow,
+		ExpiresAt:  c.ExpiresAt,
+	})
+	c.Tags, c.Warnings, err = naming.MergeTags(defaults, user)
+	if err != nil {
+		p.fail("tags", "%v", err)
+	}
 }

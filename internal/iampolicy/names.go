@@ -8,10 +8,14 @@ import (
 
 // Condition keys, operators and actions that buildrole's documents name.
 const (
-	KeyRequestedRegion              = "aws:RequestedRegion"
-	KeySourceIP                     = "aws:SourceIp"
-	KeyPassedToService              = "iam:PassedToService"
-	OpStringEquals                  = "StringEquals"
+	KeyRequestedRegion = "aws:RequestedRegion"
+	KeySourceIP        = "aws:SourceIp"
+	KeyPassedToService = "iam:PassedToService"
+	OpStringEquals     = "StringEquals"
+	// PrefixRequestTag and PrefixResourceTag start the condition keys of
+	// a tag in the request and on the resource: PrefixRequestTag + KEY.
+	PrefixRequestTag                = "aws:RequestTag/"
+	PrefixResourceTag               = "aws:ResourceTag/"
 	OpIPAddress                     = "IpAddress"
 	ActionPassRole                  = "iam:PassRole"
 	ActionGetInstanceProfile        = "iam:GetInstanceProfile"

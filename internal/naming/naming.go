@@ -4,22 +4,13 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-)
 
-// IAM's limits for the names we create.
-const (
-	MaxRoleName            = 64
-	MaxInstanceProfileName = 128
-	MaxPath                = 512
-	// ShortLen is how many hex digits of the run UUID make a name unique.
-	ShortLen = 8
-	// InstanceSuffix marks the instance role and its profile.
-	InstanceSuffix = "-vm"
+	"github.com/buildrole/buildrole/internal/awsfacts"
+	"github.com/buildrole/buildrole/internal/run"
 )
 
 var (
 	nameChars = regexp.MustCompile(`^[\w+=,.@-]+$`)
-	pathRE    = regexp.MustCompile(`^/$|^/[\x21-\x7E]*/$`)
 	slugBad   = regexp.MustCompile(`[^a-z0-9]+`)
 )
 
@@ -32,7 +23,7 @@ type Names struct {
 
 // MaxPrefixLen is the longest prefix that still leaves room for the unique
 // part and the instance suffix.
-const MaxPrefixLen = MaxRoleName - 1 - ShortLen - len(InstanceSuffix)
+const MaxPrefixLen = awsfacts.MaxRoleName - 1 - run.ShortLen - len(run.InstanceSuffix)
 
 // ValidatePrefix reports whether prefix can start every name.
 func ValidatePrefix(prefix string) error {
@@ -43,19 +34,6 @@ func ValidatePrefix(prefix string) error {
 		return fmt.Errorf("is %d characters; at most %d leave room for the unique suffix", len(prefix), MaxPrefixLen)
 	case !nameChars.MatchString(prefix):
 		return fmt.Errorf("%q may contain only letters, digits and + = , . @ _ -", prefix)
-	}
-	return nil
-}
-
-// ValidatePath checks an IAM path as IAM does.
-func ValidatePath(p string) error {
-	switch {
-	case len(p) > MaxPath:
-		return fmt.Errorf("is %d characters; IAM allows at most %d", len(p), MaxPath)
-	case !pathRE.MatchString(p):
-		return fmt.Errorf("%q must begin and end with / and contain only printable ASCII without spaces, e.g. /buildrole/", p)
-	case strings.Contains(p, "//"):
-		return fmt.Errorf("%q must not contain an empty segment (//)", p)
 	}
 	return nil
 }
@@ -92,22 +70,12 @@ func joinNonEmpty(sep string, parts ...string) string {
 	return strings.Join(keep, sep)
 }
 
-// Short is the unique part of every name: the first ShortLen hex digits of
-// the run UUID.
-func Short(runID string) string {
-	s := strings.ReplaceAll(runID, "-", "")
-	if len(s) > ShortLen {
-		s = s[:ShortLen]
-	}
-	return s
-}
-
 // Build makes the run's names. The slug is shortened so that the longest
 // name (the instance role) fits IAM's 64-character limit; the prefix and the
 // unique part are never cut. mode is "separate", "shared" or "none".
 func Build(prefix, slug, runID, mode string) Names {
-	short := Short(runID)
-	room := MaxRoleName - len(InstanceSuffix) - len(prefix) - len(short) - 2
+	short := run.Short(runID)
+	room := awsfacts.MaxRoleName - len(run.InstanceSuffix) - len(prefix) - len(short) - 2
 	if room < 0 {
 		room = 0
 	}
@@ -116,7 +84,7 @@ func Build(prefix, slug, runID, mode string) Names {
 	n := Names{Role: base}
 	switch mode {
 	case "separate":
-		n.InstanceRole = base + InstanceSuffix
+		n.InstanceRole = base + run.InstanceSuffix
 		n.InstanceProfile = n.InstanceRole
 	case "shared":
 		n.InstanceProfile = base

@@ -4,6 +4,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/buildrole/buildrole/internal/awsfacts"
+	"github.com/buildrole/buildrole/internal/run"
 )
 
 const runID = "3f9c2a1b-0000-4000-8000-000000000000"
@@ -33,7 +36,7 @@ func TestBuildNames(t *testing.T) {
 			t.Errorf("Build(%q, %q, %s) = %+v, want %+v", c.prefix, c.slug, c.mode, got, c.want)
 		}
 		for _, n := range []string{got.Role, got.InstanceRole} {
-			if len(n) > MaxRoleName || !nameChars.MatchString(n) && n != "" {
+			if len(n) > awsfacts.MaxRoleName || !nameChars.MatchString(n) && n != "" {
 				t.Errorf("name %q is not a valid role name", n)
 			}
 			if n != "" && !strings.Contains(n, "3f9c2a1b") {
@@ -51,12 +54,12 @@ func TestValidatePrefixAndPath(t *testing.T) {
 		}
 	}
 	for _, p := range []string{"/", "/buildrole/", "/a/b/"} {
-		if err := ValidatePath(p); err != nil {
+		if err := awsfacts.ValidatePath(p); err != nil {
 			t.Errorf("path %q: %v", p, err)
 		}
 	}
 	for _, p := range []string{"", "buildrole", "/buildrole", "/a b/", "/a//b/", "/" + strings.Repeat("x", 511) + "/"} {
-		if ValidatePath(p) == nil {
+		if awsfacts.ValidatePath(p) == nil {
 			t.Errorf("path %q accepted", p)
 		}
 	}
@@ -66,7 +69,7 @@ func TestMergeTags(t *testing.T) {
 	t.Parallel()
 	defaults := DefaultTags(Run{RunID: runID, Repository: "acme/web", RunNumber: "99", PR: "42", Workflow: "Build (nightly) & test", ExpiresAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)})
 	m := TagMap(defaults)
-	if m[TagRun] != "99-1" || m[TagExpiresAt] != "2026-01-02T03:04:05Z" || m[TagWorkflow] != "Build _nightly_ _ test" {
+	if m[run.TagRun] != "99-1" || m[run.TagExpiresAt] != "2026-01-02T03:04:05Z" || m[run.TagWorkflow] != "Build _nightly_ _ test" {
 		t.Errorf("defaults = %v", m)
 	}
 	for _, tg := range defaults {
@@ -74,38 +77,38 @@ func TestMergeTags(t *testing.T) {
 			t.Errorf("default tag invalid: %v", err)
 		}
 	}
-	user := []Tag{{"team", "images"}, {"aws:created", "x"}, {"BUILDROLE:RUN-ID", "spoof"}}
+	user := []run.Tag{{Key: "team", Value: "images"}, {Key: "aws:created", Value: "x"}, {Key: "BUILDROLE:RUN-ID", Value: "spoof"}}
 	got, warnings, err := MergeTags(defaults, user)
 	if err != nil {
 		t.Fatal(err)
 	}
 	gm := TagMap(got)
-	if gm["team"] != "images" || gm[TagRunID] != runID || len(got) != len(defaults)+1 {
+	if gm["team"] != "images" || gm[run.TagRunID] != runID || len(got) != len(defaults)+1 {
 		t.Errorf("merged = %v", got)
 	}
 	if len(warnings) != 2 {
 		t.Errorf("warnings = %v, want 2", warnings)
 	}
-	bad := [][]Tag{
-		{{strings.Repeat("k", 129), "v"}},
-		{{"k", strings.Repeat("v", 257)}},
-		{{"k!", "v"}},
-		{{"k", "v;"}},
+	bad := [][]run.Tag{
+		{{Key: strings.Repeat("k", 129), Value: "v"}},
+		{{Key: "k", Value: strings.Repeat("v", 257)}},
+		{{Key: "k!", Value: "v"}},
+		{{Key: "k", Value: "v;"}},
 	}
 	for _, b := range bad {
 		if _, _, err := MergeTags(defaults, b); err == nil {
 			t.Errorf("tags %v accepted", b)
 		}
 	}
-	many := make([]Tag, MaxTags-len(defaults)+1)
+	many := make([]run.Tag, MaxTags-len(defaults)+1)
 	for i := range many {
-		many[i] = Tag{Key: "k" + strings.Repeat("x", i), Value: "v"}
+		many[i] = run.Tag{Key: "k" + strings.Repeat("x", i), Value: "v"}
 	}
 	if _, _, err := MergeTags(defaults, many); err == nil || !strings.Contains(err.Error(), "at most 50") {
 		t.Errorf("51 tags: err = %v", err)
 	}
 	// Unicode letters count as characters, not bytes.
-	if err := ValidateTag(Tag{"équipe", strings.Repeat("é", 256)}); err != nil {
+	if err := ValidateTag(run.Tag{Key: "équipe", Value: strings.Repeat("é", 256)}); err != nil {
 		t.Errorf("unicode tag: %v", err)
 	}
 }
@@ -116,7 +119,7 @@ func TestParseTags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Tag{{"a", "1"}, {"b", "two words"}, {"c", "x=y"}, {"d", ""}}
+	want := []run.Tag{{Key: "a", Value: "1"}, {Key: "b", Value: "two words"}, {Key: "c", Value: "x=y"}, {Key: "d", Value: ""}}
 	if len(got) != len(want) {
 		t.Fatalf("got %v", got)
 	}

@@ -3,21 +3,10 @@ package naming
 import (
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
-)
 
-// Tag keys set on every resource, namespaced so sweep can recognise them.
-const (
-	TagNamespace  = "buildrole:"
-	TagManaged    = TagNamespace + "managed"
-	TagRunID      = TagNamespace + "run-id"
-	TagRepository = TagNamespace + "repository"
-	TagRun        = TagNamespace + "run"
-	TagPR         = TagNamespace + "pr"
-	TagWorkflow   = TagNamespace + "workflow"
-	TagExpiresAt  = TagNamespace + "expires-at"
+	"github.com/buildrole/buildrole/internal/run"
 )
 
 // IAM's tag limits.
@@ -29,12 +18,6 @@ const (
 
 var tagChars = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
 var tagBad = regexp.MustCompile(`[^\p{L}\p{Z}\p{N}_.:/=+\-@]`)
-
-// Tag is one IAM tag.
-type Tag struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
-}
 
 // Run describes the run that owns the resources.
 type Run struct {
@@ -50,27 +33,27 @@ type Run struct {
 // DefaultTags are the buildrole: tags of a run. Values from GitHub are made
 // to fit IAM's character set and length, since a workflow name may hold any
 // character.
-func DefaultTags(r Run) []Tag {
-	tags := []Tag{
-		{TagManaged, "true"},
-		{TagRunID, r.RunID},
+func DefaultTags(r Run) []run.Tag {
+	tags := []run.Tag{
+		{Key: run.TagManaged, Value: run.TagManagedValue},
+		{Key: run.TagRunID, Value: r.RunID},
 	}
 	add := func(k, v string) {
 		if v != "" {
-			tags = append(tags, Tag{k, sanitizeValue(v)})
+			tags = append(tags, run.Tag{Key: k, Value: sanitizeValue(v)})
 		}
 	}
-	add(TagRepository, r.Repository)
+	add(run.TagRepository, r.Repository)
 	if r.RunNumber != "" {
 		attempt := r.Attempt
 		if attempt == "" {
 			attempt = "1"
 		}
-		add(TagRun, r.RunNumber+"-"+attempt)
+		add(run.TagRun, r.RunNumber+"-"+attempt)
 	}
-	add(TagPR, r.PR)
-	add(TagWorkflow, r.Workflow)
-	tags = append(tags, Tag{TagExpiresAt, r.ExpiresAt.UTC().Format(time.RFC3339)})
+	add(run.TagPR, r.PR)
+	add(run.TagWorkflow, r.Workflow)
+	tags = append(tags, run.Tag{Key: run.TagExpiresAt, Value: r.ExpiresAt.UTC().Format(time.RFC3339)})
 	return tags
 }
 
@@ -83,7 +66,7 @@ func sanitizeValue(v string) string {
 }
 
 // ValidateTag checks one tag against IAM's rules.
-func ValidateTag(t Tag) error {
+func ValidateTag(t run.Tag) error {
 	switch {
 	case t.Key == "":
 		return fmt.Errorf("tag key must not be empty")
@@ -101,8 +84,8 @@ func ValidateTag(t Tag) error {
 
 // ParseTags reads key=value pairs separated by newlines or commas. Blank
 // entries are skipped.
-func ParseTags(s string) ([]Tag, error) {
-	var tags []Tag
+func ParseTags(s string) ([]run.Tag, error) {
+	var tags []run.Tag
 	for _, line := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == ',' }) {
 		line = strings.TrimSpace(strings.TrimSuffix(line, "\r"))
 		if line == "" {
@@ -112,7 +95,7 @@ func ParseTags(s string) ([]Tag, error) {
 		if !ok {
 			return nil, fmt.Errorf("%q is not key=value", line)
 		}
-		tags = append(tags, Tag{strings.TrimSpace(k), strings.TrimSpace(v)})
+		tags = append(tags, run.Tag{Key: strings.TrimSpace(k), Value: strings.TrimSpace(v)})
 	}
 	return tags, nil
 }
@@ -121,9 +104,9 @@ func ParseTags(s string) ([]Tag, error) {
 // reserved by AWS and dropped with a warning; a default wins over a user tag
 // whose key matches case-insensitively, as IAM compares role tag keys that
 // way. The result is checked against IAM's limits.
-func MergeTags(defaults, user []Tag) ([]Tag, []string, error) {
+func MergeTags(defaults, user []run.Tag) ([]run.Tag, []string, error) {
 	seen := map[string]bool{}
-	out := make([]Tag, 0, len(defaults)+len(user))
+	out := make([]run.Tag, 0, len(defaults)+len(user))
 	for _, t := range defaults {
 		seen[strings.ToLower(t.Key)] = true
 		out = append(out, t)
@@ -152,20 +135,10 @@ func MergeTags(defaults, user []Tag) ([]Tag, []string, error) {
 }
 
 // TagMap turns tags into a map, for lookups.
-func TagMap(tags []Tag) map[string]string {
+func TagMap(tags []run.Tag) map[string]string {
 	m := make(map[string]string, len(tags))
 	for _, t := range tags {
 		m[t.Key] = t.Value
 	}
 	return m
-}
-
-// SortedTags returns a map's tags ordered by key, for stable output.
-func SortedTags(m map[string]string) []Tag {
-	out := make([]Tag, 0, len(m))
-	for k, v := range m {
-		out = append(out, Tag{k, v})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,10 +12,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
-	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
+	"github.com/buildrole/buildrole/internal/run"
+)
 
-	"github.com/buildrole/buildrole/internal/naming"
+// Outcome kinds: the run's roles and instance profile (as run.Kind's
+// IAMType names them), and what hangs on them.
+var (
+	KindRole            = run.KindRole.IAMType()
+	KindInstanceProfile = run.KindInstanceProfile.IAMType()
+)
+
+const (
+	KindRolePolicy        = "role-policy"
+	KindAttachedPolicy    = "attached-policy"
+	KindProfileMembership = "profile-membership"
 )
 
 // Outcome statuses.
@@ -54,7 +64,7 @@ func (r *Report) put(o Outcome) {
 func (r *Report) add(kind, name string, err error) error {
 	o := Outcome{Kind: kind, Name: name, Status: StatusDeleted}
 	switch {
-	case isCode(err, "NoSuchEntity"):
+	case absent(err):
 		o.Status, err = StatusAbsent, nil
 	case err != nil:
 		o.Status, o.Error = StatusFailed, err.Error()
@@ -92,7 +102,7 @@ func (r *Report) Count(status string) int {
 func (r *Report) Resources(status string) int {
 	n := 0
 	for _, o := range r.Outcomes {
-		if o.Status == status && (o.Kind == KindRole || o.Kind == KindProfile) {
+		if o.Status == status && (o.Kind == KindRole || o.Kind == KindInstanceProfile) {
 			n++
 		}
 	}
@@ -113,21 +123,21 @@ const PendingWindow = 60 * time.Second
 // The critical path is one more round trip than deleting alone: {GetRole
 // ×2, GetInstanceProfile} → {RemoveRoleFromInstanceProfile, DeleteRolePolicy
 // ×n} → {DeleteInstanceProfile, DeleteRole ×2}.
-func Down(ctx context.Context, api DownAPI, s State, opt Options) (*Report, error) {
-	t := &teardown{api: api, s: s, rep: &Report{}, opt: opt, owner: map[Resource]ownership{}}
+func Down(ctx context.Context, api DownAPI, s run.State, opt Options) (*Report, error) {
+	t := &teardown{api: api, s: s, rep: &Report{}, opt: opt, owner: map[run.Resource]ownership{}}
 	if opt.Fresh {
 		// This process created them moments ago: that is the proof, and
 		// IAM may not show them to a read yet.
-		for _, r := range t.order() {
+		for _, r := range s.Resources() {
 			c := ownership{state: ownYes}
-			if r.Kind == KindProfile && s.ProfileRole != "" {
+			if r.Kind == run.KindInstanceProfile && s.ProfileRole != "" {
 				c.held = []string{s.ProfileRole}
 			}
 			t.owner[r] = c
 		}
 	} else {
 		var checks []func() error
-		for _, r := range t.order() {
+		for _, r := range s.Resources() {
 			checks = append(checks, func() error { t.confirm(ctx, r); return nil })
 		}
 		_ = runAll(checks, opt.Sequential)
@@ -135,32 +145,33 @@ func Down(ctx context.Context, api DownAPI, s State, opt Options) (*Report, erro
 
 	var errs []error
 	var first, second []func() error
-	for _, res := range t.order() {
+	for _, res := range s.Resources() {
 		c := t.owned(res)
+		kind := res.Kind.IAMType()
 		switch c.state {
 		case ownAbsent:
-			t.rep.put(Outcome{Kind: res.Kind, Name: res.Name, Status: StatusAbsent})
+			t.rep.put(Outcome{Kind: kind, Name: res.Name, Status: StatusAbsent})
 			continue
 		case ownForeign:
-			t.rep.put(Outcome{Kind: res.Kind, Name: res.Name, Status: StatusNotOurs, Error: c.why})
-			errs = append(errs, fmt.Errorf("%s %q is not this run's (%s): left untouched", res.Kind, res.Name, c.why))
+			t.rep.put(Outcome{Kind: kind, Name: res.Name, Status: StatusNotOurs, Error: c.why})
+			errs = append(errs, fmt.Errorf("%s %q is not this run's (%s): left untouched", kind, res.Name, c.why))
 			continue
 		case ownUnknown, ownUnchecked:
 			if c.err == nil {
 				c.err = errors.New("not read")
 			}
-			t.rep.put(Outcome{Kind: res.Kind, Name: res.Name, Status: StatusUnconfirmed, Error: c.err.Error()})
-			errs = append(errs, fmt.Errorf("%s %q could not be confirmed as this run's, so it was left untouched: %w", res.Kind, res.Name, c.err))
+			t.rep.put(Outcome{Kind: kind, Name: res.Name, Status: StatusUnconfirmed, Error: c.err.Error()})
+			errs = append(errs, fmt.Errorf("%s %q could not be confirmed as this run's, so it was left untouched: %w", kind, res.Name, c.err))
 			continue
 		}
-		if res.Kind == KindProfile {
+		if res.Kind == run.KindInstanceProfile {
 			for _, held := range c.held {
 				first = append(first, func() error { return t.removeRole(ctx, res.Name, held) })
 			}
 			second = append(second, func() error { return t.deleteProfile(ctx, res.Name) })
 			continue
 		}
-		if p := t.policyOf(res.Name); p != "" {
+		if p := s.PolicyOf(res.Name); p != "" {
 			first = append(first, func() error { return t.deleteRolePolicy(ctx, res.Name, p) })
 		}
 		second = append(second, func() error { return t.deleteRole(ctx, res.Name) })
@@ -174,16 +185,13 @@ func Down(ctx context.Context, api DownAPI, s State, opt Options) (*Report, erro
 // teardown is one Down: the state, what was confirmed, the report.
 type teardown struct {
 	api DownAPI
-	s   State
+	s   run.State
 	rep *Report
 	opt Options
 
 	mu     sync.Mutex
 	noteMu sync.Mutex
-	owner  map[Resource]ownership
-	// retried: some delete was retried by the SDK, so a NoSuchEntity may
-	// mean an earlier attempt, whose answer was lost, did the deleting.
-	retried atomic.Bool
+	owner  map[run.Resource]ownership
 }
 
 type ownerState int
@@ -203,39 +211,7 @@ type ownership struct {
 	held  []string // a profile's roles
 }
 
-func (t *teardown) roles() []string {
-	var out []string
-	for _, r := range []string{t.s.Role, t.s.InstanceRole} {
-		if r != "" && !slices.Contains(out, r) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// order lists the resources to delete: the profile first (it holds a role).
-func (t *teardown) order() []Resource {
-	var out []Resource
-	if t.s.InstanceProfile != "" {
-		out = append(out, Resource{KindProfile, t.s.InstanceProfile})
-	}
-	for _, r := range t.roles() {
-		out = append(out, Resource{KindRole, r})
-	}
-	return out
-}
-
-func (t *teardown) policyOf(role string) string {
-	switch role {
-	case t.s.Role:
-		return t.s.BuildPolicy
-	case t.s.InstanceRole:
-		return t.s.InstancePolicy
-	}
-	return ""
-}
-
-func (t *teardown) owned(r Resource) ownership {
+func (t *teardown) owned(r run.Resource) ownership {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.owner[r]
@@ -243,13 +219,13 @@ func (t *teardown) owned(r Resource) ownership {
 
 // confirm reads a resource's path and tags and decides whether it is this
 // run's.
-func (t *teardown) confirm(ctx context.Context, r Resource) ownership {
+func (t *teardown) confirm(ctx context.Context, r run.Resource) ownership {
 	c, err := readOwnership(ctx, t.api, r, t.s.Path, t.s.RunID)
-	if isCode(err, "NoSuchEntity") && t.pending(r) {
+	if absent(err) && t.pending(r) {
 		c, err = t.awaitPending(ctx, r)
 	}
 	switch {
-	case isCode(err, "NoSuchEntity"):
+	case absent(err):
 		c = ownership{state: ownAbsent}
 	case err != nil:
 		c = ownership{state: ownUnknown, err: err}
@@ -264,9 +240,9 @@ func (t *teardown) confirm(ctx context.Context, r Resource) ownership {
 // IAM authorizes a name it does not know without its path, so a policy
 // bound to the path refuses reading what is already gone: an AccessDenied
 // is then settled by listing the path.
-func readOwnership(ctx context.Context, api DownAPI, r Resource, path, runID string) (ownership, error) {
+func readOwnership(ctx context.Context, api DownAPI, r run.Resource, path, runID string) (ownership, error) {
 	c, err := getOwnership(ctx, api, r, path, runID)
-	if isCode(err, deniedCodes...) && path != "" {
+	if denied(err) && path != "" {
 		if present, lerr := listed(ctx, api, r, path); lerr == nil && !present {
 			return ownership{}, &notFoundError{r: r, denied: err}
 		}
@@ -274,24 +250,26 @@ func readOwnership(ctx context.Context, api DownAPI, r Resource, path, runID str
 	return c, err
 }
 
-// notFoundError is a read refused for what a listing shows is not there.
+// notFoundError is a read refused for what a listing shows is not there:
+// absent, like NoSuchEntity.
 type notFoundError struct {
-	r      Resource
+	r      run.Resource
 	denied error
 }
 
 func (e *notFoundError) Error() string {
-	return fmt.Sprintf("%s %q is not under its path (reading it directly was refused: %v)", e.r.Kind, e.r.Name, e.denied)
+	return fmt.Sprintf("%s %q is not under its path (reading it directly was refused: %v)", e.r.Kind.IAMType(), e.r.Name, e.denied)
 }
 
-// ErrorCode makes it read as IAM's NoSuchEntity.
-func (e *notFoundError) ErrorCode() string             { return "NoSuchEntity" }
-func (e *notFoundError) ErrorMessage() string          { return e.Error() }
-func (e *notFoundError) ErrorFault() smithy.ErrorFault { return smithy.FaultClient }
+// absent reports an error that proves the resource does not exist: IAM's
+// NoSuchEntity, or a refused read of what the path's listing lacks.
+func absent(err error) bool {
+	return as[*types.NoSuchEntityException](err) || as[*notFoundError](err)
+}
 
 // listed reports whether a role or profile of that name is under path.
-func listed(ctx context.Context, api DownAPI, r Resource, path string) (bool, error) {
-	if r.Kind == KindProfile {
+func listed(ctx context.Context, api DownAPI, r run.Resource, path string) (bool, error) {
+	if r.Kind == run.KindInstanceProfile {
 		pages := iam.NewListInstanceProfilesPaginator(api, &iam.ListInstanceProfilesInput{PathPrefix: aws.String(path)})
 		for pages.HasMorePages() {
 			page, err := pages.NextPage(ctx)
@@ -321,11 +299,11 @@ func listed(ctx context.Context, api DownAPI, r Resource, path string) (bool, er
 	return false, nil
 }
 
-func getOwnership(ctx context.Context, api DownAPI, r Resource, path, runID string) (ownership, error) {
+func getOwnership(ctx context.Context, api DownAPI, r run.Resource, path, runID string) (ownership, error) {
 	var gotPath string
 	var tags []types.Tag
 	var held []string
-	if r.Kind == KindProfile {
+	if r.Kind == run.KindInstanceProfile {
 		out, err := api.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(r.Name)})
 		if err != nil {
 			return ownership{}, fmt.Errorf("get instance profile %q: %w", r.Name, err)
@@ -354,13 +332,13 @@ func notOurs(gotPath string, tags map[string]string, path, runID string) string 
 	switch {
 	case path == "" || !strings.HasPrefix(gotPath, path):
 		return fmt.Sprintf("its path %s is not under %s", gotPath, path)
-	case tags[naming.TagManaged] != "true":
-		return "it is not tagged " + naming.TagManaged + "=true"
-	case tags[naming.TagRunID] != runID:
-		if id := tags[naming.TagRunID]; id != "" {
-			return fmt.Sprintf("its %s is %s, another run's", naming.TagRunID, id)
+	case tags[run.TagManaged] != run.TagManagedValue:
+		return "it is not tagged " + run.TagManaged + "=" + run.TagManagedValue
+	case tags[run.TagRunID] != runID:
+		if id := tags[run.TagRunID]; id != "" {
+			return fmt.Sprintf("its %s is %s, another run's", run.TagRunID, id)
 		}
-		return "it has no " + naming.TagRunID + " tag"
+		return "it has no " + run.TagRunID + " tag"
 	}
 	return ""
 }
@@ -368,53 +346,51 @@ func notOurs(gotPath string, tags map[string]string, path, runID string) string 
 // pending reports whether r may still appear: up saved it as pending
 // (created a moment ago, or a create whose outcome it could not know), and
 // the window after up started on it has not passed.
-func (t *teardown) pending(r Resource) bool {
-	for _, p := range t.s.PendingNames() {
-		if p == r {
-			_, ok := t.pendingDeadline()
-			return ok
-		}
+func (t *teardown) pending(r run.Resource) bool {
+	if !t.s.IsPending(r) {
+		return false
 	}
-	return false
+	_, ok := t.pendingDeadline()
+	return ok
 }
 
 // pendingDeadline is when a pending resource is taken as never created:
 // PendingWindow after up started on it, counted from now at the latest, so
 // a clock ahead of this one cannot stretch the wait.
 func (t *teardown) pendingDeadline() (time.Time, bool) {
-	since, err := time.Parse(time.RFC3339, t.s.PendingSince)
-	if err != nil {
+	since, now := t.s.PendingSince, t.opt.now()
+	if since.IsZero() {
 		return time.Time{}, false
 	}
-	if now := time.Now(); since.After(now) {
+	if since.After(now) {
 		since = now
 	}
 	deadline := since.Add(t.opt.pendingWindow())
-	return deadline, time.Now().Before(deadline)
+	return deadline, now.Before(deadline)
 }
 
 // awaitPending reads r until IAM shows it (a lagging read, or a create
 // still on its way) or the window closes, saying what it waits for.
-func (t *teardown) awaitPending(ctx context.Context, r Resource) (ownership, error) {
+func (t *teardown) awaitPending(ctx context.Context, r run.Resource) (ownership, error) {
 	deadline, _ := t.pendingDeadline()
-	start := time.Now()
+	start := t.opt.now()
 	var lastNote time.Time
 	for {
-		if time.Since(lastNote) >= 5*time.Second {
-			t.note("waiting for %s %s, created moments ago or still on its way to IAM (%s so far, at most until %s)", r.Kind, r.Name, time.Since(start).Round(time.Second), deadline.UTC().Format(time.RFC3339))
-			lastNote = time.Now()
+		if now := t.opt.now(); now.Sub(lastNote) >= 5*time.Second {
+			t.note("waiting for %s, created moments ago or still on its way to IAM (%s so far, at most until %s)", r, now.Sub(start).Round(time.Second), deadline.UTC().Format(time.RFC3339))
+			lastNote = now
 		}
-		timer := time.NewTimer(min(time.Second, time.Until(deadline)))
+		timer := time.NewTimer(min(time.Second, deadline.Sub(t.opt.now())))
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return ownership{}, fmt.Errorf("cancelled while waiting for %s %s: %w", r.Kind, r.Name, context.Cause(ctx))
+			return ownership{}, fmt.Errorf("cancelled while waiting for %s: %w", r, context.Cause(ctx))
 		case <-timer.C:
 		}
 		c, err := readOwnership(ctx, t.api, r, t.s.Path, t.s.RunID)
-		if !isCode(err, "NoSuchEntity") || !time.Now().Before(deadline) {
-			if isCode(err, "NoSuchEntity") {
-				t.note("%s %s did not appear within %s of up starting on it: taken as never created", r.Kind, r.Name, t.opt.pendingWindow())
+		if !absent(err) || !t.opt.now().Before(deadline) {
+			if absent(err) {
+				t.note("%s did not appear within %s of up starting on it: taken as never created", r, t.opt.pendingWindow())
 			}
 			return c, err
 		}
@@ -431,10 +407,10 @@ func (t *teardown) note(format string, args ...any) {
 	}
 }
 
-func names(rs []Resource) string {
+func names(rs []run.Resource) string {
 	out := make([]string, len(rs))
 	for i, r := range rs {
-		out[i] = r.Kind + " " + r.Name
+		out[i] = r.String()
 	}
 	return strings.Join(out, ", ")
 }
@@ -480,22 +456,22 @@ func countAttempts(n *int32) func(*iam.Options) {
 	}
 }
 
-// del runs one delete. NoSuchEntity after the SDK retried means an earlier
-// attempt deleted it and its answer was lost: done, at once. Otherwise,
-// for a role or profile created a moment ago (fresh, with Options.Fresh),
-// NoSuchEntity may mean "not visible yet" and is waited out. r is the role
-// or profile whose absence makes the call moot.
-func (t *teardown) del(ctx context.Context, r Resource, fresh bool, call func(opt func(*iam.Options)) error) error {
+// del runs one delete. NoSuchEntity after the SDK retried this very call
+// means an earlier attempt of it deleted the resource and its answer was
+// lost: done, at once. Otherwise, for a role or profile created a moment
+// ago (fresh, with Options.Fresh), NoSuchEntity may mean "not visible yet"
+// and is waited out. r is the role or profile whose absence makes the call
+// moot.
+func (t *teardown) del(ctx context.Context, r run.Resource, fresh bool, call func(opt func(*iam.Options)) error) error {
 	once := func() error {
+		// The retry proves something only about the call that was
+		// retried: another delete's NoSuchEntity may still be the lag.
 		var n int32
 		err := call(countAttempts(&n))
-		if n > 1 {
-			t.retried.Store(true)
-		}
-		if isCode(err, "NoSuchEntity") && t.retried.Load() {
+		if as[*types.NoSuchEntityException](err) && n > 1 {
 			return nil
 		}
-		if isCode(err, deniedCodes...) {
+		if denied(err) {
 			// A delete of what is already gone (an earlier attempt whose
 			// answer was lost, another teardown at the same time) is
 			// refused: IAM no longer knows its path. Gone if the listing
@@ -507,31 +483,31 @@ func (t *teardown) del(ctx context.Context, r Resource, fresh bool, call func(op
 		return err
 	}
 	if t.opt.Fresh && fresh {
-		return untilVisible(ctx, ctx, once)
+		return t.opt.untilVisible(ctx, ctx, once, nil)
 	}
 	return once()
 }
 
 func (t *teardown) removeRole(ctx context.Context, profile, role string) error {
-	err := t.del(ctx, Resource{KindProfile, profile}, false, func(o func(*iam.Options)) error {
+	err := t.del(ctx, run.Resource{Kind: run.KindInstanceProfile, Name: profile}, false, func(o func(*iam.Options)) error {
 		_, err := t.api.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{
 			InstanceProfileName: aws.String(profile),
 			RoleName:            aws.String(role),
 		}, o)
 		return err
 	})
-	if err = t.rep.add("profile-membership", profile+"/"+role, err); err != nil {
+	if err = t.rep.add(KindProfileMembership, profile+"/"+role, err); err != nil {
 		return fmt.Errorf("remove role %q from instance profile %q: %w", role, profile, err)
 	}
 	return nil
 }
 
 func (t *teardown) deleteRolePolicy(ctx context.Context, role, policy string) error {
-	err := t.del(ctx, Resource{KindRole, role}, false, func(o func(*iam.Options)) error {
+	err := t.del(ctx, run.Resource{Kind: run.KindRole, Name: role}, false, func(o func(*iam.Options)) error {
 		_, err := t.api.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(policy)}, o)
 		return err
 	})
-	if err = t.rep.add("role-policy", role+"/"+policy, err); err != nil {
+	if err = t.rep.add(KindRolePolicy, role+"/"+policy, err); err != nil {
 		return fmt.Errorf("delete policy %q of role %q: %w", policy, role, err)
 	}
 	return nil
@@ -542,13 +518,13 @@ func (t *teardown) deleteRolePolicy(ctx context.Context, role, policy string) er
 // run's instance profiles), then tries again.
 func (t *teardown) deleteRole(ctx context.Context, name string) error {
 	del := func() error {
-		return t.del(ctx, Resource{KindRole, name}, true, func(o func(*iam.Options)) error {
+		return t.del(ctx, run.Resource{Kind: run.KindRole, Name: name}, true, func(o func(*iam.Options)) error {
 			_, err := t.api.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(name)}, o)
 			return err
 		})
 	}
 	err := del()
-	if isCode(err, "DeleteConflict") {
+	if as[*types.DeleteConflictException](err) {
 		if cerr := t.clearRole(ctx, name); cerr != nil {
 			err = errors.Join(err, cerr)
 		} else {
@@ -584,7 +560,7 @@ func (t *teardown) clearRole(ctx context.Context, name string) error {
 		}
 		for _, ap := range page.AttachedPolicies {
 			_, err := api.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(name), PolicyArn: ap.PolicyArn})
-			if err = t.rep.add("attached-policy", name+"/"+aws.ToString(ap.PolicyArn), err); err != nil {
+			if err = t.rep.add(KindAttachedPolicy, name+"/"+aws.ToString(ap.PolicyArn), err); err != nil {
 				errs = append(errs, fmt.Errorf("detach policy %q from role %q: %w", aws.ToString(ap.PolicyArn), name, err))
 			}
 		}
@@ -601,7 +577,7 @@ func (t *teardown) clearRole(ctx context.Context, name string) error {
 			// Taking the role out of a profile changes the profile: only
 			// out of this run's own.
 			if why := notOurs(aws.ToString(ip.Path), tagsOf(ip.Tags), t.s.Path, t.s.RunID); why != "" && !t.ownProfile(ctx, pn) {
-				t.rep.put(Outcome{Kind: "profile-membership", Name: pn + "/" + name, Status: StatusNotOurs, Error: "instance profile " + why})
+				t.rep.put(Outcome{Kind: KindProfileMembership, Name: pn + "/" + name, Status: StatusNotOurs, Error: "instance profile " + why})
 				errs = append(errs, fmt.Errorf("role %q is in instance profile %q, which is not this run's: left untouched, so the role cannot be deleted", name, pn))
 				continue
 			}
@@ -614,10 +590,11 @@ func (t *teardown) clearRole(ctx context.Context, name string) error {
 // ownProfile confirms a profile by its own tags (ListInstanceProfilesForRole
 // may not return them).
 func (t *teardown) ownProfile(ctx context.Context, name string) bool {
-	if c := t.owned(Resource{KindProfile, name}); c.state == ownYes {
+	r := run.Resource{Kind: run.KindInstanceProfile, Name: name}
+	if c := t.owned(r); c.state == ownYes {
 		return true
 	}
-	c, err := readOwnership(ctx, t.api, Resource{KindProfile, name}, t.s.Path, t.s.RunID)
+	c, err := readOwnership(ctx, t.api, r, t.s.Path, t.s.RunID)
 	return err == nil && c.state == ownYes
 }
 
@@ -625,13 +602,13 @@ func (t *teardown) ownProfile(ctx context.Context, name string) bool {
 // the roles the profile still holds, then tries again.
 func (t *teardown) deleteProfile(ctx context.Context, name string) error {
 	del := func() error {
-		return t.del(ctx, Resource{KindProfile, name}, true, func(o func(*iam.Options)) error {
+		return t.del(ctx, run.Resource{Kind: run.KindInstanceProfile, Name: name}, true, func(o func(*iam.Options)) error {
 			_, err := t.api.DeleteInstanceProfile(ctx, &iam.DeleteInstanceProfileInput{InstanceProfileName: aws.String(name)}, o)
 			return err
 		})
 	}
 	err := del()
-	if isCode(err, "DeleteConflict") {
+	if as[*types.DeleteConflictException](err) {
 		out, gerr := t.api.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(name)})
 		if gerr != nil {
 			err = errors.Join(err, fmt.Errorf("get instance profile %q: %w", name, gerr))
@@ -647,7 +624,7 @@ func (t *teardown) deleteProfile(ctx context.Context, name string) error {
 			}
 		}
 	}
-	if err = t.rep.add(KindProfile, name, err); err != nil {
+	if err = t.rep.add(KindInstanceProfile, name, err); err != nil {
 		return fmt.Errorf("delete instance profile %q: %w", name, err)
 	}
 	return nil

@@ -15,6 +15,7 @@ import (
 
 	"github.com/buildrole/buildrole/internal/fakeaws"
 	"github.com/buildrole/buildrole/internal/provision"
+	"github.com/buildrole/buildrole/internal/run"
 )
 
 // everything lists every role (with its inline policies) and profile (with
@@ -50,7 +51,7 @@ func TestDownDeletesOnlyItsOwnRun(t *testing.T) {
 	c := client(s, 3)
 	ctx := context.Background()
 	mine, other := plan(t, "separate"), plan(t, "separate")
-	for _, p := range []*provision.Plan{mine, other} {
+	for _, p := range []*run.Plan{mine, other} {
 		if _, err := provision.Up(ctx, c, p, provision.Options{}); err != nil {
 			t.Fatal(err)
 		}
@@ -61,7 +62,7 @@ func TestDownDeletesOnlyItsOwnRun(t *testing.T) {
 		if _, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), Path: aws.String(path), AssumeRolePolicyDocument: aws.String(trust), Tags: tags}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(provision.BuildPolicyName), PolicyDocument: aws.String(mine.BuildRole.Policy.JSON())}); err != nil {
+		if _, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(run.BuildPolicyName), PolicyDocument: aws.String(mine.BuildRole.Policy.JSON())}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -72,12 +73,12 @@ func TestDownDeletesOnlyItsOwnRun(t *testing.T) {
 
 	cases := []struct {
 		name string
-		st   provision.State
+		st   run.State
 		why  string
 	}{
-		{"foreign admin role at /", provision.State{RunID: mine.RunID, Path: "/buildrole/", Role: "Admin", BuildPolicy: provision.BuildPolicyName}, "path / is not under /buildrole/"},
-		{"untagged role", provision.State{RunID: mine.RunID, Path: "/buildrole/", Role: "untagged", BuildPolicy: provision.BuildPolicyName}, "not tagged buildrole:managed=true"},
-		{"managed=false", provision.State{RunID: mine.RunID, Path: "/buildrole/", Role: "unmanaged", BuildPolicy: provision.BuildPolicyName}, "not tagged buildrole:managed=true"},
+		{"foreign admin role at /", run.State{RunID: mine.RunID, Path: "/buildrole/", Role: "Admin", BuildPolicy: run.BuildPolicyName}, "path / is not under /buildrole/"},
+		{"untagged role", run.State{RunID: mine.RunID, Path: "/buildrole/", Role: "untagged", BuildPolicy: run.BuildPolicyName}, "not tagged buildrole:managed=true"},
+		{"managed=false", run.State{RunID: mine.RunID, Path: "/buildrole/", Role: "unmanaged", BuildPolicy: run.BuildPolicyName}, "not tagged buildrole:managed=true"},
 		{"another live run", withRunID(other.State(), mine.RunID), "another run's"},
 	}
 	for _, tc := range cases {
@@ -111,7 +112,7 @@ func TestDownDeletesOnlyItsOwnRun(t *testing.T) {
 	}
 }
 
-func withRunID(s provision.State, id string) provision.State {
+func withRunID(s run.State, id string) run.State {
 	s.RunID = id
 	return s
 }
@@ -172,7 +173,7 @@ func TestUnknownOutcomeIsReportedAndWaitedFor(t *testing.T) {
 	}
 	var pend []string
 	for _, r := range unknown.Pending {
-		pend = append(pend, r.Kind+"/"+r.Name)
+		pend = append(pend, r.Kind.IAMType()+"/"+r.Name)
 	}
 	slices.Sort(pend)
 	if want := []string{"role/" + p.BuildRole.Name, "role/" + p.InstanceRole.Name}; !slices.Equal(pend, want) {
@@ -182,8 +183,8 @@ func TestUnknownOutcomeIsReportedAndWaitedFor(t *testing.T) {
 		t.Errorf("message %q does not say the roles may still appear", err)
 	}
 	st := p.State()
-	st.Pending, st.PendingSince = strings.Join(pend, ","), unknown.Since.Format(time.RFC3339)
-	if _, err := provision.StateFromMap(st.Map()); err != nil {
+	st.Pending, st.PendingSince = unknown.Pending, unknown.Since
+	if _, err := run.StateFromMap(st.Map()); err != nil {
 		t.Fatalf("the pending state does not read back: %v", err)
 	}
 	var lines []string

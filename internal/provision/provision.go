@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"sync"
 	"time"
 
@@ -13,9 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/smithy-go"
+	"github.com/buildrole/buildrole/internal/awsfacts"
+	"github.com/buildrole/buildrole/internal/run"
 	"golang.org/x/sync/errgroup"
-
-	"github.com/buildrole/buildrole/internal/naming"
 )
 
 // DownAPI is the IAM calls teardown makes.
@@ -64,6 +63,15 @@ type Options struct {
 	// PendingWindow is how long after up started on a pending resource Down
 	// waits for it to appear. Default PendingWindow.
 	PendingWindow time.Duration
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+func (o Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
 }
 
 func (o Options) rollbackTimeout() time.Duration {
@@ -82,7 +90,7 @@ type Result struct {
 
 // RollbackError says a failed Up could not remove everything it created.
 type RollbackError struct {
-	State State
+	State run.State
 	Err   error
 }
 
@@ -92,7 +100,7 @@ func (e *RollbackError) Unwrap() error { return e.Err }
 // UnknownOutcomeError says Up had to stop while creates were in flight and
 // could not tell whether they took effect: Pending may still appear.
 type UnknownOutcomeError struct {
-	Pending []Resource
+	Pending []run.Resource
 	Since   time.Time
 }
 
@@ -102,17 +110,17 @@ func (e *UnknownOutcomeError) Error() string {
 
 // pendingError marks an undo that could not find what a create with an
 // unknown outcome may still make.
-type pendingError struct{ r Resource }
+type pendingError struct{ r run.Resource }
 
-func (e *pendingError) Error() string { return e.r.Kind + " " + e.r.Name + " not found yet" }
+func (e *pendingError) Error() string { return e.r.String() + " not found yet" }
 
 // Up creates the plan's resources. Independent calls run concurrently; the
 // critical path is {CreateRole ×2, CreateInstanceProfile} → {PutRolePolicy,
 // AddRoleToInstanceProfile}. On any failure or cancellation every recorded
 // mutation is undone under a fresh bounded context and the errors joined.
-func Up(ctx context.Context, api UpAPI, p *Plan, opt Options) (res *Result, err error) {
+func Up(ctx context.Context, api UpAPI, p *run.Plan, opt Options) (res *Result, err error) {
 	u := &upper{api: api, plan: p, journal: &journal{}, opt: opt}
-	u.undo = &teardown{api: api, s: p.State(), rep: &Report{}, opt: Options{Fresh: true}, owner: map[Resource]ownership{}}
+	u.undo = &teardown{api: api, s: p.State(), rep: &Report{}, opt: Options{Fresh: true, Now: opt.Now}, owner: map[run.Resource]ownership{}}
 	defer func() {
 		if err == nil {
 			return
@@ -120,7 +128,7 @@ func Up(ctx context.Context, api UpAPI, p *Plan, opt Options) (res *Result, err 
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opt.rollbackTimeout())
 		defer cancel()
 		rerr := u.journal.rollback(rctx)
-		var pending []Resource
+		var pending []run.Resource
 		var rest []error
 		for _, e := range unjoin(rerr) {
 			var pe *pendingError
@@ -134,7 +142,7 @@ func Up(ctx context.Context, api UpAPI, p *Plan, opt Options) (res *Result, err 
 			err = errors.Join(err, &RollbackError{State: p.State(), Err: errors.Join(rest...)})
 		}
 		if len(pending) > 0 {
-			err = errors.Join(err, &UnknownOutcomeError{Pending: pending, Since: time.Now().UTC()})
+			err = errors.Join(err, &UnknownOutcomeError{Pending: pending, Since: opt.now().UTC()})
 		}
 	}()
 	res = &Result{RoleARN: p.BuildRole.ARN}
@@ -150,7 +158,7 @@ func Up(ctx context.Context, api UpAPI, p *Plan, opt Options) (res *Result, err 
 	g, gctx := errgroup.WithContext(ctx)
 	buildReady, instanceReady := make(chan struct{}), make(chan struct{})
 	g.Go(func() error {
-		if err := u.createRole(gctx, p.BuildRole); err != nil {
+		if err := u.createRole(gctx, run.KindRole, p.BuildRole); err != nil {
 			return err
 		}
 		close(buildReady)
@@ -158,7 +166,7 @@ func Up(ctx context.Context, api UpAPI, p *Plan, opt Options) (res *Result, err 
 	})
 	if p.InstanceRole != nil {
 		g.Go(func() error {
-			if err := u.createRole(gctx, *p.InstanceRole); err != nil {
+			if err := u.createRole(gctx, run.KindInstanceRole, *p.InstanceRole); err != nil {
 				return err
 			}
 			close(instanceReady)
@@ -195,9 +203,9 @@ func Up(ctx context.Context, api UpAPI, p *Plan, opt Options) (res *Result, err 
 
 func (u *upper) sequential(ctx context.Context) error {
 	p := u.plan
-	steps := []func() error{func() error { return u.createRole(ctx, p.BuildRole) }}
+	steps := []func() error{func() error { return u.createRole(ctx, run.KindRole, p.BuildRole) }}
 	if p.InstanceRole != nil {
-		steps = append(steps, func() error { return u.createRole(ctx, *p.InstanceRole) })
+		steps = append(steps, func() error { return u.createRole(ctx, run.KindInstanceRole, *p.InstanceRole) })
 	}
 	if p.InstanceProfile != nil {
 		steps = append(steps, func() error { return u.createProfile(ctx, *p.InstanceProfile) })
@@ -219,7 +227,7 @@ func (u *upper) sequential(ctx context.Context) error {
 
 type upper struct {
 	api     UpAPI
-	plan    *Plan
+	plan    *run.Plan
 	journal *journal
 	undo    *teardown // rollback: deletes what this Up created
 	opt     Options
@@ -228,19 +236,19 @@ type upper struct {
 // undoCreate removes a resource this Up created, or, when the create's
 // outcome is unknown, whatever of this run's stands under the name; if
 // nothing does yet, the create may still land: pending.
-func (u *upper) undoCreate(ctx context.Context, r Resource, created bool) error {
+func (u *upper) undoCreate(ctx context.Context, r run.Resource, created bool) error {
 	if !created {
 		c, err := readOwnership(ctx, u.api, r, u.plan.Path, u.plan.RunID)
 		switch {
-		case isCode(err, "NoSuchEntity"):
+		case absent(err):
 			return &pendingError{r}
 		case err != nil:
 			return errors.Join(&pendingError{r}, err)
 		case c.state == ownForeign:
-			u.undo.rep.put(Outcome{Kind: r.Kind, Name: r.Name, Status: StatusNotOurs, Error: c.why})
+			u.undo.rep.put(Outcome{Kind: r.Kind.IAMType(), Name: r.Name, Status: StatusNotOurs, Error: c.why})
 			return nil
 		}
-		if r.Kind == KindProfile {
+		if r.Kind == run.KindInstanceProfile {
 			var errs []error
 			for _, held := range c.held {
 				errs = append(errs, u.undo.removeRole(ctx, r.Name, held))
@@ -250,7 +258,7 @@ func (u *upper) undoCreate(ctx context.Context, r Resource, created bool) error 
 			}
 		}
 	}
-	if r.Kind == KindProfile {
+	if r.Kind == run.KindInstanceProfile {
 		return u.undo.deleteProfile(ctx, r.Name)
 	}
 	return u.undo.deleteRole(ctx, r.Name)
@@ -307,7 +315,7 @@ func (u *upper) iamTags() []types.Tag {
 	return out
 }
 
-func (u *upper) createRole(stop context.Context, r RolePlan) error {
+func (u *upper) createRole(stop context.Context, kind run.Kind, r run.RolePlan) error {
 	ctx, cancel, err := begin(stop, u.opt.inFlight())
 	if err != nil {
 		return err
@@ -325,14 +333,16 @@ func (u *upper) createRole(stop context.Context, r RolePlan) error {
 		in.PermissionsBoundary = aws.String(u.plan.Boundary)
 	}
 	_, err = u.api.CreateRole(ctx, in)
-	if isCode(err, "EntityAlreadyExists") {
+	if as[*types.EntityAlreadyExistsException](err) {
 		// An earlier attempt of this very call may have succeeded with its
 		// response lost; the run-id tag proves the role is ours.
 		ours, cerr := u.ownsRole(ctx, r.Name)
 		err = adopt(err, ours, cerr)
 	}
 	created := err == nil
-	u.journal.record(err, 1, func(ctx context.Context) error { return u.undoCreate(ctx, Resource{KindRole, r.Name}, created) })
+	u.journal.record(err, 1, func(ctx context.Context) error {
+		return u.undoCreate(ctx, run.Resource{Kind: kind, Name: r.Name}, created)
+	})
 	if err != nil {
 		return fmt.Errorf("create role %q: %w", r.Name, err)
 	}
@@ -344,7 +354,7 @@ func (u *upper) ownsRole(ctx context.Context, name string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("get role %q: %w", name, err)
 	}
-	return out.Role != nil && tagValue(out.Role.Tags, naming.TagRunID) == u.plan.RunID, nil
+	return out.Role != nil && tagValue(out.Role.Tags, run.TagRunID) == u.plan.RunID, nil
 }
 
 // adopt clears a create's EntityAlreadyExists when the resource is this
@@ -359,7 +369,7 @@ func adopt(err error, ours bool, checkErr error) error {
 	return err
 }
 
-func (u *upper) putPolicy(stop context.Context, r RolePlan) error {
+func (u *upper) putPolicy(stop context.Context, r run.RolePlan) error {
 	ctx, cancel, err := begin(stop, u.opt.inFlight())
 	if err != nil {
 		return err
@@ -368,14 +378,14 @@ func (u *upper) putPolicy(stop context.Context, r RolePlan) error {
 	if r.Policy == nil {
 		return nil
 	}
-	err = untilVisible(ctx, stop, func() error {
+	err = u.opt.untilVisible(ctx, stop, func() error {
 		_, err := u.api.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
 			RoleName:       aws.String(r.Name),
 			PolicyName:     aws.String(r.PolicyName),
 			PolicyDocument: aws.String(r.Policy.JSON()),
 		})
 		return err
-	}, deniedCodes...) // IAM authorizes by the new role's path and tags, which its reads may not show yet
+	}, denied) // IAM authorizes by the new role's path and tags, which its reads may not show yet
 	u.journal.record(err, 2, func(ctx context.Context) error { return u.undo.deleteRolePolicy(ctx, r.Name, r.PolicyName) })
 	if err != nil {
 		return fmt.Errorf("put policy %q on role %q: %w", r.PolicyName, r.Name, err)
@@ -383,7 +393,7 @@ func (u *upper) putPolicy(stop context.Context, r RolePlan) error {
 	return nil
 }
 
-func (u *upper) createProfile(stop context.Context, ip ProfilePlan) error {
+func (u *upper) createProfile(stop context.Context, ip run.ProfilePlan) error {
 	ctx, cancel, err := begin(stop, u.opt.inFlight())
 	if err != nil {
 		return err
@@ -394,12 +404,14 @@ func (u *upper) createProfile(stop context.Context, ip ProfilePlan) error {
 		Path:                aws.String(u.plan.Path),
 		Tags:                u.iamTags(),
 	})
-	if isCode(err, "EntityAlreadyExists") {
+	if as[*types.EntityAlreadyExistsException](err) {
 		ours, cerr := u.ownsProfile(ctx, ip.Name)
 		err = adopt(err, ours, cerr)
 	}
 	created := err == nil
-	u.journal.record(err, 1, func(ctx context.Context) error { return u.undoCreate(ctx, Resource{KindProfile, ip.Name}, created) })
+	u.journal.record(err, 1, func(ctx context.Context) error {
+		return u.undoCreate(ctx, run.Resource{Kind: run.KindInstanceProfile, Name: ip.Name}, created)
+	})
 	if err != nil {
 		return fmt.Errorf("create instance profile %q: %w", ip.Name, err)
 	}
@@ -411,23 +423,23 @@ func (u *upper) ownsProfile(ctx context.Context, name string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("get instance profile %q: %w", name, err)
 	}
-	return out.InstanceProfile != nil && tagValue(out.InstanceProfile.Tags, naming.TagRunID) == u.plan.RunID, nil
+	return out.InstanceProfile != nil && tagValue(out.InstanceProfile.Tags, run.TagRunID) == u.plan.RunID, nil
 }
 
-func (u *upper) addRole(stop context.Context, ip ProfilePlan) error {
+func (u *upper) addRole(stop context.Context, ip run.ProfilePlan) error {
 	ctx, cancel, err := begin(stop, u.opt.inFlight())
 	if err != nil {
 		return err
 	}
 	defer cancel()
-	err = untilVisible(ctx, stop, func() error {
+	err = u.opt.untilVisible(ctx, stop, func() error {
 		_, err := u.api.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{
 			InstanceProfileName: aws.String(ip.Name),
 			RoleName:            aws.String(ip.Role),
 		})
 		return err
-	}, deniedCodes...)
-	if isCode(err, "LimitExceeded") {
+	}, denied)
+	if as[*types.LimitExceededException](err) {
 		// A retried add after a lost response: the role is already in.
 		ours, cerr := u.profileHolds(ctx, ip)
 		err = adopt(err, ours, cerr)
@@ -439,7 +451,7 @@ func (u *upper) addRole(stop context.Context, ip ProfilePlan) error {
 	return nil
 }
 
-func (u *upper) profileHolds(ctx context.Context, ip ProfilePlan) (bool, error) {
+func (u *upper) profileHolds(ctx context.Context, ip run.ProfilePlan) (bool, error) {
 	out, err := u.api.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(ip.Name)})
 	if err != nil {
 		return false, fmt.Errorf("get instance profile %q: %w", ip.Name, err)
@@ -462,19 +474,20 @@ const visibilityTimeout = 15 * time.Second
 // show for a few seconds.
 const deniedLagTimeout = 5 * time.Second
 
-// untilVisible retries call while it fails with NoSuchEntity (or one of
-// also), for at most visibilityTimeout, and not once stop is done. Only
-// calls on resources created a moment ago use it.
-func untilVisible(ctx, stop context.Context, call func() error, also ...string) error {
-	start := time.Now()
+// untilVisible retries call while it fails with NoSuchEntity (or, when
+// also is set, an error also accepts), for at most visibilityTimeout, and
+// not once stop is done. Only calls on resources created a moment ago use
+// it.
+func (o Options) untilVisible(ctx, stop context.Context, call func() error, also func(error) bool) error {
+	start := o.now()
 	deadline := start.Add(visibilityTimeout)
 	delay := 200 * time.Millisecond
 	for {
 		err := call()
 		// A refusal is waited out only briefly: it may be the lag, but a
 		// missing permission should be reported without a long delay.
-		retry := isCode(err, "NoSuchEntity") || isCode(err, also...) && time.Since(start) < deniedLagTimeout
-		if !retry || time.Now().Add(delay).After(deadline) {
+		retry := as[*types.NoSuchEntityException](err) || also != nil && also(err) && o.now().Sub(start) < deniedLagTimeout
+		if !retry || o.now().Add(delay).After(deadline) {
 			return err
 		}
 		t := time.NewTimer(delay)
@@ -562,15 +575,29 @@ func unjoin(err error) []error {
 	return []error{err}
 }
 
-func isCode(err error, codes ...string) bool {
+// as reports whether err holds an error of type E: the SDK's typed
+// exceptions (*types.NoSuchEntityException, ...).
+func as[E error](err error) bool {
+	var e E
+	return errors.As(err, &e)
+}
+
+// denied reports an AWS refusal for lack of permission. IAM's SDK has no
+// typed exception for it: the code decides.
+func denied(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && awsfacts.IsDenied(ae.ErrorCode())
+}
+
+// throttled reports AWS's answer to too many requests.
+func throttled(err error) bool {
 	var ae smithy.APIError
 	if !errors.As(err, &ae) {
 		return false
 	}
-	for _, c := range codes {
-		if ae.ErrorCode() == c {
-			return true
-		}
+	switch ae.ErrorCode() {
+	case "Throttling", "ThrottlingException", "RequestLimitExceeded":
+		return true
 	}
 	return false
 }
@@ -595,19 +622,7 @@ func definitelyRefused(err error) bool {
 		return false
 	}
 	code := re.HTTPStatusCode()
-	return code >= 400 && code < 500 && code != 429 && !isCode(err, "Throttling", "ThrottlingException", "RequestLimitExceeded")
-}
-
-// ConsoleURL links a role in the IAM console, for summaries.
-func ConsoleURL(partition, roleName string) string {
-	host := "console.aws.amazon.com"
-	switch partition {
-	case "aws-cn":
-		host = "console.amazonaws.cn"
-	case "aws-us-gov":
-		host = "console.amazonaws-us-gov.com"
-	}
-	return "https://" + host + "/iam/home#/roles/details/" + url.PathEscape(roleName)
+	return code >= 400 && code < 500 && code != 429 && !throttled(err)
 }
 
 // ProfileAPI reads an instance profile.
@@ -624,7 +639,7 @@ func ProfileVisible(ctx context.Context, api ProfileAPI, name string) (bool, err
 	switch {
 	case err == nil:
 		return true, nil
-	case isCode(err, "NoSuchEntity"):
+	case as[*types.NoSuchEntityException](err):
 		return false, nil
 	}
 	return false, fmt.Errorf("read instance profile %q: %w", name, err)

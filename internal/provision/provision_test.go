@@ -17,8 +17,9 @@ import (
 	"github.com/buildrole/buildrole/internal/config"
 	"github.com/buildrole/buildrole/internal/fakeaws"
 	"github.com/buildrole/buildrole/internal/iampolicy"
-	"github.com/buildrole/buildrole/internal/naming"
+	"github.com/buildrole/buildrole/internal/planner"
 	"github.com/buildrole/buildrole/internal/provision"
+	"github.com/buildrole/buildrole/internal/run"
 	"github.com/buildrole/buildrole/internal/stsauth"
 )
 
@@ -34,7 +35,7 @@ func client(s *fakeaws.Server, attempts int) *iam.Client {
 	return iam.NewFromConfig(cfg)
 }
 
-func plan(t testing.TB, mode string, extra ...string) *provision.Plan {
+func plan(t testing.TB, mode string, extra ...string) *run.Plan {
 	t.Helper()
 	inputs := map[string]string{"aws-region": "us-east-1", "role-to-assume": "arn:aws:iam::" + account + ":role/buildrole-bootstrap", "instance-profile": mode}
 	for i := 0; i+1 < len(extra); i += 2 {
@@ -49,14 +50,14 @@ func plan(t testing.TB, mode string, extra ...string) *provision.Plan {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := provision.NewPlan(cfg, account, provision.Trust{
+	p, err := planner.New(cfg, account, run.Trust{
 		ProviderARN: "arn:aws:iam::" + account + ":oidc-provider/token.actions.githubusercontent.com",
 		Audience:    "sts.amazonaws.com", Subject: "repo:acme/images:pull_request",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p
+	return &p.Plan
 }
 
 // leftovers counts the run's resources still in the fake.
@@ -108,7 +109,7 @@ func TestUpCreatesTaggedResourcesAndDownRemovesThem(t *testing.T) {
 					continue
 				}
 				tags := r.Tags
-				if tags[naming.TagRunID] != p.RunID || tags[naming.TagManaged] != "true" || tags[naming.TagPR] != "42" {
+				if tags[run.TagRunID] != p.RunID || tags[run.TagManaged] != "true" || tags[run.TagPR] != "42" {
 					t.Errorf("role %s tags = %v", r.Name, tags)
 				}
 				if r.PermissionsBoundary != p.Boundary {
@@ -419,7 +420,32 @@ func TestPlanGivesSessionManagerBuildsTheSSMAgent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := provision.NewPlan(cfg, account, provision.Trust{PrincipalARN: "arn:aws:iam::" + account + ":user/u"}); err == nil || !strings.Contains(err.Error(), "var.iam_instance_profile") {
+	if _, err := planner.New(cfg, account, run.Trust{PrincipalARN: "arn:aws:iam::" + account + ":user/u"}); err == nil || !strings.Contains(err.Error(), "var.iam_instance_profile") {
 		t.Errorf("own profile under a boundary: %v", err)
+	}
+}
+
+// A retry proves something only about the call that was retried: after
+// the SDK retried one delete of a rollback, another delete's NoSuchEntity
+// is still the lag of a role created a moment ago, and is waited out
+// instead of being taken as done.
+func TestRollbackRetryOfOneDeleteProvesNothingOfAnother(t *testing.T) {
+	t.Parallel()
+	s := fakeaws.NewServer()
+	defer s.Close()
+	s.InjectFault(fakeaws.Fault{Action: "AddRoleToInstanceProfile", Code: "AccessDenied", Status: 403})
+	// Level 2 of the rollback: one policy delete fails once, and the SDK
+	// retries it.
+	s.InjectFault(fakeaws.Fault{Action: "DeleteRolePolicy", Nth: 1, Code: "ServiceFailure", Status: 500})
+	// Level 1: the fresh roles are not visible yet.
+	s.InjectFault(fakeaws.Fault{Action: "DeleteRole", Nth: 1, Times: 2, Code: "NoSuchEntity", Status: 404})
+	if _, err := provision.Up(context.Background(), client(s, 3), plan(t, "separate"), provision.Options{}); err == nil {
+		t.Fatal("up succeeded")
+	}
+	if n := s.CountCalls("DeleteRolePolicy"); n < 2 {
+		t.Fatalf("DeleteRolePolicy called %d times; the test needs one retried", n)
+	}
+	if got := leftovers(s); len(got) != 0 {
+		t.Fatalf("left behind: %v", got)
 	}
 }

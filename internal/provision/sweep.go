@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -12,9 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/buildrole/buildrole/internal/run"
 	"golang.org/x/sync/errgroup"
-
-	"github.com/buildrole/buildrole/internal/naming"
 )
 
 // SweepAPI is the IAM calls sweep makes.
@@ -92,9 +93,9 @@ func (c *candidate) readTags(ctx context.Context, api SweepAPI) error {
 		}
 	}
 	switch {
-	case isCode(err, "NoSuchEntity"):
+	case absent(err):
 		c.gone = true
-	case isCode(err, deniedCodes...):
+	case denied(err):
 		// The bootstrap role may read tags only of what it manages: a
 		// resource it cannot read is not ours, and must not stop the sweep.
 		c.unreadable, c.err = true, err
@@ -113,7 +114,6 @@ func (c *candidate) readTags(ctx context.Context, api SweepAPI) error {
 type runGroup struct {
 	roles    []string
 	profiles map[string][]string // profile → roles it holds
-	region   string
 }
 
 // Sweep finds the managed resources under the path that match the filter
@@ -122,41 +122,52 @@ func Sweep(ctx context.Context, api SweepAPI, f Filter, opt SweepOptions) (*Swee
 	if f.Path == "" {
 		return nil, errors.New("sweep needs a path")
 	}
-	runs := map[string]*runGroup{}
-	rep := &SweepReport{}
-	get := func(id string) *runGroup {
-		if runs[id] == nil {
-			runs[id] = &runGroup{profiles: map[string][]string{}}
-		}
-		return runs[id]
-	}
 	limit := opt.Concurrency
 	if limit <= 0 {
 		limit = 8
 	}
+	rep := &SweepReport{}
+	cands, err := listCandidates(ctx, api, f.Path)
+	if err != nil {
+		return rep, err
+	}
 	// ListRoles and ListInstanceProfiles return no tags: each resource's
 	// tags take a call of their own, made concurrently.
+	var tg errgroup.Group
+	tg.SetLimit(limit)
+	for i := range cands {
+		tg.Go(func() error { return cands[i].readTags(ctx, api) })
+	}
+	if err := tg.Wait(); err != nil {
+		return rep, err
+	}
+	runs := groupRuns(cands, f, rep)
+	return rep, deleteRuns(ctx, api, runs, f.Path, opt, limit, rep)
+}
+
+// listCandidates lists the roles and instance profiles under path.
+func listCandidates(ctx context.Context, api SweepAPI, path string) ([]candidate, error) {
 	var cands []candidate
-	roles := iam.NewListRolesPaginator(api, &iam.ListRolesInput{PathPrefix: aws.String(f.Path)})
+	roles := iam.NewListRolesPaginator(api, &iam.ListRolesInput{PathPrefix: aws.String(path)})
 	for roles.HasMorePages() {
 		page, err := roles.NextPage(ctx)
 		if err != nil {
-			return rep, fmt.Errorf("list roles under %s: %w", f.Path, err)
+			return nil, fmt.Errorf("list roles under %s: %w", path, err)
 		}
 		for _, r := range page.Roles {
-			if strings.HasPrefix(aws.ToString(r.Path), f.Path) {
+			if strings.HasPrefix(aws.ToString(r.Path), path) {
 				cands = append(cands, candidate{name: aws.ToString(r.RoleName), created: aws.ToTime(r.CreateDate)})
 			}
 		}
 	}
-	profiles := iam.NewListInstanceProfilesPaginator(api, &iam.ListInstanceProfilesInput{PathPrefix: aws.String(f.Path)})
+	profiles := iam.NewListInstanceProfilesPaginator(api, &iam.ListInstanceProfilesInput{PathPrefix: aws.String(path)})
 	for profiles.HasMorePages() {
 		page, err := profiles.NextPage(ctx)
 		if err != nil {
-			return rep, fmt.Errorf("list instance profiles under %s: %w", f.Path, err)
+			return nil, fmt.Errorf("list instance profiles under %s: %w", path, err)
 		}
 		for _, p := range page.InstanceProfiles {
-			if !strings.HasPrefix(aws.ToString(p.Path), f.Path) {
+			if !strings.HasPrefix(aws.ToString(p.Path), path) {
 				continue
 			}
 			c := candidate{name: aws.ToString(p.InstanceProfileName), created: aws.ToTime(p.CreateDate), profile: true}
@@ -166,14 +177,13 @@ func Sweep(ctx context.Context, api SweepAPI, f Filter, opt SweepOptions) (*Swee
 			cands = append(cands, c)
 		}
 	}
-	var tg errgroup.Group
-	tg.SetLimit(limit)
-	for i := range cands {
-		tg.Go(func() error { return cands[i].readTags(ctx, api) })
-	}
-	if err := tg.Wait(); err != nil {
-		return rep, err
-	}
+	return cands, nil
+}
+
+// groupRuns sorts the candidates into the runs the filter selects, and
+// counts the rest in rep.
+func groupRuns(cands []candidate, f Filter, rep *SweepReport) map[string]*runGroup {
+	runs := map[string]*runGroup{}
 	for _, c := range cands {
 		if c.gone {
 			continue
@@ -192,28 +202,34 @@ func Sweep(ctx context.Context, api SweepAPI, f Filter, opt SweepOptions) (*Swee
 		case matchSkip:
 			rep.Skipped++
 		default:
-			run := get(c.tags[naming.TagRunID])
+			id := c.tags[run.TagRunID]
+			g := runs[id]
+			if g == nil {
+				g = &runGroup{profiles: map[string][]string{}}
+				runs[id] = g
+			}
 			if c.profile {
-				run.profiles[c.name] = c.held
+				g.profiles[c.name] = c.held
 			} else {
-				run.roles = append(run.roles, c.name)
+				g.roles = append(g.roles, c.name)
 			}
 		}
 	}
+	return runs
+}
 
-	ids := make([]string, 0, len(runs))
-	for id := range runs {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
+// deleteRuns tears down each selected run (or, in a dry run, lists it),
+// at most limit at once, in the order of their ids.
+func deleteRuns(ctx context.Context, api SweepAPI, runs map[string]*runGroup, path string, opt SweepOptions, limit int, rep *SweepReport) error {
+	ids := slices.Sorted(maps.Keys(runs))
 	rep.Runs = make([]SweepResult, len(ids))
 	var g errgroup.Group
 	g.SetLimit(limit)
 	var mu sync.Mutex
 	var errs []error
 	for i, id := range ids {
-		run := runs[id]
-		res := SweepResult{RunID: id, Names: run.names(), Status: "would-delete"}
+		group := runs[id]
+		res := SweepResult{RunID: id, Names: group.names(), Status: "would-delete"}
 		if opt.DryRun {
 			rep.Runs[i] = res
 			continue
@@ -221,7 +237,7 @@ func Sweep(ctx context.Context, api SweepAPI, f Filter, opt SweepOptions) (*Swee
 		g.Go(func() error {
 			var outcomes []Outcome
 			var runErr []error
-			for _, st := range run.states(id, f.Path) {
+			for _, st := range group.states(id, path) {
 				r, err := Down(ctx, api, st, Options{})
 				outcomes = append(outcomes, r.Outcomes...)
 				runErr = append(runErr, err)
@@ -238,7 +254,7 @@ func Sweep(ctx context.Context, api SweepAPI, f Filter, opt SweepOptions) (*Swee
 		})
 	}
 	_ = g.Wait()
-	return rep, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 func (r *runGroup) names() []string {
@@ -252,21 +268,21 @@ func (r *runGroup) names() []string {
 
 // states turns what was found into Down states: the build role, the
 // instance role (named ...-vm) and the profile in one, anything else alone.
-func (r *runGroup) states(id, path string) []State {
-	st := State{RunID: id, Path: path}
-	var extra []State
+func (r *runGroup) states(id, path string) []run.State {
+	st := run.State{RunID: id, Path: path}
+	var extra []run.State
 	for _, role := range r.roles {
 		switch {
-		case strings.HasSuffix(role, naming.InstanceSuffix) && st.InstanceRole == "":
-			st.InstanceRole, st.InstancePolicy = role, InstancePolicyName
-		case !strings.HasSuffix(role, naming.InstanceSuffix) && st.Role == "":
-			st.Role, st.BuildPolicy = role, BuildPolicyName
+		case strings.HasSuffix(role, run.InstanceSuffix) && st.InstanceRole == "":
+			st.InstanceRole, st.InstancePolicy = role, run.InstancePolicyName
+		case !strings.HasSuffix(role, run.InstanceSuffix) && st.Role == "":
+			st.Role, st.BuildPolicy = role, run.BuildPolicyName
 		default:
-			extra = append(extra, State{RunID: id, Path: path, Role: role})
+			extra = append(extra, run.State{RunID: id, Path: path, Role: role})
 		}
 	}
 	for p, held := range r.profiles {
-		s := State{RunID: id, Path: path, InstanceProfile: p}
+		s := run.State{RunID: id, Path: path, InstanceProfile: p}
 		if len(held) > 0 {
 			s.ProfileRole = held[0]
 		}
@@ -276,7 +292,7 @@ func (r *runGroup) states(id, path string) []State {
 			extra = append(extra, s)
 		}
 	}
-	return append([]State{st}, extra...)
+	return append([]run.State{st}, extra...)
 }
 
 type matchResult int
@@ -296,20 +312,20 @@ func tagsOf(tags []types.Tag) map[string]string {
 }
 
 func match(tags map[string]string, created time.Time, f Filter) matchResult {
-	if tags[naming.TagManaged] != "true" || tags[naming.TagRunID] == "" {
+	if tags[run.TagManaged] != run.TagManagedValue || tags[run.TagRunID] == "" {
 		return matchForeign
 	}
-	if f.RunID != "" && tags[naming.TagRunID] != f.RunID {
+	if f.RunID != "" && tags[run.TagRunID] != f.RunID {
 		return matchSkip
 	}
-	if f.Repository != "" && !strings.EqualFold(tags[naming.TagRepository], f.Repository) {
+	if f.Repository != "" && !strings.EqualFold(tags[run.TagRepository], f.Repository) {
 		return matchSkip
 	}
-	if f.PR != "" && tags[naming.TagPR] != f.PR {
+	if f.PR != "" && tags[run.TagPR] != f.PR {
 		return matchSkip
 	}
 	if f.Expired {
-		exp, err := time.Parse(time.RFC3339, tags[naming.TagExpiresAt])
+		exp, err := time.Parse(time.RFC3339, tags[run.TagExpiresAt])
 		// A managed resource without a readable expiry is never deleted
 		// on expiry alone: it may not be ours to judge.
 		if err != nil || !exp.Before(f.Now) {

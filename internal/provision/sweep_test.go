@@ -14,8 +14,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/buildrole/buildrole/internal/fakeaws"
-	"github.com/buildrole/buildrole/internal/naming"
 	"github.com/buildrole/buildrole/internal/provision"
+	"github.com/buildrole/buildrole/internal/run"
 )
 
 // leak creates n runs as a killed runner would leave them; every other one
@@ -32,9 +32,9 @@ func leak(t testing.TB, s *fakeaws.Server, c *iam.Client, n int) (expired, live 
 			p.RunID = fmt.Sprintf("%08d-0000-4000-8000-%012d", i, i)
 			for j := range p.Tags {
 				switch p.Tags[j].Key {
-				case naming.TagRunID:
+				case run.TagRunID:
 					p.Tags[j].Value = p.RunID
-				case naming.TagExpiresAt:
+				case run.TagExpiresAt:
 					if i%2 == 0 {
 						p.Tags[j].Value = time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
 					}
@@ -70,14 +70,14 @@ func foreign(t testing.TB, c *iam.Client) []string {
 	ctx := context.Background()
 	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
 	past := time.Now().Add(-48 * time.Hour).UTC().Format(time.RFC3339)
-	managed := []types.Tag{{Key: aws.String(naming.TagManaged), Value: aws.String("true")}, {Key: aws.String(naming.TagRunID), Value: aws.String("foreign")}, {Key: aws.String(naming.TagExpiresAt), Value: aws.String(past)}}
+	managed := []types.Tag{{Key: aws.String(run.TagManaged), Value: aws.String("true")}, {Key: aws.String(run.TagRunID), Value: aws.String("foreign")}, {Key: aws.String(run.TagExpiresAt), Value: aws.String(past)}}
 	roles := []struct {
 		name, path string
 		tags       []types.Tag
 	}{
 		{"buildrole-untagged-same-path", "/buildrole/", nil},
 		{"buildrole-managed-elsewhere", "/other/", managed},
-		{"buildrole-managed-false", "/buildrole/", []types.Tag{{Key: aws.String(naming.TagManaged), Value: aws.String("false")}, {Key: aws.String(naming.TagExpiresAt), Value: aws.String(past)}}},
+		{"buildrole-managed-false", "/buildrole/", []types.Tag{{Key: aws.String(run.TagManaged), Value: aws.String("false")}, {Key: aws.String(run.TagExpiresAt), Value: aws.String(past)}}},
 		{"buildrole-images-pr42-deadbeef", "/", managed},
 		{"buildrole-sub-path", "/buildrolex/", managed},
 	}
@@ -122,13 +122,13 @@ func TestSweepDeletesExactlyTheExpiredRuns(t *testing.T) {
 	left := map[string]bool{}
 	for _, r := range snap.Roles {
 		left[r.Name] = true
-		if id := r.Tags[naming.TagRunID]; expired[id] {
+		if id := r.Tags[run.TagRunID]; expired[id] {
 			t.Errorf("expired role %s survived", r.Name)
 		}
 	}
 	for _, p := range snap.InstanceProfiles {
 		left[p.Name] = true
-		if id := p.Tags[naming.TagRunID]; expired[id] {
+		if id := p.Tags[run.TagRunID]; expired[id] {
 			t.Errorf("expired profile %s survived", p.Name)
 		}
 	}
@@ -139,7 +139,7 @@ func TestSweepDeletesExactlyTheExpiredRuns(t *testing.T) {
 	}
 	liveRoles := 0
 	for _, r := range snap.Roles {
-		if live[r.Tags[naming.TagRunID]] {
+		if live[r.Tags[run.TagRunID]] {
 			liveRoles++
 		}
 	}

@@ -49,10 +49,24 @@ func Unreachable(err error) (cause string, ok bool) {
 	return "", false
 }
 
+// UnreachableError is a call that could not reach AWS at all, with the
+// cause and what to check.
+type UnreachableError struct {
+	Doing string
+	Cause string
+	Err   error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("%s: cannot reach AWS: %s; check the network, --endpoint-url / AWS_ENDPOINT_URL, and HTTPS_PROXY / NO_PROXY: %v", e.Doing, e.Cause, e.Err)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
 // withCause puts the network cause first when there is one.
 func withCause(err error, doing string) error {
 	if cause, ok := Unreachable(err); ok {
-		return fmt.Errorf("%s: cannot reach AWS: %s; check the network, --endpoint-url / AWS_ENDPOINT_URL, and HTTPS_PROXY / NO_PROXY: %w", doing, cause, err)
+		return &UnreachableError{Doing: doing, Cause: cause, Err: err}
 	}
 	return nil
 }

@@ -91,7 +91,7 @@ func (p Progress) String() string {
 func Wait(ctx context.Context, o Options, since time.Time, maxWait time.Duration, checks ...Check) (time.Duration, error) {
 	maxWait = orDefault(orDefault(maxWait, o.PropagationTimeout), 60*time.Second)
 	every := orDefault(o.ProgressEvery, 5*time.Second)
-	start := time.Now()
+	start := o.now()
 	offset := max(start.Sub(since), 0)
 	if since.IsZero() {
 		offset = 0
@@ -118,7 +118,7 @@ func Wait(ctx context.Context, o Options, since time.Time, maxWait time.Duration
 		if o.Progress == nil {
 			return
 		}
-		p := Progress{Elapsed: time.Since(start)}
+		p := Progress{Elapsed: o.now().Sub(start)}
 		for i, c := range checks {
 			if pending[i] {
 				p.Waiting = append(p.Waiting, c.What)
@@ -162,9 +162,9 @@ func Wait(ctx context.Context, o Options, since time.Time, maxWait time.Duration
 		}
 	}
 	if parent.Err() != nil {
-		return time.Since(start), fmt.Errorf("wait for IAM to propagate: %w", context.Cause(parent))
+		return o.now().Sub(start), fmt.Errorf("wait for IAM to propagate: %w", context.Cause(parent))
 	}
-	return time.Since(start), errors.Join(errs...)
+	return o.now().Sub(start), errors.Join(errs...)
 }
 
 // timeoutError is a check still refused when the wait ran out.
@@ -189,11 +189,11 @@ func poll(ctx context.Context, o Options, c Check, start time.Time, offset, maxW
 		if n > 0 && at > maxWait {
 			// One last look at the deadline, if the budget allows it.
 			if prev >= maxWait || first+time.Duration(n)*minInterval > maxWait || notBefore > maxWait {
-				return timeoutError{c.What, time.Since(start), last}
+				return timeoutError{c.What, o.now().Sub(start), last}
 			}
 			at = maxWait
 		}
-		if err := sleepUntil(ctx, start.Add(at)); err != nil {
+		if err := sleepUntil(ctx, o, start.Add(at)); err != nil {
 			return fmt.Errorf("%s: %w", c.What, err)
 		}
 		// The next step counts from when this poll was due, not from when
@@ -201,7 +201,7 @@ func poll(ctx context.Context, o Options, c Check, start time.Time, offset, maxW
 		prev = at
 		err := c.Poll(ctx)
 		if n == 0 {
-			first = time.Since(start)
+			first = o.now().Sub(start)
 		}
 		var ny notYet
 		switch {
@@ -220,7 +220,7 @@ func poll(ctx context.Context, o Options, c Check, start time.Time, offset, maxW
 			// Honour it: back off, doubling, on top of the schedule.
 			last = err
 			throttled++
-			notBefore = time.Since(start) + throttleDelay(o, throttled)
+			notBefore = o.now().Sub(start) + throttleDelay(o, throttled)
 		default:
 			return err
 		}
@@ -239,8 +239,8 @@ func throttleDelay(o Options, n int) time.Duration {
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
 }
 
-func sleepUntil(ctx context.Context, t time.Time) error {
-	d := time.Until(t)
+func sleepUntil(ctx context.Context, o Options, t time.Time) error {
+	d := t.Sub(o.now())
 	if d <= 0 {
 		return ctx.Err()
 	}

@@ -24,6 +24,8 @@ import (
 // Options say how to reach AWS.
 type Options struct {
 	Region string
+	// Now is the clock of waits and their reports. Default time.Now.
+	Now func() time.Time
 	// EndpointURL points every client at an AWS-compatible endpoint.
 	// Default "": AWS, or the SDK's own AWS_ENDPOINT_URL* variables.
 	EndpointURL string
@@ -428,7 +430,7 @@ func AssumeBuildRole(ctx context.Context, o Options, s *Session, req BuildRoleRe
 	client := sts.NewFromConfig(cfg, func(so *sts.Options) { so.Retryer = throttlesNotRetried{NewRetryer(o)} })
 	var creds aws.Credentials
 	var refused time.Duration
-	start := time.Now()
+	start := o.now()
 	check := Check{
 		What: fmt.Sprintf("the trust policy of %s", req.RoleARN),
 		Poll: func(ctx context.Context) error {
@@ -436,7 +438,7 @@ func AssumeBuildRole(ctx context.Context, o Options, s *Session, req BuildRoleRe
 			creds, err = assumeOnce(ctx, client, req, tokens)
 			switch {
 			case err == nil:
-				refused = time.Since(start)
+				refused = o.now().Sub(start)
 				return nil
 			case isAccessDenied(err):
 				return NotYet(fmt.Errorf("STS refuses it; it has not propagated or does not admit this session: %w", err))
@@ -493,4 +495,11 @@ func toCreds(id, secret, token *string, exp *time.Time) aws.Credentials {
 func isAccessDenied(err error) bool {
 	var ae smithy.APIError
 	return errors.As(err, &ae) && ae.ErrorCode() == "AccessDenied"
+}
+
+func (o Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
 }

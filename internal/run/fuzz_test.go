@@ -1,7 +1,8 @@
-package provision
+package run
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 )
 
@@ -17,7 +18,7 @@ func FuzzStateFromMap(f *testing.F) {
 		if json.Unmarshal(data, &m) != nil {
 			return
 		}
-		s, err := StateFromMap(m, "role-to-assume", "audience")
+		s, err := StateFromMap(m)
 		if err != nil {
 			return
 		}
@@ -25,7 +26,7 @@ func FuzzStateFromMap(f *testing.F) {
 			t.Fatalf("StateFromMap accepted a state Validate refuses: %v", err)
 		}
 		back, err := StateFromMap(s.Map())
-		if err != nil || back != s {
+		if err != nil || !reflect.DeepEqual(back, s) {
 			t.Fatalf("round trip: %+v -> %+v, %v", s, back, err)
 		}
 	})

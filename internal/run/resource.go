@@ -1,0 +1,77 @@
+package run
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Kind is one of a run's resources.
+type Kind int
+
+const (
+	// KindRole is the build role: what `packer build` runs as.
+	KindRole Kind = iota + 1
+	// KindInstanceRole is the role the build VM gets (instance-profile:
+	// separate).
+	KindInstanceRole
+	// KindInstanceProfile holds the instance role, or the build role
+	// itself (instance-profile: shared).
+	KindInstanceProfile
+)
+
+// IAMType is the kind of IAM entity: "role" or "instance-profile", as
+// state files and reports spell it.
+func (k Kind) IAMType() string {
+	if k == KindInstanceProfile {
+		return "instance-profile"
+	}
+	return "role"
+}
+
+// IsRole reports whether the resource is an IAM role.
+func (k Kind) IsRole() bool { return k == KindRole || k == KindInstanceRole }
+
+// String names the kind as messages do.
+func (k Kind) String() string {
+	switch k {
+	case KindRole:
+		return "role"
+	case KindInstanceRole:
+		return "instance role"
+	case KindInstanceProfile:
+		return "instance profile"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Resource is one IAM role or instance profile of a run.
+type Resource struct {
+	Kind Kind
+	Name string
+}
+
+// String is "role NAME" or "instance-profile NAME", as reports name it.
+func (r Resource) String() string { return r.Kind.IAMType() + " " + r.Name }
+
+// Inline policy names. A role's inline policies share one 10,240-character
+// quota, so each role gets a single document.
+const (
+	BuildPolicyName    = "buildrole-packer"
+	InstancePolicyName = "buildrole-instance"
+)
+
+// InstanceSuffix ends the instance role's name and its profile's.
+const InstanceSuffix = "-vm"
+
+// ShortLen is how many hex digits of the run id make every name unique.
+const ShortLen = 8
+
+// Short is the unique part of every name of a run: the first ShortLen hex
+// digits of its id. It is never shortened.
+func Short(runID string) string {
+	s := strings.ReplaceAll(runID, "-", "")
+	if len(s) > ShortLen {
+		s = s[:ShortLen]
+	}
+	return s
+}
