@@ -39,11 +39,12 @@ var allowed = map[string][]string{
 	"internal/layout":                         {},
 	"internal/safefile":                       {},
 	"internal/awsfacts":                       {},
+	"internal/jsonpos":                        {},
 	"internal/policylint/internal/genactions": {},
 }
 
 // pure packages compute; they must not reach AWS.
-var pure = []string{"internal/awsfacts", "internal/config", "internal/accountsetup", "internal/buildpolicy", "internal/policylint", "internal/packertemplate", "internal/naming", "internal/iampolicy"}
+var pure = []string{"internal/awsfacts", "internal/config", "internal/accountsetup", "internal/buildpolicy", "internal/policylint", "internal/packertemplate", "internal/naming", "internal/iampolicy", "internal/jsonpos"}
 
 const maxLines = 2500
 
