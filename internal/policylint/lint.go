@@ -118,7 +118,9 @@ const (
 //
 // Rules (errors unless marked):
 //   - json: malformed JSON.
-//   - grammar: unknown or duplicate keys, missing Version or Statement,
+//   - grammar: unknown or duplicate keys (a key repeated inside a
+//     statement's Principal or Condition: warning; the last one counts,
+//     as everywhere), missing Version or Statement,
 //     Version other than 2012-10-17 (2008-10-17: warning), Effect not
 //     Allow/Deny, Action with NotAction, no Action, wrong value types,
 //     invalid or duplicate Sid; identity policies: Principal present or
@@ -420,6 +422,7 @@ func (l *linter) document(root *jsonpos.Node) {
 		l.report(m.Val.Off, Error, RuleGrammar, "Statement must be an object or an array of objects, not %s", m.Val.Kind)
 		return
 	}
+	l.nestedDuplicates(root, nodes)
 	var stmts []*lintStatement
 	sids := map[string]bool{}
 	for i, n := range nodes {
@@ -450,6 +453,23 @@ func (l *linter) document(root *jsonpos.Node) {
 	}
 	l.passRole(stmts)
 	l.escalation(stmts)
+}
+
+// nestedDuplicates reports keys written twice in an object below the
+// statements (Principal, Condition, an operator's keys): a reader keeps the
+// last, so the earlier value is silently dropped, and a dropped condition
+// widens the statement. The document's and statements' own keys are
+// reported by keys, as errors. Everything else reads the last occurrence.
+func (l *linter) nestedDuplicates(root *jsonpos.Node, statements []*jsonpos.Node) {
+	for _, d := range root.Duplicates() {
+		if d.Object == root || slices.Contains(statements, d.Object) {
+			continue
+		}
+		line, col := l.pos(d.Offs[0])
+		for _, off := range d.Offs[1:] {
+			l.report(off, Warning, RuleGrammar, "duplicate key %q (first at %d:%d); only the last one counts, the earlier value is ignored: merge them", d.Key, line, col)
+		}
+	}
 }
 
 // statement checks one statement's grammar and reads it.
@@ -568,7 +588,7 @@ func (l *linter) principalGrammar(key string, v *jsonpos.Node) {
 			l.report(v.Off, Error, RuleGrammar, "%s string must be \"*\"; name principals in an object such as {\"AWS\": \"arn:aws:iam::123456789012:root\"}", key)
 		}
 	case jsonpos.Object:
-		for _, m := range v.Members {
+		for _, m := range v.Effective() {
 			if !slices.Contains(iampolicy.PrincipalTypes, m.Key) {
 				hint := ""
 				if s := closest(m.Key, iampolicy.PrincipalTypes); s != "" {
@@ -590,12 +610,12 @@ func (l *linter) conditionGrammar(v *jsonpos.Node) []lintCondition {
 		return nil
 	}
 	var out []lintCondition
-	for _, op := range v.Members {
+	for _, op := range v.Effective() {
 		if op.Val.Kind != jsonpos.Object {
 			l.report(op.Val.Off, Error, RuleGrammar, "condition operator %q must map to an object of key -> values, not %s", op.Key, op.Val.Kind)
 			continue
 		}
-		for _, k := range op.Val.Members {
+		for _, k := range op.Val.Effective() {
 			c := lintCondition{op: strVal{op.Key, op.KeyOff}, key: strVal{k.Key, k.KeyOff}}
 			scalar := func(n *jsonpos.Node) bool {
 				switch n.Kind {
