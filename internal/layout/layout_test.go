@@ -28,7 +28,7 @@ var allowed = map[string][]string{
 	"internal/accountsetup":                   {"internal/awsfacts", "internal/buildpolicy", "internal/iampolicy"},
 	"internal/buildpolicy":                    {"internal/awsfacts", "internal/packertemplate", "internal/iampolicy"},
 	"internal/policylint":                     {"internal/awsfacts", "internal/iampolicy", "internal/jsonpos"},
-	"internal/packertemplate":                 {"internal/safefile"},
+	"internal/packertemplate":                 {"internal/safefile", "internal/jsonpos"},
 	"internal/naming":                         {},
 	"internal/iampolicy":                      {"internal/safefile", "internal/jsonpos"},
 	"internal/fakeaws":                        {"internal/fakeaws/authz", "internal/fakeaws/ghoidc", "internal/fakeaws/ec2"},
