@@ -8,15 +8,18 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/buildrole/buildrole/internal/jsonpos"
 )
 
-// legacyLoader reads a legacy JSON template. Packer decodes one with
-// encoding/json into maps: of a key written twice in one object only the
-// last occurrence counts, and so it is here (jsonpos); the repeats become
-// notes, since Packer itself refuses such a template.
+// legacyLoader reads a legacy JSON template as Packer does. Packer decodes
+// one with encoding/json into maps: of a key written twice in one object
+// only the last occurrence counts, and so it is here (jsonpos); the repeats
+// become notes, since Packer itself refuses such a template. It then
+// decodes the sections and each plugin's options with mapstructure, which
+// matches a name exactly or else by case (Field, optionName).
 type legacyLoader struct {
 	file  string
 	data  []byte
@@ -70,14 +73,14 @@ func loadLegacy(path string, opts Options) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := l.variables(root.Get("variables"), opts.Vars); err != nil {
+	if err := l.variables(l.section(root, "variables"), opts.Vars); err != nil {
 		return nil, err
 	}
 	t := &Template{}
 	if t.Sources, err = l.builders(root); err != nil {
 		return nil, err
 	}
-	t.PostProcessors = l.postProcessors(root.Get("post-processors"))
+	t.PostProcessors = l.postProcessors(l.section(root, "post-processors"))
 	t.Notes = l.notes
 	return t, nil
 }
@@ -111,6 +114,45 @@ func (l *legacyLoader) duplicates(root *jsonpos.Node) {
 				d.Key, last.Line, last.Col)})
 		}
 	}
+}
+
+// section is the value of a top-level section, its name matched as
+// mapstructure matches it: exactly, else by case ("Builders").
+func (l *legacyLoader) section(root *jsonpos.Node, name string) *jsonpos.Node {
+	f := root.Field(name)
+	if f == nil {
+		return nil
+	}
+	for _, m := range root.Effective() {
+		if m.KeyOff != f.KeyOff && strings.EqualFold(m.Key, name) {
+			l.caseVariant(m, f.Key)
+		}
+	}
+	return f.Val
+}
+
+// caseVariant notes a key ignored because another one, differing only in
+// case, is read for the same name.
+func (l *legacyLoader) caseVariant(m jsonpos.Member, read string) {
+	l.notes = append(l.notes, Note{Pos: l.pos(m.KeyOff), Message: fmt.Sprintf(
+		"key %q is ignored: %q, which differs only in case, is read; Packer refuses a template with both (an unknown key): remove one", m.Key, read)})
+}
+
+// optionName is the plugin option an option key sets: mapstructure
+// matches a key to a field's name exactly or else under Unicode case
+// folding, and the Amazon plugins' option names are lower-case ASCII, so
+// each letter becomes the lower-case ASCII letter it folds to ("ſ" and "S"
+// to "s", "K" (Kelvin) and "K" to "k"). A key with other characters names
+// no option of a plugin.
+func optionName(key string) string {
+	return strings.Map(func(r rune) rune {
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if 'a' <= f && f <= 'z' {
+				return f
+			}
+		}
+		return r
+	}, key)
 }
 
 // variables reads the "variables" section and resolves the values, which
@@ -152,7 +194,7 @@ func (l *legacyLoader) variables(vars *jsonpos.Node, assigned map[string]string)
 // builders reads the "builders" array: the Amazon builders, each with its
 // options; other builders are noted and ignored.
 func (l *legacyLoader) builders(root *jsonpos.Node) ([]Source, error) {
-	builders := root.Get("builders")
+	builders := l.section(root, "builders")
 	if builders == nil || builders.Kind != jsonpos.Array {
 		pos := l.pos(root.Off)
 		if builders != nil {
@@ -182,15 +224,23 @@ func (l *legacyLoader) builders(root *jsonpos.Node) ([]Source, error) {
 	return out, nil
 }
 
-// options converts an object's members, but the skipped ones, into options.
+// options converts an object's members, but the skipped ones, into
+// options named as the plugin reads them (optionName). Of keys that differ
+// only in case the exact name is read, else the last one; Packer refuses
+// the others as unknown keys, and they are noted.
 func (l *legacyLoader) options(obj *jsonpos.Node, owner string, skip ...string) map[string]Value {
 	out := map[string]Value{}
 	for _, m := range obj.Effective() {
-		if slices.Contains(skip, m.Key) {
+		name := optionName(m.Key)
+		if f := obj.Field(name); f != nil && f.KeyOff != m.KeyOff {
+			l.caseVariant(m, f.Key)
 			continue
 		}
-		if v, ok := l.convert(m.Key, m.Val, m.KeyOff, owner); ok {
-			out[m.Key] = v
+		if slices.Contains(skip, name) {
+			continue
+		}
+		if v, ok := l.convert(name, m.Val, m.KeyOff, owner); ok {
+			out[name] = v
 		}
 	}
 	return out

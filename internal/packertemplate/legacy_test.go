@@ -2,6 +2,7 @@ package packertemplate
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -134,5 +135,94 @@ func TestLegacyDuplicateKeys(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Packer decodes the legacy template's sections and a builder's options
+// with mapstructure, which prefers the exact key and falls back to one that
+// differs only in case ("Builders", "Instance_Type"); the plugin's option
+// names are lower case. Keys inside a map option (tags) stay as written.
+func TestLegacyKeysMatchAsPackerDoes(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"t.json": `{
+  "Variables": {"Region": "eu-north-1"},
+  "Builders": [{
+    "type": "amazon-ebs",
+    "Region": "{{user ` + "`Region`" + `}}",
+    "Instance_Type": "t3.micro",
+    "Launch_Block_Device_Mappings": [{"Device_Name": "/dev/xvda", "Volume_Size": 9}],
+    "Run_Tags": {"Team": "a"}
+  }]
+}
+`})
+	tpl, err := Load(filepath.Join(dir, "t.json"), Options{})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if len(tpl.Sources) != 1 {
+		t.Fatalf("got %d sources, want 1", len(tpl.Sources))
+	}
+	s := tpl.Sources[0]
+	for k, want := range map[string]string{"region": "eu-north-1", "instance_type": "t3.micro"} {
+		if got, ok := s.Str(k); !ok || got != want {
+			t.Errorf("%s = %q (known %v), want %q", k, got, ok, want)
+		}
+	}
+	m := s.Options["launch_block_device_mappings"]
+	if len(m.Blocks) != 1 || m.Blocks[0]["volume_size"].String != "9" || m.Blocks[0]["device_name"].String != "/dev/xvda" {
+		t.Errorf("launch_block_device_mappings = %+v", m)
+	}
+	if tags := s.Options["run_tags"].Map; tags["Team"] != "a" {
+		t.Errorf("run_tags = %v, want the key as written", tags)
+	}
+	for _, n := range tpl.Notes {
+		if strings.Contains(n.Message, "duplicate") {
+			t.Errorf("unexpected note: %v", n)
+		}
+	}
+}
+
+// The exact key wins over a case variant, which Packer's plugin then
+// refuses as an unknown configuration key; buildrole reads the exact one
+// and says so.
+func TestLegacyCaseVariantBesideExactKey(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"t.json": `{
+  "builders": [{
+    "type": "amazon-ebs",
+    "region": "us-east-1",
+    "Region": "us-west-2"
+  }]
+}
+`})
+	tpl, err := Load(filepath.Join(dir, "t.json"), Options{})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	s := tpl.Sources[0]
+	if got, _ := s.Str("region"); got != "us-east-1" {
+		t.Errorf("region = %q, want the exact key's us-east-1", got)
+	}
+	n := noteMatching(tpl.Notes, `"Region"`)
+	if n == nil || n.Pos.Line != 5 {
+		t.Errorf("no note at line 5 about the case variant: %v", tpl.Notes)
+	}
+}
+
+// optionName agrees with strings.EqualFold, mapstructure's match, on the
+// lower-case ASCII names of the plugins' options.
+func TestOptionName(t *testing.T) {
+	for key, want := range map[string]string{
+		"ami_name":        "ami_name",
+		"Instance_Type":   "instance_type",
+		"ſubnet_ID":       "subnet_id",  // U+017F LATIN SMALL LETTER LONG S folds to s
+		"\u212Ams_key_id": "kms_key_id", // U+212A KELVIN SIGN folds to k
+		"régión":          "régión",
+	} {
+		got := optionName(key)
+		if got != want {
+			t.Errorf("optionName(%q) = %q, want %q", key, got, want)
+		}
+		if !strings.EqualFold(got, key) {
+			t.Errorf("optionName(%q) = %q, which strings.EqualFold does not match", key, got)
+		}
 	}
 }
