@@ -141,9 +141,9 @@ func (l *legacyLoader) caseVariant(m jsonpos.Member, read string) {
 // optionName is the plugin option an option key sets: mapstructure
 // matches a key to a field's name exactly or else under Unicode case
 // folding, and the Amazon plugins' option names are lower-case ASCII, so
-// each letter becomes the lower-case ASCII letter it folds to ("ſ" and "S"
-// to "s", "K" (Kelvin) and "K" to "k"). A key with other characters names
-// no option of a plugin.
+// each letter becomes the lower-case ASCII letter it folds to ("S" and
+// U+017F LATIN SMALL LETTER LONG S to "s", "K" and U+212A KELVIN SIGN to
+// "k"). A key with other characters names no option of a plugin.
 func optionName(key string) string {
 	return strings.Map(func(r rune) rune {
 		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
