@@ -26,6 +26,7 @@ FUZZ_TARGETS := \
 	./internal/packertemplate:FuzzLoadLegacyJSON \
 	./internal/run:FuzzStateFromMap \
 	./internal/ghaction:FuzzFileCommands \
+	./internal/jsonpos:FuzzParse \
 	./internal/iampolicy:FuzzParse \
 	./internal/policylint:FuzzLint \
 	./internal/csm:FuzzDatagram

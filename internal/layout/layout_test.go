@@ -29,11 +29,11 @@ var allowed = map[string][]string{
 	"internal/config":                         {"internal/awsfacts", "internal/accountsetup", "internal/buildpolicy", "internal/policylint", "internal/packertemplate", "internal/naming", "internal/run", "internal/iampolicy"},
 	"internal/accountsetup":                   {"internal/awsfacts", "internal/buildpolicy", "internal/run", "internal/iampolicy"},
 	"internal/buildpolicy":                    {"internal/awsfacts", "internal/packertemplate", "internal/run", "internal/iampolicy"},
-	"internal/policylint":                     {"internal/awsfacts", "internal/iampolicy"},
-	"internal/packertemplate":                 {"internal/safefile"},
+	"internal/policylint":                     {"internal/awsfacts", "internal/iampolicy", "internal/jsonpos"},
+	"internal/packertemplate":                 {"internal/safefile", "internal/jsonpos"},
 	"internal/naming":                         {"internal/run", "internal/awsfacts"},
 	"internal/run":                            {"internal/iampolicy", "internal/awsfacts"},
-	"internal/iampolicy":                      {"internal/safefile"},
+	"internal/iampolicy":                      {"internal/safefile", "internal/jsonpos"},
 	"internal/awsfacts":                       {},
 	"internal/fakeaws":                        {"internal/fakeaws/authz", "internal/fakeaws/ghoidc", "internal/fakeaws/ec2"},
 	"internal/fakeaws/authz":                  {},
@@ -42,6 +42,7 @@ var allowed = map[string][]string{
 	"internal/csm":                            {"internal/awsfacts", "internal/buildpolicy", "internal/packertemplate", "internal/iampolicy"},
 	"internal/layout":                         {},
 	"internal/safefile":                       {},
+	"internal/jsonpos":                        {},
 	"internal/policylint/internal/genactions": {},
 }
 

@@ -10,5 +10,11 @@
 // path.*, packer.*), impure functions (timestamp(), uuidv4(), ...) or
 // variables without a value is reported with Known=false, its references in
 // Refs, and a Note, so that callers can grant conservatively.
-// It must not depend on other buildrole packages or on the AWS SDK.
+// A legacy JSON template is read as Packer reads it (encoding/json into
+// maps): a key written twice in one object counts once, with its last
+// value, and each ignored occurrence is a Note (Packer refuses such a
+// template).
+//
+// It must not depend on other buildrole packages but safefile (bounds on
+// what it reads) and jsonpos (JSON with positions), or on the AWS SDK.
 package packertemplate

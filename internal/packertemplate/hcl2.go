@@ -93,7 +93,41 @@ type hclLoader struct {
 	files   reader
 }
 
+// loadHCL reads an HCL2 template (native or JSON files, and the
+// auto-loaded var files) in packer's phases.
 func loadHCL(files, varFiles []string, opts Options) (*Template, error) {
+	l := newHCLLoader(opts)
+	contents, err := l.parseFiles(files)
+	if err != nil {
+		return nil, err
+	}
+	// 1. variable declarations and defaults.
+	if err := eachBlock(contents, l.declareVariableBlock); err != nil {
+		return nil, err
+	}
+	// 2. assignments, in packer's order.
+	if err := l.assignVariables(varFiles); err != nil {
+		return nil, err
+	}
+	// 3. locals.
+	if err := eachBlock(contents, l.declareLocalBlock); err != nil {
+		return nil, err
+	}
+	l.evalLocals()
+	// 4. sources and data sources.
+	sources, err := l.sources(contents)
+	if err != nil {
+		return nil, err
+	}
+	// 5. builds.
+	if err := l.builds(contents, sources); err != nil {
+		return nil, err
+	}
+	l.t.Notes = append(l.notes, l.t.Notes...)
+	return l.t, nil
+}
+
+func newHCLLoader(opts Options) *hclLoader {
 	l := &hclLoader{
 		opts:   opts,
 		parser: hclparse.NewParser(),
@@ -108,7 +142,11 @@ func loadHCL(files, varFiles []string, opts Options) (*Template, error) {
 	if opts.Env == nil {
 		l.funcs["env"] = true
 	}
+	return l
+}
 
+// parseFiles parses each file and checks its top-level blocks.
+func (l *hclLoader) parseFiles(files []string) ([]*hcl.BodyContent, error) {
 	var contents []*hcl.BodyContent
 	for _, name := range files {
 		f, err := l.parse(name)
@@ -121,100 +159,114 @@ func loadHCL(files, varFiles []string, opts Options) (*Template, error) {
 		}
 		contents = append(contents, c)
 	}
+	return contents, nil
+}
 
-	// 1. variable declarations and defaults.
+// eachBlock calls f for every top-level block of every file, in order,
+// and stops at the first error.
+func eachBlock(contents []*hcl.BodyContent, f func(*hcl.Block) error) error {
 	for _, c := range contents {
 		for _, b := range c.Blocks {
-			var err error
-			switch b.Type {
-			case "variable":
-				err = l.declareVariable(b)
-			case "variables":
-				err = l.declareVariables(b)
-			}
-			if err != nil {
-				return nil, err
+			if err := f(b); err != nil {
+				return err
 			}
 		}
 	}
-	// 2. assignments, in packer's order: PKR_VAR_ environment, then the
-	// auto-loaded var files in lexical order, then -var.
+	return nil
+}
+
+// declareVariableBlock declares the variables of a variable or variables
+// block, with their defaults.
+func (l *hclLoader) declareVariableBlock(b *hcl.Block) error {
+	switch b.Type {
+	case "variable":
+		return l.declareVariable(b)
+	case "variables":
+		return l.declareVariables(b)
+	}
+	return nil
+}
+
+// assignVariables assigns values in packer's order: PKR_VAR_ environment,
+// then the auto-loaded var files in lexical order, then -var.
+func (l *hclLoader) assignVariables(varFiles []string) error {
 	if err := l.assignEnv(); err != nil {
-		return nil, err
+		return err
 	}
 	for _, name := range varFiles {
 		if err := l.assignFile(name); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if err := l.assignArgs(); err != nil {
-		return nil, err
-	}
+	return l.assignArgs()
+}
 
-	// 3. locals.
-	for _, c := range contents {
-		for _, b := range c.Blocks {
-			var err error
-			switch b.Type {
-			case "locals":
-				err = l.declareLocals(b)
-			case "local":
-				err = l.declareLocal(b)
-			}
-			if err != nil {
-				return nil, err
-			}
-		}
+// declareLocalBlock declares the locals of a locals or local block.
+func (l *hclLoader) declareLocalBlock(b *hcl.Block) error {
+	switch b.Type {
+	case "locals":
+		return l.declareLocals(b)
+	case "local":
+		return l.declareLocal(b)
 	}
-	l.evalLocals()
+	return nil
+}
 
-	// 4. sources and data sources.
+// sources reads the source blocks (Amazon builders into Template.Sources,
+// others noted) and the amazon-* data blocks into Template.Data; it
+// returns every source block by "TYPE.NAME".
+func (l *hclLoader) sources(contents []*hcl.BodyContent) (map[string]*sourceBlock, error) {
 	sources := map[string]*sourceBlock{}
-	for _, c := range contents {
-		for _, b := range c.Blocks {
-			switch b.Type {
-			case "source":
-				key := b.Labels[0] + "." + b.Labels[1]
-				if prev, ok := sources[key]; ok {
-					return nil, &Error{Pos: posOf(b.DefRange), Msg: fmt.Sprintf("duplicate source %q, first defined at %s", "source."+key, posOf(prev.block.DefRange))}
-				}
-				sb := &sourceBlock{typ: b.Labels[0], name: b.Labels[1], block: b, idx: -1}
-				sources[key] = sb
-				if !isAmazonBuilder(sb.typ) {
-					l.note(posOf(b.DefRange), fmt.Sprintf("source.%s: %q is not an Amazon builder: ignored", key, sb.typ))
-					continue
-				}
-				owner := "source." + key
-				s := Source{Type: sb.typ, Name: sb.name, Pos: blockPos(b), Options: l.convertBody(b.Body, l.ctx, owner, "")}
-				l.t.Sources = append(l.t.Sources, s)
-				sb.idx = len(l.t.Sources) - 1
-			case "data":
-				if strings.HasPrefix(b.Labels[0], "amazon-") {
-					owner := "data." + b.Labels[0] + "." + b.Labels[1]
-					l.t.Data = append(l.t.Data, Source{Type: b.Labels[0], Name: b.Labels[1], Pos: blockPos(b), Options: l.convertBody(b.Body, l.ctx, owner, "")})
-				}
+	err := eachBlock(contents, func(b *hcl.Block) error {
+		switch b.Type {
+		case "source":
+			return l.source(b, sources)
+		case "data":
+			if strings.HasPrefix(b.Labels[0], "amazon-") {
+				owner := "data." + b.Labels[0] + "." + b.Labels[1]
+				l.t.Data = append(l.t.Data, Source{Type: b.Labels[0], Name: b.Labels[1], Pos: blockPos(b), Options: l.convertBody(b.Body, l.ctx, owner, "")})
 			}
 		}
+		return nil
+	})
+	return sources, err
+}
+
+// source reads one source block; a second block of the same type and name
+// is an error.
+func (l *hclLoader) source(b *hcl.Block, sources map[string]*sourceBlock) error {
+	key := b.Labels[0] + "." + b.Labels[1]
+	if prev, ok := sources[key]; ok {
+		return &Error{Pos: posOf(b.DefRange), Msg: fmt.Sprintf("duplicate source %q, first defined at %s", "source."+key, posOf(prev.block.DefRange))}
 	}
+	sb := &sourceBlock{typ: b.Labels[0], name: b.Labels[1], block: b, idx: -1}
+	sources[key] = sb
+	if !isAmazonBuilder(sb.typ) {
+		l.note(posOf(b.DefRange), fmt.Sprintf("source.%s: %q is not an Amazon builder: ignored", key, sb.typ))
+		return nil
+	}
+	owner := "source." + key
+	s := Source{Type: sb.typ, Name: sb.name, Pos: blockPos(b), Options: l.convertBody(b.Body, l.ctx, owner, "")}
+	l.t.Sources = append(l.t.Sources, s)
+	sb.idx = len(l.t.Sources) - 1
+	return nil
+}
+
+// builds reads the build blocks against the sources as declared (before
+// any build-level override).
+func (l *hclLoader) builds(contents []*hcl.BodyContent, sources map[string]*sourceBlock) error {
 	base := map[string]Source{}
 	for key, sb := range sources {
 		if sb.idx >= 0 {
 			base[key] = l.t.Sources[sb.idx]
 		}
 	}
-
-	// 5. builds.
-	for _, c := range contents {
-		for _, b := range c.Blocks {
-			if b.Type == "build" {
-				if err := l.build(b, sources, base); err != nil {
-					return nil, err
-				}
-			}
+	return eachBlock(contents, func(b *hcl.Block) error {
+		if b.Type == "build" {
+			return l.build(b, sources, base)
 		}
-	}
-	l.t.Notes = append(l.notes, l.t.Notes...)
-	return l.t, nil
+		return nil
+	})
 }
 
 func (l *hclLoader) parse(name string) (*hcl.File, error) {

@@ -1,156 +1,271 @@
 package packertemplate
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
+	"unicode"
 	"unicode/utf8"
+
+	"github.com/buildrole/buildrole/internal/jsonpos"
 )
 
-// jnode is a JSON value with the byte offset where it starts.
-type jnode struct {
-	kind  byte // 'o' object, 'a' array, 's' string, 'n' number, 'b' bool, 'z' null
-	off   int
-	str   string // string value or number literal
-	b     bool
-	keys  []string // object keys in order
-	koffs []int    // object key offsets
-	vals  []*jnode // object values, or array elements
+// legacyLoader reads a legacy JSON template as Packer does. Packer decodes
+// one with encoding/json into maps: of a key written twice in one object
+// only the last occurrence counts, and so it is here (jsonpos); the repeats
+// become notes, since Packer itself refuses such a template. It then
+// decodes the sections and each plugin's options with mapstructure, which
+// matches a name exactly or else by case (Field, optionName).
+type legacyLoader struct {
+	file  string
+	data  []byte
+	lines []int // byte offsets at which lines start
+	opts  Options
+	vars  map[string]string
+	known map[string]bool
+	notes []Note
 }
 
-func (n *jnode) get(key string) *jnode {
-	if n == nil || n.kind != 'o' {
+func newLegacyLoader(file string, data []byte, opts Options) *legacyLoader {
+	l := &legacyLoader{file: file, data: data, lines: []int{0}, opts: opts, vars: map[string]string{}, known: map[string]bool{}}
+	for i, b := range data {
+		if b == '\n' {
+			l.lines = append(l.lines, i+1)
+		}
+	}
+	return l
+}
+
+// pos converts a byte offset to a position; Col counts characters.
+func (l *legacyLoader) pos(off int) Pos {
+	off = min(max(off, 0), len(l.data))
+	i, found := slices.BinarySearch(l.lines, off)
+	if !found {
+		i--
+	}
+	return Pos{File: l.file, Line: i + 1, Col: utf8.RuneCount(l.data[l.lines[i]:off]) + 1}
+}
+
+// errAt turns a jsonpos error into an Error at its position.
+func (l *legacyLoader) errAt(err error) error {
+	var se *json.SyntaxError
+	var le *jsonpos.LimitError
+	switch {
+	case errors.As(err, &se) && se.Offset >= int64(len(l.data)):
+		// The input ended inside a value.
+		return &Error{Pos: l.pos(len(l.data)), Msg: "invalid JSON: unexpected end of input"}
+	case errors.As(err, &se):
+		// encoding/json's offset is one past the offending byte.
+		return &Error{Pos: l.pos(int(se.Offset) - 1), Msg: "invalid JSON: " + se.Error()}
+	case errors.As(err, &le):
+		return &Error{Pos: l.pos(le.Off), Msg: le.Msg + "; buildrole does not read templates past its limits"}
+	}
+	return &Error{Pos: l.pos(0), Msg: "invalid JSON: " + err.Error()}
+}
+
+// loadLegacy reads a legacy JSON template: its variables, its Amazon
+// builders and its amazon-* post-processors.
+func loadLegacy(path string, opts Options) (*Template, error) {
+	l, root, err := readLegacy(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.variables(l.section(root, "variables"), opts.Vars); err != nil {
+		return nil, err
+	}
+	t := &Template{}
+	if t.Sources, err = l.builders(root); err != nil {
+		return nil, err
+	}
+	t.PostProcessors = l.postProcessors(l.section(root, "post-processors"))
+	t.Notes = l.notes
+	return t, nil
+}
+
+// readLegacy reads and parses the file, and notes every key written twice.
+func readLegacy(path string, opts Options) (*legacyLoader, *jsonpos.Node, error) {
+	var r reader
+	data, err := r.read(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	l := newLegacyLoader(path, data, opts)
+	root, err := jsonpos.Parse(data, jsonpos.Limits{MaxBytes: MaxFileBytes, MaxDepth: MaxDepth})
+	if err != nil {
+		return nil, nil, l.errAt(err)
+	}
+	if root.Kind != jsonpos.Object {
+		return nil, nil, &Error{Pos: l.pos(root.Off), Msg: "a legacy JSON template must be an object"}
+	}
+	l.duplicates(root)
+	return l, root, nil
+}
+
+// duplicates notes each ignored occurrence of a repeated key.
+func (l *legacyLoader) duplicates(root *jsonpos.Node) {
+	for _, d := range root.Duplicates() {
+		last := l.pos(d.Offs[len(d.Offs)-1])
+		for _, off := range d.Offs[:len(d.Offs)-1] {
+			l.notes = append(l.notes, Note{Pos: l.pos(off), Message: fmt.Sprintf(
+				"duplicate key %q: this one is ignored, the one at %d:%d counts (encoding/json reads the last); Packer refuses such a template (\"template has duplicate field\"): remove one",
+				d.Key, last.Line, last.Col)})
+		}
+	}
+}
+
+// section is the value of a top-level section, its name matched as
+// mapstructure matches it: exactly, else by case ("Builders").
+func (l *legacyLoader) section(root *jsonpos.Node, name string) *jsonpos.Node {
+	f := root.Field(name)
+	if f == nil {
 		return nil
 	}
-	for i, k := range n.keys {
-		if k == key {
-			return n.vals[i]
+	for _, m := range root.Effective() {
+		if m.KeyOff != f.KeyOff && strings.EqualFold(m.Key, name) {
+			l.caseVariant(m, f.Key)
+		}
+	}
+	return f.Val
+}
+
+// caseVariant notes a key ignored because another one, differing only in
+// case, is read for the same name.
+func (l *legacyLoader) caseVariant(m jsonpos.Member, read string) {
+	l.notes = append(l.notes, Note{Pos: l.pos(m.KeyOff), Message: fmt.Sprintf(
+		"key %q is ignored: %q, which differs only in case, is read; Packer refuses a template with both (an unknown key): remove one", m.Key, read)})
+}
+
+// optionName is the plugin option an option key sets: mapstructure
+// matches a key to a field's name exactly or else under Unicode case
+// folding, and the Amazon plugins' option names are lower-case ASCII, so
+// each letter becomes the lower-case ASCII letter it folds to ("S" and
+// U+017F LATIN SMALL LETTER LONG S to "s", "K" and U+212A KELVIN SIGN to
+// "k"). A key with other characters names no option of a plugin.
+func optionName(key string) string {
+	return strings.Map(func(r rune) rune {
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if 'a' <= f && f <= 'z' {
+				return f
+			}
+		}
+		return r
+	}, key)
+}
+
+// variables reads the "variables" section and resolves the values, which
+// may use {{env}} and {{user}} of other variables; -var (assigned) wins.
+func (l *legacyLoader) variables(vars *jsonpos.Node, assigned map[string]string) error {
+	if vars != nil && vars.Kind != jsonpos.Object {
+		return &Error{Pos: l.pos(vars.Off), Msg: "\"variables\" must be an object"}
+	}
+	pending := map[string]*jsonpos.Node{}
+	for _, m := range vars.Effective() {
+		switch v := m.Val; v.Kind {
+		case jsonpos.Null:
+			l.vars[m.Key] = ""
+		case jsonpos.String:
+			l.vars[m.Key] = ""
+			pending[m.Key] = v
+		case jsonpos.Number, jsonpos.Bool:
+			l.vars[m.Key], l.known[m.Key] = v.Str, true
+		default:
+			return &Error{Pos: l.pos(v.Off), Msg: fmt.Sprintf("variable %q must be a string", m.Key)}
+		}
+	}
+	for name, val := range assigned {
+		l.vars[name], l.known[name] = val, true
+		delete(pending, name)
+	}
+	for round := 0; round <= len(pending) && len(pending) > 0; round++ {
+		for _, k := range sortedKeys(pending) {
+			s, known, _, _ := l.interpolate(pending[k].Str, true)
+			if known {
+				l.vars[k], l.known[k] = s, true
+				delete(pending, k)
+			}
 		}
 	}
 	return nil
 }
 
-type jparser struct {
-	data []byte
-	dec  *json.Decoder
-	file string
+// builders reads the "builders" array: the Amazon builders, each with its
+// options; other builders are noted and ignored.
+func (l *legacyLoader) builders(root *jsonpos.Node) ([]Source, error) {
+	builders := l.section(root, "builders")
+	if builders == nil || builders.Kind != jsonpos.Array {
+		pos := l.pos(root.Off)
+		if builders != nil {
+			pos = l.pos(builders.Off)
+		}
+		return nil, &Error{Pos: pos, Msg: "a legacy JSON template needs a \"builders\" array"}
+	}
+	var out []Source
+	for _, b := range builders.Elems {
+		if b.Kind != jsonpos.Object {
+			return nil, &Error{Pos: l.pos(b.Off), Msg: "each builder must be an object"}
+		}
+		tn := b.Get("type")
+		if tn == nil || tn.Kind != jsonpos.String {
+			return nil, &Error{Pos: l.pos(b.Off), Msg: "builder has no \"type\""}
+		}
+		name := tn.Str
+		if nn := b.Get("name"); nn != nil && nn.Kind == jsonpos.String {
+			name = nn.Str
+		}
+		if !isAmazonBuilder(tn.Str) {
+			l.notes = append(l.notes, Note{Pos: l.pos(b.Off), Message: fmt.Sprintf("builder %s: %q is not an Amazon builder: ignored", name, tn.Str)})
+			continue
+		}
+		out = append(out, Source{Type: tn.Str, Name: name, Pos: l.pos(b.Off), Options: l.options(b, "builder "+name, "type", "name")})
+	}
+	return out, nil
 }
 
-func (p *jparser) skip(off int) int {
-	for off < len(p.data) {
-		switch p.data[off] {
-		case ' ', '\t', '\r', '\n', ':', ',':
-			off++
-		default:
-			return off
+// options converts an object's members, but the skipped ones, into
+// options named as the plugin reads them (optionName). Of keys that differ
+// only in case the exact name is read, else the last one; Packer refuses
+// the others as unknown keys, and they are noted.
+func (l *legacyLoader) options(obj *jsonpos.Node, owner string, skip ...string) map[string]Value {
+	out := map[string]Value{}
+	for _, m := range obj.Effective() {
+		name := optionName(m.Key)
+		if f := obj.Field(name); f != nil && f.KeyOff != m.KeyOff {
+			l.caseVariant(m, f.Key)
+			continue
+		}
+		if slices.Contains(skip, name) {
+			continue
+		}
+		if v, ok := l.convert(name, m.Val, m.KeyOff, owner); ok {
+			out[name] = v
 		}
 	}
-	return off
+	return out
 }
 
-func (p *jparser) pos(off int) Pos {
-	if off > len(p.data) {
-		off = len(p.data)
+// postProcessors reads the amazon-* post-processors: each element is a
+// type name, an object, or an array of them (a chain).
+func (l *legacyLoader) postProcessors(pps *jsonpos.Node) []Source {
+	if pps == nil || pps.Kind != jsonpos.Array {
+		return nil
 	}
-	line := 1 + bytes.Count(p.data[:off], []byte{'\n'})
-	start := bytes.LastIndexByte(p.data[:off], '\n') + 1
-	return Pos{File: p.file, Line: line, Col: utf8.RuneCount(p.data[start:off]) + 1}
-}
-
-func (p *jparser) errAt(err error) error {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return &Error{Pos: p.pos(int(se.Offset)), Msg: "invalid JSON: " + se.Error()}
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		return &Error{Pos: p.pos(len(p.data)), Msg: "invalid JSON: unexpected end of input"}
-	}
-	return &Error{Pos: p.pos(int(p.dec.InputOffset())), Msg: "invalid JSON: " + err.Error()}
-}
-
-func (p *jparser) value() (*jnode, error) {
-	off := p.skip(int(p.dec.InputOffset()))
-	tok, err := p.dec.Token()
-	if err != nil {
-		return nil, p.errAt(err)
-	}
-	n := &jnode{off: off}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			n.kind = 'o'
-			for p.dec.More() {
-				koff := p.skip(int(p.dec.InputOffset()))
-				kt, err := p.dec.Token()
-				if err != nil {
-					return nil, p.errAt(err)
-				}
-				key, ok := kt.(string)
-				if !ok {
-					return nil, &Error{Pos: p.pos(koff), Msg: "invalid JSON: object key must be a string"}
-				}
-				v, err := p.value()
-				if err != nil {
-					return nil, err
-				}
-				n.keys, n.koffs, n.vals = append(n.keys, key), append(n.koffs, koff), append(n.vals, v)
+	var out []Source
+	for _, pp := range pps.Elems {
+		list := []*jsonpos.Node{pp}
+		if pp.Kind == jsonpos.Array {
+			list = pp.Elems
+		}
+		for _, e := range list {
+			if s, ok := l.postProcessor(e); ok {
+				out = append(out, s)
 			}
-		case '[':
-			n.kind = 'a'
-			for p.dec.More() {
-				v, err := p.value()
-				if err != nil {
-					return nil, err
-				}
-				n.vals = append(n.vals, v)
-			}
-		default:
-			return nil, &Error{Pos: p.pos(off), Msg: fmt.Sprintf("invalid JSON: unexpected %q", t)}
 		}
-		if _, err := p.dec.Token(); err != nil { // closing delimiter
-			return nil, p.errAt(err)
-		}
-	case string:
-		n.kind, n.str = 's', t
-	case json.Number:
-		n.kind, n.str = 'n', t.String()
-	case bool:
-		n.kind, n.b = 'b', t
-	case nil:
-		n.kind = 'z'
 	}
-	return n, nil
-}
-
-func parseJSONTree(file string, data []byte) (*jnode, error) {
-	p := &jparser{data: data, file: file, dec: json.NewDecoder(bytes.NewReader(data))}
-	p.dec.UseNumber()
-	root, err := p.value()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := p.dec.Token(); err != io.EOF {
-		if err == nil {
-			return nil, &Error{Pos: p.pos(p.skip(int(p.dec.InputOffset()))), Msg: "invalid JSON: data after the top-level value"}
-		}
-		return nil, p.errAt(err)
-	}
-	return root, nil
-}
-
-// legacyLoader reads a legacy JSON template.
-type legacyLoader struct {
-	p     *jparser
-	opts  Options
-	vars  map[string]string
-	known map[string]bool
-	notes []Note
+	return out
 }
 
 var actionRe = regexp.MustCompile(`\{\{-?\s*(.*?)\s*-?\}\}`)
@@ -189,201 +304,66 @@ func (l *legacyLoader) interpolate(s string, inVariables bool) (out string, know
 	return out, known, refs, reasons
 }
 
-func loadLegacy(path string, opts Options) (*Template, error) {
-	var r reader
-	data, err := r.read(path)
-	if err != nil {
-		return nil, err
-	}
-	p := &jparser{file: path, data: data}
-	root, err := parseJSONTree(path, data)
-	if err != nil {
-		return nil, err
-	}
-	if root.kind != 'o' {
-		return nil, &Error{Pos: p.pos(root.off), Msg: "a legacy JSON template must be an object"}
-	}
-	l := &legacyLoader{p: p, opts: opts, vars: map[string]string{}, known: map[string]bool{}}
-	t := &Template{}
-
-	// Variables: values may use {{env}} and {{user}} of other variables.
-	vars := root.get("variables")
-	if vars != nil && vars.kind != 'o' {
-		return nil, &Error{Pos: p.pos(vars.off), Msg: "\"variables\" must be an object"}
-	}
-	pending := map[string]*jnode{}
-	if vars != nil {
-		for i, k := range vars.keys {
-			v := vars.vals[i]
-			switch v.kind {
-			case 'z':
-				l.vars[k] = ""
-			case 's':
-				l.vars[k] = ""
-				pending[k] = v
-			case 'n':
-				l.vars[k], l.known[k] = v.str, true
-			case 'b':
-				l.vars[k], l.known[k] = fmt.Sprint(v.b), true
-			default:
-				return nil, &Error{Pos: p.pos(v.off), Msg: fmt.Sprintf("variable %q must be a string", k)}
-			}
-		}
-	}
-	for name, val := range opts.Vars {
-		l.vars[name], l.known[name] = val, true
-		delete(pending, name)
-	}
-	for round := 0; round <= len(pending) && len(pending) > 0; round++ {
-		for _, k := range sortedKeys(pending) {
-			s, known, _, _ := l.interpolate(pending[k].str, true)
-			if known {
-				l.vars[k], l.known[k] = s, true
-				delete(pending, k)
-			}
-		}
-	}
-
-	builders := root.get("builders")
-	if builders == nil || builders.kind != 'a' {
-		pos := p.pos(root.off)
-		if builders != nil {
-			pos = p.pos(builders.off)
-		}
-		return nil, &Error{Pos: pos, Msg: "a legacy JSON template needs a \"builders\" array"}
-	}
-	for _, b := range builders.vals {
-		if b.kind != 'o' {
-			return nil, &Error{Pos: p.pos(b.off), Msg: "each builder must be an object"}
-		}
-		tn := b.get("type")
-		if tn == nil || tn.kind != 's' {
-			return nil, &Error{Pos: p.pos(b.off), Msg: "builder has no \"type\""}
-		}
-		name := tn.str
-		if nn := b.get("name"); nn != nil && nn.kind == 's' {
-			name = nn.str
-		}
-		if !isAmazonBuilder(tn.str) {
-			l.notes = append(l.notes, Note{Pos: p.pos(b.off), Message: fmt.Sprintf("builder %s: %q is not an Amazon builder: ignored", name, tn.str)})
-			continue
-		}
-		owner := "builder " + name
-		src := Source{Type: tn.str, Name: name, Pos: p.pos(b.off), Options: map[string]Value{}}
-		for i, k := range b.keys {
-			if k == "type" || k == "name" {
-				continue
-			}
-			if v, ok := l.convert(k, b.vals[i], b.koffs[i], owner); ok {
-				src.Options[k] = v
-			}
-		}
-		t.Sources = append(t.Sources, src)
-	}
-
-	if pps := root.get("post-processors"); pps != nil && pps.kind == 'a' {
-		for _, pp := range pps.vals {
-			list := []*jnode{pp}
-			if pp.kind == 'a' {
-				list = pp.vals
-			}
-			for _, e := range list {
-				l.postProcessor(e, t)
-			}
-		}
-	}
-	t.Notes = l.notes
-	return t, nil
-}
-
-func (l *legacyLoader) postProcessor(e *jnode, t *Template) {
+func (l *legacyLoader) postProcessor(e *jsonpos.Node) (Source, bool) {
 	var typ string
-	switch e.kind {
-	case 's':
-		typ = e.str
-	case 'o':
-		if tn := e.get("type"); tn != nil && tn.kind == 's' {
-			typ = tn.str
+	switch e.Kind {
+	case jsonpos.String:
+		typ = e.Str
+	case jsonpos.Object:
+		if tn := e.Get("type"); tn != nil && tn.Kind == jsonpos.String {
+			typ = tn.Str
 		}
 	}
 	if !strings.HasPrefix(typ, "amazon-") {
-		return
+		return Source{}, false
 	}
-	src := Source{Type: typ, Name: typ, Pos: l.p.pos(e.off), Options: map[string]Value{}}
-	if e.kind == 'o' {
-		for i, k := range e.keys {
-			if k == "type" {
-				continue
-			}
-			if v, ok := l.convert(k, e.vals[i], e.koffs[i], "post-processor "+typ); ok {
-				src.Options[k] = v
-			}
-		}
+	src := Source{Type: typ, Name: typ, Pos: l.pos(e.Off), Options: map[string]Value{}}
+	if e.Kind == jsonpos.Object {
+		src.Options = l.options(e, "post-processor "+typ, "type")
 	}
-	t.PostProcessors = append(t.PostProcessors, src)
+	return src, true
 }
 
 // convert turns a builder option into a Value; ok is false for null.
-func (l *legacyLoader) convert(name string, n *jnode, keyOff int, owner string) (Value, bool) {
-	v := Value{Known: true, Pos: l.p.pos(keyOff)}
+func (l *legacyLoader) convert(name string, n *jsonpos.Node, keyOff int, owner string) (Value, bool) {
+	v := Value{Known: true, Pos: l.pos(keyOff)}
 	var refs, reasons []string
-	scalar := func(e *jnode) string {
-		switch e.kind {
-		case 's':
-			s, known, r, why := l.interpolate(e.str, false)
+	scalar := func(e *jsonpos.Node) string {
+		switch e.Kind {
+		case jsonpos.String:
+			s, known, r, why := l.interpolate(e.Str, false)
 			refs, reasons = append(refs, r...), append(reasons, why...)
 			if !known {
 				v.Known = false
 			}
 			return s
-		case 'n':
-			return e.str
-		case 'b':
-			return fmt.Sprint(e.b)
+		case jsonpos.Number, jsonpos.Bool:
+			return e.Str
 		default:
 			b, _ := json.Marshal(l.plain(e))
 			return string(b)
 		}
 	}
 	switch {
-	case n.kind == 'z':
+	case n.Kind == jsonpos.Null:
 		return v, false
-	case knownBlocks[name] && (n.kind == 'o' || (n.kind == 'a' && allObjects(n.vals))):
-		elems := []*jnode{n}
-		if n.kind == 'a' {
-			elems = n.vals
-		}
-		v.Blocks = []map[string]Value{}
-		for _, e := range elems {
-			m := map[string]Value{}
-			for i, k := range e.keys {
-				if nv, ok := l.convert(k, e.vals[i], e.koffs[i], owner); ok {
-					m[k] = nv
-					if !nv.Known {
-						v.Known = false
-					}
-					refs = append(refs, nv.Refs...)
-				}
-			}
-			v.Blocks = append(v.Blocks, m)
-		}
-		v.Refs = sortedUnique(refs)
-		return v, true
-	case n.kind == 'a':
-		v.List = make([]string, 0, len(n.vals))
-		for _, e := range n.vals {
-			if e.kind == 'z' {
+	case knownBlocks[name] && (n.Kind == jsonpos.Object || (n.Kind == jsonpos.Array && allObjects(n.Elems))):
+		return l.blocks(v, n, owner), true
+	case n.Kind == jsonpos.Array:
+		v.List = make([]string, 0, len(n.Elems))
+		for _, e := range n.Elems {
+			if e.Kind == jsonpos.Null {
 				continue
 			}
 			v.List = append(v.List, scalar(e))
 		}
-	case n.kind == 'o':
+	case n.Kind == jsonpos.Object:
 		v.Map = map[string]string{}
-		for i, k := range n.keys {
-			if n.vals[i].kind == 'z' {
+		for _, m := range n.Effective() {
+			if m.Val.Kind == jsonpos.Null {
 				continue
 			}
-			v.Map[k] = scalar(n.vals[i])
+			v.Map[m.Key] = scalar(m.Val)
 		}
 	default:
 		v.String = scalar(n)
@@ -396,34 +376,58 @@ func (l *legacyLoader) convert(name string, n *jnode, keyOff int, owner string) 
 	return v, true
 }
 
-func (l *legacyLoader) plain(e *jnode) any {
-	switch e.kind {
-	case 's':
-		s, _, _, _ := l.interpolate(e.str, false)
+// blocks fills v with a nested block option: an object, or an array of
+// objects, one block each. v is known when every nested value is.
+func (l *legacyLoader) blocks(v Value, n *jsonpos.Node, owner string) Value {
+	elems := []*jsonpos.Node{n}
+	if n.Kind == jsonpos.Array {
+		elems = n.Elems
+	}
+	var refs []string
+	v.Blocks = []map[string]Value{}
+	for _, e := range elems {
+		m := l.options(e, owner)
+		for _, nv := range m {
+			if !nv.Known {
+				v.Known = false
+			}
+			refs = append(refs, nv.Refs...)
+		}
+		v.Blocks = append(v.Blocks, m)
+	}
+	v.Refs = sortedUnique(refs)
+	return v
+}
+
+// plain is a value as encoding/json would decode it, strings interpolated.
+func (l *legacyLoader) plain(e *jsonpos.Node) any {
+	switch e.Kind {
+	case jsonpos.String:
+		s, _, _, _ := l.interpolate(e.Str, false)
 		return s
-	case 'n':
-		return json.Number(e.str)
-	case 'b':
-		return e.b
-	case 'a':
+	case jsonpos.Number:
+		return json.Number(e.Str)
+	case jsonpos.Bool:
+		return e.Str == "true"
+	case jsonpos.Array:
 		out := []any{}
-		for _, x := range e.vals {
+		for _, x := range e.Elems {
 			out = append(out, l.plain(x))
 		}
 		return out
-	case 'o':
+	case jsonpos.Object:
 		out := map[string]any{}
-		for i, k := range e.keys {
-			out[k] = l.plain(e.vals[i])
+		for _, m := range e.Effective() {
+			out[m.Key] = l.plain(m.Val)
 		}
 		return out
 	}
 	return nil
 }
 
-func allObjects(ns []*jnode) bool {
+func allObjects(ns []*jsonpos.Node) bool {
 	for _, n := range ns {
-		if n.kind != 'o' {
+		if n.Kind != jsonpos.Object {
 			return false
 		}
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/iampolicy"
+	"github.com/buildrole/buildrole/internal/jsonpos"
 )
 
 // Severity says how serious a lint finding is.
@@ -117,7 +118,9 @@ const (
 //
 // Rules (errors unless marked):
 //   - json: malformed JSON.
-//   - grammar: unknown or duplicate keys, missing Version or Statement,
+//   - grammar: unknown or duplicate keys (a key repeated inside a
+//     statement's Principal or Condition: warning; the last one counts,
+//     as everywhere), missing Version or Statement,
 //     Version other than 2012-10-17 (2008-10-17: warning), Effect not
 //     Allow/Deny, Action with NotAction, no Action, wrong value types,
 //     invalid or duplicate Sid; identity policies: Principal present or
@@ -259,7 +262,7 @@ func (l *linter) report(off int, sev Severity, rule, format string, args ...any)
 
 // parse reads the document with the offsets of its values; a syntax
 // error becomes the one finding.
-func (l *linter) parse() (*iampolicy.JSONNode, bool) {
+func (l *linter) parse() (*jsonpos.Node, bool) {
 	root, err := iampolicy.ParseJSON(l.data)
 	if err != nil {
 		l.syntaxError(err)
@@ -304,14 +307,14 @@ type strVal struct {
 // lintStatement is a statement as far as it could be read.
 type lintStatement struct {
 	index  int
-	node   *iampolicy.JSONNode
+	node   *jsonpos.Node
 	sid    string
 	effect string
 	// Keys present, with the offsets of the keys.
 	keys                    map[string]int
 	actions, notActions     []strVal
 	resources, notResources []strVal
-	principal               *iampolicy.JSONNode
+	principal               *jsonpos.Node
 	conditions              []lintCondition
 }
 
@@ -333,7 +336,7 @@ func (l *linter) stmtName(s *lintStatement) string {
 	return fmt.Sprintf("%d (line %d)", s.index, line)
 }
 
-func (l *linter) size(root *iampolicy.JSONNode) {
+func (l *linter) size(root *jsonpos.Node) {
 	limit, what := l.opts.MaxSize, "the configured limit"
 	if limit <= 0 {
 		limit, what = iampolicy.MaxInlineRolePolicySize, "IAM's quota on a role's inline policies"
@@ -355,7 +358,7 @@ var (
 
 // keys reports unknown and duplicate keys of an object and returns the
 // offset of each known key.
-func (l *linter) keys(n *iampolicy.JSONNode, allowed []string, what string) map[string]int {
+func (l *linter) keys(n *jsonpos.Node, allowed []string, what string) map[string]int {
 	seen := make(map[string]int, len(n.Members))
 	for _, m := range n.Members {
 		if !slices.Contains(allowed, m.Key) {
@@ -376,8 +379,8 @@ func (l *linter) keys(n *iampolicy.JSONNode, allowed []string, what string) map[
 	return seen
 }
 
-func (l *linter) document(root *iampolicy.JSONNode) {
-	if root.Kind != iampolicy.JSONObject {
+func (l *linter) document(root *jsonpos.Node) {
+	if root.Kind != jsonpos.Object {
 		l.report(root.Off, Error, RuleGrammar, "a policy document must be a JSON object, not %s", root.Kind)
 		return
 	}
@@ -385,7 +388,7 @@ func (l *linter) document(root *iampolicy.JSONNode) {
 
 	if m := root.Member("Version"); m == nil {
 		l.report(root.Off, Error, RuleGrammar, "missing Version; add \"Version\": %q", iampolicy.Version)
-	} else if m.Val.Kind != iampolicy.JSONString {
+	} else if m.Val.Kind != jsonpos.String {
 		l.report(m.Val.Off, Error, RuleGrammar, "Version must be a string, not %s", m.Val.Kind)
 	} else {
 		switch m.Val.Str {
@@ -396,7 +399,7 @@ func (l *linter) document(root *iampolicy.JSONNode) {
 			l.report(m.Val.Off, Error, RuleGrammar, "unknown Version %q; use %q", m.Val.Str, iampolicy.Version)
 		}
 	}
-	if m := root.Member("Id"); m != nil && m.Val.Kind != iampolicy.JSONString {
+	if m := root.Member("Id"); m != nil && m.Val.Kind != jsonpos.String {
 		l.report(m.Val.Off, Error, RuleGrammar, "Id must be a string, not %s", m.Val.Kind)
 	}
 
@@ -405,11 +408,11 @@ func (l *linter) document(root *iampolicy.JSONNode) {
 		l.report(root.Off, Error, RuleGrammar, "missing Statement")
 		return
 	}
-	var nodes []*iampolicy.JSONNode
+	var nodes []*jsonpos.Node
 	switch m.Val.Kind {
-	case iampolicy.JSONObject:
-		nodes = []*iampolicy.JSONNode{m.Val}
-	case iampolicy.JSONArray:
+	case jsonpos.Object:
+		nodes = []*jsonpos.Node{m.Val}
+	case jsonpos.Array:
 		if len(m.Val.Elems) == 0 {
 			l.report(m.Val.Off, Error, RuleGrammar, "Statement is empty; a policy needs at least one statement")
 			return
@@ -419,10 +422,11 @@ func (l *linter) document(root *iampolicy.JSONNode) {
 		l.report(m.Val.Off, Error, RuleGrammar, "Statement must be an object or an array of objects, not %s", m.Val.Kind)
 		return
 	}
+	l.nestedDuplicates(root, nodes)
 	var stmts []*lintStatement
 	sids := map[string]bool{}
 	for i, n := range nodes {
-		if n.Kind != iampolicy.JSONObject {
+		if n.Kind != jsonpos.Object {
 			l.report(n.Off, Error, RuleGrammar, "statement %d must be an object, not %s", i, n.Kind)
 			continue
 		}
@@ -451,14 +455,31 @@ func (l *linter) document(root *iampolicy.JSONNode) {
 	l.escalation(stmts)
 }
 
+// nestedDuplicates reports keys written twice in an object below the
+// statements (Principal, Condition, an operator's keys): a reader keeps the
+// last, so the earlier value is silently dropped, and a dropped condition
+// widens the statement. The document's and statements' own keys are
+// reported by keys, as errors. Everything else reads the last occurrence.
+func (l *linter) nestedDuplicates(root *jsonpos.Node, statements []*jsonpos.Node) {
+	for _, d := range root.Duplicates() {
+		if d.Object == root || slices.Contains(statements, d.Object) {
+			continue
+		}
+		line, col := l.pos(d.Offs[0])
+		for _, off := range d.Offs[1:] {
+			l.report(off, Warning, RuleGrammar, "duplicate key %q (first at %d:%d); only the last one counts, the earlier value is ignored: merge them", d.Key, line, col)
+		}
+	}
+}
+
 // statement checks one statement's grammar and reads it.
-func (l *linter) statement(index int, n *iampolicy.JSONNode) *lintStatement {
+func (l *linter) statement(index int, n *jsonpos.Node) *lintStatement {
 	s := &lintStatement{index: index, node: n}
 	s.keys = l.keys(n, statementKeys, "statement")
 
 	if m := n.Member("Sid"); m != nil {
 		switch {
-		case m.Val.Kind != iampolicy.JSONString:
+		case m.Val.Kind != jsonpos.String:
 			l.report(m.Val.Off, Error, RuleGrammar, "Sid must be a string, not %s", m.Val.Kind)
 		case !sidPattern.MatchString(m.Val.Str):
 			l.report(m.Val.Off, Error, RuleGrammar, "Sid %q may contain only letters and digits", m.Val.Str)
@@ -468,9 +489,9 @@ func (l *linter) statement(index int, n *iampolicy.JSONNode) *lintStatement {
 	}
 	if m := n.Member("Effect"); m == nil {
 		l.report(n.Off, Error, RuleGrammar, "statement %s has no Effect; add \"Effect\": \"Allow\" or \"Deny\"", l.stmtName(s))
-	} else if m.Val.Kind != iampolicy.JSONString || (m.Val.Str != iampolicy.EffectAllow && m.Val.Str != iampolicy.EffectDeny) {
+	} else if m.Val.Kind != jsonpos.String || (m.Val.Str != iampolicy.EffectAllow && m.Val.Str != iampolicy.EffectDeny) {
 		got := m.Val.Kind.String()
-		if m.Val.Kind == iampolicy.JSONString {
+		if m.Val.Kind == jsonpos.String {
 			got = strconv.Quote(m.Val.Str)
 		}
 		l.report(m.Val.Off, Error, RuleGrammar, "Effect must be \"Allow\" or \"Deny\" (case-sensitive), not %s", got)
@@ -534,21 +555,21 @@ func (l *linter) statement(index int, n *iampolicy.JSONNode) *lintStatement {
 }
 
 // stringList reads a string-or-array-of-strings element.
-func (l *linter) stringList(n *iampolicy.JSONNode, key string) []strVal {
+func (l *linter) stringList(n *jsonpos.Node, key string) []strVal {
 	m := n.Member(key)
 	if m == nil {
 		return nil
 	}
 	switch m.Val.Kind {
-	case iampolicy.JSONString:
+	case jsonpos.String:
 		return []strVal{{m.Val.Str, m.Val.Off}}
-	case iampolicy.JSONArray:
+	case jsonpos.Array:
 		if len(m.Val.Elems) == 0 {
 			l.report(m.Val.Off, Error, RuleGrammar, "%s is an empty array", key)
 		}
 		var out []strVal
 		for _, e := range m.Val.Elems {
-			if e.Kind != iampolicy.JSONString {
+			if e.Kind != jsonpos.String {
 				l.report(e.Off, Error, RuleGrammar, "%s entries must be strings, not %s", key, e.Kind)
 				continue
 			}
@@ -560,14 +581,14 @@ func (l *linter) stringList(n *iampolicy.JSONNode, key string) []strVal {
 	return nil
 }
 
-func (l *linter) principalGrammar(key string, v *iampolicy.JSONNode) {
+func (l *linter) principalGrammar(key string, v *jsonpos.Node) {
 	switch v.Kind {
-	case iampolicy.JSONString:
+	case jsonpos.String:
 		if v.Str != "*" {
 			l.report(v.Off, Error, RuleGrammar, "%s string must be \"*\"; name principals in an object such as {\"AWS\": \"arn:aws:iam::123456789012:root\"}", key)
 		}
-	case iampolicy.JSONObject:
-		for _, m := range v.Members {
+	case jsonpos.Object:
+		for _, m := range v.Effective() {
 			if !slices.Contains(iampolicy.PrincipalTypes, m.Key) {
 				hint := ""
 				if s := closest(m.Key, iampolicy.PrincipalTypes); s != "" {
@@ -583,29 +604,29 @@ func (l *linter) principalGrammar(key string, v *iampolicy.JSONNode) {
 	}
 }
 
-func (l *linter) conditionGrammar(v *iampolicy.JSONNode) []lintCondition {
-	if v.Kind != iampolicy.JSONObject {
+func (l *linter) conditionGrammar(v *jsonpos.Node) []lintCondition {
+	if v.Kind != jsonpos.Object {
 		l.report(v.Off, Error, RuleGrammar, "Condition must be an object of operator -> {key: values}, not %s", v.Kind)
 		return nil
 	}
 	var out []lintCondition
-	for _, op := range v.Members {
-		if op.Val.Kind != iampolicy.JSONObject {
+	for _, op := range v.Effective() {
+		if op.Val.Kind != jsonpos.Object {
 			l.report(op.Val.Off, Error, RuleGrammar, "condition operator %q must map to an object of key -> values, not %s", op.Key, op.Val.Kind)
 			continue
 		}
-		for _, k := range op.Val.Members {
+		for _, k := range op.Val.Effective() {
 			c := lintCondition{op: strVal{op.Key, op.KeyOff}, key: strVal{k.Key, k.KeyOff}}
-			scalar := func(n *iampolicy.JSONNode) bool {
+			scalar := func(n *jsonpos.Node) bool {
 				switch n.Kind {
-				case iampolicy.JSONString, iampolicy.JSONNumber, iampolicy.JSONBool:
+				case jsonpos.String, jsonpos.Number, jsonpos.Bool:
 					c.values = append(c.values, n.Str)
 					return true
 				}
 				l.report(n.Off, Error, RuleGrammar, "condition value of %q must be a string, number or boolean, not %s", k.Key, n.Kind)
 				return false
 			}
-			if k.Val.Kind == iampolicy.JSONArray {
+			if k.Val.Kind == jsonpos.Array {
 				for _, e := range k.Val.Elems {
 					scalar(e)
 				}
@@ -913,8 +934,8 @@ func (l *linter) trustPrincipal(s *lintStatement) {
 		return
 	}
 	p := s.principal
-	anyone := p.Kind == iampolicy.JSONString && p.Str == "*"
-	if p.Kind == iampolicy.JSONObject {
+	anyone := p.Kind == jsonpos.String && p.Str == "*"
+	if p.Kind == jsonpos.Object {
 		if m := p.Member("AWS"); m != nil {
 			for _, v := range l.stringListQuiet(m.Val) {
 				if v.s == "*" {
@@ -945,14 +966,14 @@ func (l *linter) trustPrincipal(s *lintStatement) {
 }
 
 // stringListQuiet reads a string or array of strings without reporting.
-func (l *linter) stringListQuiet(n *iampolicy.JSONNode) []strVal {
+func (l *linter) stringListQuiet(n *jsonpos.Node) []strVal {
 	switch n.Kind {
-	case iampolicy.JSONString:
+	case jsonpos.String:
 		return []strVal{{n.Str, n.Off}}
-	case iampolicy.JSONArray:
+	case jsonpos.Array:
 		var out []strVal
 		for _, e := range n.Elems {
-			if e.Kind == iampolicy.JSONString {
+			if e.Kind == jsonpos.String {
 				out = append(out, strVal{e.Str, e.Off})
 			}
 		}

@@ -24,6 +24,7 @@ var lintCaseOptions = map[string]LintOptions{
 	"trust-anyone":               {Kind: TrustPolicy},
 	"trust-clean":                {Kind: TrustPolicy},
 	"trust-over-size":            {Kind: TrustPolicy},
+	"trust-duplicate-condition":  {Kind: TrustPolicy},
 	"passrole-outside-allowlist": {AllowedPassRoleARNs: []string{"arn:aws:iam::123456789012:role/buildrole/web-pr42-3f9c2a1b-vm"}},
 	"clean-least-privilege":      {AllowedPassRoleARNs: []string{"arn:aws:iam::123456789012:role/buildrole/web-pr42-3f9c2a1b-vm"}},
 	"over-size-custom":           {MaxSize: 100},
