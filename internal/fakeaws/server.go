@@ -2,8 +2,8 @@ package fakeaws
 
 import (
 	"context"
+	"errors"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -16,8 +16,9 @@ import (
 )
 
 // Server is a fake IAM + STS endpoint and GitHub OIDC issuer; on the same
-// endpoint it refuses every EC2 call (package ec2). Configure the
-// exported fields, then call Start; the fields must not change afterwards.
+// endpoint it refuses every EC2 call (package ec2), all over plain HTTP on
+// a loopback port. Configure the exported fields, then call Start; the
+// fields must not change afterwards.
 type Server struct {
 	// AccountID is the account that owns every resource. Default "123456789012".
 	AccountID string
@@ -30,7 +31,9 @@ type Server struct {
 	// propagation delay. Default time.Now. Latency always uses real time.
 	Now func() time.Time
 
-	ts           *httptest.Server
+	handler      http.Handler
+	ls           *loopback // nil until Start succeeds
+	startErr     error
 	closing      chan struct{}
 	closeOnce    sync.Once
 	startOnce    sync.Once
@@ -112,24 +115,54 @@ func NewUnstartedServer() *Server {
 	s.issuer.Delay = func(ctx context.Context) bool { return s.sleep(ctx, s.latencyFor("")) }
 	s.issuer.Register(mux)
 	mux.HandleFunc("/", s.serveAWS)
-	s.ts = httptest.NewUnstartedServer(mux)
+	s.handler = mux
 	return s
 }
 
-// NewServer returns a started Server with default settings.
+// NewServer returns a started Server with default settings. It does not
+// panic when it cannot listen: the server is returned closed, with Err
+// saying why and URL naming an address nobody listens on (see Start).
+// Code that must handle the error calls NewUnstartedServer and Start.
 func NewServer() *Server {
 	s := NewUnstartedServer()
-	s.Start()
+	_ = s.Start()
 	return s
 }
 
-// Start applies defaults and starts listening on loopback.
-func (s *Server) Start() {
+// notListening is the URL of a server that could not listen: port 0 on
+// loopback refuses every connection, so a client that ignored the error
+// fails at once and never reaches a real endpoint.
+const notListening = "http://127.0.0.1:0"
+
+var errClosed = errors.New("fakeaws: server closed before Start")
+
+// Start applies defaults and starts listening on a port of 127.0.0.1 the
+// system picks. A listen error is returned, never a panic; the server is
+// then closed, and its URL refuses connections. Later calls return the
+// first call's result.
+func (s *Server) Start() error {
 	s.startOnce.Do(func() {
 		s.setDefaults()
-		s.ts.Start()
+		select {
+		case <-s.closing:
+			s.startErr = errClosed
+			return
+		default:
+		}
+		ls, err := listenLoopback(s.handler)
+		if err != nil {
+			s.startErr = err
+			s.Close()
+			return
+		}
+		s.ls = ls
+		ls.serve()
 	})
+	return s.startErr
 }
+
+// Err is Start's error: nil once listening, and before Start.
+func (s *Server) Err() error { return s.startErr }
 
 func (s *Server) setDefaults() {
 	s.defaultsOnce.Do(func() {
@@ -176,14 +209,26 @@ func (s *Server) MintTokenForJob(j Job, audience string) (string, error) {
 }
 
 // Close stops the server and waits for in-flight requests; requests sleeping
-// in injected latency are cut short.
+// in injected latency are cut short. Safe before Start and more than once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() { close(s.closing) })
-	s.ts.Close()
+	if s.ls != nil {
+		s.ls.close()
+	}
 }
 
-// URL is the base endpoint for both the IAM and the STS SDK clients.
-func (s *Server) URL() string { return s.ts.URL }
+// URL is the base endpoint for both the IAM and the STS SDK clients, and
+// the OIDC issuer's: "http://127.0.0.1:PORT". Empty before Start; after a
+// failed Start, an address that refuses connections.
+func (s *Server) URL() string {
+	switch {
+	case s.ls != nil:
+		return s.ls.url
+	case s.startErr != nil:
+		return notListening
+	}
+	return ""
+}
 
 // SetLatency makes every AWS API call, and every request for an OIDC
 // token, wait d before it is handled.
