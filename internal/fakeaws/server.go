@@ -2,7 +2,7 @@ package fakeaws
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/buildrole/buildrole/internal/fakeaws/ec2"
 	"github.com/buildrole/buildrole/internal/fakeaws/ghoidc"
+	"github.com/buildrole/buildrole/internal/fakeaws/internal/loopback"
 )
 
 // Server is a fake IAM + STS endpoint and GitHub OIDC issuer; on the same
@@ -31,8 +32,7 @@ type Server struct {
 	// propagation delay. Default time.Now. Latency always uses real time.
 	Now func() time.Time
 
-	handler      http.Handler
-	ls           *loopback // nil until Start succeeds
+	ls           *loopback.Server
 	startErr     error
 	closing      chan struct{}
 	closeOnce    sync.Once
@@ -115,48 +115,30 @@ func NewUnstartedServer() *Server {
 	s.issuer.Delay = func(ctx context.Context) bool { return s.sleep(ctx, s.latencyFor("")) }
 	s.issuer.Register(mux)
 	mux.HandleFunc("/", s.serveAWS)
-	s.handler = mux
+	s.ls = loopback.New(mux)
 	return s
 }
 
 // NewServer returns a started Server with default settings. It does not
 // panic when it cannot listen: the server is returned closed, with Err
-// saying why and URL naming an address nobody listens on (see Start).
-// Code that must handle the error calls NewUnstartedServer and Start.
+// saying why and a URL that refuses connections (see Start).
 func NewServer() *Server {
 	s := NewUnstartedServer()
 	_ = s.Start()
 	return s
 }
 
-// notListening is the URL of a server that could not listen: port 0 on
-// loopback refuses every connection, so a client that ignored the error
-// fails at once and never reaches a real endpoint.
-const notListening = "http://127.0.0.1:0"
-
-var errClosed = errors.New("fakeaws: server closed before Start")
-
-// Start applies defaults and starts listening on a port of 127.0.0.1 the
-// system picks. A listen error is returned, never a panic; the server is
-// then closed, and its URL refuses connections. Later calls return the
-// first call's result.
+// Start applies defaults and serves on a port of 127.0.0.1 the system
+// picks. A listen error is returned, never a panic; the server is then
+// closed, and its URL refuses connections. Later calls return the first
+// call's result.
 func (s *Server) Start() error {
 	s.startOnce.Do(func() {
 		s.setDefaults()
-		select {
-		case <-s.closing:
-			s.startErr = errClosed
-			return
-		default:
-		}
-		ls, err := listenLoopback(s.handler)
-		if err != nil {
-			s.startErr = err
+		if err := s.ls.Start(); err != nil {
+			s.startErr = fmt.Errorf("fakeaws: %w", err)
 			s.Close()
-			return
 		}
-		s.ls = ls
-		ls.serve()
 	})
 	return s.startErr
 }
@@ -212,23 +194,13 @@ func (s *Server) MintTokenForJob(j Job, audience string) (string, error) {
 // in injected latency are cut short. Safe before Start and more than once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() { close(s.closing) })
-	if s.ls != nil {
-		s.ls.close()
-	}
+	s.ls.Close()
 }
 
 // URL is the base endpoint for both the IAM and the STS SDK clients, and
 // the OIDC issuer's: "http://127.0.0.1:PORT". Empty before Start; after a
 // failed Start, an address that refuses connections.
-func (s *Server) URL() string {
-	switch {
-	case s.ls != nil:
-		return s.ls.url
-	case s.startErr != nil:
-		return notListening
-	}
-	return ""
-}
+func (s *Server) URL() string { return s.ls.URL() }
 
 // SetLatency makes every AWS API call, and every request for an OIDC
 // token, wait d before it is handled.
