@@ -107,18 +107,59 @@ func runDemo(ctx context.Context, env Env, args []string) int {
 	return ExitOK
 }
 
+// demo plays a runner: the main step (`up`) and the post step (`down`)
+// against a fake AWS on loopback, set up as `buildrole bootstrap` describes,
+// and reports what each step did.
 func demo(ctx context.Context, env Env) (*demoResult, string, error) {
 	srv := fakeaws.NewUnstartedServer()
-	srv.Start()
+	if err := srv.Start(); err != nil {
+		return nil, "", err
+	}
 	defer srv.Close()
+	acct, err := demoAccount(srv)
+	if err != nil {
+		return nil, "", err
+	}
+	dir, err := os.MkdirTemp("", "buildrole-demo-")
+	if err != nil {
+		return nil, "", err
+	}
+	defer os.RemoveAll(dir)
+	r, err := newDemoRunner(env, srv, acct, dir)
+	if err != nil {
+		return nil, "", err
+	}
+	res := &demoResult{}
+	upLog, state, exported, err := r.mainStep(ctx, res)
+	if err != nil {
+		return nil, "", err
+	}
+	downLog := r.postStep(ctx, res, state, exported)
+	var log strings.Builder
+	fmt.Fprintf(&log, "--- main step: buildrole up (runner log, masks applied) ---\n")
+	writeMasked(&log, upLog)
+	fmt.Fprintf(&log, "--- post step: buildrole down ---\n")
+	writeMasked(&log, downLog)
+	return res, log.String(), nil
+}
+
+// demoAcct is the fake account the demo runs in.
+type demoAcct struct {
+	job          fakeaws.Job
+	bootstrapARN string
+	boundaryARN  string
+}
+
+// demoAccount sets srv's account up as `buildrole bootstrap` does (IAM
+// then refuses whatever that setup refuses) and sets the job whose
+// tokens the issuer mints: one repository's pull request.
+func demoAccount(srv *fakeaws.Server) (demoAcct, error) {
 	// Real IAM takes seconds to honour a new trust policy; a little of
 	// that shows up's wait.
 	srv.SetPropagationDelay(300 * time.Millisecond)
-	// The account as `buildrole bootstrap` sets it up: IAM then refuses
-	// whatever that setup refuses.
 	setup, err := accountsetup.NewBootstrap(accountsetup.BootstrapParams{Repository: demoRepo, AccountID: srv.AccountID, RoleName: demoBootstrap})
 	if err != nil {
-		return nil, "", err
+		return demoAcct{}, err
 	}
 	srv.AddOIDCProvider(setup.ProviderURL, setup.Audience)
 	srv.AddManagedPolicy(setup.BoundaryName, "/buildrole/", setup.Boundary.JSON())
@@ -126,24 +167,35 @@ func demo(ctx context.Context, env Env) (*demoResult, string, error) {
 	srv.PutRolePolicyDirect(demoBootstrap, "buildrole-bootstrap", setup.Permissions.JSON())
 	job := fakeaws.Job{Repository: demoRepo, RepositoryOwner: "acme", EventName: "pull_request", Ref: "refs/pull/42/merge", Workflow: "images", RunID: "7001", RunAttempt: "1", Actor: "octocat"}
 	srv.SetJob(job)
+	return demoAcct{job: job, bootstrapARN: bootstrapARN, boundaryARN: setup.BoundaryARN}, nil
+}
 
-	dir, err := os.MkdirTemp("", "buildrole-demo-")
-	if err != nil {
-		return nil, "", err
-	}
-	defer os.RemoveAll(dir)
-	files := map[string]string{}
+// demoRunner is the runner the demo plays: the steps' environment and the
+// files of the runner's file commands.
+type demoRunner struct {
+	env   Env
+	srv   *fakeaws.Server
+	vars  map[string]string // the step's environment
+	files map[string]string // GITHUB_OUTPUT, GITHUB_ENV, … → path
+}
+
+// newDemoRunner writes the file commands' empty files and the template
+// under dir, and sets the main step's environment: the action's inputs, the
+// job's GITHUB_* and the fake's endpoints.
+func newDemoRunner(env Env, srv *fakeaws.Server, acct demoAcct, dir string) (*demoRunner, error) {
+	r := &demoRunner{env: env, srv: srv, files: map[string]string{}}
 	for _, name := range []string{"GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_STATE", "GITHUB_STEP_SUMMARY"} {
-		files[name] = filepath.Join(dir, strings.ToLower(name))
-		if err := os.WriteFile(files[name], nil, 0o644); err != nil {
-			return nil, "", err
+		r.files[name] = filepath.Join(dir, strings.ToLower(name))
+		if err := os.WriteFile(r.files[name], nil, 0o644); err != nil {
+			return nil, err
 		}
 	}
 	template := filepath.Join(dir, "web.pkr.hcl")
 	if err := os.WriteFile(template, []byte(demoTemplate), 0o644); err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	vars := map[string]string{
+	job := acct.job
+	r.vars = map[string]string{
 		"INPUT_TEMPLATE":                 template,
 		"GITHUB_ACTIONS":                 "true",
 		"GITHUB_REPOSITORY":              job.Repository,
@@ -156,78 +208,82 @@ func demo(ctx context.Context, env Env) (*demoResult, string, error) {
 		"ACTIONS_ID_TOKEN_REQUEST_TOKEN": srv.TokenRequestToken(),
 		"AWS_ENDPOINT_URL":               srv.URL(),
 		"INPUT_AWS-REGION":               demoRegion,
-		"INPUT_ROLE-TO-ASSUME":           bootstrapARN,
-		"INPUT_PERMISSIONS-BOUNDARY":     setup.BoundaryARN,
+		"INPUT_ROLE-TO-ASSUME":           acct.bootstrapARN,
+		"INPUT_PERMISSIONS-BOUNDARY":     acct.boundaryARN,
 		"INPUT_TAGS":                     "team=images\ncost-center=ci",
 	}
-	for k, v := range files {
-		vars[k] = v
+	for k, v := range r.files {
+		r.vars[k] = v
 	}
-	inner := env
-	inner.Getenv = func(k string) string { return vars[k] }
-	var upLog, downLog bytes.Buffer
-	inner.Stdout, inner.Stderr = &upLog, &upLog
+	return r, nil
+}
 
-	res := &demoResult{}
-	res.UpExit = Main(ctx, []string{"buildrole", "up"}, inner)
-	res.UpCalls = len(srv.Requests())
-	for _, r := range srv.Snapshot().Roles {
-		if r.Path == "/buildrole/" {
-			res.Created = append(res.Created, r.ARN)
-		}
-	}
-	for _, p := range srv.Snapshot().InstanceProfiles {
-		if p.Path == "/buildrole/" {
-			res.Created = append(res.Created, p.ARN)
-		}
-	}
+// run runs `buildrole cmd` with the step's environment and returns its
+// exit code, its log and how many AWS calls it made.
+func (r *demoRunner) run(ctx context.Context, cmd string) (exit int, log string, calls int) {
+	inner := r.env
+	inner.Getenv = func(k string) string { return r.vars[k] }
+	var buf bytes.Buffer
+	inner.Stdout, inner.Stderr = &buf, &buf
+	r.srv.ResetRequests()
+	exit = Main(ctx, []string{"buildrole", cmd}, inner)
+	return exit, buf.String(), len(r.srv.Requests())
+}
+
+// mainStep runs up and records what it created, its outputs and what it
+// exported; it returns its log, the state it saved and its GITHUB_ENV.
+func (r *demoRunner) mainStep(ctx context.Context, res *demoResult) (log string, state, exported map[string]string, err error) {
+	res.UpExit, log, res.UpCalls = r.run(ctx, "up")
+	res.Created = r.managed()
 	sort.Strings(res.Created)
-	if res.Outputs, err = readFileCommands(files["GITHUB_OUTPUT"]); err != nil {
-		return nil, "", err
+	if res.Outputs, err = readFileCommands(r.files["GITHUB_OUTPUT"]); err != nil {
+		return "", nil, nil, err
 	}
-	exported, err := readFileCommands(files["GITHUB_ENV"])
-	if err != nil {
-		return nil, "", err
+	if exported, err = readFileCommands(r.files["GITHUB_ENV"]); err != nil {
+		return "", nil, nil, err
 	}
 	res.Exported = ghaction.SortedKeys(exported)
-	state, err := readFileCommands(files["GITHUB_STATE"])
-	if err != nil {
-		return nil, "", err
+	if state, err = readFileCommands(r.files["GITHUB_STATE"]); err != nil {
+		return "", nil, nil, err
 	}
+	return log, state, exported, nil
+}
 
-	// The post step: inputs again, the saved state as STATE_*, a fresh
-	// OIDC token, and, as the runner does, everything written to
-	// GITHUB_ENV (the build role's keys too, which teardown never uses).
+// postStep runs down as the runner runs the post step: inputs again, the
+// saved state as STATE_*, a fresh OIDC token, and everything written to
+// GITHUB_ENV (the build role's keys too, which teardown never uses). It
+// records what remains and the step summary of both steps.
+func (r *demoRunner) postStep(ctx context.Context, res *demoResult, state, exported map[string]string) (log string) {
 	for k, v := range state {
-		vars["STATE_"+k] = v
+		r.vars["STATE_"+k] = v
 	}
 	for k, v := range exported {
-		vars[k] = v
+		r.vars[k] = v
 	}
-	inner.Stdout, inner.Stderr = &downLog, &downLog
-	srv.ResetRequests()
-	res.DownExit = Main(ctx, []string{"buildrole", "down"}, inner)
-	res.DownCalls = len(srv.Requests())
-	snap := srv.Snapshot()
-	for _, r := range snap.Roles {
-		if r.Path == "/buildrole/" {
-			res.RemainingAfterDown++
+	res.DownExit, log, res.DownCalls = r.run(ctx, "down")
+	res.RemainingAfterDown = len(r.managed())
+	if b, err := os.ReadFile(r.files["GITHUB_STEP_SUMMARY"]); err == nil {
+		res.Summary = string(b)
+	}
+	return log
+}
+
+// managed lists the ARNs of the roles and instance profiles under
+// buildrole's path.
+func (r *demoRunner) managed() []string {
+	var arns []string
+	snap := r.srv.Snapshot()
+	for _, role := range snap.Roles {
+		if role.Path == "/buildrole/" {
+			arns = append(arns, role.ARN)
 		}
 	}
 	for _, p := range snap.InstanceProfiles {
 		if p.Path == "/buildrole/" {
-			res.RemainingAfterDown++
+			arns = append(arns, p.ARN)
 		}
 	}
-	if b, err := os.ReadFile(files["GITHUB_STEP_SUMMARY"]); err == nil {
-		res.Summary = string(b)
-	}
-	var log strings.Builder
-	fmt.Fprintf(&log, "--- main step: buildrole up (runner log, masks applied) ---\n")
-	writeMasked(&log, upLog.String())
-	fmt.Fprintf(&log, "--- post step: buildrole down ---\n")
-	writeMasked(&log, downLog.String())
-	return res, log.String(), nil
+	return arns
 }
 
 func readFileCommands(path string) (map[string]string, error) {

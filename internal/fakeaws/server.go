@@ -2,8 +2,8 @@ package fakeaws
 
 import (
 	"context"
+	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -13,11 +13,13 @@ import (
 
 	"github.com/buildrole/buildrole/internal/fakeaws/ec2"
 	"github.com/buildrole/buildrole/internal/fakeaws/ghoidc"
+	"github.com/buildrole/buildrole/internal/fakeaws/internal/loopback"
 )
 
 // Server is a fake IAM + STS endpoint and GitHub OIDC issuer; on the same
-// endpoint it refuses every EC2 call (package ec2). Configure the
-// exported fields, then call Start; the fields must not change afterwards.
+// endpoint it refuses every EC2 call (package ec2), all over plain HTTP on
+// a loopback port. Configure the exported fields, then call Start; the
+// fields must not change afterwards.
 type Server struct {
 	// AccountID is the account that owns every resource. Default "123456789012".
 	AccountID string
@@ -30,7 +32,8 @@ type Server struct {
 	// propagation delay. Default time.Now. Latency always uses real time.
 	Now func() time.Time
 
-	ts           *httptest.Server
+	ls           *loopback.Server
+	startErr     error
 	closing      chan struct{}
 	closeOnce    sync.Once
 	startOnce    sync.Once
@@ -112,24 +115,36 @@ func NewUnstartedServer() *Server {
 	s.issuer.Delay = func(ctx context.Context) bool { return s.sleep(ctx, s.latencyFor("")) }
 	s.issuer.Register(mux)
 	mux.HandleFunc("/", s.serveAWS)
-	s.ts = httptest.NewUnstartedServer(mux)
+	s.ls = loopback.New(mux)
 	return s
 }
 
-// NewServer returns a started Server with default settings.
+// NewServer returns a started Server with default settings. It does not
+// panic when it cannot listen: the server is returned closed, with Err
+// saying why and a URL that refuses connections (see Start).
 func NewServer() *Server {
 	s := NewUnstartedServer()
-	s.Start()
+	_ = s.Start()
 	return s
 }
 
-// Start applies defaults and starts listening on loopback.
-func (s *Server) Start() {
+// Start applies defaults and serves on a port of 127.0.0.1 the system
+// picks. A listen error is returned, never a panic; the server is then
+// closed, and its URL refuses connections. Later calls return the first
+// call's result.
+func (s *Server) Start() error {
 	s.startOnce.Do(func() {
 		s.setDefaults()
-		s.ts.Start()
+		if err := s.ls.Start(); err != nil {
+			s.startErr = fmt.Errorf("fakeaws: %w", err)
+			s.Close()
+		}
 	})
+	return s.startErr
 }
+
+// Err is Start's error: nil once listening, and before Start.
+func (s *Server) Err() error { return s.startErr }
 
 func (s *Server) setDefaults() {
 	s.defaultsOnce.Do(func() {
@@ -176,14 +191,16 @@ func (s *Server) MintTokenForJob(j Job, audience string) (string, error) {
 }
 
 // Close stops the server and waits for in-flight requests; requests sleeping
-// in injected latency are cut short.
+// in injected latency are cut short. Safe before Start and more than once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() { close(s.closing) })
-	s.ts.Close()
+	s.ls.Close()
 }
 
-// URL is the base endpoint for both the IAM and the STS SDK clients.
-func (s *Server) URL() string { return s.ts.URL }
+// URL is the base endpoint for both the IAM and the STS SDK clients, and
+// the OIDC issuer's: "http://127.0.0.1:PORT". Empty before Start; after a
+// failed Start, an address that refuses connections.
+func (s *Server) URL() string { return s.ls.URL() }
 
 // SetLatency makes every AWS API call, and every request for an OIDC
 // token, wait d before it is handled.

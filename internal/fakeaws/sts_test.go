@@ -157,7 +157,6 @@ func TestAssumeRoleWithWebIdentity(t *testing.T) {
 	}
 	mainJob := fakeaws.Job{}
 	prJob := fakeaws.Job{EventName: "pull_request", Ref: "refs/pull/42/merge"}
-	expiring := fakeaws.Job{TTL: time.Minute}
 	good := mint(s, mainJob, stsAudience)
 	tampered := good[:strings.LastIndex(good, ".")+1] + base64.RawURLEncoding.EncodeToString([]byte("not a signature"))
 
@@ -208,8 +207,24 @@ func TestAssumeRoleWithWebIdentity(t *testing.T) {
 			}
 		})
 	}
+}
 
-	// Typed errors, and the texts STS uses.
+// TestAssumeRoleWithWebIdentityErrors: typed errors, and the texts STS uses.
+func TestAssumeRoleWithWebIdentityErrors(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newClock()
+	s := webIdentitySetup(t, c)
+	noProvider := startServer(t)
+	noProvider.AddRole("main-only", "/", ec2Trust)
+	mint := func(srv *fakeaws.Server, j fakeaws.Job, aud string) string {
+		t.Helper()
+		return must(srv.MintTokenForJob(j, aud))(t)
+	}
+	mainJob := fakeaws.Job{}
+	expiring := fakeaws.Job{TTL: time.Minute}
+	good := mint(s, mainJob, stsAudience)
+
 	anon := sts.NewFromConfig(awsConfig(s, aws.AnonymousCredentials{}))
 	assume := func(token string, duration int32) error {
 		in := &sts.AssumeRoleWithWebIdentityInput{RoleArn: aws.String("arn:aws:iam::123456789012:role/main-only"), RoleSessionName: aws.String("gha-1"), WebIdentityToken: aws.String(token)}
