@@ -36,6 +36,7 @@ var allowed = map[string][]string{
 	"internal/fakeaws/ghoidc":                 {},
 	"internal/fakeaws/ec2":                    {},
 	"internal/csm":                            {"internal/awsfacts", "internal/buildpolicy", "internal/packertemplate", "internal/iampolicy"},
+	"internal/procrun":                        {},
 	"internal/layout":                         {},
 	"internal/safefile":                       {},
 	"internal/awsfacts":                       {},
