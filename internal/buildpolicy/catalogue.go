@@ -776,6 +776,54 @@ func secretARN(a arnCtx, ds packertemplate.Source) string {
 	return fmt.Sprintf("arn:%s:secretsmanager:*:%s:secret:*", a.partition, a.account)
 }
 
+// Row is one row of the permission catalogue, as data: what a Packer
+// build is granted, why, and which packer-plugin-amazon step makes the
+// calls. Several rows may share a Sid (Derive merges them into one
+// statement); an action may be in several rows.
+type Row struct {
+	Sid string // the statement of the build role's policy the row joins
+	// Why names the template options (or the build's own need) that bring
+	// the row in, as the policy's reasons word them: "force_deregister with
+	// force_delete_snapshot". For a data source, its block: "data.TYPE".
+	Why  string
+	Step string // the packer-plugin-amazon file(s) that make the calls
+	// Builders are the source types the row applies to, in the order of
+	// packertemplate.AmazonBuilders; nil for a data source.
+	Builders   []string
+	DataSource string // the data source type the row applies to; "" for a builder's row
+	Actions    []string
+	// Always: a source of Builders that sets no option gets the row (an
+	// option may still take it away: skip_region_validation, spot_price).
+	Always bool
+}
+
+// Reason is the row as Derive words a grant's reason after the source's
+// label: "Why (Step)".
+func (r Row) Reason() string { return r.Why + " (" + r.Step + ")" }
+
+// Rows returns the catalogue, in its order, the data sources last. Each
+// call returns new copies: changing them changes no policy.
+func Rows() []Row {
+	out := make([]Row, 0, len(catalogue)+len(dataCatalogue))
+	for _, e := range catalogue {
+		r := Row{Sid: e.sid, Why: e.why, Step: e.step, Actions: slices.Clone(e.actions), Always: true}
+		for _, b := range packertemplate.AmazonBuilders {
+			if e.builders != nil && !slices.Contains(e.builders, b) {
+				continue
+			}
+			r.Builders = append(r.Builders, b)
+			// A source that sets no option.
+			_, ok := e.applies(arnCtx{}, packertemplate.Source{Type: b})
+			r.Always = r.Always && ok
+		}
+		out = append(out, r)
+	}
+	for _, e := range dataCatalogue {
+		out = append(out, Row{Sid: e.sid, Why: "data." + e.typ, Step: e.step, DataSource: e.typ, Actions: []string{e.action}})
+	}
+	return out
+}
+
 // CatalogueActions lists every action any Packer build may be granted: the
 // union of the catalogue, for the permissions boundary.
 func CatalogueActions() []string {

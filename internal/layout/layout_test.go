@@ -35,7 +35,7 @@ var allowed = map[string][]string{
 	"internal/fakeaws/authz":                  {},
 	"internal/fakeaws/ghoidc":                 {},
 	"internal/fakeaws/ec2":                    {},
-	"internal/csm":                            {"internal/awsfacts", "internal/buildpolicy", "internal/packertemplate", "internal/iampolicy"},
+	"internal/csm":                            {"internal/awsfacts", "internal/buildpolicy", "internal/iampolicy"},
 	"internal/procrun":                        {},
 	"internal/layout":                         {},
 	"internal/safefile":                       {},
