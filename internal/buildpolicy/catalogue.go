@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 
 	"github.com/buildrole/buildrole/internal/packertemplate"
@@ -60,6 +59,19 @@ type entry struct {
 	// cond narrows the grant further; nil: no condition of its own.
 	cond func(a arnCtx, s packertemplate.Source) iampolicy.Condition
 }
+
+// applies says whether the row grants anything to source s, and on what.
+func (e entry) applies(a arnCtx, s packertemplate.Source) (res []string, ok bool) {
+	if e.builders != nil && !slices.Contains(e.builders, s.Type) || !e.when(s) {
+		return nil, false
+	}
+	res = e.res(a, s)
+	return res, len(res) > 0
+}
+
+// reason is the row as a grant's reason words it after the source's label:
+// "ami_regions, ... (builder/common/step_ami_region_copy.go)".
+func (e entry) reason() string { return e.why + " (" + e.step + ")" }
 
 var (
 	// instanceBuilders launch a temporary EC2 instance.
@@ -723,6 +735,95 @@ var catalogue = []entry{
 		actions: []string{"ec2-instance-connect:SendSSHPublicKey"}},
 }
 
+// dataEntry is a data source the catalogue grants permissions for: the
+// action it calls on the one resource it reads (what: "parameter").
+type dataEntry struct {
+	typ, sid, step, action, what string
+	res                          func(a arnCtx, ds packertemplate.Source) string
+}
+
+// dataCatalogue are the data sources whose calls need a grant of their
+// own. amazon-ami needs none: DescribeImages is in every build's Describe
+// grant. The boundary of `buildrole bootstrap` leaves these actions out
+// (CatalogueActions does not list them): Derive notes that.
+var dataCatalogue = []dataEntry{
+	{typ: "amazon-parameterstore", sid: "ParameterStore", step: "datasource/parameterstore/data.go",
+		action: "ssm:GetParameter", what: "parameter", res: parameterARN},
+	{typ: "amazon-secretsmanager", sid: "SecretsManager", step: "datasource/secretsmanager/data.go",
+		action: "secretsmanager:GetSecretValue", what: "secret", res: secretARN},
+}
+
+// parameterARN is the parameter a data source names, or every parameter of
+// the account; AWS's public parameters belong to no account.
+func parameterARN(a arnCtx, ds packertemplate.Source) string {
+	n, ok := ds.Str("name")
+	if !ok {
+		return fmt.Sprintf("arn:%s:ssm:*:%s:parameter/*", a.partition, a.account)
+	}
+	owner := a.account
+	if strings.HasPrefix(n, "/aws/service/") {
+		owner = ""
+	}
+	return fmt.Sprintf("arn:%s:ssm:*:%s:parameter/%s", a.partition, owner, strings.TrimPrefix(n, "/"))
+}
+
+// secretARN is the secret a data source names (its ARN ends in a random
+// suffix), or every secret of the account.
+func secretARN(a arnCtx, ds packertemplate.Source) string {
+	if n, ok := ds.Str("name"); ok {
+		return fmt.Sprintf("arn:%s:secretsmanager:*:%s:secret:%s-*", a.partition, a.account, n)
+	}
+	return fmt.Sprintf("arn:%s:secretsmanager:*:%s:secret:*", a.partition, a.account)
+}
+
+// Row is one row of the permission catalogue, as data: what a Packer
+// build is granted, why, and which packer-plugin-amazon step makes the
+// calls. Several rows may share a Sid (Derive merges them into one
+// statement); an action may be in several rows.
+type Row struct {
+	Sid string // the statement of the build role's policy the row joins
+	// Why names the template options (or the build's own need) that bring
+	// the row in, as the policy's reasons word them: "force_deregister with
+	// force_delete_snapshot". For a data source, its block: "data.TYPE".
+	Why  string
+	Step string // the packer-plugin-amazon file(s) that make the calls
+	// Builders are the source types the row applies to, in the order of
+	// packertemplate.AmazonBuilders; nil for a data source.
+	Builders   []string
+	DataSource string // the data source type the row applies to; "" for a builder's row
+	Actions    []string
+	// Always: a source of Builders that sets no option gets the row (an
+	// option may still take it away: skip_region_validation, spot_price).
+	Always bool
+}
+
+// Reason is the row as Derive words a grant's reason after the source's
+// label: "Why (Step)".
+func (r Row) Reason() string { return r.Why + " (" + r.Step + ")" }
+
+// Rows returns the catalogue, in its order, the data sources last. Each
+// call returns new copies: changing them changes no policy.
+func Rows() []Row {
+	out := make([]Row, 0, len(catalogue)+len(dataCatalogue))
+	for _, e := range catalogue {
+		r := Row{Sid: e.sid, Why: e.why, Step: e.step, Actions: slices.Clone(e.actions), Always: true}
+		for _, b := range packertemplate.AmazonBuilders {
+			if e.builders != nil && !slices.Contains(e.builders, b) {
+				continue
+			}
+			r.Builders = append(r.Builders, b)
+			// A source that sets no option.
+			_, ok := e.applies(arnCtx{}, packertemplate.Source{Type: b})
+			r.Always = r.Always && ok
+		}
+		out = append(out, r)
+	}
+	for _, e := range dataCatalogue {
+		out = append(out, Row{Sid: e.sid, Why: "data." + e.typ, Step: e.step, DataSource: e.typ, Actions: []string{e.action}})
+	}
+	return out
+}
+
 // CatalogueActions lists every action any Packer build may be granted: the
 // union of the catalogue, for the permissions boundary.
 func CatalogueActions() []string {
@@ -742,152 +843,6 @@ func CatalogueActions() []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// Derived is the permission picture of one template.
-type Derived struct {
-	Grants  []Grant
-	Regions []string // build region first, then every ami_regions entry
-	// InstanceProfiles the template names itself (other than buildrole's).
-	InstanceProfiles []string
-	Notes            []string // conservative grants and things the user should know
-	Errors           []string // the template cannot be built under buildrole as written
-	// SessionManager: some source reaches its VM through SSM, so the VM's
-	// role needs the SSM agent's permissions.
-	SessionManager bool
-}
-
-// Derive maps a template's sources to grants through the catalogue.
-func Derive(t *packertemplate.Template, partition, account, buildRegion string) Derived {
-	if partition == "" {
-		partition = awsfacts.PartitionAWS
-	}
-	a := arnCtx{partition, account}
-	d := Derived{Regions: []string{buildRegion}}
-	bySid := map[string]*Grant{}
-	var order []string
-	for _, n := range t.Notes {
-		d.Notes = append(d.Notes, n.String())
-	}
-	for _, s := range t.Sources {
-		label := s.Type + "." + s.Name
-		d.SessionManager = d.SessionManager || sessionManager(s)
-		if r, ok := s.Str("region"); ok && r != buildRegion {
-			d.Errors = append(d.Errors, fmt.Sprintf("%s: %s builds in region %q but aws-region is %q: set them the same", s.Pos, label, r, buildRegion))
-		}
-		if v, ok := s.Options["ami_regions"]; ok {
-			if v.Known {
-				d.Regions = append(d.Regions, v.List...)
-			} else {
-				d.Errors = append(d.Errors, fmt.Sprintf("%s: %s: ami_regions is not known before the build; give it literally or through a variable so the policy can name the regions", v.Pos, label))
-			}
-		}
-		if s.Has("temporary_iam_instance_profile_policy_document") {
-			d.Errors = append(d.Errors, fmt.Sprintf("%s: %s sets temporary_iam_instance_profile_policy_document: Packer would need iam:CreateRole and iam:PutRolePolicy, which defeats a least-privilege build role; remove it and use `iam_instance_profile = var.iam_instance_profile`, the profile buildrole creates (its policy comes from the instance-policy input)", s.Options["temporary_iam_instance_profile_policy_document"].Pos, label))
-		}
-		if v, ok := s.Options["iam_instance_profile"]; ok && !refersTo(v, "var.iam_instance_profile") && !(v.Known && v.String == "") {
-			// A known empty profile is Packer's "no profile".
-			if v.Known {
-				d.InstanceProfiles = append(d.InstanceProfiles, v.String)
-				d.Notes = append(d.Notes, fmt.Sprintf("%s: %s uses its own instance profile %q: PassRole is granted on a role of the same name; prefer `iam_instance_profile = var.iam_instance_profile`", v.Pos, label, v.String))
-			} else {
-				d.Errors = append(d.Errors, fmt.Sprintf("%s: %s: iam_instance_profile is not known before the build; use `var.iam_instance_profile`, which buildrole sets", v.Pos, label))
-			}
-		}
-		if s.Type == "amazon-instance" {
-			d.Notes = append(d.Notes, fmt.Sprintf("%s: %s bundles the volume and uploads it to s3_bucket from the instance (builder/instance/step_upload_bundle.go): the instance profile needs S3 access to that bucket; without iam_instance_profile Packer passes its own (the build role's) credentials to the instance", s.Pos, label))
-		}
-		d.Notes = append(d.Notes, widenings(a, s, label)...)
-		if spot(s) && slices.Contains(instanceBuilders, s.Type) {
-			d.Notes = append(d.Notes, fmt.Sprintf("%s: %s requests a spot instance: EC2 needs the service-linked role AWSServiceRoleForEC2Spot, which buildrole does not let the build role create (no IAM writes); if the account has never launched a spot instance, create it once: aws iam create-service-linked-role --aws-service-name spot.amazonaws.com", s.Options["spot_price"].Pos, label))
-		}
-		if blockTrue("fast_launch", "enable_fast_launch")(s) {
-			d.Notes = append(d.Notes, fmt.Sprintf("%s: %s enables Windows fast launch: EC2 uses the AWSServiceRoleForEC2FastLaunch service-linked role, which must already exist (buildrole grants no iam:CreateServiceLinkedRole)", s.Pos, label))
-		}
-		for _, e := range catalogue {
-			if e.builders != nil && !slices.Contains(e.builders, s.Type) || !e.when(s) {
-				continue
-			}
-			res := e.res(a, s)
-			if len(res) == 0 {
-				continue
-			}
-			var cond iampolicy.Condition
-			if e.cond != nil {
-				cond = e.cond(a, s)
-			}
-			g := bySid[e.sid]
-			if g == nil {
-				g = &Grant{Sid: e.sid, Condition: cond}
-				bySid[e.sid] = g
-				order = append(order, e.sid)
-			} else {
-				g.Condition = widen(g.Condition, cond)
-			}
-			g.Actions = append(g.Actions, e.actions...)
-			g.Resources = append(g.Resources, res...)
-			g.Why = append(g.Why, fmt.Sprintf("%s: %s (%s)", label, e.why, e.step))
-		}
-	}
-	for _, sid := range order {
-		g := bySid[sid]
-		g.Actions = sortedSet(g.Actions)
-		g.Resources = sortedSet(g.Resources)
-		if slices.Contains(g.Resources, "*") {
-			g.Resources = []string{"*"}
-		}
-		g.Why = sortedSet(g.Why)
-		d.Grants = append(d.Grants, *g)
-	}
-	d.Regions = dedupe(d.Regions)
-	for i, g := range d.Grants {
-		if strings.HasPrefix(g.Sid, "KMS") {
-			d.Grants[i].Condition = viaEC2(g.Condition, partition, d.Regions)
-		}
-	}
-	for _, ds := range t.Data {
-		label := "data." + ds.Type + "." + ds.Name
-		switch ds.Type {
-		case "amazon-parameterstore":
-			res := fmt.Sprintf("arn:%s:ssm:*:%s:parameter/*", partition, account)
-			if n, ok := ds.Str("name"); ok {
-				owner := account
-				if strings.HasPrefix(n, "/aws/service/") {
-					owner = "" // AWS's public parameters belong to no account
-				}
-				res = fmt.Sprintf("arn:%s:ssm:*:%s:parameter/%s", partition, owner, strings.TrimPrefix(n, "/"))
-			}
-			d.Notes = append(d.Notes, fmt.Sprintf("%s: %s needs ssm:GetParameter, which the boundary of `buildrole bootstrap` leaves out (it would let any build read any parameter): add it to your boundary for this parameter", ds.Pos, label))
-			d.Grants = append(d.Grants, Grant{Sid: "ParameterStore", Actions: []string{"ssm:GetParameter"}, Resources: []string{res}, Why: []string{label + " (datasource/parameterstore/data.go)"}})
-		case "amazon-secretsmanager":
-			res := fmt.Sprintf("arn:%s:secretsmanager:*:%s:secret:*", partition, account)
-			if n, ok := ds.Str("name"); ok {
-				res = fmt.Sprintf("arn:%s:secretsmanager:*:%s:secret:%s-*", partition, account, n)
-			}
-			d.Notes = append(d.Notes, fmt.Sprintf("%s: %s needs secretsmanager:GetSecretValue, which the boundary of `buildrole bootstrap` leaves out (it would let any build read any secret): add it to your boundary for this secret", ds.Pos, label))
-			d.Grants = append(d.Grants, Grant{Sid: "SecretsManager", Actions: []string{"secretsmanager:GetSecretValue"}, Resources: []string{res}, Why: []string{label + " (datasource/secretsmanager/data.go)"}})
-		case "amazon-ami":
-			// DescribeImages is in every build's Describe grant.
-		default:
-			d.Errors = append(d.Errors, fmt.Sprintf("%s: %s is not in buildrole's permission catalogue; add what it needs with extra-policy", ds.Pos, label))
-		}
-	}
-	for _, pp := range t.PostProcessors {
-		d.Errors = append(d.Errors, fmt.Sprintf("%s: post-processor %s is not in buildrole's permission catalogue; add what it needs with extra-policy", pp.Pos, pp.Type))
-	}
-	if len(t.Sources) == 0 {
-		d.Errors = append(d.Errors, "the template has no Amazon builder source (amazon-ebs, amazon-ebssurrogate, amazon-ebsvolume, amazon-instance, amazon-chroot)")
-	}
-	return d
-}
-
-func refersTo(v packertemplate.Value, ref string) bool {
-	for _, r := range v.Refs {
-		if r == ref {
-			return true
-		}
-	}
-	return false
 }
 
 func sortedSet(in []string) []string {

@@ -1,6 +1,7 @@
 package buildpolicy
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -63,5 +64,46 @@ func TestDeriveExplainsEachGrant(t *testing.T) {
 	}
 	if got := strings.Join(d.Regions, ","); got != "us-east-1,us-west-2,eu-west-1" {
 		t.Errorf("regions = %s", got)
+	}
+}
+
+// Rows is the catalogue Derive applies: every row a source with no options
+// gets is Always, for each of its builders alike, and appears among the
+// reasons of its statement; the others do not; a data source's row is its
+// statement. Changing what Rows returned changes no later answer.
+func TestRowsAreTheCatalogueDeriveApplies(t *testing.T) {
+	t.Parallel()
+	rows := Rows()
+	if len(rows) != len(catalogue)+len(dataCatalogue) {
+		t.Fatalf("%d rows, want %d", len(rows), len(catalogue)+len(dataCatalogue))
+	}
+	for _, r := range rows {
+		if r.Sid == "" || r.Why == "" || r.Step == "" || len(r.Actions) == 0 || (r.Builders == nil) == (r.DataSource == "") {
+			t.Errorf("row %+v: incomplete", r)
+			continue
+		}
+		if r.DataSource != "" {
+			tmpl := &packertemplate.Template{Sources: []packertemplate.Source{{Type: "amazon-ebs", Name: "web"}}, Data: []packertemplate.Source{{Type: r.DataSource, Name: "x"}}}
+			d := Derive(tmpl, awsfacts.PartitionAWS, catAccount, "us-east-1")
+			if !slices.ContainsFunc(d.Grants, func(g Grant) bool {
+				return g.Sid == r.Sid && slices.Equal(g.Actions, r.Actions) && slices.Equal(g.Why, []string{"data." + r.DataSource + ".x (" + r.Step + ")"})
+			}) || r.Always {
+				t.Errorf("row %+v: not the grant of data.%s.x: %+v", r, r.DataSource, d.Grants)
+			}
+			continue
+		}
+		for _, b := range r.Builders {
+			d := Derive(&packertemplate.Template{Sources: []packertemplate.Source{{Type: b, Name: "bare"}}}, awsfacts.PartitionAWS, catAccount, "us-east-1")
+			got := slices.ContainsFunc(d.Grants, func(g Grant) bool {
+				return g.Sid == r.Sid && slices.Contains(g.Why, b+".bare: "+r.Reason())
+			})
+			if got != r.Always {
+				t.Errorf("row %s %q: Always %v, but a %s source without options gets it: %v", r.Sid, r.Why, r.Always, b, got)
+			}
+		}
+	}
+	rows[0].Actions[0], rows[0].Builders[0] = "changed", "changed"
+	if again := Rows(); again[0].Actions[0] == "changed" || again[0].Builders[0] == "changed" {
+		t.Error("Rows shares its slices with the catalogue")
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/buildrole/buildrole/internal/config"
-	"github.com/buildrole/buildrole/internal/csm"
+	"github.com/buildrole/buildrole/internal/procrun"
 	"github.com/buildrole/buildrole/internal/stsauth"
 )
 
@@ -26,7 +26,24 @@ const (
 )
 
 // Version is set at build time with -ldflags "-X ...cli.Version=v1.2.3".
+// Left "dev", buildrole reports the module version `go install` recorded
+// (version).
 var Version = "dev"
+
+// version is the version buildrole reports: Version as stamped, or for
+// `go install .../cmd/buildrole@vX.Y.Z`, which stamps nothing, the module
+// version Go recorded.
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	return versionOf(Version, info, ok)
+}
+
+func versionOf(stamped string, info *debug.BuildInfo, ok bool) string {
+	if stamped == "dev" && ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return stamped
+}
 
 // Env is everything the CLI takes from its process.
 type Env struct {
@@ -46,7 +63,7 @@ type Env struct {
 	// os.Environ.
 	Environ func() []string
 	// Signals subscribes c to the signals exec forwards to its command and
-	// returns how to unsubscribe. Default signal.Notify.
+	// returns how to unsubscribe. Default procrun.Notify.
 	Signals func(c chan<- os.Signal) (stop func())
 }
 
@@ -67,7 +84,7 @@ func (e Env) withDefaults() Env {
 		e.Environ = os.Environ
 	}
 	if e.Signals == nil {
-		e.Signals = csm.NotifySignals
+		e.Signals = procrun.Notify
 	}
 	if e.Now == nil {
 		e.Now = time.Now
@@ -111,7 +128,7 @@ func Main(ctx context.Context, args []string, env Env) (code int) {
 		// "bad input".
 		if r := recover(); r != nil {
 			fmt.Fprintf(env.Stderr, "buildrole: internal error: %v\nThis is a bug in buildrole %s, not a problem with your input; please report it with the trace below.\n"+
-				"If up or down was running, the post step or `buildrole down` removes what the run created.\n%s", r, Version, debug.Stack())
+				"If up or down was running, the post step or `buildrole down` removes what the run created.\n%s", r, version(), debug.Stack())
 			code = ExitInternal
 		}
 	}()
@@ -153,7 +170,7 @@ func Main(ctx context.Context, args []string, env Env) (code int) {
 		if done, code := f.parse(rest); done {
 			return code
 		}
-		fmt.Fprintf(env.Stdout, "buildrole %s\n", Version)
+		fmt.Fprintf(env.Stdout, "buildrole %s\n", version())
 		return ExitOK
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usage)

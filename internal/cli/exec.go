@@ -20,6 +20,7 @@ import (
 	"github.com/buildrole/buildrole/internal/ghaction"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 	"github.com/buildrole/buildrole/internal/planner"
+	"github.com/buildrole/buildrole/internal/procrun"
 	"github.com/buildrole/buildrole/internal/run"
 	"github.com/buildrole/buildrole/internal/safefile"
 )
@@ -75,9 +76,9 @@ func runExec(_ context.Context, env Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "buildrole exec: %s\nthe command was not run\n", err)
 		return ExitFailed
 	}
-	code, started, err := csm.Command{
-		Argv: argv, Stdin: env.Stdin, Stdout: env.Stdout, Stderr: env.Stderr,
-		Environ: env.Environ(), Monitor: l.Env(), Signals: env.Signals,
+	code, started, err := procrun.Command{
+		Argv: argv, Env: l.Environ(env.Environ()), Stdin: env.Stdin, Stdout: env.Stdout, Stderr: env.Stderr,
+		Signals: env.Signals,
 	}.Run()
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "buildrole exec: %s\n", err)

@@ -11,7 +11,11 @@
 // without a grant, what was granted and never used. It renders the result
 // as text, Markdown, JSON and a testdata/templates/*.calls record.
 //
+// Its fixes name the catalogue row that grants a refused action, read as
+// data from buildpolicy.Rows.
+//
 // It imports the policy model (iampolicy), the Packer catalogue
-// (buildpolicy) and packertemplate, read-only; never the CLI, configuration
-// or the AWS SDK.
+// (buildpolicy) and awsfacts, read-only; never the CLI, configuration, the
+// AWS SDK, or procrun: running the command is procrun's, and cli wires the
+// two.
 package csm

@@ -330,6 +330,20 @@ func (l *Listener) Env() []string {
 	}
 }
 
+// Environ is base with monitoring switched on toward this listener: the
+// variables of Env replace any AWS_CSM_* that base has.
+func (l *Listener) Environ(base []string) []string {
+	monitor := l.Env()
+	out := make([]string, 0, len(base)+len(monitor))
+	for _, kv := range base {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(strings.ToUpper(name), "AWS_CSM_") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, monitor...)
+}
+
 func (l *Listener) read() {
 	defer close(l.done)
 	buf := make([]byte, maxDatagram)

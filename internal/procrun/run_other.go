@@ -1,6 +1,6 @@
 //go:build !unix
 
-package csm
+package procrun
 
 import (
 	"os"
@@ -8,8 +8,8 @@ import (
 	"os/signal"
 )
 
-// NotifySignals subscribes c to the signals a monitored command gets.
-func NotifySignals(c chan<- os.Signal) (stop func()) {
+// Notify subscribes c to the signals Run passes on to the command.
+func Notify(c chan<- os.Signal) (stop func()) {
 	signal.Notify(c, os.Interrupt)
 	return func() { signal.Stop(c) }
 }

@@ -1,4 +1,4 @@
-package csm
+package procrun
 
 import (
 	"errors"
@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strings"
 )
 
 // Exit codes of a command that could not run, as shells give them.
@@ -15,14 +14,15 @@ const (
 	ExitNotFound  = 127
 )
 
-// Command is a command run with client-side monitoring switched on.
+// Command is a program run in the foreground of the caller.
 type Command struct {
 	Argv           []string
+	Env            []string // the command's whole environment
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
-	Environ        []string // the caller's environment
-	Monitor        []string // the AWS_CSM_* variables, which replace any the caller has
-	Signals        func(c chan<- os.Signal) (stop func())
+	// Signals subscribes c to the signals passed on to the command and
+	// returns how to unsubscribe; nil: Notify.
+	Signals func(c chan<- os.Signal) (stop func())
 }
 
 // Run runs the command with its input and output untouched, forwarding
@@ -32,10 +32,10 @@ type Command struct {
 func (c Command) Run() (code int, started bool, err error) {
 	cmd := exec.Command(c.Argv[0], c.Argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
-	cmd.Env = withMonitor(c.Environ, c.Monitor)
+	cmd.Env = c.Env
 	signals := c.Signals
 	if signals == nil {
-		signals = NotifySignals
+		signals = Notify
 	}
 	sigs := make(chan os.Signal, 16)
 	stop := signals(sigs)
@@ -77,17 +77,4 @@ func exitStatus(err error) int {
 		return 128 + sig
 	}
 	return ee.ExitCode()
-}
-
-// withMonitor is the environment with the monitoring variables set,
-// whatever the caller had for them.
-func withMonitor(environ, monitor []string) []string {
-	out := make([]string, 0, len(environ)+len(monitor))
-	for _, kv := range environ {
-		name, _, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(strings.ToUpper(name), "AWS_CSM_") {
-			out = append(out, kv)
-		}
-	}
-	return append(out, monitor...)
 }

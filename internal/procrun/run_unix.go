@@ -1,6 +1,6 @@
 //go:build unix
 
-package csm
+package procrun
 
 import (
 	"os"
@@ -15,8 +15,8 @@ import (
 // cancellation reaches only exec.
 var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2}
 
-// NotifySignals subscribes c to the signals a monitored command gets.
-func NotifySignals(c chan<- os.Signal) (stop func()) {
+// Notify subscribes c to the signals Run passes on to the command.
+func Notify(c chan<- os.Signal) (stop func()) {
 	signal.Notify(c, forwarded...)
 	return func() { signal.Stop(c) }
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"runtime/debug"
@@ -19,8 +19,8 @@ func TestVersionFallsBackToTheModuleVersion(t *testing.T) {
 		{"dev", mod("(devel)"), true, "dev"},      // go build in a checkout
 		{"dev", nil, false, "dev"},
 	} {
-		if got := version(c.stamped, c.info, c.ok); got != c.want {
-			t.Errorf("version(%q, %v) = %q, want %q", c.stamped, c.info, got, c.want)
+		if got := versionOf(c.stamped, c.info, c.ok); got != c.want {
+			t.Errorf("versionOf(%q, %v) = %q, want %q", c.stamped, c.info, got, c.want)
 		}
 	}
 }
