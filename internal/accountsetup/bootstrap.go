@@ -233,6 +233,40 @@ func NewBootstrap(p BootstrapParams) (*Bootstrap, error) {
 // files need not change whenever the catalogue grows.
 func newBootstrap(p BootstrapParams, catalogue []string) (*Bootstrap, error) {
 	p = p.withDefaults()
+	v, err := p.validate()
+	if err != nil {
+		return nil, err
+	}
+	b := p.named(v.providerHost)
+	// The bootstrap role must not fall under its own grants, or it could
+	// tag and then delete itself.
+	if iampolicy.ResourceMatch(b.roleARNGlob, b.RoleARN) {
+		return nil, fmt.Errorf("bootstrap role name: %q at path %q falls under the run roles' pattern %q; choose a role name that does not begin with %q or a path other than %q",
+			p.RoleName, b.rolePath, p.Path+p.NamePrefix+"-*", p.NamePrefix+"-", p.Path)
+	}
+	if b.subjects, b.Warnings, err = bootstrapSubjects(p, v.owner, v.repo); err != nil {
+		return nil, err
+	}
+	b.Trust = b.trustPolicy()
+	b.Permissions = b.permissionPolicy()
+	b.Boundary = b.boundaryPolicy(catalogue, v.instance)
+	if err := b.checkSizes(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// validated is what validating BootstrapParams derives from them.
+type validated struct {
+	owner, repo  string
+	providerHost string   // the issuer as IAM names its provider
+	instance     []string // InstanceActions, unique and sorted
+}
+
+// validate checks p (defaults applied) and reports every wrong field at
+// once.
+func (p BootstrapParams) validate() (validated, error) {
+	var v validated
 	var errs []error
 	fail := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("bootstrap %s: %s", field, fmt.Sprintf(format, args...)))
@@ -244,8 +278,8 @@ func newBootstrap(p BootstrapParams, catalogue []string) (*Bootstrap, error) {
 	if !bsAccountRE.MatchString(p.AccountID) {
 		fail("account", "%q is not a 12-digit account id", p.AccountID)
 	}
-	owner, repo, err := splitRepository(p.Repository)
-	if err != nil {
+	var err error
+	if v.owner, v.repo, err = splitRepository(p.Repository); err != nil {
 		fail("repository", "%v", err)
 	}
 	switch {
@@ -272,15 +306,14 @@ func newBootstrap(p BootstrapParams, catalogue []string) (*Bootstrap, error) {
 	if !bsAudienceRE.MatchString(p.Audience) || strings.ContainsAny(p.Audience, "*?") {
 		fail("audience", "%q must be printable, without spaces or wildcards", p.Audience)
 	}
-	providerName, err := iampolicy.OIDCProviderName(p.Issuer)
+	v.providerHost, err = iampolicy.OIDCProviderName(p.Issuer)
 	if err != nil {
 		fail("issuer", "%v", err)
 	}
-	if want := fmt.Sprintf("arn:%s:iam::%s:oidc-provider/%s", p.Partition, p.AccountID, providerName); p.ProviderARN != "" && err == nil && p.ProviderARN != want {
+	if want := fmt.Sprintf("arn:%s:iam::%s:oidc-provider/%s", p.Partition, p.AccountID, v.providerHost); p.ProviderARN != "" && err == nil && p.ProviderARN != want {
 		fail("oidc provider arn", "%q is not the provider of issuer %s in account %s: IAM names it %s", p.ProviderARN, p.Issuer, p.AccountID, want)
 	}
-	instance, err := validateInstanceActions(p.InstanceActions)
-	if err != nil {
+	if v.instance, err = validateInstanceActions(p.InstanceActions); err != nil {
 		fail("instance actions", "%v", err)
 	}
 	for _, r := range p.Regions {
@@ -293,12 +326,14 @@ func newBootstrap(p BootstrapParams, catalogue []string) (*Bootstrap, error) {
 			fail("share account", "%q is not a 12-digit account id", a)
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
+	return v, errors.Join(errs...)
+}
 
+// named is the Bootstrap of valid p before its documents: names, ARNs
+// and the run resources' patterns.
+func (p BootstrapParams) named(providerHost string) *Bootstrap {
 	b := &Bootstrap{
-		ProviderURL:      "https://" + providerName,
+		ProviderURL:      "https://" + providerHost,
 		ExistingProvider: p.ProviderARN != "",
 		Audience:         p.Audience,
 		RoleName:         p.RoleName,
@@ -310,7 +345,10 @@ func newBootstrap(p BootstrapParams, catalogue []string) (*Bootstrap, error) {
 		policyName:       p.RoleName,
 		maxSessionS:      BootstrapMaxSessionSeconds,
 		rolePath:         "/",
-		providerHost:     providerName,
+		providerHost:     providerHost,
+		accountID:        p.AccountID,
+		regions:          sortedUnique(p.Regions),
+		shareAccounts:    sortedUnique(p.ShareAccounts),
 	}
 	iamARN := func(resource string) string {
 		return fmt.Sprintf("arn:%s:iam::%s:%s", p.Partition, p.AccountID, resource)
@@ -320,36 +358,21 @@ func newBootstrap(p BootstrapParams, catalogue []string) (*Bootstrap, error) {
 	b.BoundaryARN = iamARN("policy" + p.Path + p.BoundaryName)
 	b.roleARNGlob = iamARN("role" + p.Path + p.NamePrefix + "-*")
 	b.profileGlob = iamARN("instance-profile" + p.Path + p.NamePrefix + "-*")
+	return b
+}
 
-	// The bootstrap role must not fall under its own grants, or it could
-	// tag and then delete itself.
-	if iampolicy.ResourceMatch(b.roleARNGlob, b.RoleARN) {
-		return nil, fmt.Errorf("bootstrap role name: %q at path %q falls under the run roles' pattern %q; choose a role name that does not begin with %q or a path other than %q",
-			p.RoleName, b.rolePath, p.Path+p.NamePrefix+"-*", p.NamePrefix+"-", p.Path)
-	}
-
-	subjects, warnings, err := bootstrapSubjects(p, owner, repo)
-	if err != nil {
-		return nil, err
-	}
-	b.subjects, b.Warnings = subjects, warnings
-
-	b.Trust = b.trustPolicy()
-	b.Permissions = b.permissionPolicy()
-	b.regions, b.shareAccounts = sortedUnique(p.Regions), sortedUnique(p.ShareAccounts)
-	b.accountID = p.AccountID
-	b.Boundary = b.boundaryPolicy(catalogue, instance)
-
+// checkSizes holds the documents to IAM's size quotas.
+func (b *Bootstrap) checkSizes() error {
 	if n := iampolicy.Size(b.Trust.JSON()); n > iampolicy.MaxTrustPolicySize {
-		return nil, fmt.Errorf("bootstrap trust policy is %d characters without whitespace; IAM allows %d by default: list fewer subjects", n, iampolicy.MaxTrustPolicySize)
+		return fmt.Errorf("bootstrap trust policy is %d characters without whitespace; IAM allows %d by default: list fewer subjects", n, iampolicy.MaxTrustPolicySize)
 	}
 	if n := iampolicy.Size(b.Permissions.JSON()); n > iampolicy.MaxInlineRolePolicySize {
-		return nil, fmt.Errorf("bootstrap permission policy is %d characters without whitespace; IAM allows %d per role: shorten the path or prefix", n, iampolicy.MaxInlineRolePolicySize)
+		return fmt.Errorf("bootstrap permission policy is %d characters without whitespace; IAM allows %d per role: shorten the path or prefix", n, iampolicy.MaxInlineRolePolicySize)
 	}
 	if n := iampolicy.Size(b.Boundary.JSON()); n > iampolicy.MaxManagedPolicySize {
-		return nil, fmt.Errorf("permissions boundary is %d characters without whitespace; IAM allows %d per managed policy: list fewer instance actions, regions or share accounts", n, iampolicy.MaxManagedPolicySize)
+		return fmt.Errorf("permissions boundary is %d characters without whitespace; IAM allows %d per managed policy: list fewer instance actions, regions or share accounts", n, iampolicy.MaxManagedPolicySize)
 	}
-	return b, nil
+	return nil
 }
 
 func (p BootstrapParams) withDefaults() BootstrapParams {
@@ -515,12 +538,26 @@ func (b *Bootstrap) trustPolicy() iampolicy.Document {
 	}}}
 }
 
+// permissionPolicy is the bootstrap role's policy: create run resources,
+// manage and read them, list for the sweep, and the denials that hold
+// whatever else the account grants it.
 func (b *Bootstrap) permissionPolicy() iampolicy.Document {
-	managed := func() map[string]iampolicy.Values {
-		return map[string]iampolicy.Values{KeyResourceTagManaged: {run.TagManagedValue}}
+	stmts := slices.Concat(b.createGrants(), b.manageGrants())
+	if b.chain {
+		stmts = append(stmts, iampolicy.Statement{
+			Sid: SidAssumeRunRoles, Effect: iampolicy.EffectAllow,
+			Action: iampolicy.Values{iampolicy.ActionAssumeRole}, Resource: iampolicy.Values{b.roleARNGlob},
+		})
 	}
+	stmts = append(stmts, b.permissionDenials()...)
+	stmts = append(stmts, keepRunTags("iam:TagInstanceProfile", "iam:TagRole")...)
+	return iampolicy.Document{Version: iampolicy.Version, Statement: stmts}
+}
+
+// createGrants create, tag and fill run roles and profiles.
+func (b *Bootstrap) createGrants() []iampolicy.Statement {
 	roles, profiles := iampolicy.Values{b.roleARNGlob}, iampolicy.Values{b.profileGlob}
-	stmts := []iampolicy.Statement{
+	return []iampolicy.Statement{
 		{
 			// Only under the path and prefix, only with the boundary, only
 			// tagged as managed.
@@ -562,6 +599,17 @@ func (b *Bootstrap) permissionPolicy() iampolicy.Document {
 				KeyResourceTagManaged:  {run.TagManagedValue},
 			}},
 		},
+	}
+}
+
+// manageGrants delete, connect and read managed run resources, and list
+// them for the sweep.
+func (b *Bootstrap) manageGrants() []iampolicy.Statement {
+	managed := func() map[string]iampolicy.Values {
+		return map[string]iampolicy.Values{KeyResourceTagManaged: {run.TagManagedValue}}
+	}
+	roles, profiles := iampolicy.Values{b.roleARNGlob}, iampolicy.Values{b.profileGlob}
+	return []iampolicy.Statement{
 		{
 			Sid: SidDeleteRunRoles, Effect: iampolicy.EffectAllow,
 			Action: iampolicy.Values{"iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy"}, Resource: roles,
@@ -603,32 +651,31 @@ func (b *Bootstrap) permissionPolicy() iampolicy.Document {
 			Action: iampolicy.Values{"iam:ListInstanceProfiles", "iam:ListRoles"}, Resource: iampolicy.Values{"*"},
 		},
 	}
-	if b.chain {
-		stmts = append(stmts, iampolicy.Statement{
-			Sid: SidAssumeRunRoles, Effect: iampolicy.EffectAllow,
-			Action: iampolicy.Values{iampolicy.ActionAssumeRole}, Resource: roles,
-		})
-	}
-	stmts = append(stmts,
-		iampolicy.Statement{
+}
+
+// permissionDenials keep every role's boundary and trust, the boundary
+// policy itself, and roles without the boundary out of reach.
+func (b *Bootstrap) permissionDenials() []iampolicy.Statement {
+	return []iampolicy.Statement{
+		{
 			Sid: SidDenyBoundaryRemoval, Effect: iampolicy.EffectDeny,
 			Action:   iampolicy.Values{"iam:DeleteRolePermissionsBoundary", "iam:PutRolePermissionsBoundary"},
 			Resource: iampolicy.Values{"*"},
 		},
-		iampolicy.Statement{
+		{
 			// Run roles are created with their final trust policy and never
 			// updated; no role's trust may be changed through this role.
 			Sid: SidDenyTrustChanges, Effect: iampolicy.EffectDeny,
 			Action: iampolicy.Values{"iam:UpdateAssumeRolePolicy"}, Resource: iampolicy.Values{"*"},
 		},
-		iampolicy.Statement{
+		{
 			Sid: SidDenyBoundaryPolicyChange, Effect: iampolicy.EffectDeny,
 			Action: iampolicy.Values{
 				"iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion",
 			},
 			Resource: iampolicy.Values{b.BoundaryARN},
 		},
-		iampolicy.Statement{
+		{
 			// StringNotEquals is also true when the request carries no
 			// boundary at all (a negated operator on a missing key), so
 			// this denies CreateRole without a boundary, too. Do not turn
@@ -637,18 +684,46 @@ func (b *Bootstrap) permissionPolicy() iampolicy.Document {
 			Action: iampolicy.Values{"iam:CreateRole", "iam:PutRolePolicy"}, Resource: iampolicy.Values{"*"},
 			Condition: iampolicy.Condition{"StringNotEquals": {KeyPermissionsBoundary: {b.BoundaryARN}}},
 		},
-	)
-	stmts = append(stmts, keepRunTags("iam:TagInstanceProfile", "iam:TagRole")...)
+	}
+}
+
+// boundaryPolicy is the ceiling of every run role: the catalogue's
+// actions, those on instances, sessions, keys, snapshots and the run's
+// roles and profiles bound as below, the instance role's actions, and,
+// with regions, a Deny outside them.
+func (b *Bootstrap) boundaryPolicy(catalogue, instance []string) iampolicy.Document {
+	build, guarded, kms := boundaryActions(catalogue)
+	stmts := slices.Concat(b.buildGrants(build, guarded), b.keyAndRoleGrants(kms))
+	if len(instance) > 0 {
+		stmts = append(stmts, iampolicy.Statement{
+			Sid: SidBoundaryInstance, Effect: iampolicy.EffectAllow,
+			Action: instance, Resource: iampolicy.Values{"*"},
+		})
+	}
+	if len(b.regions) > 0 {
+		// One Deny rather than a condition on each statement: shorter,
+		// and it holds for whatever else the boundary allows.
+		stmts = append(stmts, iampolicy.Statement{
+			Sid: SidBoundaryDenyOutsideRegions, Effect: iampolicy.EffectDeny,
+			Action:    iampolicy.Values{"ec2:*", "ec2-instance-connect:*", "kms:*", "ssm:*"},
+			Resource:  iampolicy.Values{"*"},
+			Condition: iampolicy.Condition{"StringNotEquals": {iampolicy.KeyRequestedRegion: slices.Clone(b.regions)}},
+		})
+	}
+	// Packer re-tags its own resources with the same values, which passes.
+	stmts = append(stmts, keepRunTags("ec2:CreateTags")...)
 	return iampolicy.Document{Version: iampolicy.Version, Statement: stmts}
 }
 
-func (b *Bootstrap) boundaryPolicy(catalogue, instance []string) iampolicy.Document {
+// boundaryActions sorts the catalogue into the generic statement's
+// actions (build), those bound to a run's instance profile (guarded) and
+// the KMS actions but CreateGrant (kms).
+func boundaryActions(catalogue []string) (build, guarded, kms iampolicy.Values) {
 	// Actions with a statement of their own (and PassRole and
 	// GetInstanceProfile, which must never arrive on "*") leave the
 	// generic statement.
-	guarded := buildpolicy.ProfileGuardedActions()
+	guarded = buildpolicy.ProfileGuardedActions()
 	own := append([]string{iampolicy.ActionPassRole, iampolicy.ActionGetInstanceProfile, "ssm:StartSession", "ssm:TerminateSession", "ec2:ModifySnapshotAttribute"}, guarded...)
-	var build, kms iampolicy.Values
 	for _, a := range catalogue {
 		switch {
 		case slices.ContainsFunc(own, func(o string) bool { return strings.EqualFold(o, a) }):
@@ -662,23 +737,13 @@ func (b *Bootstrap) boundaryPolicy(catalogue, instance []string) iampolicy.Docum
 	}
 	sortFold(build)
 	sortFold(kms)
+	return build, guarded, kms
+}
+
+// buildGrants are the boundary's EC2 and Session Manager statements.
+func (b *Bootstrap) buildGrants(build, guarded iampolicy.Values) []iampolicy.Statement {
 	p := b.partition
-	via := iampolicy.Condition{"StringLike": {buildpolicy.KeyViaService: {"ec2.*." + awsfacts.DNSSuffix(p)}}}
-	if len(b.regions) > 0 {
-		via = iampolicy.Condition{iampolicy.OpStringEquals: {buildpolicy.KeyViaService: buildpolicy.ViaEC2(p, b.regions)}}
-	}
-	grant := iampolicy.Condition{}
-	for op, keys := range via {
-		grant[op] = maps.Clone(keys)
-	}
-	grant["Bool"] = map[string]iampolicy.Values{buildpolicy.KeyGrantIsForAWSResource: {"true"}}
-	share := iampolicy.Condition{"Null": {buildpolicy.KeyAddGroup: {"true"}}}
-	if len(b.shareAccounts) > 0 {
-		share["ForAllValues:StringEquals"] = map[string]iampolicy.Values{buildpolicy.KeyAddUserID: slices.Clone(b.shareAccounts)}
-	} else {
-		share["Null"][buildpolicy.KeyAddUserID] = iampolicy.Values{"true"}
-	}
-	stmts := []iampolicy.Statement{
+	return []iampolicy.Statement{
 		{
 			// A ceiling, not a grant: the run role's own policy binds
 			// resources and, unless regions are given here, the region.
@@ -708,6 +773,29 @@ func (b *Bootstrap) boundaryPolicy(catalogue, instance []string) iampolicy.Docum
 			Action: iampolicy.Values{"ssm:TerminateSession"}, Resource: iampolicy.Values{fmt.Sprintf("arn:%s:ssm:*:%s:session/*", p, b.accountID)},
 			Condition: iampolicy.Condition{iampolicy.OpStringEquals: {buildpolicy.KeySessionOwner: {"${aws:userid}"}}},
 		},
+	}
+}
+
+// keyAndRoleGrants are the boundary's KMS, snapshot sharing, PassRole and
+// instance profile statements.
+func (b *Bootstrap) keyAndRoleGrants(kms iampolicy.Values) []iampolicy.Statement {
+	p := b.partition
+	via := iampolicy.Condition{"StringLike": {buildpolicy.KeyViaService: {"ec2.*." + awsfacts.DNSSuffix(p)}}}
+	if len(b.regions) > 0 {
+		via = iampolicy.Condition{iampolicy.OpStringEquals: {buildpolicy.KeyViaService: buildpolicy.ViaEC2(p, b.regions)}}
+	}
+	grant := iampolicy.Condition{}
+	for op, keys := range via {
+		grant[op] = maps.Clone(keys)
+	}
+	grant["Bool"] = map[string]iampolicy.Values{buildpolicy.KeyGrantIsForAWSResource: {"true"}}
+	share := iampolicy.Condition{"Null": {buildpolicy.KeyAddGroup: {"true"}}}
+	if len(b.shareAccounts) > 0 {
+		share["ForAllValues:StringEquals"] = map[string]iampolicy.Values{buildpolicy.KeyAddUserID: slices.Clone(b.shareAccounts)}
+	} else {
+		share["Null"][buildpolicy.KeyAddUserID] = iampolicy.Values{"true"}
+	}
+	return []iampolicy.Statement{
 		{
 			// Only EC2 acting for the build uses a key: never a direct
 			// Decrypt or Encrypt.
@@ -732,25 +820,6 @@ func (b *Bootstrap) boundaryPolicy(catalogue, instance []string) iampolicy.Docum
 			Action: iampolicy.Values{iampolicy.ActionGetInstanceProfile}, Resource: iampolicy.Values{b.profileGlob},
 		},
 	}
-	if len(instance) > 0 {
-		stmts = append(stmts, iampolicy.Statement{
-			Sid: SidBoundaryInstance, Effect: iampolicy.EffectAllow,
-			Action: instance, Resource: iampolicy.Values{"*"},
-		})
-	}
-	if len(b.regions) > 0 {
-		// One Deny rather than a condition on each statement: shorter,
-		// and it holds for whatever else the boundary allows.
-		stmts = append(stmts, iampolicy.Statement{
-			Sid: SidBoundaryDenyOutsideRegions, Effect: iampolicy.EffectDeny,
-			Action:    iampolicy.Values{"ec2:*", "ec2-instance-connect:*", "kms:*", "ssm:*"},
-			Resource:  iampolicy.Values{"*"},
-			Condition: iampolicy.Condition{"StringNotEquals": {iampolicy.KeyRequestedRegion: slices.Clone(b.regions)}},
-		})
-	}
-	// Packer re-tags its own resources with the same values, which passes.
-	stmts = append(stmts, keepRunTags("ec2:CreateTags")...)
-	return iampolicy.Document{Version: iampolicy.Version, Statement: stmts}
 }
 
 // keepRunTags denies actions that set buildrole:run-id or
