@@ -16,7 +16,17 @@ DIST      ?= dist
 # Every workflow we ship, linted by actionlint (pinned in go.mod as a tool).
 WORKFLOWS := $(wildcard examples/*.yml .github/workflows/*.yml)
 
-.PHONY: build release-binaries demo test bench fmt fuzz fuzz-short
+.PHONY: build release-binaries demo test bench fmt fuzz fuzz-short analyse
+
+# Static analysis, pinned (fetched through the Go module proxy by go run).
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+DEADCODE    ?= golang.org/x/tools/cmd/deadcode@v0.53.0
+# deadcode's roots are the commands, so what only tests call is reported.
+# Allowed: fakeaws (test support: its API serves other packages' tests),
+# String methods (they print values in test failures), and EvaluateTrust
+# (the evaluator's entry for trust policies, which the least-privilege
+# tests of iampolicy and accountsetup call).
+DEADCODE_ALLOWED := internal/fakeaws/|unreachable func: [A-Za-z]+\.String$$|unreachable func: EvaluateTrust$$
 
 # Fuzz targets: package and target. make test runs each briefly, make fuzz
 # longer (FUZZTIME each).
@@ -67,11 +77,19 @@ test:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(MAKE) --no-print-directory analyse
 	$(GO) tool actionlint $(WORKFLOWS)
 	cd test/iamsim && $(NPM) ci --no-audit --no-fund --loglevel=error
 	BUILDROLE_TEST_PACKER=1 $(GO) test -race -count=1 -timeout 20m ./...
 	$(NODE) --test action/test/*.test.js
 	$(MAKE) --no-print-directory fuzz-short
+
+# staticcheck's findings, and code nothing but tests reaches, fail the build.
+analyse:
+	$(GO) run $(STATICCHECK) ./...
+	@out=$$($(GO) run $(DEADCODE) ./...) || exit 1; \
+	  dead=$$(printf '%s\n' "$$out" | grep -Ev '$(DEADCODE_ALLOWED)'); \
+	  if [ -n "$$dead" ]; then echo "unreachable outside tests (remove it, or move it into the tests that use it):"; echo "$$dead"; exit 1; fi
 
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=300x

@@ -512,9 +512,6 @@ func checkSubject(given, full string) error {
 	return nil
 }
 
-// BoundaryPath is the IAM path of the permissions boundary policy.
-func (b *Bootstrap) BoundaryPath() string { return b.path }
-
 func (b *Bootstrap) trustPolicy() iampolicy.Document {
 	op := iampolicy.OpStringEquals
 	for _, s := range b.subjects {

@@ -16,8 +16,5 @@ var deniedCodes = []string{
 	"AuthorizationError",
 }
 
-// DeniedCodes returns the error codes that mean "not authorized".
-func DeniedCodes() []string { return slices.Clone(deniedCodes) }
-
 // IsDenied reports whether an AWS error code means "not authorized".
 func IsDenied(code string) bool { return slices.Contains(deniedCodes, code) }

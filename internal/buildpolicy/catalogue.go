@@ -177,10 +177,6 @@ func blockHas(block string, fields ...string) func(packertemplate.Source) bool {
 	})
 }
 
-func builderIs(types ...string) func(packertemplate.Source) bool {
-	return func(s packertemplate.Source) bool { return slices.Contains(types, s.Type) }
-}
-
 func star(kind string) func(arnCtx, packertemplate.Source) []string {
 	return func(a arnCtx, _ packertemplate.Source) []string { return []string{a.ec2(kind, "*")} }
 }

@@ -50,9 +50,6 @@ var packerEC2Actions = []string{
 	"ec2:TerminateInstances",
 }
 
-// PackerEC2Actions returns the Packer builders' minimal EC2 actions, sorted.
-func PackerEC2Actions() []string { return slices.Clone(packerEC2Actions) }
-
 // DefaultGrants is the Packer docs' documented minimum, used without a
 // template: reads and the rest, on Resource "*".
 func DefaultGrants() []Grant {

@@ -103,8 +103,8 @@ func TestPackerCatalogueSortedAndExplicit(t *testing.T) {
 		}
 	}
 	// The documented list has 33 actions; guard against silent loss.
-	if got, want := len(PackerEC2Actions()), 33; got != want {
-		t.Errorf("len(PackerEC2Actions()) = %d, want %d", got, want)
+	if got, want := len(packerEC2Actions), 33; got != want {
+		t.Errorf("len(packerEC2Actions) = %d, want %d", got, want)
 	}
 }
 
@@ -113,7 +113,7 @@ func TestBuildPolicyAllowsCatalogueOnlyInRegions(t *testing.T) {
 	for _, c := range buildCases(t) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			for _, action := range PackerEC2Actions() {
+			for _, action := range packerEC2Actions {
 				for _, region := range c.regions {
 					if got := c.eval(action, "*", c.context(region)); got != iampolicy.Allow {
 						t.Errorf("%s in %s = %v, want Allow", action, region, got)

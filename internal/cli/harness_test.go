@@ -55,7 +55,7 @@ func accountSetup(t testing.TB, mod ...func(*accountsetup.BootstrapParams)) *acc
 // the role named roleName with the bootstrap permission policy.
 func install(t testing.TB, srv *fakeaws.Server, b *accountsetup.Bootstrap, roleName, path, trust string) string {
 	t.Helper()
-	if got := srv.AddManagedPolicy(b.BoundaryName, b.BoundaryPath(), b.Boundary.JSON()); got != b.BoundaryARN {
+	if got := srv.AddManagedPolicy(b.BoundaryName, policyPath(b.BoundaryARN), b.Boundary.JSON()); got != b.BoundaryARN {
 		t.Fatalf("boundary ARN %s, bootstrap says %s", got, b.BoundaryARN)
 	}
 	arn := srv.AddRole(roleName, path, trust)
@@ -172,4 +172,11 @@ func (w *world) leftovers() []string {
 		}
 	}
 	return out
+}
+
+// policyPath is the IAM path in a managed policy's ARN
+// (arn:aws:iam::ACCOUNT:policy/PATH/NAME).
+func policyPath(arn string) string {
+	_, rest, _ := strings.Cut(arn, ":policy")
+	return rest[:strings.LastIndex(rest, "/")+1]
 }

@@ -382,7 +382,7 @@ func TestCatalogueReasonsCoverTheCatalogue(t *testing.T) {
 	}
 	for _, a := range missing {
 		found := false
-		for _, p := range buildpolicy.PackerEC2Actions() {
+		for _, p := range packerEC2Actions() {
 			found = found || p == a
 		}
 		if !found {
@@ -471,4 +471,15 @@ func TestRenderings(t *testing.T) {
 	if !cmp.Equal(lines, want) {
 		t.Errorf("record lines %q, want %q", lines, want)
 	}
+}
+
+// packerEC2Actions are the actions of the Packer docs' minimum, as
+// DefaultGrants grants them, sorted.
+func packerEC2Actions() []string {
+	var out []string
+	for _, g := range buildpolicy.DefaultGrants() {
+		out = append(out, g.Actions...)
+	}
+	slices.Sort(out)
+	return out
 }

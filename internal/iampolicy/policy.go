@@ -487,7 +487,7 @@ func (d Document) validate() error {
 
 func (s Statement) validate() error {
 	if s.Effect != EffectAllow && s.Effect != EffectDeny {
-		return fmt.Errorf("Effect %q must be %q or %q", s.Effect, EffectAllow, EffectDeny)
+		return fmt.Errorf("its Effect %q must be %q or %q", s.Effect, EffectAllow, EffectDeny)
 	}
 	if err := exactlyOne("Action", len(s.Action) > 0, "NotAction", len(s.NotAction) > 0); err != nil {
 		return err

@@ -68,7 +68,7 @@ func TestValidatePrefixAndPath(t *testing.T) {
 func TestMergeTags(t *testing.T) {
 	t.Parallel()
 	defaults := DefaultTags(Run{RunID: runID, Repository: "acme/web", RunNumber: "99", PR: "42", Workflow: "Build (nightly) & test", ExpiresAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)})
-	m := TagMap(defaults)
+	m := tagMap(defaults)
 	if m[run.TagRun] != "99-1" || m[run.TagExpiresAt] != "2026-01-02T03:04:05Z" || m[run.TagWorkflow] != "Build _nightly_ _ test" {
 		t.Errorf("defaults = %v", m)
 	}
@@ -82,7 +82,7 @@ func TestMergeTags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gm := TagMap(got)
+	gm := tagMap(got)
 	if gm["team"] != "images" || gm[run.TagRunID] != runID || len(got) != len(defaults)+1 {
 		t.Errorf("merged = %v", got)
 	}
@@ -128,4 +128,13 @@ func TestParseTags(t *testing.T) {
 			t.Errorf("tag %d = %v, want %v", i, got[i], want[i])
 		}
 	}
+}
+
+// tagMap turns tags into a map, for lookups.
+func tagMap(tags []run.Tag) map[string]string {
+	m := make(map[string]string, len(tags))
+	for _, t := range tags {
+		m[t.Key] = t.Value
+	}
+	return m
 }

@@ -133,12 +133,3 @@ func MergeTags(defaults, user []run.Tag) ([]run.Tag, []string, error) {
 	}
 	return out, warnings, nil
 }
-
-// TagMap turns tags into a map, for lookups.
-func TagMap(tags []run.Tag) map[string]string {
-	m := make(map[string]string, len(tags))
-	for _, t := range tags {
-		m[t.Key] = t.Value
-	}
-	return m
-}

@@ -86,17 +86,6 @@ func (r *Report) Failed() []Outcome {
 	return out
 }
 
-// Count returns how many outcomes have status.
-func (r *Report) Count(status string) int {
-	n := 0
-	for _, o := range r.Outcomes {
-		if o.Status == status {
-			n++
-		}
-	}
-	return n
-}
-
 // Resources counts the roles and instance profiles with status: what a
 // user calls resources, unlike policies and memberships.
 func (r *Report) Resources(status string) int {
