@@ -51,7 +51,7 @@ type Env struct {
 	Stdout     io.Writer           // default os.Stdout
 	Stderr     io.Writer           // default os.Stderr
 	Now        func() time.Time    // default time.Now
-	HTTPClient *http.Client        // default http.DefaultClient
+	HTTPClient *http.Client        // default: the default transport with a 60 s response-header timeout
 	// AWS adjusts the AWS options after flags are read; tests shorten
 	// backoffs or supply credentials for the default-chain mode.
 	AWS func(*stsauth.Options)
