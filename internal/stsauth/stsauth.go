@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 )
 
@@ -375,19 +376,18 @@ func accountOf(arn string) string {
 }
 
 func explainWebIdentity(err error, roleARN string, c Claims) error {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "AccessDenied":
-			return fmt.Errorf("assume bootstrap role %q with the job's OIDC token: %w\n"+
-				"the role's trust policy does not admit this token, whose sub is %q and aud is %q: "+
-				"its conditions on token.actions.githubusercontent.com:sub and :aud must match these (see `buildrole bootstrap`)",
-				roleARN, err, c.Subject, strings.Join(c.Audience, ","))
-		case "InvalidIdentityToken":
-			return fmt.Errorf("assume bootstrap role %q with the job's OIDC token: %w\n"+
-				"check that the account has the IAM OIDC provider for %s with client id %q (see `buildrole bootstrap`)",
-				roleARN, err, c.Issuer, strings.Join(c.Audience, ","))
-		}
+	// STS has no typed exception for AccessDenied: its code decides.
+	var invalid *ststypes.InvalidIdentityTokenException
+	switch {
+	case isAccessDenied(err):
+		return fmt.Errorf("assume bootstrap role %q with the job's OIDC token: %w\n"+
+			"the role's trust policy does not admit this token, whose sub is %q and aud is %q: "+
+			"its conditions on token.actions.githubusercontent.com:sub and :aud must match these (see `buildrole bootstrap`)",
+			roleARN, err, c.Subject, strings.Join(c.Audience, ","))
+	case errors.As(err, &invalid):
+		return fmt.Errorf("assume bootstrap role %q with the job's OIDC token: %w\n"+
+			"check that the account has the IAM OIDC provider for %s with client id %q (see `buildrole bootstrap`)",
+			roleARN, err, c.Issuer, strings.Join(c.Audience, ","))
 	}
 	return fmt.Errorf("assume bootstrap role %q with the job's OIDC token: %w", roleARN, err)
 }
