@@ -68,7 +68,9 @@ func newWorld(t testing.TB, mod ...func(*accountsetup.BootstrapParams)) *world {
 	b := accountSetup(t, mod...)
 	srv := fakeaws.NewUnstartedServer()
 	srv.Issuer = b.ProviderURL // GitHub's, or the issuer the setup names
-	srv.Start()
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(srv.Close)
 	if got := srv.AddOIDCProvider(b.ProviderURL, b.Audience); got != b.ProviderARN {
 		t.Fatalf("provider ARN %s, bootstrap says %s", got, b.ProviderARN)

@@ -94,7 +94,9 @@ func request(arn string, since time.Time, also ...stsauth.Check) stsauth.BuildRo
 // second waited after the first; progress comes while it waits.
 func TestAssumeBuildRoleWaitsOutPropagation(t *testing.T) {
 	t.Parallel()
-	a := newAccount(t, 1200*time.Millisecond)
+	// Propagation counts from the role's creation, refusal from the first
+	// assume: 2 s leaves a loaded machine a second between the two.
+	a := newAccount(t, 2*time.Second)
 	since := time.Now()
 	arn := a.newRole(t, "build")
 	var reports []stsauth.Progress
