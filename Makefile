@@ -68,7 +68,9 @@ demo:
 # test/iamsim runs the corpus through an independent IAM evaluator (npm
 # @cloud-copilot/iam-simulate, a test tool in its own Node process), installed
 # exactly as test/iamsim/package-lock.json pins it.
-# Drives Debian's packer too (BUILDROLE_TEST_PACKER=1): apt-get install packer.
+# Drives Debian's packer too: apt-get install packer.
+# BUILDROLE_TEST_REQUIRE=1 makes a Go test whose tool (node, these npm
+# packages, make, packer) is missing fail; plain go test skips it.
 #
 # gofmt, go vet, actionlint, every Go test with the race detector (cgo: it
 # needs a C compiler), the action's JavaScript tests, and each fuzz target
@@ -80,7 +82,7 @@ test:
 	$(MAKE) --no-print-directory analyse
 	$(GO) tool actionlint $(WORKFLOWS)
 	cd test/iamsim && $(NPM) ci --no-audit --no-fund --loglevel=error
-	BUILDROLE_TEST_PACKER=1 $(GO) test -race -count=1 -timeout 20m ./...
+	BUILDROLE_TEST_REQUIRE=1 $(GO) test -race -count=1 -timeout 20m ./...
 	$(NODE) --test action/test/*.test.js
 	$(MAKE) --no-print-directory fuzz-short
 

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/buildrole/buildrole/internal/testenv"
 )
 
 const (
@@ -28,6 +30,7 @@ var releasePlatforms = [][2]string{{"linux", "amd64"}, {"windows", "arm64"}}
 // paths, also with an empty build cache, and its SHA256SUMS lists exactly
 // those bytes under the names the action downloads.
 func TestReleaseBinariesAreReproducible(t *testing.T) {
+	mk, node := releaseTools(t)
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +43,7 @@ func TestReleaseBinariesAreReproducible(t *testing.T) {
 		src = filepath.Join(t.TempDir(), name, "buildrole")
 		copySource(t, root, src)
 		dist = filepath.Join(t.TempDir(), "dist")
-		cmd := exec.Command("make", "-C", src, "release-binaries", "VERSION="+releaseVersion, "DIST="+dist, "PLATFORMS="+strings.Join(platforms, " "))
+		cmd := exec.Command(mk, "-C", src, "release-binaries", "VERSION="+releaseVersion, "DIST="+dist, "PLATFORMS="+strings.Join(platforms, " "))
 		cmd.Env = append(os.Environ(), env...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("make release-binaries in %s: %v\n%s", src, err, out)
@@ -73,7 +76,7 @@ func TestReleaseBinariesAreReproducible(t *testing.T) {
 		t.Errorf("the build from scratch gave %d files, want a binary and SHA256SUMS", len(c))
 	}
 
-	want := assetNames(t, root)
+	want := assetNames(t, node, root)
 	var names []string
 	for n := range a {
 		names = append(names, n)
@@ -130,6 +133,16 @@ func TestReleaseBinariesAreReproducible(t *testing.T) {
 	}
 }
 
+// releaseTools are make and node on PATH, or the test ends before its
+// minutes of building: skipped, or failed under BUILDROLE_TEST_REQUIRE=1
+// (make test sets it).
+func releaseTools(t *testing.T) (mk, node string) {
+	t.Helper()
+	mk = testenv.Tool(t, "make", "the release test runs `make release-binaries` and needs GNU make; make test runs it")
+	node = testenv.Tool(t, "node", "the release test asks action/lib.js for the asset names it downloads, which needs Node.js 20; make test runs it")
+	return mk, node
+}
+
 func buildID(t *testing.T, file string) string {
 	t.Helper()
 	out, err := exec.Command("go", "tool", "buildid", file).CombinedOutput()
@@ -141,7 +154,7 @@ func buildID(t *testing.T, file string) string {
 
 // assetNames asks the action's JavaScript which file it downloads for each
 // platform of the test, in the order sha256sum lists them.
-func assetNames(t *testing.T, root string) []string {
+func assetNames(t *testing.T, node, root string) []string {
 	t.Helper()
 	script := `const l = require(process.argv[1]);
 for (const p of process.argv.slice(2)) {
@@ -152,7 +165,7 @@ for (const p of process.argv.slice(2)) {
 	for _, p := range releasePlatforms {
 		args = append(args, p[0]+"/"+p[1])
 	}
-	out, err := exec.Command("node", args...).CombinedOutput()
+	out, err := exec.Command(node, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("node: %v\n%s", err, out)
 	}

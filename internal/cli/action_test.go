@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/buildrole/buildrole/internal/cli"
+	"github.com/buildrole/buildrole/internal/testenv"
 )
 
 // runAsCLI makes this test binary buildrole itself (TestMain calls
@@ -56,10 +57,7 @@ func (b *syncBuffer) String() string {
 
 func newNodeStep(t *testing.T, w *world, script string, extra map[string]string) *nodeStep {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("the action's scripts need Node.js on PATH: %v", err)
-	}
+	node := testenv.Tool(t, "node", "the action's scripts (action/main.js, post.js) need Node.js 20 on PATH; make test runs them")
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
