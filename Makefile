@@ -22,11 +22,12 @@ WORKFLOWS := $(wildcard examples/*.yml .github/workflows/*.yml)
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 DEADCODE    ?= golang.org/x/tools/cmd/deadcode@v0.53.0
 # deadcode's roots are the commands, so what only tests call is reported.
-# Allowed: fakeaws (test support: its API serves other packages' tests),
+# Allowed: fakeaws and testenv (test support: their API serves other
+# packages' tests),
 # String methods (they print values in test failures), and EvaluateTrust
 # (the evaluator's entry for trust policies, which the least-privilege
 # tests of iampolicy and accountsetup call).
-DEADCODE_ALLOWED := internal/fakeaws/|unreachable func: [A-Za-z]+\.String$$|unreachable func: EvaluateTrust$$
+DEADCODE_ALLOWED := internal/(fakeaws|testenv)/|unreachable func: [A-Za-z]+\.String$$|unreachable func: EvaluateTrust$$
 
 # Fuzz targets: package and target. make test runs each briefly, make fuzz
 # longer (FUZZTIME each).

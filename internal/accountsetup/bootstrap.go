@@ -356,8 +356,8 @@ func (p BootstrapParams) named(providerHost string) *Bootstrap {
 	b.ProviderARN = iamARN("oidc-provider/" + b.providerHost)
 	b.RoleARN = iamARN("role" + b.rolePath + p.RoleName)
 	b.BoundaryARN = iamARN("policy" + p.Path + p.BoundaryName)
-	b.roleARNGlob = iamARN("role" + p.Path + p.NamePrefix + "-*")
-	b.profileGlob = iamARN("instance-profile" + p.Path + p.NamePrefix + "-*")
+	b.roleARNGlob = iamARN(run.IAMTypeRole + p.Path + p.NamePrefix + "-*")
+	b.profileGlob = iamARN(run.IAMTypeInstanceProfile + p.Path + p.NamePrefix + "-*")
 	return b
 }
 

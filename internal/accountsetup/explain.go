@@ -9,7 +9,8 @@ import (
 
 // RunContext is what an explanation knows of the run whose call was
 // denied: enough to write the bootstrap role's permission policy as
-// `buildrole bootstrap` writes it for that account.
+// `buildrole bootstrap` writes it for that account. Without the account or
+// the name prefix, grants name their statement but not its resources.
 type RunContext struct {
 	Partition  string
 	AccountID  string
@@ -38,25 +39,47 @@ var alsoChecks = map[string]string{
 // is generated for rc with role chaining on, so that sts:AssumeRole is
 // covered too; the trust, which names repositories, plays no part in it.
 func GrantsFor(rc RunContext, action string) []Grant {
-	perms := runPermissions(rc)
+	perms, exact := runPermissions(rc)
 	out := []Grant{grantIn(perms, action)}
 	if also, ok := alsoChecks[action]; ok {
 		out = append(out, grantIn(perms, also))
 	}
+	if !exact {
+		for i := range out {
+			out[i].Resources = nil
+		}
+	}
 	return out
 }
 
-// runPermissions is the permission policy of the bootstrap for rc; the
-// repository only shapes the trust policy, so any valid one serves.
-func runPermissions(rc RunContext) iampolicy.Document {
-	b, err := NewBootstrap(BootstrapParams{
+// explainAccount stands in for an account not known yet: its ARNs are
+// never shown.
+const explainAccount = "000000000000"
+
+// runPermissions is the permission policy of the bootstrap for rc, and
+// whether its resources are rc's own. The repository and the bootstrap
+// role's name shape only the trust and the policy's name: a role name that
+// no prefix's pattern covers keeps any path valid.
+func runPermissions(rc RunContext) (iampolicy.Document, bool) {
+	p := BootstrapParams{
 		Partition: rc.Partition, AccountID: rc.AccountID, Path: rc.Path, NamePrefix: rc.NamePrefix,
-		Repository: "any/repository", ChainMode: true,
-	})
-	if err != nil {
-		return iampolicy.Document{}
+		Repository: "any/repository", RoleName: "bootstrap_", ChainMode: true,
 	}
-	return b.Permissions
+	exact := rc.AccountID != "" && rc.NamePrefix != ""
+	if rc.AccountID == "" {
+		p.AccountID = explainAccount
+	}
+	b, err := NewBootstrap(p)
+	if err != nil {
+		// A run whose own inputs passed validation always has a valid
+		// bootstrap; fall back to the defaults' statements.
+		b, err = NewBootstrap(BootstrapParams{Partition: rc.Partition, AccountID: explainAccount, Repository: "any/repository", ChainMode: true})
+		if err != nil {
+			return iampolicy.Document{}, false
+		}
+		exact = false
+	}
+	return b.Permissions, exact
 }
 
 func grantIn(doc iampolicy.Document, action string) Grant {

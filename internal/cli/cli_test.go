@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/buildrole/buildrole/internal/accountsetup"
 	"github.com/buildrole/buildrole/internal/cli"
+	"github.com/buildrole/buildrole/internal/fakeaws"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 )
 
@@ -310,5 +312,35 @@ func TestDemoJSON(t *testing.T) {
 	}
 	if len(res.Created) != 3 || res.Remaining == nil || *res.Remaining != 0 {
 		t.Fatalf("demo = %s", out.String())
+	}
+}
+
+// A job whose token carries another sub than the event's default (a
+// deployment environment) gets a build role trusting that sub: up builds
+// its plan again from what the session found instead of keeping the one
+// it made before any call.
+func TestUpTrustsTheSubTheTokenCarries(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, func(p *accountsetup.BootstrapParams) { p.Subjects = []string{"environment:images"} })
+	w.srv.SetJob(fakeaws.Job{Repository: repo, RepositoryOwner: "acme", EventName: "pull_request", Ref: "refs/pull/42/merge", Workflow: "images", RunID: "7001", RunAttempt: "1", Environment: "images"})
+	code, stdout, stderr := w.run(context.Background(), "up")
+	if code != cli.ExitOK {
+		t.Fatalf("up = %d\n%s%s", code, stdout, stderr)
+	}
+	role := w.file("GITHUB_OUTPUT")["role-name"]
+	for _, r := range w.srv.Snapshot().Roles {
+		if r.Name == role && !strings.Contains(r.AssumeRolePolicy, "repo:acme/images:environment:images") {
+			t.Errorf("build role trusts %s, not the token's sub", r.AssumeRolePolicy)
+		}
+	}
+	if w.file("GITHUB_ENV")["AWS_ACCESS_KEY_ID"] == "" {
+		t.Error("the build role was not assumed with the token")
+	}
+	w.postEnv()
+	if code, stdout, stderr := w.run(context.Background(), "down"); code != cli.ExitOK {
+		t.Fatalf("down = %d\n%s%s", code, stdout, stderr)
+	}
+	if left := w.leftovers(); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
 	}
 }

@@ -134,7 +134,7 @@ func failedARNs(rep *provision.Report, partition, account, path string) string {
 	var out []string
 	for _, o := range rep.Failed() {
 		switch o.Kind {
-		case provision.KindRole, provision.KindInstanceProfile:
+		case run.IAMTypeRole, run.IAMTypeInstanceProfile:
 			out = append(out, fmt.Sprintf("arn:%s:iam::%s:%s%s%s", partition, account, o.Kind, path, o.Name))
 		default:
 			out = append(out, o.Kind+" "+o.Name)

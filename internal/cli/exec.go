@@ -197,7 +197,7 @@ func execPolicy(env Env, f *flags, stateGiven bool) (*csm.Policy, error) {
 			return nil, err
 		}
 		pol := &csm.Policy{Document: *plan.BuildRole.Policy, Source: "derived from template " + template, Grants: plan.Grants}
-		if plan.AccountID == planner.PlaceholderAccount {
+		if plan.AccountID == run.PlaceholderAccount {
 			pol.AnyAccount = plan.AccountID
 		}
 		return pol, nil

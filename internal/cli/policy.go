@@ -12,6 +12,7 @@ import (
 	"github.com/buildrole/buildrole/internal/ghaction"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 	"github.com/buildrole/buildrole/internal/planner"
+	"github.com/buildrole/buildrole/internal/run"
 )
 
 // policyReport is `buildrole policy --json`.
@@ -94,7 +95,7 @@ func runPolicy(_ context.Context, env Env, args []string) int {
 func placeholders(cfg *config.Config) []string {
 	var out []string
 	if cfg.AccountID == "" {
-		out = append(out, fmt.Sprintf("account %s: the real account comes from --role-to-assume (or, without one, from the caller)", planner.PlaceholderAccount))
+		out = append(out, fmt.Sprintf("account %s: the real account comes from --role-to-assume (or, without one, from the caller)", run.PlaceholderAccount))
 	}
 	if cfg.RoleToAssume == "" {
 		out = append(out, "CALLER-ROLE/CALLER-SESSION: without role-to-assume the build role trusts the session that runs up, known only then")

@@ -169,7 +169,7 @@ func printDryRun(rio runIO, env Env, plan *planner.Plan) int {
 func planBeforeCalls(cfg *config.Config) (*planner.Plan, error) {
 	account := cfg.AccountID
 	if account == "" {
-		account = planner.PlaceholderAccount
+		account = run.PlaceholderAccount
 	}
 	return planner.New(cfg, account, dryRunTrust(cfg, account))
 }
@@ -552,7 +552,7 @@ func sweepCommand(s run.State, roleToAssume string) string {
 // profiles (not policies and memberships).
 func resourceCount(rep *provision.Report) string {
 	var parts []string
-	for _, k := range []struct{ kind, one, many string }{{provision.KindRole, "role", "roles"}, {provision.KindInstanceProfile, "instance profile", "instance profiles"}} {
+	for _, k := range []struct{ kind, one, many string }{{run.IAMTypeRole, "role", "roles"}, {run.IAMTypeInstanceProfile, "instance profile", "instance profiles"}} {
 		n := 0
 		for _, o := range rep.Outcomes {
 			if o.Kind == k.kind && o.Status == provision.StatusDeleted {

@@ -465,7 +465,7 @@ func (p *parser) template(c *Config) {
 		} else {
 			c.Packer = t
 			// The account only shapes ARNs; problems show without it.
-			for _, e := range buildpolicy.Derive(t, c.Partition, "000000000000", c.Region).Errors {
+			for _, e := range buildpolicy.Derive(t, c.Partition, run.PlaceholderAccount, c.Region).Errors {
 				p.fail("template", "%s", e)
 			}
 		}

@@ -209,3 +209,15 @@ func TestKindString(t *testing.T) {
 		t.Error(Object, Null, Kind(9))
 	}
 }
+
+func TestTruncated(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]bool{
+		``: true, `  `: true, `{`: true, `{"a":`: true, `[1, 2`: true, `"abc`: true,
+		`{}`: false, `{} x`: false, `{"a" 1}`: false, `[1,]`: false,
+	} {
+		if got := Truncated([]byte(in)); got != want {
+			t.Errorf("Truncated(%q) = %v, want %v", in, got, want)
+		}
+	}
+}

@@ -94,36 +94,75 @@ func TestTagKeysDefinedOnce(t *testing.T) {
 }
 
 // TestNoBranchingOnErrorText: callers branch on error types and codes,
-// never on what a message says.
+// never on what a message says: no error text (x.Error(), or a variable
+// holding it) searched or compared.
 func TestNoBranchingOnErrorText(t *testing.T) {
 	_, files := sources(t)
 	for path, f := range files {
-		ast.Inspect(f, func(n ast.Node) bool {
-			call, ok := n.(*ast.CallExpr)
-			if !ok {
-				return true
+		for _, d := range f.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok || fn.Body == nil {
+				continue
 			}
-			sel, ok := call.Fun.(*ast.SelectorExpr)
-			if !ok {
-				return true
-			}
-			pkg, ok := sel.X.(*ast.Ident)
-			if !ok || pkg.Name != "strings" {
-				return true
-			}
-			switch sel.Sel.Name {
-			case "Contains", "HasPrefix", "HasSuffix", "EqualFold", "Index":
-			default:
-				return true
-			}
-			for _, arg := range call.Args {
-				if isErrorText(arg) {
-					t.Errorf("%s: strings.%s on an error's text: branch on its type (errors.As) or its API code", path, sel.Sel.Name)
+			held := errorTextVars(fn.Body)
+			text := func(e ast.Expr) bool {
+				if id, ok := e.(*ast.Ident); ok && held[id.Name] {
+					return true
 				}
+				return isErrorText(e)
 			}
-			return true
-		})
+			ast.Inspect(fn.Body, func(n ast.Node) bool {
+				switch n := n.(type) {
+				case *ast.BinaryExpr:
+					if (n.Op == token.EQL || n.Op == token.NEQ) && (text(n.X) || text(n.Y)) {
+						t.Errorf("%s: %s compares an error's text: branch on its type (errors.As) or its API code", path, fn.Name.Name)
+					}
+				case *ast.CallExpr:
+					if name, ok := searchesText(n); ok {
+						for _, arg := range n.Args {
+							if text(arg) {
+								t.Errorf("%s: %s calls %s on an error's text: branch on its type (errors.As) or its API code", path, fn.Name.Name, name)
+							}
+						}
+					}
+				}
+				return true
+			})
+		}
 	}
+}
+
+// searchesText reports a call that looks into a string: strings' searches
+// and regexp matches.
+func searchesText(call *ast.CallExpr) (string, bool) {
+	sel, ok := call.Fun.(*ast.SelectorExpr)
+	if !ok {
+		return "", false
+	}
+	switch sel.Sel.Name {
+	case "Contains", "ContainsAny", "HasPrefix", "HasSuffix", "EqualFold", "Index", "LastIndex", "Count", "MatchString", "FindStringSubmatch":
+		return sel.Sel.Name, true
+	}
+	return "", false
+}
+
+// errorTextVars names the variables of a function assigned an error's
+// text (msg := err.Error()).
+func errorTextVars(body *ast.BlockStmt) map[string]bool {
+	held := map[string]bool{}
+	ast.Inspect(body, func(n ast.Node) bool {
+		as, ok := n.(*ast.AssignStmt)
+		if !ok || len(as.Lhs) != len(as.Rhs) {
+			return true
+		}
+		for i, r := range as.Rhs {
+			if id, ok := as.Lhs[i].(*ast.Ident); ok && isErrorText(r) {
+				held[id.Name] = true
+			}
+		}
+		return true
+	})
+	return held
 }
 
 // isErrorText reports an expression of the form x.Error().

@@ -23,7 +23,7 @@ var allowed = map[string][]string{
 	"cmd/buildrole":                           {"internal/cli"},
 	"internal/cli":                            {"*"},
 	"internal/provision":                      {"internal/run", "internal/awsfacts"},
-	"internal/stsauth":                        {},
+	"internal/stsauth":                        {"internal/awsfacts"},
 	"internal/ghaction":                       {},
 	"internal/planner":                        {"internal/config", "internal/accountsetup", "internal/buildpolicy", "internal/policylint", "internal/run", "internal/iampolicy"},
 	"internal/config":                         {"internal/awsfacts", "internal/accountsetup", "internal/buildpolicy", "internal/policylint", "internal/packertemplate", "internal/naming", "internal/run", "internal/iampolicy"},

@@ -55,8 +55,7 @@ func (l *legacyLoader) errAt(err error) error {
 	var se *json.SyntaxError
 	var le *jsonpos.LimitError
 	switch {
-	case errors.As(err, &se) && se.Offset >= int64(len(l.data)):
-		// The input ended inside a value.
+	case errors.As(err, &se) && jsonpos.Truncated(l.data):
 		return &Error{Pos: l.pos(len(l.data)), Msg: "invalid JSON: unexpected end of input"}
 	case errors.As(err, &se):
 		// encoding/json's offset is one past the offending byte.

@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/buildrole/buildrole/internal/accountsetup"
@@ -18,10 +19,6 @@ type Plan struct {
 	run.Plan
 	Grants []buildpolicy.Grant `json:"-"`
 }
-
-// PlaceholderAccount stands in for the account id in a dry run that has no
-// role-to-assume to read it from.
-const PlaceholderAccount = "000000000000"
 
 // New derives names, ARNs, tags and policies from the config, and refuses
 // what IAM would refuse (sizes, duplicate statement ids, lint errors)
@@ -63,12 +60,12 @@ func (b *builder) base(trust run.Trust) *Plan {
 		// are asked for when assuming.
 		MaxSessionDuration: max(c.DurationSeconds, 3600),
 		ExpiresAt:          c.ExpiresAt,
-		Tags:               c.Tags,
+		Tags:               slices.Clone(c.Tags),
 		TrustMode:          trust.Mode(),
 		Trust:              trust,
-		Warnings:           c.Warnings,
+		Warnings:           slices.Clone(c.Warnings),
 	}}
-	p.BuildRole = run.RolePlan{Name: c.Names.Role, ARN: b.arn("role", c.Names.Role), Trust: trustPolicy(trust), PolicyName: run.BuildPolicyName}
+	p.BuildRole = run.RolePlan{Name: c.Names.Role, ARN: b.arn(run.IAMTypeRole, c.Names.Role), Trust: trustPolicy(trust), PolicyName: run.BuildPolicyName}
 	return p
 }
 
@@ -90,18 +87,18 @@ func (b *builder) roles(p *Plan) buildpolicy.BuildParams {
 	params := buildpolicy.BuildParams{Partition: c.Partition, AccountID: b.account, Regions: []string{c.Region}, SourceCIDRs: c.SourceCIDRs}
 	switch c.InstanceProfile {
 	case config.ProfileSeparate:
-		p.InstanceRole = &run.RolePlan{Name: c.Names.InstanceRole, ARN: b.arn("role", c.Names.InstanceRole), Trust: buildpolicy.InstanceTrustPolicy(c.Partition)}
+		p.InstanceRole = &run.RolePlan{Name: c.Names.InstanceRole, ARN: b.arn(run.IAMTypeRole, c.Names.InstanceRole), Trust: buildpolicy.InstanceTrustPolicy(c.Partition)}
 		if c.InstancePolicy != nil {
 			p.InstanceRole.PolicyName, p.InstanceRole.Policy = run.InstancePolicyName, c.InstancePolicy
 		}
-		p.InstanceProfile = &run.ProfilePlan{Name: c.Names.InstanceProfile, ARN: b.arn("instance-profile", c.Names.InstanceProfile), Role: c.Names.InstanceRole}
+		p.InstanceProfile = &run.ProfilePlan{Name: c.Names.InstanceProfile, ARN: b.arn(run.IAMTypeInstanceProfile, c.Names.InstanceProfile), Role: c.Names.InstanceRole}
 		params.PassRoleARNs = []string{p.InstanceRole.ARN}
 	case config.ProfileShared:
 		// The build role itself travels to the VM, so the build role's
 		// trust must also admit EC2.
 		ec2 := buildpolicy.InstanceTrustPolicy(c.Partition)
 		p.BuildRole.Trust.Statement = append(p.BuildRole.Trust.Statement, ec2.Statement...)
-		p.InstanceProfile = &run.ProfilePlan{Name: c.Names.InstanceProfile, ARN: b.arn("instance-profile", c.Names.InstanceProfile), Role: c.Names.Role}
+		p.InstanceProfile = &run.ProfilePlan{Name: c.Names.InstanceProfile, ARN: b.arn(run.IAMTypeInstanceProfile, c.Names.InstanceProfile), Role: c.Names.Role}
 		params.PassRoleARNs = []string{p.BuildRole.ARN}
 	}
 	if p.InstanceProfile != nil {

@@ -279,7 +279,7 @@ func (l *linter) syntaxError(err error) {
 	}
 	off := int(se.Offset) - 1 // Offset counts the offending byte
 	msg := se.Error()
-	if off >= len(l.data)-1 && strings.Contains(msg, "unexpected end") {
+	if jsonpos.Truncated(l.data) {
 		off = len(bytes.TrimRight(l.data, " \t\r\n"))
 		if len(l.data) == 0 || off == 0 {
 			l.report(0, Error, RuleJSON, "invalid JSON: empty document")

@@ -16,13 +16,8 @@ import (
 	"github.com/buildrole/buildrole/internal/run"
 )
 
-// Outcome kinds: the run's roles and instance profile (as run.Kind's
-// IAMType names them), and what hangs on them.
-var (
-	KindRole            = run.KindRole.IAMType()
-	KindInstanceProfile = run.KindInstanceProfile.IAMType()
-)
-
+// Outcome kinds: the run's roles and instance profile (run.IAMTypeRole,
+// run.IAMTypeInstanceProfile), and what hangs on them.
 const (
 	KindRolePolicy        = "role-policy"
 	KindAttachedPolicy    = "attached-policy"
@@ -91,7 +86,7 @@ func (r *Report) Failed() []Outcome {
 func (r *Report) Resources(status string) int {
 	n := 0
 	for _, o := range r.Outcomes {
-		if o.Status == status && (o.Kind == KindRole || o.Kind == KindInstanceProfile) {
+		if o.Status == status && (o.Kind == run.IAMTypeRole || o.Kind == run.IAMTypeInstanceProfile) {
 			n++
 		}
 	}
@@ -364,7 +359,9 @@ func (t *teardown) awaitPending(ctx context.Context, r run.Resource) (ownership,
 	deadline, _ := t.pendingDeadline()
 	start := t.opt.now()
 	var lastNote time.Time
-	for {
+	// A read a second, bounded by reads too, whatever the clock does.
+	maxReads := int(t.opt.pendingWindow()/time.Second) + 5
+	for read := 1; ; read++ {
 		if now := t.opt.now(); now.Sub(lastNote) >= 5*time.Second {
 			t.note("waiting for %s, created moments ago or still on its way to IAM (%s so far, at most until %s)", r, now.Sub(start).Round(time.Second), deadline.UTC().Format(time.RFC3339))
 			lastNote = now
@@ -377,7 +374,7 @@ func (t *teardown) awaitPending(ctx context.Context, r run.Resource) (ownership,
 		case <-timer.C:
 		}
 		c, err := readOwnership(ctx, t.api, r, t.s.Path, t.s.RunID)
-		if !absent(err) || !t.opt.now().Before(deadline) {
+		if !absent(err) || !t.opt.now().Before(deadline) || read >= maxReads {
 			if absent(err) {
 				t.note("%s did not appear within %s of up starting on it: taken as never created", r, t.opt.pendingWindow())
 			}
@@ -431,33 +428,39 @@ func runAll(fns []func() error, sequential bool) error {
 	return errors.Join(errs...)
 }
 
-// countAttempts counts the SDK's attempts at one call: its middleware runs
-// inside the retry loop.
-func countAttempts(n *int32) func(*iam.Options) {
+// countApplied counts the SDK's attempts at one call that may have taken
+// effect: every attempt but those AWS refused outright (a 4xx, throttling
+// included). Its middleware runs inside the retry loop.
+func countApplied(n *int32) func(*iam.Options) {
 	return func(o *iam.Options) {
 		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
 			return st.Finalize.Add(middleware.FinalizeMiddlewareFunc("BuildroleAttempts",
 				func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-					atomic.AddInt32(n, 1)
-					return next.HandleFinalize(ctx, in)
+					out, md, err := next.HandleFinalize(ctx, in)
+					if err == nil || !definitelyRefused(err) && !throttled(err) {
+						atomic.AddInt32(n, 1)
+					}
+					return out, md, err
 				}), middleware.After)
 		})
 	}
 }
 
-// del runs one delete. NoSuchEntity after the SDK retried this very call
-// means an earlier attempt of it deleted the resource and its answer was
-// lost: done, at once. Otherwise, for a role or profile created a moment
+// del runs one delete. NoSuchEntity after an earlier attempt of this very
+// call that may have applied means that attempt deleted the resource and
+// its answer was lost: done, at once. Otherwise, for a role or profile created a moment
 // ago (fresh, with Options.Fresh), NoSuchEntity may mean "not visible yet"
 // and is waited out. r is the role or profile whose absence makes the call
 // moot.
 func (t *teardown) del(ctx context.Context, r run.Resource, fresh bool, call func(opt func(*iam.Options)) error) error {
 	once := func() error {
-		// The retry proves something only about the call that was
-		// retried: another delete's NoSuchEntity may still be the lag.
-		var n int32
-		err := call(countAttempts(&n))
-		if as[*types.NoSuchEntityException](err) && n > 1 {
+		// A retry proves something only about the call that was retried,
+		// and only when an earlier attempt may have applied: another
+		// delete's NoSuchEntity, or one after a throttled attempt, may
+		// still be the lag.
+		var applied int32
+		err := call(countApplied(&applied))
+		if as[*types.NoSuchEntityException](err) && applied > 0 {
 			return nil
 		}
 		if denied(err) {
@@ -520,7 +523,7 @@ func (t *teardown) deleteRole(ctx context.Context, name string) error {
 			err = del()
 		}
 	}
-	if err = t.rep.add(KindRole, name, err); err != nil {
+	if err = t.rep.add(run.IAMTypeRole, name, err); err != nil {
 		return fmt.Errorf("delete role %q: %w", name, err)
 	}
 	return nil
@@ -613,7 +616,7 @@ func (t *teardown) deleteProfile(ctx context.Context, name string) error {
 			}
 		}
 	}
-	if err = t.rep.add(KindInstanceProfile, name, err); err != nil {
+	if err = t.rep.add(run.IAMTypeInstanceProfile, name, err); err != nil {
 		return fmt.Errorf("delete instance profile %q: %w", name, err)
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
@@ -469,6 +470,10 @@ func (u *upper) profileHolds(ctx context.Context, ip run.ProfilePlan) (bool, err
 // fresh role or profile can briefly answer NoSuchEntity.
 const visibilityTimeout = 15 * time.Second
 
+// maxVisibilityAttempts bounds the same wait by calls: the backoff below
+// makes about 11 in visibilityTimeout.
+const maxVisibilityAttempts = 20
+
 // deniedLagTimeout bounds waiting out AccessDenied on a resource created a
 // moment ago: IAM authorizes by its path and tags, which its reads may not
 // show for a few seconds.
@@ -482,12 +487,13 @@ func (o Options) untilVisible(ctx, stop context.Context, call func() error, also
 	start := o.now()
 	deadline := start.Add(visibilityTimeout)
 	delay := 200 * time.Millisecond
-	for {
+	// Bounded by attempts too, whatever the clock does.
+	for attempt := 1; ; attempt++ {
 		err := call()
 		// A refusal is waited out only briefly: it may be the lag, but a
 		// missing permission should be reported without a long delay.
 		retry := as[*types.NoSuchEntityException](err) || also != nil && also(err) && o.now().Sub(start) < deniedLagTimeout
-		if !retry || o.now().Add(delay).After(deadline) {
+		if !retry || o.now().Add(delay).After(deadline) || attempt >= maxVisibilityAttempts {
 			return err
 		}
 		t := time.NewTimer(delay)
@@ -589,17 +595,10 @@ func denied(err error) bool {
 	return errors.As(err, &ae) && awsfacts.IsDenied(ae.ErrorCode())
 }
 
-// throttled reports AWS's answer to too many requests.
+// throttled reports AWS's answer to too many requests, by the SDK's own
+// list of throttling codes.
 func throttled(err error) bool {
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		return false
-	}
-	switch ae.ErrorCode() {
-	case "Throttling", "ThrottlingException", "RequestLimitExceeded":
-		return true
-	}
-	return false
+	return retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err) == aws.TrueTernary
 }
 
 // unsureError marks a failure after which the resource may be ours: its

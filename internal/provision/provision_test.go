@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/buildrole/buildrole/internal/config"
 	"github.com/buildrole/buildrole/internal/fakeaws"
-	"github.com/buildrole/buildrole/internal/iampolicy"
 	"github.com/buildrole/buildrole/internal/planner"
 	"github.com/buildrole/buildrole/internal/provision"
 	"github.com/buildrole/buildrole/internal/run"
@@ -317,30 +315,6 @@ func TestDownReportsWhatItCannotDelete(t *testing.T) {
 	}
 }
 
-// The plan's build policy, evaluated: PassRole reaches the run's instance
-// role and nothing else.
-func TestPlanPassRoleOnlyToTheInstanceRole(t *testing.T) {
-	t.Parallel()
-	p := plan(t, "separate")
-	docs := []iampolicy.Document{*p.BuildRole.Policy}
-	ctx := map[string][]string{"aws:RequestedRegion": {"us-east-1"}, "iam:PassedToService": {"ec2.amazonaws.com"}}
-	cases := []struct {
-		resource string
-		want     iampolicy.Decision
-	}{
-		{p.InstanceRole.ARN, iampolicy.Allow},
-		{p.BuildRole.ARN, iampolicy.ImplicitDeny},
-		{"arn:aws:iam::" + account + ":role/buildrole/other-run-vm", iampolicy.ImplicitDeny},
-		{"arn:aws:iam::" + account + ":role/Admin", iampolicy.ImplicitDeny},
-	}
-	for _, c := range cases {
-		got := iampolicy.Evaluate(iampolicy.Request{Action: "iam:PassRole", Resource: c.resource, Context: ctx}, docs, nil)
-		if got != c.want {
-			t.Errorf("PassRole %s = %v, want %v", c.resource, got, c.want)
-		}
-	}
-}
-
 // A role or profile created a moment ago may briefly answer NoSuchEntity:
 // the calls that follow wait for it.
 func TestUpWaitsForFreshResourcesToBeVisible(t *testing.T) {
@@ -396,35 +370,6 @@ func TestRollbackWaitsForFreshResources(t *testing.T) {
 	}
 }
 
-// Session Manager needs the SSM agent on the VM: without an instance
-// policy the instance role gets the agent's permissions.
-func TestPlanGivesSessionManagerBuildsTheSSMAgent(t *testing.T) {
-	t.Parallel()
-	p := plan(t, "separate", "aws-region", "eu-central-1", "template", "../../testdata/templates/spot-ssm.pkr.hcl")
-	if p.InstanceRole.Policy == nil {
-		t.Fatal("instance role has no policy")
-	}
-	req := iampolicy.Request{Action: "ssmmessages:OpenDataChannel", Resource: "*"}
-	if got := iampolicy.Evaluate(req, []iampolicy.Document{*p.InstanceRole.Policy}, nil); got != iampolicy.Allow {
-		t.Errorf("SSM agent call = %v", got)
-	}
-	// A template's own profile cannot work under a boundary: refused.
-	dir := t.TempDir()
-	tmpl := dir + "/own.pkr.hcl"
-	src := "source \"amazon-ebs\" \"x\" {\n region = \"us-east-1\"\n instance_type = \"t3.micro\"\n source_ami = \"ami-1\"\n ssh_username = \"u\"\n ami_name = \"x\"\n iam_instance_profile = \"legacy-profile\"\n}\nbuild {\n sources = [\"source.amazon-ebs.x\"]\n}\n"
-	if err := os.WriteFile(tmpl, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	inputs := map[string]string{"aws-region": "us-east-1", "template": tmpl, "permissions-boundary": "arn:aws:iam::" + account + ":policy/buildrole/buildrole-boundary"}
-	cfg, err := config.Parse(config.Source{Input: func(n string) string { return inputs[n] }, GitHub: config.GitHub{Repository: "a/b", RunID: "1"}, RunID: "abcdef01-0000-4000-8000-000000000000", Now: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := planner.New(cfg, account, run.Trust{PrincipalARN: "arn:aws:iam::" + account + ":user/u"}); err == nil || !strings.Contains(err.Error(), "var.iam_instance_profile") {
-		t.Errorf("own profile under a boundary: %v", err)
-	}
-}
-
 // A retry proves something only about the call that was retried: after
 // the SDK retried one delete of a rollback, another delete's NoSuchEntity
 // is still the lag of a role created a moment ago, and is waited out
@@ -459,4 +404,25 @@ func count(r *provision.Report, status string) int {
 		}
 	}
 	return n
+}
+
+// A throttled attempt did nothing: a NoSuchEntity after it is still the lag
+// of a role created a moment ago, not the answer lost of a delete that
+// worked.
+func TestRollbackThrottledDeleteProvesNothing(t *testing.T) {
+	t.Parallel()
+	s := fakeaws.NewServer()
+	defer s.Close()
+	s.InjectFault(fakeaws.Fault{Action: "AddRoleToInstanceProfile", Code: "AccessDenied", Status: 403})
+	s.InjectFault(fakeaws.Fault{Action: "DeleteRole", Nth: 1, Code: "Throttling", Status: 400})
+	s.InjectFault(fakeaws.Fault{Action: "DeleteRole", Nth: 2, Code: "NoSuchEntity", Status: 404})
+	if _, err := provision.Up(context.Background(), client(s, 3), plan(t, "shared"), provision.Options{}); err == nil {
+		t.Fatal("up succeeded")
+	}
+	if n := s.CountCalls("DeleteRole"); n < 3 {
+		t.Fatalf("DeleteRole called %d times; the test needs a throttled attempt, a NoSuchEntity and the delete", n)
+	}
+	if got := leftovers(s); len(got) != 0 {
+		t.Fatalf("left behind: %v", got)
+	}
 }

@@ -101,9 +101,9 @@ func (c *candidate) readTags(ctx context.Context, api SweepAPI) error {
 		c.unreadable, c.err = true, err
 		return nil
 	case err != nil:
-		kind := "role"
+		kind := run.KindRole
 		if c.profile {
-			kind = "instance profile"
+			kind = run.KindInstanceProfile
 		}
 		return fmt.Errorf("list tags of %s %q: %w", kind, c.name, err)
 	}
@@ -260,7 +260,7 @@ func deleteRuns(ctx context.Context, api SweepAPI, runs map[string]*runGroup, pa
 func (r *runGroup) names() []string {
 	out := append([]string(nil), r.roles...)
 	for p := range r.profiles {
-		out = append(out, "instance-profile/"+p)
+		out = append(out, run.IAMTypeInstanceProfile+"/"+p)
 	}
 	sort.Strings(out)
 	return out

@@ -13,6 +13,7 @@ func FuzzStateFromMap(f *testing.F) {
 	f.Add([]byte(`{"run-id":"3f9c2a1b-0000-4000-8000-000000000000","region":"us-east-1","path":"/buildrole/","role-name":"buildrole-r1-3f9c2a1b","build-policy":"buildrole-packer","instance-role-name":"buildrole-r1-3f9c2a1b-vm","instance-profile-name":"buildrole-r1-3f9c2a1b-vm","profile-role":"buildrole-r1-3f9c2a1b-vm"}`))
 	f.Add([]byte(`{"run-id":"3f9c2a1b-0000-4000-8000-000000000000","region":"us-east-1","path":"/","role-name":"x-3f9c2a1b","pending":"role/x-3f9c2a1b","pending-since":"2026-12-01T00:00:00Z"}`))
 	f.Add([]byte(`{"role-name":"Admin"}`))
+	f.Add([]byte(`{"run-id":"3f9c2a1b-0000-4000-8000-000000000000","region":"us-east-1","path":"/","role-name":"x-3f9c2a1b","pending":"role/x-3f9c2a1b,","pending-since":"2026-12-01T00:00:00.5+02:00"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var m map[string]string
 		if json.Unmarshal(data, &m) != nil {

@@ -65,7 +65,7 @@ func (p *Plan) State() State {
 // instead of taking it as gone.
 func (p *Plan) SavedState(since time.Time) State {
 	s := p.State()
-	s.Pending, s.PendingSince = s.Resources(), since.UTC()
+	s.Pending, s.PendingSince = s.Resources(), since.UTC().Truncate(time.Second)
 	return s
 }
 

@@ -19,13 +19,18 @@ const (
 	KindInstanceProfile
 )
 
-// IAMType is the kind of IAM entity: "role" or "instance-profile", as
-// state files and reports spell it.
+// IAM entity types, as ARNs, state files and reports spell them.
+const (
+	IAMTypeRole            = "role"
+	IAMTypeInstanceProfile = "instance-profile"
+)
+
+// IAMType is the kind of IAM entity: IAMTypeRole or IAMTypeInstanceProfile.
 func (k Kind) IAMType() string {
 	if k == KindInstanceProfile {
-		return "instance-profile"
+		return IAMTypeInstanceProfile
 	}
-	return "role"
+	return IAMTypeRole
 }
 
 // IsRole reports whether the resource is an IAM role.
@@ -43,6 +48,10 @@ func (k Kind) String() string {
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
+
+// PlaceholderAccount stands in for the account id where none is known
+// yet (a dry run without role-to-assume): it shapes ARNs only.
+const PlaceholderAccount = "000000000000"
 
 // Resource is one IAM role or instance profile of a run.
 type Resource struct {

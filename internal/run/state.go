@@ -109,6 +109,7 @@ func (s State) Map() map[string]string {
 		}
 	}
 	if len(s.Pending) > 0 {
+		// A pending state always says since when.
 		parts := make([]string, len(s.Pending))
 		for i, r := range s.Pending {
 			parts[i] = r.Kind.IAMType() + "/" + r.Name
@@ -199,6 +200,9 @@ func (s *State) readPending(list, since string) error {
 	}
 	var errs []error
 	for _, e := range strings.Split(list, ",") {
+		if strings.TrimSpace(e) == "" {
+			continue
+		}
 		typ, name, _ := strings.Cut(strings.TrimSpace(e), "/")
 		r, ok := s.resource(typ, name)
 		if !ok {
@@ -211,7 +215,8 @@ func (s *State) readPending(list, since string) error {
 	if err != nil {
 		errs = append(errs, fmt.Errorf("%s: %q is not an RFC 3339 time", KeyPendingSince, truncate(since)))
 	}
-	s.PendingSince = t.UTC()
+	// The saved form has whole seconds; so has the state read back.
+	s.PendingSince = t.UTC().Truncate(time.Second)
 	return errors.Join(errs...)
 }
 
@@ -240,7 +245,7 @@ func (s State) Validate() error {
 	s.validateNames(v)
 	s.validatePolicies(v)
 	for _, r := range s.Pending {
-		if _, ok := s.resource(r.Kind.IAMType(), r.Name); !ok {
+		if !slices.Contains(s.Resources(), r) {
 			v.bad(KeyPending, "%q is not one of the run's resources", truncate(r.String()))
 		}
 	}

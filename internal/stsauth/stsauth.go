@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
+	"github.com/buildrole/buildrole/internal/awsfacts"
 )
 
 // Options say how to reach AWS.
@@ -494,7 +495,7 @@ func toCreds(id, secret, token *string, exp *time.Time) aws.Credentials {
 
 func isAccessDenied(err error) bool {
 	var ae smithy.APIError
-	return errors.As(err, &ae) && ae.ErrorCode() == "AccessDenied"
+	return errors.As(err, &ae) && awsfacts.IsDenied(ae.ErrorCode())
 }
 
 func (o Options) now() time.Time {

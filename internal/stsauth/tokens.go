@@ -16,6 +16,8 @@ const TokenMargin = time.Minute
 // a fetch is a round trip to the runner's token service, and STS accepts
 // the same token any number of times while it is valid.
 func ReuseTokens(src TokenSource) TokenSource {
+	// The wall clock, not Options.Now: a token's exp is the issuer's wall
+	// time.
 	return reuseTokens(src, time.Now)
 }
 
