@@ -11,6 +11,7 @@ import (
 	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/buildpolicy"
 	"github.com/buildrole/buildrole/internal/iampolicy"
+	"github.com/buildrole/buildrole/internal/naming"
 	"github.com/buildrole/buildrole/internal/run"
 )
 
@@ -200,19 +201,14 @@ type Bootstrap struct {
 	shareAccounts []string
 }
 
-// Limits that the names must respect (IAM quotas and naming.Build's room).
+// Limits that the names must respect (IAM's quotas).
 const (
-	bootstrapMaxRoleName   = 64
+	bootstrapMaxRoleName   = awsfacts.MaxRoleName
 	bootstrapMaxPolicyName = 128
-	bootstrapMaxPath       = 512
-	// bootstrapMaxPrefix leaves room for "-", the 8-hex unique part and
-	// the "-vm" suffix in a 64-character role name (naming.MaxPrefixLen).
-	bootstrapMaxPrefix = bootstrapMaxRoleName - 1 - 8 - len("-vm")
 )
 
 var (
 	bsNameRE      = regexp.MustCompile(`^[\w+=,.@-]+$`)
-	bsPathRE      = regexp.MustCompile(`^/$|^/[\x21-\x7E]*/$`)
 	bsAccountRE   = regexp.MustCompile(`^[0-9]{12}$`)
 	bsPartitionRE = regexp.MustCompile(`^aws(-[a-z]+)*$`)
 	bsOwnerRE     = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
@@ -288,14 +284,13 @@ func (p BootstrapParams) validate() (validated, error) {
 	case p.RepositoryID != "" && (!bsIDRE.MatchString(p.RepositoryID) || !bsIDRE.MatchString(p.OwnerID)):
 		fail("repository id", "owner id %q and repository id %q must be GitHub's numeric ids", p.OwnerID, p.RepositoryID)
 	}
-	if err := validateBootstrapPath(p.Path); err != nil {
+	if err := run.ValidatePath(p.Path); err != nil {
 		fail("path", "%v", err)
 	}
-	switch {
-	case len(p.NamePrefix) > bootstrapMaxPrefix:
-		fail("name prefix", "is %d characters; at most %d leave room for the unique suffix", len(p.NamePrefix), bootstrapMaxPrefix)
-	case !bsNameRE.MatchString(p.NamePrefix):
-		fail("name prefix", "%q may contain only letters, digits and + = , . @ _ -", p.NamePrefix)
+	// The runs' names start with the prefix: naming's rule, which leaves
+	// room for the unique part and the instance suffix.
+	if err := naming.ValidatePrefix(p.NamePrefix); err != nil {
+		fail("name prefix", "%v", err)
 	}
 	if err := validateIAMName(p.RoleName, bootstrapMaxRoleName); err != nil {
 		fail("role name", "%v", err)
@@ -413,20 +408,6 @@ func splitRepository(s string) (owner, repo string, err error) {
 		return "", "", fmt.Errorf("repository name %q may contain only letters, digits, '.', '_' and '-' (at most 100)", repo)
 	}
 	return owner, repo, nil
-}
-
-func validateBootstrapPath(p string) error {
-	switch {
-	case len(p) > bootstrapMaxPath:
-		return fmt.Errorf("is %d characters; IAM allows at most %d", len(p), bootstrapMaxPath)
-	case !bsPathRE.MatchString(p):
-		return fmt.Errorf("%q must begin and end with \"/\" and contain only printable ASCII without spaces", p)
-	case strings.ContainsAny(p, "*?"):
-		// IAM accepts them, but in the policies' ARNs they would be
-		// wildcards that widen every grant.
-		return fmt.Errorf("%q must not contain \"*\" or \"?\": in ARNs they are wildcards", p)
-	}
-	return nil
 }
 
 func validateIAMName(name string, max int) error {

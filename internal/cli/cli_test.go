@@ -144,6 +144,7 @@ func TestInvalidInputMakesNoCalls(t *testing.T) {
 		{"name-prefix", "bad/prefix", "may contain only"},
 		{"path", "buildrole", "must begin and end with /"},
 		{"path", "/a b/", "must begin and end with /"},
+		{"path", "/ci*/", "in ARNs they are wildcards"},
 		{"path", "/" + strings.Repeat("p", 512) + "/", "at most 512"},
 		{"permissions-boundary", "arn:aws:iam::123456789012:role/x", "managed policy ARN"},
 		{"tags", "novalue", "key=value"},

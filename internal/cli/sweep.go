@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/buildrole/buildrole/internal/accountsetup"
-	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/config"
 	"github.com/buildrole/buildrole/internal/ghaction"
 	"github.com/buildrole/buildrole/internal/provision"
@@ -65,7 +64,7 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 		bad = append(bad, err.Error())
 	}
 	filter := provision.Filter{Path: orDefault(input("path"), "/buildrole/"), Repository: sf.repo, PR: sf.pr, RunID: sf.runID, Expired: sf.expired, Now: env.Now()}
-	if err := awsfacts.ValidatePath(filter.Path); err != nil {
+	if err := run.ValidatePath(filter.Path); err != nil {
 		bad = append(bad, fmt.Sprintf("%s: %v", inputName(rio, "path"), err))
 	}
 	if sf.olderThan != "" {

@@ -439,7 +439,7 @@ func (p *parser) placement(c *Config) {
 		p.fail("name-prefix", "%v", err)
 	}
 	c.Path = p.str("path")
-	if err := awsfacts.ValidatePath(c.Path); err != nil {
+	if err := run.ValidatePath(c.Path); err != nil {
 		p.fail("path", "%v", err)
 	}
 	if c.Boundary = p.str("permissions-boundary"); c.Boundary != "" {

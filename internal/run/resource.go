@@ -3,6 +3,8 @@ package run
 import (
 	"fmt"
 	"strings"
+
+	"github.com/buildrole/buildrole/internal/awsfacts"
 )
 
 // Kind is one of a run's resources.
@@ -83,4 +85,17 @@ func Short(runID string) string {
 		s = s[:ShortLen]
 	}
 	return s
+}
+
+// ValidatePath checks the IAM path of a run's resources (and of the
+// bootstrap's boundary): IAM's rule, and no "*" or "?", which IAM accepts
+// but which would be wildcards in the ARNs of every policy naming the path.
+func ValidatePath(p string) error {
+	if err := awsfacts.ValidatePath(p); err != nil {
+		return err
+	}
+	if strings.ContainsAny(p, "*?") {
+		return fmt.Errorf("%q must not contain \"*\" or \"?\": in ARNs they are wildcards", p)
+	}
+	return nil
 }

@@ -239,7 +239,7 @@ func (s State) Validate() error {
 	if !awsfacts.IsRegion(s.Region) {
 		v.bad(KeyRegion, "%q is not an AWS region code", truncate(s.Region))
 	}
-	if err := awsfacts.ValidatePath(s.Path); err != nil {
+	if err := ValidatePath(s.Path); err != nil {
 		v.bad(KeyPath, "%v", err)
 	}
 	s.validateNames(v)
