@@ -23,10 +23,9 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 DEADCODE    ?= golang.org/x/tools/cmd/deadcode@v0.53.0
 # deadcode's roots are the commands, so what only tests call is reported.
 # Allowed: fakeaws and testenv (test support: their API serves other
-# packages' tests),
-# String methods (they print values in test failures), and EvaluateTrust
-# (the evaluator's entry for trust policies, which the least-privilege
-# tests of iampolicy and accountsetup call).
+# packages' tests), String methods (they print values in test failures),
+# and EvaluateTrust (the evaluator's entry for trust policies, which the
+# least-privilege tests of iampolicy and accountsetup call).
 DEADCODE_ALLOWED := internal/(fakeaws|testenv)/|unreachable func: [A-Za-z]+\.String$$|unreachable func: EvaluateTrust$$
 
 # Fuzz targets: package and target. make test runs each briefly, make fuzz
@@ -73,9 +72,9 @@ demo:
 # BUILDROLE_TEST_REQUIRE=1 makes a Go test whose tool (node, these npm
 # packages, make, packer) is missing fail; plain go test skips it.
 #
-# gofmt, go vet, actionlint, every Go test with the race detector (cgo: it
-# needs a C compiler), the action's JavaScript tests, and each fuzz target
-# briefly.
+# gofmt, go vet, staticcheck, deadcode, actionlint, every Go test with the
+# race detector (cgo: it needs a C compiler), the action's JavaScript tests,
+# and each fuzz target briefly.
 test:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
