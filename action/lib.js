@@ -20,6 +20,7 @@ const ACTION_DIR = path.resolve(__dirname, '..');
 const RELEASE_FILE = path.join('action', 'release.json');
 const SUMS_FILE = path.join('action', 'SHA256SUMS');
 const STATE_BIN = 'buildrole-bin';
+const STATE_SHA = 'buildrole-sha256';
 const GITHUB_COM = 'https://github.com';
 
 // Runner values of RUNNER_OS and RUNNER_ARCH, then Node's, mapped to Go's.
@@ -86,13 +87,33 @@ function isExecutable(file) {
   }
 }
 
-function sha256File(file) {
-  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+const sha256 = (bytes) => crypto.createHash('sha256').update(bytes).digest('hex');
+const sha256File = (file) => sha256(fs.readFileSync(file));
+
+// privateCopy reads src once, checks those bytes' SHA-256 against want
+// (when given) and writes them into a new directory only this user may
+// enter. Running the copy runs the bytes hashed, whatever becomes of src
+// (the tool cache or BUILDROLE_BIN) meanwhile.
+function privateCopy(src, want, env) {
+  let bytes;
+  try {
+    bytes = fs.readFileSync(src);
+  } catch (err) {
+    throw new Error(err.code === 'ENOENT' ? `${src} is gone` : `cannot read ${src}: ${err.message}`);
+  }
+  const sha = sha256(bytes);
+  if (want && sha !== want) throw new Error(`${src} has SHA-256 ${sha}, not ${want}`);
+  const dir = fs.mkdtempSync(path.join(env.RUNNER_TEMP || os.tmpdir(), 'buildrole-'));
+  fs.chmodSync(dir, 0o700);
+  const bin = path.join(dir, process.platform === 'win32' ? 'buildrole.exe' : 'buildrole');
+  fs.writeFileSync(bin, bytes, { mode: 0o500, flag: 'wx' });
+  return { bin, sha };
 }
 
-// obtain returns the path of a buildrole binary for this runner:
-// BUILDROLE_BIN, else the verified release asset (from the tool cache or
-// downloaded into it), else one built from this checkout's source.
+// obtain finds a buildrole binary for this runner: BUILDROLE_BIN, else the
+// verified release asset (from the tool cache or downloaded into it), else
+// one built from this checkout's source. It returns the file and the
+// SHA-256 its bytes must have (the release's; null for the others).
 async function obtain(env, opts = {}) {
   const log = opts.log || console.log;
   const dir = opts.actionDir || ACTION_DIR;
@@ -101,11 +122,13 @@ async function obtain(env, opts = {}) {
       throw new Error(`BUILDROLE_BIN=${env.BUILDROLE_BIN} is not an executable file`);
     }
     log(`buildrole: using BUILDROLE_BIN=${env.BUILDROLE_BIN}`);
-    return env.BUILDROLE_BIN;
+    return { file: env.BUILDROLE_BIN, sha256: null };
   }
   const release = readRelease(dir);
-  if (!release) return buildFromSource(env, dir, log);
-  return releaseBinary(env, release, platform(env), { ...opts, log });
+  if (!release) return { file: buildFromSource(env, dir, log), sha256: null };
+  const plat = platform(env);
+  const want = release.sums.get(assetName(release.version, plat));
+  return { file: await releaseBinary(env, release, plat, { ...opts, log }), sha256: want };
 }
 
 function toolDir(env, version, plat) {
@@ -386,42 +409,70 @@ function appendFileCommand(file, name, value) {
   fs.appendFileSync(file, `${name}<<${delim}${os.EOL}${value}${os.EOL}${delim}${os.EOL}`);
 }
 
-// main is the action's main step: obtain the binary, put it on PATH for
+// main is the action's main step: obtain the binary, copy it privately,
+// save the copy's path and SHA-256 for the post step, put it on PATH for
 // later steps, run `buildrole up` (which reads the mode and every input).
 async function main(env = process.env, opts = {}) {
-  let bin;
+  const log = opts.log || console.log;
+  let copy;
   try {
-    bin = await obtain(env, opts);
+    const got = await obtain(env, opts);
+    copy = privateCopy(got.file, got.sha256, env);
   } catch (err) {
     errorLine(`buildrole: ${err.message}`);
     return 1;
   }
-  if (env.GITHUB_STATE) appendFileCommand(env.GITHUB_STATE, STATE_BIN, bin);
-  if (env.GITHUB_PATH) fs.appendFileSync(env.GITHUB_PATH, path.dirname(bin) + os.EOL);
-  return run(bin, ['up'], env);
+  log(`buildrole: running a private copy, SHA-256 ${copy.sha}: ${copy.bin}`);
+  if (env.GITHUB_STATE) {
+    appendFileCommand(env.GITHUB_STATE, STATE_BIN, copy.bin);
+    appendFileCommand(env.GITHUB_STATE, STATE_SHA, copy.sha);
+  }
+  if (env.GITHUB_PATH) fs.appendFileSync(env.GITHUB_PATH, path.dirname(copy.bin) + os.EOL);
+  return run(copy.bin, ['up'], env);
 }
 
 // post is the post step: `buildrole down` with no flags, which reads the
-// state up saved. Without a binary from the main step, up never ran.
+// state up saved. Without a binary from the main step, up never ran. It
+// runs only the bytes the main step ran: the main step's copy if its
+// SHA-256 still matches, else the binary obtained again if that matches,
+// else nothing. The job's OIDC token is never handed to other code.
 async function post(env = process.env, opts = {}) {
-  let bin = env['STATE_' + STATE_BIN];
-  if (!bin) {
-    console.log('buildrole: the main step did not start buildrole, so there is nothing to delete');
+  const log = opts.log || console.log;
+  const saved = env['STATE_' + STATE_BIN];
+  if (!saved) {
+    log('buildrole: the main step did not start buildrole, so there is nothing to delete');
     return 0;
   }
-  if (!isExecutable(bin)) {
+  const want = env['STATE_' + STATE_SHA] || '';
+  let copy;
+  try {
+    if (!/^[0-9a-f]{64}$/.test(want)) throw new Error(`the main step saved no SHA-256 of ${saved}`);
     try {
-      bin = await obtain(env, opts);
+      copy = privateCopy(saved, want, env);
     } catch (err) {
-      errorLine(`buildrole: ${bin} is gone and no other binary could be had (${err.message}); ` +
-        'run `buildrole sweep` with the run id from the main step\'s outputs to delete this run');
-      return 1;
+      log(`buildrole: ${err.message}; obtaining buildrole again`);
+      copy = privateCopy((await obtain(env, opts)).file, want, env);
+    }
+  } catch (err) {
+    errorLine(`buildrole: refusing to run anything but the binary the main step ran (SHA-256 ${want || 'unknown'}): ` +
+      `${err.message}. Nothing ran, so this run's roles and instance profile are still there: delete them with ` +
+      '`buildrole sweep --run-id RUN_ID --path PATH --aws-region REGION` (the main step\'s run-id output) from a ' +
+      'binary you trust, and find out what on this runner changed the file');
+    return 1;
+  }
+  log(`buildrole: running a private copy, SHA-256 ${copy.sha} as in the main step: ${copy.bin}`);
+  try {
+    return await run(copy.bin, ['down'], env);
+  } finally {
+    try {
+      fs.rmSync(path.dirname(copy.bin), { recursive: true, force: true, maxRetries: 3 });
+    } catch {
+      // The runner empties RUNNER_TEMP after the job.
     }
   }
-  return run(bin, ['down'], env);
 }
 
 module.exports = {
-  assetName, platform, readRelease, parseSums, bypassProxy, obtain, download, run, main, post,
-  STATE_BIN, RELEASE_FILE, SUMS_FILE,
+  assetName, platform, readRelease, parseSums, bypassProxy, obtain, privateCopy, download, run, main, post,
+  STATE_BIN, STATE_SHA, RELEASE_FILE, SUMS_FILE,
 };

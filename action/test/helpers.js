@@ -70,8 +70,8 @@ async function proxy(t) {
 }
 
 // fakeBinary writes a stand-in for buildrole (a node script) that records
-// its arguments, its environment (FAKE_OUT.env, as JSON) and any SIGINT or
-// SIGTERM, then exits FAKE_EXIT. A shell would drop INPUT_AWS-REGION and
+// its arguments, its environment (FAKE_OUT.env, as JSON), its own path
+// (FAKE_OUT.self) and any SIGINT or SIGTERM, then exits FAKE_EXIT. A shell would drop INPUT_AWS-REGION and
 // the like, whose names are no shell names.
 function fakeBinary(dir, name = 'buildrole') {
   const file = path.join(dir, name);
@@ -81,12 +81,22 @@ const out = process.env.FAKE_OUT;
 const note = (l) => fs.appendFileSync(out, l + '\\n');
 note('args:' + process.argv.slice(2).join(' '));
 fs.writeFileSync(out + '.env', JSON.stringify(process.env));
+fs.writeFileSync(out + '.self', __filename);
 process.on('SIGINT', () => { note('signal:INT'); process.exit(130); });
 process.on('SIGTERM', () => { note('signal:TERM'); process.exit(143); });
 if (process.env.FAKE_SLEEP) { note('ready'); setTimeout(() => {}, 10000); }
 else process.exitCode = Number(process.env.FAKE_EXIT || 0);
 `, { mode: 0o755 });
   return file;
+}
+
+// swap replaces file, as whatever can write it would, with a program that
+// leaves FAKE_OUT.swapped behind: the proof that it ran.
+function swap(file) {
+  fs.chmodSync(file, 0o700);
+  fs.writeFileSync(file, `#!${process.execPath}
+require('node:fs').writeFileSync(process.env.FAKE_OUT + '.swapped', 'the swapped binary ran');
+`);
 }
 
 // parseFileCommands reads NAME<<DELIM lines as the runner does.
@@ -105,4 +115,4 @@ function parseFileCommands(text) {
 
 const sha256 = (b) => require('node:crypto').createHash('sha256').update(b).digest('hex');
 
-module.exports = { tempDir, serve, proxy, fakeBinary, parseFileCommands, sha256, cert, testdata };
+module.exports = { tempDir, serve, proxy, fakeBinary, swap, parseFileCommands, sha256, cert, testdata };

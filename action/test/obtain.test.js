@@ -72,12 +72,35 @@ test('BUILDROLE_BIN is used when it is an executable, refused when not', async (
   const dir = tempDir(t);
   const bin = fakeBinary(dir);
   const logs = [];
-  assert.equal(await lib.obtain({ BUILDROLE_BIN: bin }, { log: (l) => logs.push(l) }), bin);
+  assert.deepEqual(await lib.obtain({ BUILDROLE_BIN: bin }, { log: (l) => logs.push(l) }), { file: bin, sha256: null });
   assert.match(logs.join('\n'), /using BUILDROLE_BIN/);
   const plain = path.join(dir, 'plain');
   fs.writeFileSync(plain, 'not a program', { mode: 0o644 });
   await assert.rejects(lib.obtain({ BUILDROLE_BIN: plain }), /is not an executable file/);
   await assert.rejects(lib.obtain({ BUILDROLE_BIN: path.join(dir, 'missing') }), /is not an executable file/);
+});
+
+test('a private copy holds the bytes read, checked against the SHA-256 wanted, in a directory of its own', (t) => {
+  const src = path.join(tempDir(t), 'buildrole');
+  fs.writeFileSync(src, 'the verified bytes', { mode: 0o755 });
+  const env = { RUNNER_TEMP: tempDir(t) };
+  const copy = lib.privateCopy(src, sha256('the verified bytes'), env);
+  assert.equal(copy.sha, sha256('the verified bytes'));
+  assert.equal(path.dirname(path.dirname(copy.bin)), env.RUNNER_TEMP);
+  assert.equal(fs.readFileSync(copy.bin, 'utf8'), 'the verified bytes');
+  if (process.platform !== 'win32') {
+    assert.equal(fs.statSync(path.dirname(copy.bin)).mode & 0o777, 0o700, 'only this user enters the directory');
+    assert.equal(fs.statSync(copy.bin).mode & 0o777, 0o500, 'nobody writes the copy without a chmod');
+  }
+  // Without a SHA-256 to check (BUILDROLE_BIN, a build here), the copy's is
+  // what the main step records.
+  assert.equal(lib.privateCopy(src, null, env).sha, sha256('the verified bytes'));
+  assert.notEqual(lib.privateCopy(src, null, env).bin, copy.bin, 'a new directory each time');
+
+  const before = fs.readdirSync(env.RUNNER_TEMP).length;
+  assert.throws(() => lib.privateCopy(src, 'f'.repeat(64), env), new RegExp(`has SHA-256 ${copy.sha}, not ${'f'.repeat(64)}$`));
+  assert.throws(() => lib.privateCopy(path.join(env.RUNNER_TEMP, 'missing'), null, env), /missing is gone$/);
+  assert.equal(fs.readdirSync(env.RUNNER_TEMP).length, before, 'nothing copied');
 });
 
 // release lays out an action checkout at a release commit whose sums list
@@ -107,8 +130,9 @@ test('the release asset is downloaded through retries and a redirect, verified, 
   const env = linux({ GITHUB_SERVER_URL: srv.url, GITHUB_ACTION_REPOSITORY: 'buildrole/buildrole', RUNNER_TOOL_CACHE: cache });
   const logs = [];
   const opts = { actionDir: rel.dir, ca: cert, backoffMs: 1, log: (l) => logs.push(l) };
-  const bin = await lib.obtain(env, opts);
+  const { file: bin, sha256: want } = await lib.obtain(env, opts);
   assert.equal(bin, path.join(cache, 'buildrole', '1.2.3', 'x64', 'buildrole'));
+  assert.equal(want, sha256(body), 'the SHA-256 the sums give, for the copy to check again');
   assert.deepEqual(fs.readFileSync(bin), body);
   assert.ok(fs.existsSync(path.join(cache, 'buildrole', '1.2.3', 'x64.complete')), 'tool cache marker');
   assert.equal(fs.statSync(bin).mode & 0o111, 0o111, 'executable');
@@ -118,13 +142,13 @@ test('the release asset is downloaded through retries and a redirect, verified, 
   assert.deepEqual(fs.readdirSync(path.dirname(bin)), ['buildrole'], 'no temporary files left');
 
   // A second job on the same runner: no request at all.
-  assert.equal(await lib.obtain(env, opts), bin);
+  assert.equal((await lib.obtain(env, opts)).file, bin);
   assert.equal(srv.requests.length, 3);
   assert.match(logs.at(-1), /from the tool cache/);
 
   // A cached file that no longer matches the sums is fetched again.
   fs.writeFileSync(bin, 'tampered');
-  assert.equal(await lib.obtain(env, opts), bin);
+  assert.equal((await lib.obtain(env, opts)).file, bin);
   assert.deepEqual(fs.readFileSync(bin), body);
   assert.equal(srv.requests.length, 5);
 });
@@ -155,8 +179,8 @@ test('GitHub Enterprise Server without the release falls back to github.com; wit
   const dotcom = await serve(t, (req, res) => (req.url === rel.path ? res.writeHead(200).end(body) : res.writeHead(404).end()));
   const env = linux({ GITHUB_SERVER_URL: ghes.url, GITHUB_ACTION_REPOSITORY: 'mirror/buildrole', RUNNER_TOOL_CACHE: tempDir(t) });
   const logs = [];
-  const bin = await lib.obtain(env, { actionDir: rel.dir, ca: cert, githubCom: dotcom.url, log: (l) => logs.push(l) });
-  assert.deepEqual(fs.readFileSync(bin), body);
+  const { file } = await lib.obtain(env, { actionDir: rel.dir, ca: cert, githubCom: dotcom.url, log: (l) => logs.push(l) });
+  assert.deepEqual(fs.readFileSync(file), body);
   assert.deepEqual(ghes.requests, [`GET /mirror/buildrole/releases/download/v1.2.3/${rel.asset}`], 'the mirror is asked first, once (404 is not retried)');
   assert.deepEqual(dotcom.requests, [`GET ${rel.path}`], 'then the release repository on github.com');
   assert.match(logs.join('\n'), /404\); trying/);

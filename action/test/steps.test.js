@@ -6,7 +6,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawn, execFileSync } = require('node:child_process');
-const { tempDir, serve, fakeBinary, parseFileCommands, sha256, testdata } = require('./helpers.js');
+const { tempDir, serve, fakeBinary, swap, parseFileCommands, sha256, testdata } = require('./helpers.js');
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 
@@ -47,7 +47,15 @@ const mainJS = path.join(repoRoot, 'action', 'main.js');
 const postJS = path.join(repoRoot, 'action', 'post.js');
 const read = (f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '');
 
-test('main runs `buildrole up` with the runner environment, passes the exit code on, and puts the binary on PATH', async (t) => {
+// postEnv is the post step's environment after main: the state it saved as
+// STATE_*.
+function postEnv(env) {
+  const out = { ...env };
+  for (const [k, v] of Object.entries(parseFileCommands(read(env.GITHUB_STATE)))) out['STATE_' + k] = v;
+  return out;
+}
+
+test('main runs `buildrole up` from a private copy with the runner environment, passes the exit code on, and puts the copy on PATH', async (t) => {
   const bin = fakeBinary(tempDir(t));
   const env = runnerEnv(t, { BUILDROLE_BIN: bin, FAKE_EXIT: '3', 'INPUT_ROLE-TO-ASSUME': 'arn:aws:iam::123456789012:role/b' });
   const r = await step(mainJS, env);
@@ -57,18 +65,80 @@ test('main runs `buildrole up` with the runner environment, passes the exit code
   assert.equal(seen['INPUT_ROLE-TO-ASSUME'], 'arn:aws:iam::123456789012:role/b');
   assert.equal(seen['INPUT_AWS-REGION'], 'us-east-1');
   assert.equal(seen.GITHUB_ACTIONS, 'true');
-  assert.equal(read(env.GITHUB_PATH), path.dirname(bin) + '\n');
-  assert.deepEqual(parseFileCommands(read(env.GITHUB_STATE)), { 'buildrole-bin': bin });
+  const state = parseFileCommands(read(env.GITHUB_STATE));
+  const copy = state['buildrole-bin'];
+  assert.deepEqual(state, { 'buildrole-bin': copy, 'buildrole-sha256': sha256(fs.readFileSync(bin)) });
+  assert.equal(path.dirname(path.dirname(copy)), env.RUNNER_TEMP);
+  assert.deepEqual(fs.readFileSync(copy), fs.readFileSync(bin));
+  assert.equal(read(env.FAKE_OUT + '.self'), copy, 'the copy ran, not BUILDROLE_BIN');
+  assert.equal(read(env.GITHUB_PATH), path.dirname(copy) + '\n');
+  assert.match(r.stdout, new RegExp(`running a private copy, SHA-256 ${state['buildrole-sha256']}`));
 });
 
-test('post runs `buildrole down` with no flags and the saved state', async (t) => {
+test('post runs `buildrole down` with no flags and the saved state, from a private copy it checked', async (t) => {
   const bin = fakeBinary(tempDir(t));
-  const env = runnerEnv(t, { 'STATE_buildrole-bin': bin, 'STATE_run-id': 'r-1' });
+  const env = runnerEnv(t, { 'STATE_buildrole-bin': bin, 'STATE_buildrole-sha256': sha256(fs.readFileSync(bin)), 'STATE_run-id': 'r-1' });
   const r = await step(postJS, env);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.equal(read(env.FAKE_OUT), 'args:down\n');
   assert.equal(JSON.parse(read(env.FAKE_OUT + '.env'))['STATE_run-id'], 'r-1');
+  const ran = read(env.FAKE_OUT + '.self');
+  assert.notEqual(ran, bin);
+  assert.ok(ran.startsWith(env.RUNNER_TEMP + path.sep), ran);
+  assert.ok(!fs.existsSync(path.dirname(ran)), 'the copy is removed after the run');
   assert.equal(read(env.GITHUB_PATH), '', 'post adds nothing to PATH');
+});
+
+test('a binary swapped between main and post never runs: post refuses and says how to delete the run', async (t) => {
+  const bin = fakeBinary(tempDir(t));
+  const env = runnerEnv(t, { BUILDROLE_BIN: bin });
+  assert.equal((await step(mainJS, env)).code, 0);
+  const pe = postEnv(env);
+  // Whatever could write both: the main step's copy and BUILDROLE_BIN.
+  swap(pe['STATE_buildrole-bin']);
+  swap(bin);
+  const r = await step(postJS, pe);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.ok(!fs.existsSync(env.FAKE_OUT + '.swapped'), 'the swapped binary did not run');
+  assert.equal(read(env.FAKE_OUT), 'args:up\n', 'nothing ran in the post step');
+  const want = pe['STATE_buildrole-sha256'];
+  const got = sha256(fs.readFileSync(bin));
+  assert.match(r.stdout, new RegExp(`^buildrole: ${pe['STATE_buildrole-bin']} has SHA-256 ${got}, not ${want}; obtaining buildrole again$`, 'm'));
+  const error = r.stdout.split('\n').filter((l) => l.startsWith('::error::'));
+  assert.equal(error.length, 1, r.stdout);
+  assert.ok(error[0].startsWith(`::error::buildrole: refusing to run anything but the binary the main step ran (SHA-256 ${want}): ` +
+    `${bin} has SHA-256 ${got}, not ${want}. Nothing ran, so this run's roles and instance profile are still there: ` +
+    'delete them with `buildrole sweep --run-id RUN_ID --path PATH --aws-region REGION`'), error[0]);
+  assert.deepEqual(fs.readdirSync(env.RUNNER_TEMP), [path.basename(path.dirname(pe['STATE_buildrole-bin']))], 'no copy of the swapped bytes left');
+});
+
+test('post runs the main step\'s copy when BUILDROLE_BIN was swapped, and BUILDROLE_BIN again when the copy was', async (t) => {
+  const bin = fakeBinary(tempDir(t));
+  const env = runnerEnv(t, { BUILDROLE_BIN: bin });
+  assert.equal((await step(mainJS, env)).code, 0);
+  const pe = postEnv(env);
+  const original = fs.readFileSync(bin);
+  swap(bin);
+  let r = await step(postJS, pe);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(read(env.FAKE_OUT), 'args:up\nargs:down\n');
+
+  fs.writeFileSync(bin, original);
+  swap(pe['STATE_buildrole-bin']);
+  r = await step(postJS, pe);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /has SHA-256 \w+, not \w+; obtaining buildrole again\nbuildrole: using BUILDROLE_BIN/);
+  assert.equal(read(env.FAKE_OUT), 'args:up\nargs:down\nargs:down\n');
+  assert.ok(!fs.existsSync(env.FAKE_OUT + '.swapped'), 'the swapped binary never ran');
+});
+
+test('post without the SHA-256 of the main step runs nothing', async (t) => {
+  const bin = fakeBinary(tempDir(t));
+  const env = runnerEnv(t, { BUILDROLE_BIN: bin, 'STATE_buildrole-bin': bin });
+  const r = await step(postJS, env);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /^::error::buildrole: refusing to run anything but the binary the main step ran \(SHA-256 unknown\): the main step saved no SHA-256 of /m);
+  assert.equal(read(env.FAKE_OUT), '');
 });
 
 test('post after a main step that never started buildrole has nothing to do', async (t) => {
@@ -89,10 +159,11 @@ test('main fails with one error line when no binary can be had, and post then de
 });
 
 test('post whose binary is gone and cannot be rebuilt says how to clean up', async (t) => {
-  const env = runnerEnv(t, { 'STATE_buildrole-bin': '/gone/buildrole', PATH: tempDir(t) });
+  const env = runnerEnv(t, { 'STATE_buildrole-bin': '/gone/buildrole', 'STATE_buildrole-sha256': 'a'.repeat(64), PATH: tempDir(t) });
   const r = await step(postJS, env);
   assert.equal(r.code, 1);
-  assert.match(r.stdout, /^::error::buildrole: \/gone\/buildrole is gone .*Go is not available here.*run `buildrole sweep`/m);
+  assert.match(r.stdout, /^buildrole: \/gone\/buildrole is gone; obtaining buildrole again$/m);
+  assert.match(r.stdout, /^::error::buildrole: refusing .*Go is not available here.*delete them with `buildrole sweep --run-id/m);
 });
 
 for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
@@ -128,16 +199,32 @@ test('at a release commit, main downloads the asset from GITHUB_SERVER_URL, veri
   const r = await step(path.join(checkout, 'action', 'main.js'), env);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.deepEqual(srv.requests, [`GET /buildrole/buildrole/releases/download/v2.0.1/${asset}`]);
-  const cached = path.join(env.RUNNER_TOOL_CACHE, 'buildrole', '2.0.1', 'x64');
-  assert.equal(read(env.GITHUB_PATH), cached + '\n');
+  const cached = path.join(env.RUNNER_TOOL_CACHE, 'buildrole', '2.0.1', 'x64', 'buildrole');
+  assert.deepEqual(fs.readFileSync(cached), body);
+  const pe = postEnv(env);
+  assert.deepEqual(fs.readFileSync(pe['STATE_buildrole-bin']), body);
+  assert.equal(pe['STATE_buildrole-sha256'], sha256(body));
+  assert.equal(read(env.GITHUB_PATH), path.dirname(pe['STATE_buildrole-bin']) + '\n', 'the private copy on PATH');
   assert.equal(read(env.FAKE_OUT), 'args:up\n');
   assert.match(r.stdout, /buildrole v2\.0\.1 \(linux\/amd64\) downloaded, SHA-256 verified, cached/);
 
-  // The post step runs the cached binary again.
-  const post = await step(path.join(checkout, 'action', 'post.js'), { ...env, 'STATE_buildrole-bin': path.join(cached, 'buildrole') });
-  assert.equal(post.code, 0);
+  // The tool cache swapped after the main step: post runs the main step's
+  // copy.
+  const postJS2 = path.join(checkout, 'action', 'post.js');
+  swap(cached);
+  let post = await step(postJS2, pe);
+  assert.equal(post.code, 0, post.stdout + post.stderr);
   assert.equal(read(env.FAKE_OUT), 'args:up\nargs:down\n');
   assert.equal(srv.requests.length, 1);
+
+  // The copy swapped too: post obtains the release again (the cache no
+  // longer matches the sums, so it is downloaded) and runs that.
+  swap(pe['STATE_buildrole-bin']);
+  post = await step(postJS2, pe);
+  assert.equal(post.code, 0, post.stdout + post.stderr);
+  assert.equal(read(env.FAKE_OUT), 'args:up\nargs:down\nargs:down\n');
+  assert.equal(srv.requests.length, 2);
+  assert.ok(!fs.existsSync(env.FAKE_OUT + '.swapped'), 'the swapped binary never ran');
 });
 
 test('at a ref that is no release, main builds buildrole from source with Go, says so, and runs it', { timeout: 600000 }, async (t) => {
@@ -160,10 +247,7 @@ test('at a ref that is no release, main builds buildrole from source with Go, sa
   assert.ok(dir.startsWith(env.RUNNER_TEMP), dir);
   assert.equal(execFileSync(path.join(dir, 'buildrole'), ['version'], { encoding: 'utf8' }), 'buildrole dev-test-ref\n');
 
-  const state = parseFileCommands(read(env.GITHUB_STATE));
-  const postEnv = { ...env };
-  for (const [k, v] of Object.entries(state)) postEnv['STATE_' + k] = v;
-  const post = await step(path.join(checkout, 'action', 'post.js'), postEnv);
+  const post = await step(path.join(checkout, 'action', 'post.js'), postEnv(env));
   assert.equal(post.code, 0, post.stdout + post.stderr);
   assert.match(post.stdout, /nothing to do/);
 });

@@ -123,9 +123,14 @@ func TestNodeActionMainAndPostSteps(t *testing.T) {
 	if out := w.file("GITHUB_OUTPUT"); !strings.Contains(out["role-arn"], ":role/buildrole/") {
 		t.Errorf("outputs: %v", out)
 	}
+	// Later steps run the main step's private copy of BUILDROLE_BIN, which
+	// the post step checks against the SHA-256 saved in the state.
 	self, _ := os.Executable()
-	if b, _ := os.ReadFile(filepath.Join(w.dir, "github_path")); string(b) != filepath.Dir(self)+"\n" {
-		t.Errorf("GITHUB_PATH = %q, want the binary's directory", b)
+	want, _ := os.ReadFile(self)
+	copied := w.file("GITHUB_STATE")["buildrole-bin"]
+	got, _ := os.ReadFile(copied)
+	if b, _ := os.ReadFile(filepath.Join(w.dir, "github_path")); string(b) != filepath.Dir(copied)+"\n" || !bytes.Equal(got, want) {
+		t.Errorf("GITHUB_PATH = %q, want the directory of %q, a copy of BUILDROLE_BIN", b, copied)
 	}
 
 	w.postEnv()
