@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -237,6 +238,62 @@ func TestBootstrapCommand(t *testing.T) {
 	}
 	if code, _, stderr := runMain(t, "bootstrap", "--repository", "acme/images", "--account-id", "123456789012", "--region", "mars-1"); code != cli.ExitUsage || !strings.Contains(stderr, "region") {
 		t.Errorf("bad region: exit %d %s", code, stderr)
+	}
+}
+
+// `bootstrap --subject` is held to the subs GitHub writes before anything
+// is printed: a near miss exits 2 with nothing on stdout and names the form
+// meant; full and customized forms are printed, a customized one with a
+// warning naming the template it assumes.
+func TestBootstrapSubjects(t *testing.T) {
+	t.Parallel()
+	base := []string{"bootstrap", "--repository", "acme/images", "--account-id", "123456789012"}
+	for _, c := range []struct{ subject, fix string }{
+		{"refs/heads/main", "ref:refs/heads/main"},
+		{"refs/tags/v1", "ref:refs/tags/v1"},
+		{"pull-request", "pull_request"},
+		{"main", "ref:refs/heads/main"},
+		{"pull_request,refs/heads/main", "ref:refs/heads/main"},
+		{"repo:acme/images:main", "repo:acme/images:ref:refs/heads/main"},
+	} {
+		for _, format := range []string{"json", "cloudformation", "terraform"} {
+			code, stdout, stderr := runMain(t, append(base, "--subject", c.subject, "--format", format)...)
+			if code != cli.ExitUsage || stdout != "" || !strings.Contains(stderr, `give "`+c.fix+`"`) {
+				t.Errorf("--subject %s --format %s: exit %d, stdout %q, stderr %q; want exit %d, nothing on stdout, the fix %q", c.subject, format, code, stdout, stderr, cli.ExitUsage, c.fix)
+			}
+		}
+	}
+	subs := func(stdout string) []string {
+		var out struct {
+			Role struct {
+				Trust iampolicy.Document `json:"trust_policy"`
+			} `json:"bootstrap_role"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &out); err != nil || len(out.Role.Trust.Statement) != 1 {
+			t.Fatalf("bootstrap JSON: %v\n%s", err, stdout)
+		}
+		var got []string
+		for _, vals := range out.Role.Trust.Statement[0].Condition {
+			for k, v := range vals {
+				if strings.HasSuffix(k, ":sub") {
+					got = append(got, v...)
+				}
+			}
+		}
+		return got
+	}
+	// A comma-separated list is split, as --tags is; full forms are kept.
+	code, stdout, stderr := runMain(t, append(base, "--subject", "pull_request,ref:refs/tags/v1", "--subject", "repo:acme/images:environment:images")...)
+	want := []string{"repo:acme/images:pull_request", "repo:acme/images:ref:refs/tags/v1", "repo:acme/images:environment:images"}
+	if got := subs(stdout); code != cli.ExitOK || !slices.Equal(got, want) || strings.Contains(stderr, "warning") {
+		t.Errorf("exit %d, subjects %q, want %q without a warning; stderr %s", code, got, want, stderr)
+	}
+	// A customized template's sub: printed, and the warning names it.
+	wf := "repo:acme/images:environment:images:job_workflow_ref:acme/ci/.github/workflows/build.yml@refs/heads/main"
+	code, stdout, stderr = runMain(t, append(base, "--subject", wf)...)
+	if got := subs(stdout); code != cli.ExitOK || !slices.Equal(got, []string{wf}) ||
+		!strings.Contains(stderr, `warning: subject "`+wf+`" is not GitHub's default form`) || !strings.Contains(stderr, `include_claim_keys ["repo","context","job_workflow_ref"]`) {
+		t.Errorf("customized subject: exit %d, subjects %q\n%s", code, got, stderr)
 	}
 }
 
