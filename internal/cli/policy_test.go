@@ -189,6 +189,46 @@ func TestLintCommand(t *testing.T) {
 	}
 }
 
+// lint --trust holds GitHub sub patterns as bootstrap does: what bootstrap
+// prints is clean, or warned about as bootstrap warned; a sub of "*" is an
+// error at its line.
+func TestLintTrustSubjects(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	trustOf := func(subject string) string {
+		_, stdout, _ := runMain(t, "bootstrap", "--repository", "acme/images", "--account-id", "123456789012", "--subject", subject)
+		var out struct {
+			Role struct {
+				Trust json.RawMessage `json:"trust_policy"`
+			} `json:"bootstrap_role"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+			t.Fatalf("bootstrap --subject %s: %v", subject, err)
+		}
+		file := filepath.Join(dir, strings.NewReplacer("/", "_", "*", "_", ":", "_").Replace(subject)+".json")
+		_ = os.WriteFile(file, out.Role.Trust, 0o644)
+		return file
+	}
+	exact := trustOf("pull_request,ref:refs/heads/main")
+	if code, stdout, _ := runMain(t, "lint", "--trust", exact); code != cli.ExitOK || stdout != "" {
+		t.Errorf("bootstrap's exact trust: exit %d\n%s", code, stdout)
+	}
+	release := trustOf("ref:refs/heads/release/*")
+	if code, stdout, _ := runMain(t, "lint", "--trust", release); code != cli.ExitOK || !strings.Contains(stdout, "[trust-subject]") {
+		t.Errorf("bootstrap's release-branch trust: exit %d, want 0 and a trust-subject warning\n%s", code, stdout)
+	}
+	star := filepath.Join(dir, "star.json")
+	_ = os.WriteFile(star, []byte(`{"Version": "2012-10-17", "Statement": [{
+  "Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+  "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},
+  "Condition": {"StringLike": {"token.actions.githubusercontent.com:sub": "*"}}}]}
+`), 0o644)
+	code, stdout, _ := runMain(t, "lint", "--trust", star)
+	if code != cli.ExitFailed || !strings.HasPrefix(stdout, star+":4:") || !strings.Contains(stdout, "[trust-subject]") {
+		t.Errorf("sub \"*\": exit %d, want %d and a finding at line 4\n%s", code, cli.ExitFailed, stdout)
+	}
+}
+
 func TestBootstrapCommand(t *testing.T) {
 	t.Parallel()
 	for _, format := range []string{"json", "cloudformation", "terraform"} {
