@@ -94,12 +94,14 @@ func parseSubject(given, base string) (subject, error) {
 		return parseFullSubject(given)
 	case first != "ref" && first != "environment" && isClaim(first):
 		s := subject{full: given, rest: given}
-		return s, s.readPairs(given, "", false)
+		err := s.readPairs(given, "", false)
+		return s, err
 	case strings.EqualFold(first, "repo") || strings.EqualFold(first, "repository"):
 		return subject{}, fmt.Errorf("bootstrap subject %q: GitHub's sub begins %q (lower case, never \"repository:\")", given, "repo:")
 	}
 	s := subject{full: base + given, repo: strings.TrimSuffix(strings.TrimPrefix(base, "repo:"), ":"), rest: given}
-	return s, s.readPairs(given, "", true)
+	err := s.readPairs(given, "", true)
+	return s, err
 }
 
 // subjectText holds a subject to what a sub and a policy can carry.
@@ -121,17 +123,20 @@ func subjectText(given string) error {
 func parseFullSubject(given string) (subject, error) {
 	repoPart, rest, hasRest := strings.Cut(strings.TrimPrefix(given, "repo:"), ":")
 	s := subject{full: given, repo: repoPart, rest: rest}
+	slash, wild := strings.IndexByte(repoPart, '/'), strings.IndexAny(repoPart, "*?")
 	switch {
 	case repoPart == "" || hasRest && rest == "":
 		return s, fmt.Errorf("bootstrap subject %q: want \"repo:OWNER/REPO:CONTEXT\" (e.g. \"repo:octo/app:ref:refs/heads/main\")", given)
-	case strings.HasPrefix(repoPart, "*") || strings.HasPrefix(repoPart, "?"):
-		return s, fmt.Errorf("bootstrap subject %q: the repository part %q admits every GitHub owner; name the owner", given, repoPart)
-	case !strings.Contains(repoPart, "/") && !hasWildcard(repoPart):
+	case wild >= 0 && (slash < 0 || wild < slash):
+		// IAM's * matches '/' too: "repo:octo*" admits "repo:octo-evil/app".
+		return s, fmt.Errorf("bootstrap subject %q: the repository part %q has a wildcard in the owner, and anyone can register an owner that matches; name the owner", given, repoPart)
+	case slash < 0:
 		return s, fmt.Errorf("bootstrap subject %q: the repository part %q is not OWNER/REPO", given, repoPart)
 	case hasRest && strings.Trim(rest, "*?") == "":
 		return s, fmt.Errorf("bootstrap subject %q: a bare wildcard context admits every workflow; list the refs, environments or events allowed", given)
 	}
-	return s, s.readPairs(rest, "repo:"+repoPart+":", true)
+	err := s.readPairs(rest, "repo:"+repoPart+":", true)
+	return s, err
 }
 
 // readPairs reads rest into s.pairs; context says the first part is where

@@ -62,7 +62,7 @@ func TestBootstrapSubjectRejects(t *testing.T) {
 	t.Parallel()
 	for _, given := range []string{
 		"environment", "environment:", "ref", "ref:", "job_workflow_ref", "a::b", ",", " , ",
-		"repo:octo:pull_request", "Repo:octo/app:pull_request", "repository:octo/app:pull_request", "repo:octo/app:",
+		"repo:octo:pull_request", "repo:oct*/app:pull_request", "repo:octo*", "Repo:octo/app:pull_request", "repository:octo/app:pull_request", "repo:octo/app:",
 		// Names no repository, owner or enterprise on github.com's issuer:
 		// any repository can set its template to present it.
 		"job_workflow_ref:octo/automation/.github/workflows/build.yml@refs/heads/main",
