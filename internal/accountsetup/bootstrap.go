@@ -118,9 +118,13 @@ type BootstrapParams struct {
 	// recycled name no longer matches. Set them only for repositories whose
 	// tokens carry immutable subject claims.
 	RepositoryID, OwnerID string
-	// Subjects are the sub claims admitted, as suffixes after
+	// Subjects are the sub claims admitted, as contexts after
 	// "repo:ORG/REPO:" ("pull_request", "ref:refs/heads/main",
-	// "environment:prod"); a value beginning "repo:" is taken as is.
+	// "ref:refs/tags/v1", "environment:prod"); a value beginning "repo:"
+	// or another claim of a customized template ("job_workflow_ref:...",
+	// "repository_owner_id:...") is taken as is. An entry may list several,
+	// comma-separated. Forms GitHub never writes ("refs/heads/main",
+	// "main", "pull-request") are errors naming the form it writes.
 	// Default: "pull_request" and "ref:refs/heads/main".
 	Subjects []string
 	// Path is the IAM path of every run role and instance profile, and of
@@ -240,7 +244,7 @@ func newBootstrap(p BootstrapParams, catalogue []string) (*Bootstrap, error) {
 		return nil, fmt.Errorf("bootstrap role name: %q at path %q falls under the run roles' pattern %q; choose a role name that does not begin with %q or a path other than %q",
 			p.RoleName, b.rolePath, p.Path+p.NamePrefix+"-*", p.NamePrefix+"-", p.Path)
 	}
-	if b.subjects, b.Warnings, err = bootstrapSubjects(p, v.owner, v.repo); err != nil {
+	if b.subjects, b.Warnings, err = bootstrapSubjects(p, v); err != nil {
 		return nil, err
 	}
 	b.Trust = b.trustPolicy()
@@ -434,63 +438,6 @@ func validateInstanceActions(actions []string) ([]string, error) {
 	}
 	slices.SortFunc(out, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
 	return out, nil
-}
-
-// bootstrapSubjects expands p.Subjects into full sub values and warns
-// about wildcards.
-func bootstrapSubjects(p BootstrapParams, owner, repo string) ([]string, []string, error) {
-	base := "repo:" + owner + "/" + repo + ":"
-	if p.RepositoryID != "" {
-		base = "repo:" + owner + "@" + p.OwnerID + "/" + repo + "@" + p.RepositoryID + ":"
-	}
-	var subjects, warnings []string
-	for _, s := range p.Subjects {
-		s = strings.TrimSpace(s)
-		full := s
-		if !strings.HasPrefix(s, "repo:") {
-			full = base + s
-		}
-		if err := checkSubject(s, full); err != nil {
-			return nil, nil, err
-		}
-		if slices.Contains(subjects, full) {
-			continue
-		}
-		subjects = append(subjects, full)
-		repoPart, context, _ := strings.Cut(strings.TrimPrefix(full, "repo:"), ":")
-		switch {
-		case strings.ContainsAny(repoPart, "*?"):
-			warnings = append(warnings, fmt.Sprintf("subject %q has a wildcard in the repository part: it admits workflows of other repositories; name the repository exactly", full))
-		case !strings.HasPrefix(full, base):
-			warnings = append(warnings, fmt.Sprintf("subject %q admits a repository other than %s", full, strings.TrimSuffix(strings.TrimPrefix(base, "repo:"), ":")))
-		}
-		if strings.ContainsAny(context, "*?") {
-			warnings = append(warnings, fmt.Sprintf("subject %q has a wildcard: it admits any matching branch, tag, environment or event (%q); list exact subjects where you can", full, context))
-		}
-	}
-	return subjects, warnings, nil
-}
-
-func checkSubject(given, full string) error {
-	rest := strings.TrimPrefix(full, "repo:")
-	repoPart, context, ok := strings.Cut(rest, ":")
-	switch {
-	case given == "":
-		return errors.New("bootstrap subject: empty subject; give e.g. \"pull_request\" or \"ref:refs/heads/main\"")
-	case strings.Trim(given, "*?") == "":
-		return fmt.Errorf("bootstrap subject %q: a bare wildcard admits every workflow of the repository (or of every repository); list the refs, environments or events allowed", given)
-	case strings.ContainsFunc(full, func(r rune) bool { return r < 0x21 || r > 0x7E }):
-		return fmt.Errorf("bootstrap subject %q: must be printable ASCII without spaces", given)
-	case strings.Contains(full, "${"):
-		return fmt.Errorf("bootstrap subject %q: \"${\" would be read as a policy variable", given)
-	case !ok || repoPart == "" || context == "":
-		return fmt.Errorf("bootstrap subject %q: want \"repo:ORG/REPO:CONTEXT\" (e.g. \"repo:octo/app:ref:refs/heads/main\")", given)
-	case strings.HasPrefix(repoPart, "*") || strings.HasPrefix(repoPart, "?"):
-		return fmt.Errorf("bootstrap subject %q: the repository part %q admits every GitHub owner; name the owner", given, repoPart)
-	case strings.Trim(context, "*?") == "":
-		return fmt.Errorf("bootstrap subject %q: a bare wildcard context admits every workflow; list the refs, environments or events allowed", given)
-	}
-	return nil
 }
 
 func (b *Bootstrap) trustPolicy() iampolicy.Document {

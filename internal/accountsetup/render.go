@@ -239,7 +239,11 @@ func (b *Bootstrap) repositoryLabel() string {
 	if len(b.subjects) == 0 {
 		return "GitHub Actions"
 	}
-	repo, _, _ := strings.Cut(strings.TrimPrefix(b.subjects[0], "repo:"), ":")
+	rest, ok := strings.CutPrefix(b.subjects[0], "repo:")
+	if !ok {
+		return "GitHub Actions"
+	}
+	repo, _, _ := strings.Cut(rest, ":")
 	return repo
 }
 

@@ -19,7 +19,7 @@ func runBootstrap(_ context.Context, env Env, args []string) int {
 	fs.StringVar(&p.Repository, "repository", "", "ORG/REPO whose workflows may use buildrole (required)")
 	fs.StringVar(&p.AccountID, "account-id", "", "12-digit AWS account id (required)")
 	fs.StringVar(&p.Partition, "partition", "aws", "AWS partition: aws, aws-cn, aws-us-gov, ...")
-	fs.Var(&subjects, "subject", "admitted sub after repo:ORG/REPO: (pull_request, ref:refs/heads/main, environment:NAME); repeat (default pull_request and ref:refs/heads/main)")
+	fs.Var(&subjects, "subject", "admitted sub after repo:ORG/REPO: (pull_request, ref:refs/heads/BRANCH, ref:refs/tags/TAG, environment:NAME), or a whole sub (repo:ORG/REPO:..., a customized template's); repeat or separate with commas (default pull_request and ref:refs/heads/main)")
 	fs.StringVar(&p.RepositoryID, "repository-id", "", "numeric repository id, for GitHub's immutable subject form (with --owner-id)")
 	fs.StringVar(&p.OwnerID, "owner-id", "", "numeric owner id, for GitHub's immutable subject form (with --repository-id)")
 	fs.StringVar(&p.Path, "path", "/buildrole/", "IAM path of every run role and profile")

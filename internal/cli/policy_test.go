@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -188,6 +189,46 @@ func TestLintCommand(t *testing.T) {
 	}
 }
 
+// lint --trust holds GitHub sub patterns as bootstrap does: what bootstrap
+// prints is clean, or warned about as bootstrap warned; a sub of "*" is an
+// error at its line.
+func TestLintTrustSubjects(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	trustOf := func(subject string) string {
+		_, stdout, _ := runMain(t, "bootstrap", "--repository", "acme/images", "--account-id", "123456789012", "--subject", subject)
+		var out struct {
+			Role struct {
+				Trust json.RawMessage `json:"trust_policy"`
+			} `json:"bootstrap_role"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+			t.Fatalf("bootstrap --subject %s: %v", subject, err)
+		}
+		file := filepath.Join(dir, strings.NewReplacer("/", "_", "*", "_", ":", "_").Replace(subject)+".json")
+		_ = os.WriteFile(file, out.Role.Trust, 0o644)
+		return file
+	}
+	exact := trustOf("pull_request,ref:refs/heads/main")
+	if code, stdout, _ := runMain(t, "lint", "--trust", exact); code != cli.ExitOK || stdout != "" {
+		t.Errorf("bootstrap's exact trust: exit %d\n%s", code, stdout)
+	}
+	release := trustOf("ref:refs/heads/release/*")
+	if code, stdout, _ := runMain(t, "lint", "--trust", release); code != cli.ExitOK || !strings.Contains(stdout, "[trust-subject]") {
+		t.Errorf("bootstrap's release-branch trust: exit %d, want 0 and a trust-subject warning\n%s", code, stdout)
+	}
+	star := filepath.Join(dir, "star.json")
+	_ = os.WriteFile(star, []byte(`{"Version": "2012-10-17", "Statement": [{
+  "Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+  "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},
+  "Condition": {"StringLike": {"token.actions.githubusercontent.com:sub": "*"}}}]}
+`), 0o644)
+	code, stdout, _ := runMain(t, "lint", "--trust", star)
+	if code != cli.ExitFailed || !strings.HasPrefix(stdout, star+":4:") || !strings.Contains(stdout, "[trust-subject]") {
+		t.Errorf("sub \"*\": exit %d, want %d and a finding at line 4\n%s", code, cli.ExitFailed, stdout)
+	}
+}
+
 func TestBootstrapCommand(t *testing.T) {
 	t.Parallel()
 	for _, format := range []string{"json", "cloudformation", "terraform"} {
@@ -237,6 +278,62 @@ func TestBootstrapCommand(t *testing.T) {
 	}
 	if code, _, stderr := runMain(t, "bootstrap", "--repository", "acme/images", "--account-id", "123456789012", "--region", "mars-1"); code != cli.ExitUsage || !strings.Contains(stderr, "region") {
 		t.Errorf("bad region: exit %d %s", code, stderr)
+	}
+}
+
+// `bootstrap --subject` is held to the subs GitHub writes before anything
+// is printed: a near miss exits 2 with nothing on stdout and names the form
+// meant; full and customized forms are printed, a customized one with a
+// warning naming the template it assumes.
+func TestBootstrapSubjects(t *testing.T) {
+	t.Parallel()
+	base := []string{"bootstrap", "--repository", "acme/images", "--account-id", "123456789012"}
+	for _, c := range []struct{ subject, fix string }{
+		{"refs/heads/main", "ref:refs/heads/main"},
+		{"refs/tags/v1", "ref:refs/tags/v1"},
+		{"pull-request", "pull_request"},
+		{"main", "ref:refs/heads/main"},
+		{"pull_request,refs/heads/main", "ref:refs/heads/main"},
+		{"repo:acme/images:main", "repo:acme/images:ref:refs/heads/main"},
+	} {
+		for _, format := range []string{"json", "cloudformation", "terraform"} {
+			code, stdout, stderr := runMain(t, append(base, "--subject", c.subject, "--format", format)...)
+			if code != cli.ExitUsage || stdout != "" || !strings.Contains(stderr, `give "`+c.fix+`"`) {
+				t.Errorf("--subject %s --format %s: exit %d, stdout %q, stderr %q; want exit %d, nothing on stdout, the fix %q", c.subject, format, code, stdout, stderr, cli.ExitUsage, c.fix)
+			}
+		}
+	}
+	subs := func(stdout string) []string {
+		var out struct {
+			Role struct {
+				Trust iampolicy.Document `json:"trust_policy"`
+			} `json:"bootstrap_role"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &out); err != nil || len(out.Role.Trust.Statement) != 1 {
+			t.Fatalf("bootstrap JSON: %v\n%s", err, stdout)
+		}
+		var got []string
+		for _, vals := range out.Role.Trust.Statement[0].Condition {
+			for k, v := range vals {
+				if strings.HasSuffix(k, ":sub") {
+					got = append(got, v...)
+				}
+			}
+		}
+		return got
+	}
+	// A comma-separated list is split, as --tags is; full forms are kept.
+	code, stdout, stderr := runMain(t, append(base, "--subject", "pull_request,ref:refs/tags/v1", "--subject", "repo:acme/images:environment:images")...)
+	want := []string{"repo:acme/images:pull_request", "repo:acme/images:ref:refs/tags/v1", "repo:acme/images:environment:images"}
+	if got := subs(stdout); code != cli.ExitOK || !slices.Equal(got, want) || strings.Contains(stderr, "warning") {
+		t.Errorf("exit %d, subjects %q, want %q without a warning; stderr %s", code, got, want, stderr)
+	}
+	// A customized template's sub: printed, and the warning names it.
+	wf := "repo:acme/images:environment:images:job_workflow_ref:acme/ci/.github/workflows/build.yml@refs/heads/main"
+	code, stdout, stderr = runMain(t, append(base, "--subject", wf)...)
+	if got := subs(stdout); code != cli.ExitOK || !slices.Equal(got, []string{wf}) ||
+		!strings.Contains(stderr, `warning: subject "`+wf+`" is not GitHub's default form`) || !strings.Contains(stderr, `include_claim_keys ["repo","context","job_workflow_ref"]`) {
+		t.Errorf("customized subject: exit %d, subjects %q\n%s", code, got, stderr)
 	}
 }
 

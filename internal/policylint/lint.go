@@ -110,6 +110,7 @@ const (
 	RuleConditionOperator   = "condition-operator"
 	RuleConditionKey        = "condition-key"
 	RuleTrustPrincipal      = "trust-principal"
+	RuleTrustSubject        = "trust-subject"
 )
 
 // Lint checks one policy document and returns its findings sorted by
@@ -147,6 +148,11 @@ const (
 //   - trust-principal: trust policies that let anyone assume the role
 //     (Principal "*" without Condition, GitHub OIDC without a sub
 //     condition).
+//   - trust-subject: a GitHub OIDC sub pattern (StringLike) that admits
+//     any repository (all wildcard, or a wildcard in the owner); one that
+//     admits every repository of an owner or any workflow, branch, tag or
+//     environment of a repository (warning); a wildcard under StringEquals,
+//     which matches only itself, or in a StringLike aud (warning).
 func Lint(file string, data []byte, opts LintOptions) []Finding {
 	l := &linter{file: file, data: data, opts: opts}
 	l.lineStarts()
@@ -322,7 +328,7 @@ type lintStatement struct {
 type lintCondition struct {
 	op     strVal
 	key    strVal
-	values []string
+	values []strVal
 }
 
 func (s *lintStatement) has(key string) bool { _, ok := s.keys[key]; return ok }
@@ -448,6 +454,7 @@ func (l *linter) document(root *jsonpos.Node) {
 	if l.opts.Kind == TrustPolicy {
 		for _, s := range stmts {
 			l.trustPrincipal(s)
+			l.trustSubjects(s)
 		}
 		return
 	}
@@ -620,7 +627,7 @@ func (l *linter) conditionGrammar(v *jsonpos.Node) []lintCondition {
 			scalar := func(n *jsonpos.Node) bool {
 				switch n.Kind {
 				case jsonpos.String, jsonpos.Number, jsonpos.Bool:
-					c.values = append(c.values, n.Str)
+					c.values = append(c.values, strVal{n.Str, n.Off})
 					return true
 				}
 				l.report(n.Off, Error, RuleGrammar, "condition value of %q must be a string, number or boolean, not %s", k.Key, n.Kind)
@@ -926,45 +933,6 @@ func suggestOperator(op string) string {
 	return ""
 }
 
-// --- trust policies -------------------------------------------------------
-
-// trustPrincipal flags trust statements that let anyone assume the role.
-func (l *linter) trustPrincipal(s *lintStatement) {
-	if s.effect != iampolicy.EffectAllow || s.principal == nil {
-		return
-	}
-	p := s.principal
-	anyone := p.Kind == jsonpos.String && p.Str == "*"
-	if p.Kind == jsonpos.Object {
-		if m := p.Member("AWS"); m != nil {
-			for _, v := range l.stringListQuiet(m.Val) {
-				if v.s == "*" {
-					anyone = true
-				}
-			}
-		}
-		if m := p.Member("Federated"); m != nil {
-			for _, v := range l.stringListQuiet(m.Val) {
-				host := v.s
-				if _, after, ok := strings.Cut(v.s, ":oidc-provider/"); ok {
-					host = after
-				}
-				if host != "token.actions.githubusercontent.com" {
-					continue
-				}
-				if !slices.ContainsFunc(s.conditions, func(c lintCondition) bool {
-					return strings.EqualFold(c.key.s, host+":sub")
-				}) {
-					l.report(v.off, Error, RuleTrustPrincipal, "GitHub OIDC principal without a condition on %s:sub: every GitHub repository's workflows could assume the role; add StringEquals or StringLike on %s:sub", host, host)
-				}
-			}
-		}
-	}
-	if anyone && len(s.conditions) == 0 {
-		l.report(p.Off, Error, RuleTrustPrincipal, "Principal \"*\" without a Condition lets anyone, in any account, assume the role; name the principals")
-	}
-}
-
 // stringListQuiet reads a string or array of strings without reporting.
 func (l *linter) stringListQuiet(n *jsonpos.Node) []strVal {
 	switch n.Kind {
@@ -1069,7 +1037,9 @@ func passGrants(stmts []*lintStatement) []passGrant {
 		g := passGrant{stmt: s, action: s.actions[i], resources: s.resources, notResource: s.has("NotResource")}
 		for _, c := range s.conditions {
 			if strings.EqualFold(c.key.s, iampolicy.KeyPassedToService) {
-				g.services = append(g.services, c.values...)
+				for _, v := range c.values {
+					g.services = append(g.services, v.s)
+				}
 			}
 		}
 		if g.services != nil {

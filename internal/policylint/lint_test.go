@@ -25,6 +25,7 @@ var lintCaseOptions = map[string]LintOptions{
 	"trust-clean":                {Kind: TrustPolicy},
 	"trust-over-size":            {Kind: TrustPolicy},
 	"trust-duplicate-condition":  {Kind: TrustPolicy},
+	"trust-github-sub-wildcards": {Kind: TrustPolicy, MaxSize: 4096},
 	"passrole-outside-allowlist": {AllowedPassRoleARNs: []string{"arn:aws:iam::123456789012:role/buildrole/web-pr42-3f9c2a1b-vm"}},
 	"clean-least-privilege":      {AllowedPassRoleARNs: []string{"arn:aws:iam::123456789012:role/buildrole/web-pr42-3f9c2a1b-vm"}},
 	"over-size-custom":           {MaxSize: 100},
@@ -88,7 +89,7 @@ func TestLintCases(t *testing.T) {
 	for _, rule := range []string{
 		RuleJSON, RuleGrammar, RuleUnknownAction, RuleWildcardAction, RuleNotAction,
 		RulePassRoleWildcard, RulePassRoleScope, RulePrivilegeEscalation, RuleSize,
-		RuleConditionOperator, RuleConditionKey, RuleTrustPrincipal,
+		RuleConditionOperator, RuleConditionKey, RuleTrustPrincipal, RuleTrustSubject,
 	} {
 		if !rulesSeen[rule] {
 			t.Errorf("no case exercises rule %q", rule)
