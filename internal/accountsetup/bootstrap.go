@@ -736,15 +736,18 @@ func (b *Bootstrap) buildGrants(build, guarded iampolicy.Values) []iampolicy.Sta
 			Condition: iampolicy.Condition{"ArnLikeIfExists": {buildpolicy.KeyInstanceProfile: {b.profileGlob}}},
 		},
 		{
-			// Session Manager then checks the document too, also the
-			// default shell document when the caller names none.
+			// The document check on every StartSession statement (AWS's
+			// form, BoolIfExists): Session Manager then requires access to
+			// the session document, also the default shell document when
+			// the caller names none, and only port forwarding is granted.
 			Sid: SidBoundarySessions, Effect: iampolicy.EffectAllow,
 			Action: iampolicy.Values{"ssm:StartSession"}, Resource: iampolicy.Values{fmt.Sprintf("arn:%s:ec2:*:%s:instance/*", p, b.accountID)},
-			Condition: iampolicy.Condition{"Bool": {buildpolicy.KeySessionDocumentAccessCheck: {"true"}}},
+			Condition: buildpolicy.SessionDocumentCheck(),
 		},
 		{
 			Sid: SidBoundarySessionDocument, Effect: iampolicy.EffectAllow,
-			Action: iampolicy.Values{"ssm:StartSession"}, Resource: iampolicy.Values{fmt.Sprintf("arn:%s:ssm:*::document/AWS-StartPortForwardingSession", p)},
+			Action: iampolicy.Values{"ssm:StartSession"}, Resource: iampolicy.Values{buildpolicy.PortForwardingDocument(p)},
+			Condition: buildpolicy.SessionDocumentCheck(),
 		},
 		{
 			Sid: SidBoundaryEndSessions, Effect: iampolicy.EffectAllow,

@@ -307,6 +307,7 @@ func TestBootstrapBoundaryCapsRunRoles(t *testing.T) {
 		return iampolicy.Evaluate(iampolicy.Request{Action: action, Resource: resource, Context: ctx}, []iampolicy.Document{everything}, &b.Boundary)
 	}
 	ec2 := map[string][]string{iampolicy.KeyPassedToService: {"ec2.amazonaws.com"}}
+	docCheck := map[string][]string{buildpolicy.KeySessionDocumentAccessCheck: {"true"}}
 	// The context EC2, KMS and SSM give each catalogue action when Packer
 	// calls it (test/iamsim proves the same for every template's calls).
 	for _, a := range buildpolicy.CatalogueActions() {
@@ -317,7 +318,8 @@ func TestBootstrapBoundaryCapsRunRoles(t *testing.T) {
 		case a == iampolicy.ActionGetInstanceProfile:
 			resource = bsProfile
 		case a == "ssm:StartSession":
-			resource, ctx = "arn:aws:ec2:us-east-1:123456789012:instance/i-1", map[string][]string{buildpolicy.KeySessionDocumentAccessCheck: {"true"}}
+			// AWS does not say the request carries the document check key.
+			resource = "arn:aws:ec2:us-east-1:123456789012:instance/i-1"
 		case a == "ssm:TerminateSession":
 			resource, ctx = "arn:aws:ssm:us-east-1:123456789012:session/b-1", map[string][]string{"aws:userid": {"AROA1:b"}, buildpolicy.KeySessionOwner: {"AROA1:b"}}
 		case strings.HasPrefix(a, "kms:"):
@@ -346,6 +348,13 @@ func TestBootstrapBoundaryCapsRunRoles(t *testing.T) {
 		{"assume a role", "sts:AssumeRole", "arn:aws:iam::123456789012:role/Admin", nil, iampolicy.ImplicitDeny},
 		{"read every secret", "secretsmanager:GetSecretValue", "*", nil, iampolicy.ImplicitDeny},
 		{"write objects", "s3:PutObject", "*", nil, iampolicy.ImplicitDeny},
+		{"port forwarding, the document check unsaid", "ssm:StartSession", "arn:aws:ssm:us-east-1::document/AWS-StartPortForwardingSession", nil, iampolicy.Allow},
+		{"port forwarding, the document check on", "ssm:StartSession", "arn:aws:ssm:us-east-1::document/AWS-StartPortForwardingSession", docCheck, iampolicy.Allow},
+		{"a session to an instance, the document check on", "ssm:StartSession", "arn:aws:ec2:us-east-1:123456789012:instance/i-1", docCheck, iampolicy.Allow},
+		{"a session without the document check", "ssm:StartSession", "arn:aws:ec2:us-east-1:123456789012:instance/i-1", map[string][]string{buildpolicy.KeySessionDocumentAccessCheck: {"false"}}, iampolicy.ImplicitDeny},
+		{"the default shell document (no document named)", "ssm:StartSession", "arn:aws:ssm:us-east-1:123456789012:document/SSM-SessionManagerRunShell", docCheck, iampolicy.ImplicitDeny},
+		{"the shell document named", "ssm:StartSession", "arn:aws:ssm:us-east-1:123456789012:document/SSM-SessionManagerRunShell", nil, iampolicy.ImplicitDeny},
+		{"another AWS document", "ssm:StartSession", "arn:aws:ssm:us-east-1::document/AWS-StartInteractiveCommand", nil, iampolicy.ImplicitDeny},
 	} {
 		if got := eval(c.action, c.resource, c.ctx); got != c.want {
 			t.Errorf("%s: %s under the boundary = %v, want %v", c.name, c.action, got, c.want)
