@@ -605,10 +605,14 @@ func (b *Bootstrap) manageGrants() []iampolicy.Statement {
 			// AddRoleToInstanceProfile requires iam:PassRole on the role
 			// (IAM API reference), which an instance profile passes to EC2.
 			// PassRole cannot be conditioned on the role's tags, so it is
-			// bound by ARN, and by service: never Lambda or another.
+			// bound by ARN, and by service where the check names one: AWS
+			// does not say that AddRoleToInstanceProfile's check carries
+			// iam:PassedToService, so IfExists; a check that names another
+			// service (Lambda) is refused, and run roles trust only EC2,
+			// the job or the bootstrap session.
 			Sid: SidPassRunRoles, Effect: iampolicy.EffectAllow,
 			Action: iampolicy.Values{iampolicy.ActionPassRole}, Resource: roles,
-			Condition: iampolicy.Condition{iampolicy.OpStringEquals: {iampolicy.KeyPassedToService: {awsfacts.ServicePrincipal(b.partition, "ec2")}}},
+			Condition: iampolicy.Condition{"StringEqualsIfExists": {iampolicy.KeyPassedToService: {awsfacts.ServicePrincipal(b.partition, "ec2")}}},
 		},
 		{
 			Sid: SidReadRunRoles, Effect: iampolicy.EffectAllow,

@@ -180,7 +180,9 @@ func TestBootstrapDenies(t *testing.T) {
 		{"remove role from unmanaged profile", "iam:RemoveRoleFromInstanceProfile", bsProfile, bsContext(nil, unmanaged), iampolicy.ImplicitDeny},
 		{"pass a role outside the path", "iam:PassRole", "arn:aws:iam::123456789012:role/Admin", nil, iampolicy.ImplicitDeny},
 		{"pass a run role to Lambda", "iam:PassRole", bsRole, bsContext(nil, nil, iampolicy.KeyPassedToService, "lambda.amazonaws.com"), iampolicy.ImplicitDeny},
-		{"pass a run role to no service", "iam:PassRole", bsRole, nil, iampolicy.ImplicitDeny},
+		// AddRoleToInstanceProfile's check: AWS does not say it names the
+		// service (the role still goes only to EC2 through the profile).
+		{"pass a run role, the service unsaid", "iam:PassRole", bsRole, nil, iampolicy.Allow},
 		{"tag a role without a run id", "iam:TagRole", bsRole, bsContext(bsTags{run.TagManaged: "true", run.TagExpiresAt: "2030-01-01T06:00:00Z"}, nil), iampolicy.ImplicitDeny},
 		{"tag a role without an expiry", "iam:TagRole", bsRole, bsContext(bsTags{run.TagManaged: "true", run.TagRunID: "x"}, nil), iampolicy.ImplicitDeny},
 		{"push a run's expiry out", "iam:TagRole", bsRole, bsContext(bsTags{run.TagManaged: "true", run.TagRunID: runTags[run.TagRunID], run.TagExpiresAt: "2099-01-01T00:00:00Z"}, runTags), iampolicy.ExplicitDeny},

@@ -328,7 +328,7 @@ resource "aws_iam_role_policy" "bootstrap" {
           "Action": "iam:PassRole",
           "Resource": "arn:aws-us-gov:iam::123456789012:role/ci/images/img-*",
           "Condition": {
-            "StringEquals": {
+            "StringEqualsIfExists": {
               "iam:PassedToService": "ec2.amazonaws.com"
             }
           }

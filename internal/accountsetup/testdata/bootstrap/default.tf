@@ -324,7 +324,7 @@ resource "aws_iam_role_policy" "bootstrap" {
           "Action": "iam:PassRole",
           "Resource": "arn:aws:iam::123456789012:role/buildrole/buildrole-*",
           "Condition": {
-            "StringEquals": {
+            "StringEqualsIfExists": {
               "iam:PassedToService": "ec2.amazonaws.com"
             }
           }
