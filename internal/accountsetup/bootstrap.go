@@ -552,10 +552,14 @@ func (b *Bootstrap) manageGrants() []iampolicy.Statement {
 			// AddRoleToInstanceProfile requires iam:PassRole on the role
 			// (IAM API reference), which an instance profile passes to EC2.
 			// PassRole cannot be conditioned on the role's tags, so it is
-			// bound by ARN, and by service: never Lambda or another.
+			// bound by ARN, and by service where the check names one: AWS
+			// does not say that AddRoleToInstanceProfile's check carries
+			// iam:PassedToService, so IfExists; a check that names another
+			// service (Lambda) is refused, and run roles trust only EC2,
+			// the job or the bootstrap session.
 			Sid: SidPassRunRoles, Effect: iampolicy.EffectAllow,
 			Action: iampolicy.Values{iampolicy.ActionPassRole}, Resource: roles,
-			Condition: iampolicy.Condition{iampolicy.OpStringEquals: {iampolicy.KeyPassedToService: {awsfacts.ServicePrincipal(b.partition, "ec2")}}},
+			Condition: iampolicy.Condition{"StringEqualsIfExists": {iampolicy.KeyPassedToService: {awsfacts.ServicePrincipal(b.partition, "ec2")}}},
 		},
 		{
 			Sid: SidReadRunRoles, Effect: iampolicy.EffectAllow,
@@ -683,15 +687,18 @@ func (b *Bootstrap) buildGrants(build, guarded iampolicy.Values) []iampolicy.Sta
 			Condition: iampolicy.Condition{"ArnLikeIfExists": {buildpolicy.KeyInstanceProfile: {b.profileGlob}}},
 		},
 		{
-			// Session Manager then checks the document too, also the
-			// default shell document when the caller names none.
+			// The document check on every StartSession statement (AWS's
+			// form, BoolIfExists): Session Manager then requires access to
+			// the session document, also the default shell document when
+			// the caller names none, and only port forwarding is granted.
 			Sid: SidBoundarySessions, Effect: iampolicy.EffectAllow,
 			Action: iampolicy.Values{"ssm:StartSession"}, Resource: iampolicy.Values{fmt.Sprintf("arn:%s:ec2:*:%s:instance/*", p, b.accountID)},
-			Condition: iampolicy.Condition{"Bool": {buildpolicy.KeySessionDocumentAccessCheck: {"true"}}},
+			Condition: buildpolicy.SessionDocumentCheck(),
 		},
 		{
 			Sid: SidBoundarySessionDocument, Effect: iampolicy.EffectAllow,
-			Action: iampolicy.Values{"ssm:StartSession"}, Resource: iampolicy.Values{fmt.Sprintf("arn:%s:ssm:*::document/AWS-StartPortForwardingSession", p)},
+			Action: iampolicy.Values{"ssm:StartSession"}, Resource: iampolicy.Values{buildpolicy.PortForwardingDocument(p)},
+			Condition: buildpolicy.SessionDocumentCheck(),
 		},
 		{
 			Sid: SidBoundaryEndSessions, Effect: iampolicy.EffectAllow,

@@ -180,7 +180,9 @@ func TestBootstrapDenies(t *testing.T) {
 		{"remove role from unmanaged profile", "iam:RemoveRoleFromInstanceProfile", bsProfile, bsContext(nil, unmanaged), iampolicy.ImplicitDeny},
 		{"pass a role outside the path", "iam:PassRole", "arn:aws:iam::123456789012:role/Admin", nil, iampolicy.ImplicitDeny},
 		{"pass a run role to Lambda", "iam:PassRole", bsRole, bsContext(nil, nil, iampolicy.KeyPassedToService, "lambda.amazonaws.com"), iampolicy.ImplicitDeny},
-		{"pass a run role to no service", "iam:PassRole", bsRole, nil, iampolicy.ImplicitDeny},
+		// AddRoleToInstanceProfile's check: AWS does not say it names the
+		// service (the role still goes only to EC2 through the profile).
+		{"pass a run role, the service unsaid", "iam:PassRole", bsRole, nil, iampolicy.Allow},
 		{"tag a role without a run id", "iam:TagRole", bsRole, bsContext(bsTags{run.TagManaged: "true", run.TagExpiresAt: "2030-01-01T06:00:00Z"}, nil), iampolicy.ImplicitDeny},
 		{"tag a role without an expiry", "iam:TagRole", bsRole, bsContext(bsTags{run.TagManaged: "true", run.TagRunID: "x"}, nil), iampolicy.ImplicitDeny},
 		{"push a run's expiry out", "iam:TagRole", bsRole, bsContext(bsTags{run.TagManaged: "true", run.TagRunID: runTags[run.TagRunID], run.TagExpiresAt: "2099-01-01T00:00:00Z"}, runTags), iampolicy.ExplicitDeny},
@@ -307,6 +309,7 @@ func TestBootstrapBoundaryCapsRunRoles(t *testing.T) {
 		return iampolicy.Evaluate(iampolicy.Request{Action: action, Resource: resource, Context: ctx}, []iampolicy.Document{everything}, &b.Boundary)
 	}
 	ec2 := map[string][]string{iampolicy.KeyPassedToService: {"ec2.amazonaws.com"}}
+	docCheck := map[string][]string{buildpolicy.KeySessionDocumentAccessCheck: {"true"}}
 	// The context EC2, KMS and SSM give each catalogue action when Packer
 	// calls it (test/iamsim proves the same for every template's calls).
 	for _, a := range buildpolicy.CatalogueActions() {
@@ -317,7 +320,8 @@ func TestBootstrapBoundaryCapsRunRoles(t *testing.T) {
 		case a == iampolicy.ActionGetInstanceProfile:
 			resource = bsProfile
 		case a == "ssm:StartSession":
-			resource, ctx = "arn:aws:ec2:us-east-1:123456789012:instance/i-1", map[string][]string{buildpolicy.KeySessionDocumentAccessCheck: {"true"}}
+			// AWS does not say the request carries the document check key.
+			resource = "arn:aws:ec2:us-east-1:123456789012:instance/i-1"
 		case a == "ssm:TerminateSession":
 			resource, ctx = "arn:aws:ssm:us-east-1:123456789012:session/b-1", map[string][]string{"aws:userid": {"AROA1:b"}, buildpolicy.KeySessionOwner: {"AROA1:b"}}
 		case strings.HasPrefix(a, "kms:"):
@@ -346,6 +350,13 @@ func TestBootstrapBoundaryCapsRunRoles(t *testing.T) {
 		{"assume a role", "sts:AssumeRole", "arn:aws:iam::123456789012:role/Admin", nil, iampolicy.ImplicitDeny},
 		{"read every secret", "secretsmanager:GetSecretValue", "*", nil, iampolicy.ImplicitDeny},
 		{"write objects", "s3:PutObject", "*", nil, iampolicy.ImplicitDeny},
+		{"port forwarding, the document check unsaid", "ssm:StartSession", "arn:aws:ssm:us-east-1::document/AWS-StartPortForwardingSession", nil, iampolicy.Allow},
+		{"port forwarding, the document check on", "ssm:StartSession", "arn:aws:ssm:us-east-1::document/AWS-StartPortForwardingSession", docCheck, iampolicy.Allow},
+		{"a session to an instance, the document check on", "ssm:StartSession", "arn:aws:ec2:us-east-1:123456789012:instance/i-1", docCheck, iampolicy.Allow},
+		{"a session without the document check", "ssm:StartSession", "arn:aws:ec2:us-east-1:123456789012:instance/i-1", map[string][]string{buildpolicy.KeySessionDocumentAccessCheck: {"false"}}, iampolicy.ImplicitDeny},
+		{"the default shell document (no document named)", "ssm:StartSession", "arn:aws:ssm:us-east-1:123456789012:document/SSM-SessionManagerRunShell", docCheck, iampolicy.ImplicitDeny},
+		{"the shell document named", "ssm:StartSession", "arn:aws:ssm:us-east-1:123456789012:document/SSM-SessionManagerRunShell", nil, iampolicy.ImplicitDeny},
+		{"another AWS document", "ssm:StartSession", "arn:aws:ssm:us-east-1::document/AWS-StartInteractiveCommand", nil, iampolicy.ImplicitDeny},
 	} {
 		if got := eval(c.action, c.resource, c.ctx); got != c.want {
 			t.Errorf("%s: %s under the boundary = %v, want %v", c.name, c.action, got, c.want)

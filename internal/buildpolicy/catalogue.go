@@ -444,10 +444,8 @@ func sessionOwnCond(arnCtx, packertemplate.Source) iampolicy.Condition {
 	return iampolicy.Condition{iampolicy.OpStringEquals: {KeySessionOwner: {"${aws:userid}"}}}
 }
 
-// documentCheck makes Session Manager check the caller's permission on the
-// session document, also the default shell document when none is named.
 func documentCheck(arnCtx, packertemplate.Source) iampolicy.Condition {
-	return iampolicy.Condition{"Bool": {KeySessionDocumentAccessCheck: {"true"}}}
+	return SessionDocumentCheck()
 }
 
 // osUser binds EC2 Instance Connect to the template's ssh_username.
@@ -717,9 +715,9 @@ var catalogue = []entry{
 	{sid: "SessionManagerDocument", why: "ssh_interface = \"session_manager\": the AWS-StartPortForwardingSession document, the only one granted (no shell, no commands)", step: "builder/common/ssm/session.go",
 		builders: instanceBuilders, when: sessionManager,
 		res: func(a arnCtx, _ packertemplate.Source) []string {
-			return []string{fmt.Sprintf("arn:%s:ssm:*::document/AWS-StartPortForwardingSession", a.partition)}
+			return []string{PortForwardingDocument(a.partition)}
 		},
-		actions: []string{"ssm:StartSession"}},
+		cond: documentCheck, actions: []string{"ssm:StartSession"}},
 	{sid: "SessionManagerEnd", why: "ssh_interface = \"session_manager\": ending the session Packer started", step: "builder/common/ssm/session.go",
 		builders: instanceBuilders, when: sessionManager,
 		res: func(a arnCtx, _ packertemplate.Source) []string {

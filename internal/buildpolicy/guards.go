@@ -26,6 +26,25 @@ const (
 	KeyInstanceProfile            = "ec2:InstanceProfile"
 )
 
+// SessionDocumentCheck is the condition of every statement that allows
+// ssm:StartSession, in the form AWS documents it (Systems Manager user
+// guide, "Start a session with a document by specifying the session
+// documents in IAM policies"): BoolIfExists, since AWS does not say that a
+// request naming a document carries the key, and Bool would then refuse
+// Packer's own session. In every StartSession statement it makes Session
+// Manager require explicit access to the session document, the default
+// shell document (SSM-SessionManagerRunShell) too when none is named; only
+// PortForwardingDocument is ever granted.
+func SessionDocumentCheck() iampolicy.Condition {
+	return iampolicy.Condition{"BoolIfExists": {KeySessionDocumentAccessCheck: {"true"}}}
+}
+
+// PortForwardingDocument is the AWS-owned session document Packer names
+// (builder/common/ssm/session.go): its ARN has no account.
+func PortForwardingDocument(partition string) string {
+	return fmt.Sprintf("arn:%s:ssm:*::document/AWS-StartPortForwardingSession", partition)
+}
+
 // SidDenyExistingNetworkInterfaces refuses launching with a network
 // interface that already exists.
 const SidDenyExistingNetworkInterfaces = "DenyExistingNetworkInterfaces"
@@ -153,7 +172,7 @@ var guardWhy = map[string]string{
 	KeyRequestTagRunID:            "the request must tag what it creates with this run's buildrole:run-id, so nothing is created that the run does not own",
 	KeyResourceTagRunID:           "only on resources tagged with this run's buildrole:run-id: never another run's or anything else in the account",
 	KeyCreateAction:               "only inside the creating call (tag on create), so no existing resource can be tagged into the run",
-	KeySessionDocumentAccessCheck: "Session Manager checks the session document too: a StartSession naming no document (the shell) or another document is denied, since only AWS-StartPortForwardingSession is granted",
+	KeySessionDocumentAccessCheck: "on every StartSession statement (BoolIfExists, as AWS documents it), Session Manager requires explicit access to the session document, also to the default shell document when none is named: only AWS-StartPortForwardingSession is granted, so a shell or any other document is denied",
 	KeySessionOwner:               "only sessions this role started (their session-id tag is the caller's aws:userid): it cannot end anyone else's session",
 	KeyViaService:                 "only when EC2 calls KMS for the build in its regions (kms:ViaService): the build role cannot decrypt, encrypt or re-encrypt data with the key itself",
 	KeyGrantIsForAWSResource:      "only grants EC2 creates for its own volumes: no grant to another principal",

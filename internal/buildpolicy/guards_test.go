@@ -186,3 +186,65 @@ func TestMergeJoinsOnlyIdenticalScopes(t *testing.T) {
 		t.Errorf("merged to %v, first %v", sids, got[0].Action)
 	}
 }
+
+// Session Manager: AWS documents ssm:SessionDocumentAccessCheck only as
+// BoolIfExists and says the condition must be on every statement that
+// allows ssm:StartSession. Packer's session is allowed whether or not the
+// request carries the key; the shell document (named, or the default when
+// none is) and any other document are refused by resource alone; a request
+// that turns the check off is refused.
+func TestSessionManagerDocumentCheck(t *testing.T) {
+	t.Parallel()
+	tmpl, err := packertemplate.Load("../../testdata/templates/tagged-ssm.pkr.hcl", packertemplate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Derive(tmpl, awsfacts.PartitionAWS, catAccount, "us-east-1")
+	const (
+		instance = "arn:aws:ec2:us-east-1:123456789012:instance/i-0build"
+		shell    = "arn:aws:ssm:us-east-1:123456789012:document/SSM-SessionManagerRunShell"
+		forward  = "arn:aws:ssm:us-east-1::document/AWS-StartPortForwardingSession"
+	)
+	for _, scope := range []string{"", runID} {
+		doc := BuildRolePolicy(BuildParams{Partition: awsfacts.PartitionAWS, AccountID: catAccount, Regions: d.Regions, Grants: d.Grants,
+			PassRoleARNs: []string{testRole}, InstanceProfileARNs: []string{testProfile}, TagRunID: scope})
+		starts := 0
+		for _, st := range doc.Statement {
+			if !slices.Contains(st.Action, "ssm:StartSession") {
+				continue
+			}
+			starts++
+			if got := st.Condition["BoolIfExists"][KeySessionDocumentAccessCheck]; !slices.Equal(got, iampolicy.Values{"true"}) {
+				t.Errorf("scope %q: statement %s allows ssm:StartSession without BoolIfExists %s = true: %v", scope, st.Sid, KeySessionDocumentAccessCheck, st.Condition)
+			}
+		}
+		if starts < 2 {
+			t.Fatalf("scope %q: %d statements allow ssm:StartSession, want the instance's and the document's", scope, starts)
+		}
+		for _, c := range []struct {
+			name, resource, check string // check "": the request carries no key
+			want                  iampolicy.Decision
+		}{
+			{"instance, key unsaid", instance, "", iampolicy.Allow},
+			{"instance, check on", instance, "true", iampolicy.Allow},
+			{"instance, check off", instance, "false", iampolicy.ImplicitDeny},
+			{"port forwarding, key unsaid", forward, "", iampolicy.Allow},
+			{"port forwarding, check on", forward, "true", iampolicy.Allow},
+			{"shell named, key unsaid", shell, "", iampolicy.ImplicitDeny},
+			{"no document (the default shell), check on", shell, "true", iampolicy.ImplicitDeny},
+			{"another document", "arn:aws:ssm:us-east-1::document/AWS-StartInteractiveCommand", "true", iampolicy.ImplicitDeny},
+		} {
+			ctx := map[string][]string{iampolicy.KeyRequestedRegion: {"us-east-1"}}
+			if c.check != "" {
+				ctx[KeySessionDocumentAccessCheck] = []string{c.check}
+			}
+			if c.resource == instance {
+				ctx[KeyResourceTagRunID] = []string{runID}
+			}
+			got := iampolicy.Evaluate(iampolicy.Request{Action: "ssm:StartSession", Resource: c.resource, Context: ctx}, []iampolicy.Document{doc}, nil)
+			if got != c.want {
+				t.Errorf("scope %q: %s = %v, want %v", scope, c.name, got, c.want)
+			}
+		}
+	}
+}

@@ -69,7 +69,7 @@ func TestSessionsAreAuthorizedLikeIAM(t *testing.T) {
 }
 
 // A boundary caps a session's policies; AddRoleToInstanceProfile needs
-// iam:PassRole on the role, passed to EC2.
+// iam:PassRole on the role (a check that names no service).
 func TestBoundaryAndPassRole(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -79,7 +79,7 @@ func TestBoundaryAndPassRole(t *testing.T) {
 	must(admin.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("capped"), AssumeRolePolicyDocument: aws.String(rootTrust), PermissionsBoundary: aws.String(boundary)}))(t)
 	must(admin.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("vm"), AssumeRolePolicyDocument: aws.String(ec2Trust)}))(t)
 	s.PutRolePolicyDirect("capped", "p", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:*"],"Resource":"*"},
-		{"Effect":"Deny","Action":"iam:PassRole","Resource":"*","Condition":{"StringNotEquals":{"iam:PassedToService":"ec2.amazonaws.com"}}}]}`)
+		{"Effect":"Deny","Action":"iam:PassRole","Resource":"*","Condition":{"StringNotEquals":{"iam:PassedToService":"ec2.amazonaws.com"},"Null":{"iam:PassedToService":"false"}}}]}`)
 	out := must(stsClient(s).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::123456789012:role/capped"), RoleSessionName: aws.String("test")}))(t)
 	capped := iam.NewFromConfig(awsConfig(s, sessionCreds(out.Credentials)))
 	_, err := capped.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("vm")})

@@ -68,8 +68,12 @@ func addBoundary(t *testing.T, c *corpus) {
 		allow("launch-without-a-profile", "ec2:RunInstances", ec2+"instance/*", ctx())
 		allow("terminate-the-build-instance", "ec2:TerminateInstances", ec2+"instance/i-0build", ctx("ec2:InstanceProfile", profile))
 		allow("attach-to-the-chroot-runner", "ec2:AttachVolume", ec2+"instance/i-0runner", ctx("ec2:InstanceProfile", runnerProf))
-		allow("session-to-an-instance", "ssm:StartSession", ec2+"instance/i-0build", ctx(buildpolicy.KeySessionDocumentAccessCheck, "true"))
+		// AWS does not say whether StartSession carries the document check
+		// key: Packer's session passes with it and without it.
+		allow("session-to-an-instance", "ssm:StartSession", ec2+"instance/i-0build", ctx())
+		allow("session-to-an-instance-check-on", "ssm:StartSession", ec2+"instance/i-0build", ctx(buildpolicy.KeySessionDocumentAccessCheck, "true"))
 		allow("port-forwarding-document", "ssm:StartSession", "arn:aws:ssm:"+r+"::document/AWS-StartPortForwardingSession", ctx())
+		allow("port-forwarding-document-check-on", "ssm:StartSession", "arn:aws:ssm:"+r+"::document/AWS-StartPortForwardingSession", ctx(buildpolicy.KeySessionDocumentAccessCheck, "true"))
 		allow("end-own-session", "ssm:TerminateSession", session, ctx(buildpolicy.KeySessionOwner, userID))
 		allow("kms-via-ec2", "kms:Decrypt", key, ctx(via...))
 		allow("kms-grant-for-ec2", "kms:CreateGrant", key, ctx(append(via, buildpolicy.KeyGrantIsForAWSResource, "true")...))
@@ -81,16 +85,22 @@ func addBoundary(t *testing.T, c *corpus) {
 		allow("instance-role-reads-build-inputs", "s3:GetObject", "arn:aws:s3:::build-inputs/app.tar.gz", ctx())
 
 		// What the boundary cannot bind, and docs/ADMIN.md states.
-		residual("port-forwarding-to-any-instance", "ssm:StartSession", ec2+"instance/i-0prod", ctx(buildpolicy.KeySessionDocumentAccessCheck, "true"))
+		residual("port-forwarding-to-any-instance", "ssm:StartSession", ec2+"instance/i-0prod", ctx())
 		residual("stop-an-instance-without-a-profile", "ec2:StopInstances", ec2+"instance/i-0noprofile", ctx())
 		residual("share-an-ami", "ec2:ModifyImageAttribute", "arn:aws:ec2:"+r+"::image/ami-0any", ctx())
 		residual("copy-an-ami", "ec2:CopyImage", "arn:aws:ec2:"+r+"::image/ami-0any", ctx())
 		residual("push-an-ssh-key", "ec2-instance-connect:SendSSHPublicKey", ec2+"instance/i-0prod", ctx(buildpolicy.KeyOSUser, "ec2-user"))
 
 		// What a run role must never do, whatever its policy says.
-		deny("session-without-document-check", "ssm:StartSession", ec2+"instance/i-0prod", ctx())
-		deny("shell-document", "ssm:StartSession", "arn:aws:ssm:"+r+":"+account+":document/SSM-SessionManagerRunShell", ctx())
+		// The shell stays closed by the document's ARN alone: named, or
+		// implied when no document is named (Session Manager then checks
+		// the default shell document, the key true).
+		shell := "arn:aws:ssm:" + r + ":" + account + ":document/SSM-SessionManagerRunShell"
+		deny("session-with-the-document-check-off", "ssm:StartSession", ec2+"instance/i-0prod", ctx(buildpolicy.KeySessionDocumentAccessCheck, "false"))
+		deny("shell-document", "ssm:StartSession", shell, ctx())
+		deny("no-document-the-default-shell", "ssm:StartSession", shell, ctx(buildpolicy.KeySessionDocumentAccessCheck, "true"))
 		deny("interactive-command-document", "ssm:StartSession", "arn:aws:ssm:"+r+"::document/AWS-StartInteractiveCommand", ctx())
+		deny("interactive-command-document-check-on", "ssm:StartSession", "arn:aws:ssm:"+r+"::document/AWS-StartInteractiveCommand", ctx(buildpolicy.KeySessionDocumentAccessCheck, "true"))
 		deny("end-someone-elses-session", "ssm:TerminateSession", session, ctx(buildpolicy.KeySessionOwner, "AIDAEXAMPLEADMINUSER0"))
 		deny("send-a-command", "ssm:SendCommand", ec2+"instance/i-0prod", ctx())
 		deny("kms-decrypt-directly", "kms:Decrypt", key, ctx())

@@ -128,6 +128,7 @@ func addTemplates(t *testing.T, c *corpus, stats map[string]int) {
 					id := idOf(cl.line, cl.action, cl.resource)
 					v.request(c, id, cl.action, cl.resource, cl.context(tp), e)
 					if !cl.deny {
+						v.documentChecked(c, id, cl)
 						v.attacks(c, id, cl)
 					}
 				}
@@ -145,6 +146,46 @@ func usesRunProfile(t *packertemplate.Template) bool {
 		}
 	}
 	return false
+}
+
+// documentChecked adds Packer's StartSession (instance and document) with
+// ssm:SessionDocumentAccessCheck true: AWS does not say whether the request
+// carries the key, so the call must pass with it as without it.
+func (v variant) documentChecked(c *corpus, id string, cl call) {
+	if cl.action != "ssm:StartSession" {
+		return
+	}
+	ctx := cl.context(v.tp)
+	ctx[buildpolicy.KeySessionDocumentAccessCheck] = []string{"true"}
+	v.request(c, idOf(id, "document-check-true"), cl.action, cl.resource, ctx, allowPacker)
+}
+
+// sessionAttacks are Session Manager's: a session with the document check
+// turned off, the shell document named (the key unsaid) or implied (no
+// document named: with the check on every StartSession statement, Session
+// Manager checks the default SSM-SessionManagerRunShell, and the request
+// carries the key), and other documents. The documents are refused by
+// resource binding alone, whatever the key says.
+func (v variant) sessionAttacks(attack func(name, action, resource string, ctx map[string][]string, gap ...string), cl call, ctx map[string][]string) {
+	off := cloneCtx(ctx)
+	off[buildpolicy.KeySessionDocumentAccessCheck] = []string{"false"}
+	attack("ssm-document-check-off", cl.action, cl.resource, off)
+	docCtx := cloneCtx(ctx)
+	for k := range docCtx {
+		if strings.Contains(k, "esourceTag/") {
+			delete(docCtx, k)
+		}
+	}
+	checked := cloneCtx(docCtx)
+	checked[buildpolicy.KeySessionDocumentAccessCheck] = []string{"true"}
+	shell := "arn:aws:ssm:" + cl.region + ":" + account + ":document/SSM-SessionManagerRunShell"
+	attack("ssm-shell-document", cl.action, shell, docCtx)
+	attack("ssm-no-document", cl.action, shell, checked)
+	for _, doc := range []string{"AWS-StartInteractiveCommand", "AWS-StartSSHSession", "AWS-RunShellScript"} {
+		arn := "arn:aws:ssm:" + cl.region + "::document/" + doc
+		attack("ssm-"+doc, cl.action, arn, docCtx)
+		attack("ssm-"+doc+"-checked", cl.action, arn, checked)
+	}
 }
 
 // guarded are the instance calls bound to the run's instance profile.
@@ -209,20 +250,7 @@ func (v variant) attacks(c *corpus, id string, cl call) {
 			attack("kms-other-alias", cl.action, cl.resource, otherAlias)
 		}
 	case cl.action == "ssm:StartSession" && kind == "instance":
-		noCheck := cloneCtx(ctx)
-		delete(noCheck, buildpolicy.KeySessionDocumentAccessCheck)
-		attack("ssm-no-document-check", cl.action, cl.resource, noCheck)
-		docCtx := cloneCtx(ctx)
-		delete(docCtx, buildpolicy.KeySessionDocumentAccessCheck)
-		for k := range docCtx {
-			if strings.Contains(k, "esourceTag/") {
-				delete(docCtx, k)
-			}
-		}
-		attack("ssm-shell-document", cl.action, "arn:aws:ssm:"+cl.region+":"+account+":document/SSM-SessionManagerRunShell", docCtx)
-		for _, doc := range []string{"AWS-StartInteractiveCommand", "AWS-StartSSHSession", "AWS-RunShellScript"} {
-			attack("ssm-"+doc, cl.action, "arn:aws:ssm:"+cl.region+"::document/"+doc, docCtx)
-		}
+		v.sessionAttacks(attack, cl, ctx)
 	case cl.action == "ssm:TerminateSession":
 		others := cloneCtx(ctx)
 		others[buildpolicy.KeySessionOwner] = []string{"AIDAEXAMPLEADMINUSER0"}

@@ -149,7 +149,8 @@ func Checks(action string, p url.Values, d Directory) []Check {
 				delete(pass.Context, k)
 			}
 		}
-		pass.Context["iam:PassedToService"] = []string{"ec2.amazonaws.com"}
+		// The API reference names the associated resource of this check;
+		// AWS does not say it carries iam:PassedToService, so it has none.
 		pass.Context["iam:AssociatedResourceARN"] = []string{fmt.Sprintf("arn:%s:ec2:*:%s:instance/*", d.Partition(), d.Account())}
 		return []Check{profileCheck(d, action, p.Get("InstanceProfileName"), ""), pass}
 	case "RemoveRoleFromInstanceProfile", "GetInstanceProfile", "DeleteInstanceProfile", "ListInstanceProfileTags", "UntagInstanceProfile":

@@ -56,7 +56,7 @@ resource "aws_iam_policy" "boundary" {
           "Action": "ssm:StartSession",
           "Resource": "arn:aws-us-gov:ec2:*:123456789012:instance/*",
           "Condition": {
-            "Bool": {
+            "BoolIfExists": {
               "ssm:SessionDocumentAccessCheck": "true"
             }
           }
@@ -65,7 +65,12 @@ resource "aws_iam_policy" "boundary" {
           "Sid": "PortForwardingDocument",
           "Effect": "Allow",
           "Action": "ssm:StartSession",
-          "Resource": "arn:aws-us-gov:ssm:*::document/AWS-StartPortForwardingSession"
+          "Resource": "arn:aws-us-gov:ssm:*::document/AWS-StartPortForwardingSession",
+          "Condition": {
+            "BoolIfExists": {
+              "ssm:SessionDocumentAccessCheck": "true"
+            }
+          }
         },
         {
           "Sid": "EndOwnSessions",
@@ -323,7 +328,7 @@ resource "aws_iam_role_policy" "bootstrap" {
           "Action": "iam:PassRole",
           "Resource": "arn:aws-us-gov:iam::123456789012:role/ci/images/img-*",
           "Condition": {
-            "StringEquals": {
+            "StringEqualsIfExists": {
               "iam:PassedToService": "ec2.amazonaws.com"
             }
           }

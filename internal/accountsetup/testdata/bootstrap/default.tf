@@ -55,7 +55,7 @@ resource "aws_iam_policy" "boundary" {
           "Action": "ssm:StartSession",
           "Resource": "arn:aws:ec2:*:123456789012:instance/*",
           "Condition": {
-            "Bool": {
+            "BoolIfExists": {
               "ssm:SessionDocumentAccessCheck": "true"
             }
           }
@@ -64,7 +64,12 @@ resource "aws_iam_policy" "boundary" {
           "Sid": "PortForwardingDocument",
           "Effect": "Allow",
           "Action": "ssm:StartSession",
-          "Resource": "arn:aws:ssm:*::document/AWS-StartPortForwardingSession"
+          "Resource": "arn:aws:ssm:*::document/AWS-StartPortForwardingSession",
+          "Condition": {
+            "BoolIfExists": {
+              "ssm:SessionDocumentAccessCheck": "true"
+            }
+          }
         },
         {
           "Sid": "EndOwnSessions",
@@ -319,7 +324,7 @@ resource "aws_iam_role_policy" "bootstrap" {
           "Action": "iam:PassRole",
           "Resource": "arn:aws:iam::123456789012:role/buildrole/buildrole-*",
           "Condition": {
-            "StringEquals": {
+            "StringEqualsIfExists": {
               "iam:PassedToService": "ec2.amazonaws.com"
             }
           }
