@@ -69,7 +69,9 @@ func TestTrustThatNeverPropagatesIsTornDown(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	w.srv.SetPropagationDelay(time.Hour)
-	w.tune = func(o *stsauth.Options) { o.PropagationTimeout = 600 * time.Millisecond }
+	// Long enough for the poll at once and the one a second later on a
+	// loaded machine.
+	w.tune = func(o *stsauth.Options) { o.PropagationTimeout = 2 * time.Second }
 	code, out, _ := w.run(context.Background(), "up")
 	if code != cli.ExitFailed {
 		t.Fatalf("exit %d:\n%s", code, out)
