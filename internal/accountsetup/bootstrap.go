@@ -76,6 +76,9 @@ const (
 	// SidBoundaryDenyOutsideRegions keeps EC2, KMS and SSM in the
 	// regions given at bootstrap.
 	SidBoundaryDenyOutsideRegions = "DenyOutsideRegions"
+	// SidBoundaryDenyOtherInstanceTypes keeps launches to the instance
+	// types given at bootstrap.
+	SidBoundaryDenyOtherInstanceTypes = "DenyOtherInstanceTypes"
 )
 
 // DefaultInstanceActions are what the SSM agent on a build VM needs to
@@ -162,6 +165,9 @@ type BootstrapParams struct {
 	// ShareAccounts are the accounts run roles may share snapshots with
 	// (snapshot_users); default none. Public sharing is never allowed.
 	ShareAccounts []string
+	// InstanceTypes are the instance types run roles may launch, as IAM's
+	// StringLike matches them ("t3.micro", "t3.*"); default: any.
+	InstanceTypes []string
 }
 
 // Bootstrap is the generated account setup.
@@ -203,6 +209,7 @@ type Bootstrap struct {
 	regions      []string // the boundary's regions; none: any
 	// shareAccounts may receive the run's snapshots.
 	shareAccounts []string
+	instanceTypes []string // the boundary's instance types; none: any
 }
 
 // Limits that the names must respect (IAM's quotas).
@@ -220,6 +227,8 @@ var (
 	bsIDRE        = regexp.MustCompile(`^[1-9][0-9]{0,19}$`)
 	bsActionRE    = regexp.MustCompile(`^[A-Za-z0-9-]+:[A-Za-z0-9]+$`)
 	bsAudienceRE  = regexp.MustCompile(`^[\x21-\x7E]+$`)
+	// An instance type ("m7g.2xlarge") or a StringLike pattern of one.
+	bsInstanceTypeRE = regexp.MustCompile(`^[a-z0-9*?][a-z0-9.*?-]{0,63}$`)
 )
 
 // NewBootstrap validates p, applies the defaults and generates the trust
@@ -325,6 +334,11 @@ func (p BootstrapParams) validate() (validated, error) {
 			fail("share account", "%q is not a 12-digit account id", a)
 		}
 	}
+	for _, it := range p.InstanceTypes {
+		if !bsInstanceTypeRE.MatchString(it) || strings.Trim(it, "*?.") == "" {
+			fail("instance type", "%q is not an instance type or a pattern of one (want e.g. t3.micro or t3.*; leave the flag out to allow any)", it)
+		}
+	}
 	return v, errors.Join(errs...)
 }
 
@@ -348,6 +362,7 @@ func (p BootstrapParams) named(providerHost string) *Bootstrap {
 		accountID:        p.AccountID,
 		regions:          sortedUnique(p.Regions),
 		shareAccounts:    sortedUnique(p.ShareAccounts),
+		instanceTypes:    sortedUnique(p.InstanceTypes),
 	}
 	iamARN := func(resource string) string {
 		return fmt.Sprintf("arn:%s:iam::%s:%s", p.Partition, p.AccountID, resource)
@@ -369,7 +384,7 @@ func (b *Bootstrap) checkSizes() error {
 		return fmt.Errorf("bootstrap permission policy is %d characters without whitespace; IAM allows %d per role: shorten the path or prefix", n, iampolicy.MaxInlineRolePolicySize)
 	}
 	if n := iampolicy.Size(b.Boundary.JSON()); n > iampolicy.MaxManagedPolicySize {
-		return fmt.Errorf("permissions boundary is %d characters without whitespace; IAM allows %d per managed policy: list fewer instance actions, regions or share accounts", n, iampolicy.MaxManagedPolicySize)
+		return fmt.Errorf("permissions boundary is %d characters without whitespace; IAM allows %d per managed policy: list fewer instance actions, regions, share accounts or instance types", n, iampolicy.MaxManagedPolicySize)
 	}
 	return nil
 }
@@ -639,8 +654,20 @@ func (b *Bootstrap) boundaryPolicy(catalogue, instance []string) iampolicy.Docum
 			Condition: iampolicy.Condition{"StringNotEquals": {iampolicy.KeyRequestedRegion: slices.Clone(b.regions)}},
 		})
 	}
-	// Packer re-tags its own resources with the same values, which passes.
+	if len(b.instanceTypes) > 0 {
+		// Only the instance resource carries the type, and it always does:
+		// a launch without the key is denied too.
+		stmts = append(stmts, iampolicy.Statement{
+			Sid: SidBoundaryDenyOtherInstanceTypes, Effect: iampolicy.EffectDeny,
+			Action:    iampolicy.Values{"ec2:RunInstances"},
+			Resource:  iampolicy.Values{fmt.Sprintf("arn:%s:ec2:*:*:instance/*", b.partition)},
+			Condition: iampolicy.Condition{"StringNotLike": {buildpolicy.KeyInstanceType: slices.Clone(b.instanceTypes)}},
+		})
+	}
+	// Packer re-tags its own resources with the same values, which passes;
+	// removing the run's id or expiry does not.
 	stmts = append(stmts, keepRunTags("ec2:CreateTags")...)
+	stmts = append(stmts, buildpolicy.RunTagRemovalDenials()...)
 	return iampolicy.Document{Version: iampolicy.Version, Statement: stmts}
 }
 

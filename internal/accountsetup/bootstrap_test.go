@@ -326,6 +326,8 @@ func TestBootstrapBoundaryCapsRunRoles(t *testing.T) {
 			resource, ctx = "arn:aws:ssm:us-east-1:123456789012:session/b-1", map[string][]string{"aws:userid": {"AROA1:b"}, buildpolicy.KeySessionOwner: {"AROA1:b"}}
 		case strings.HasPrefix(a, "kms:"):
 			ctx = map[string][]string{buildpolicy.KeyViaService: {"ec2.us-east-1.amazonaws.com"}, buildpolicy.KeyGrantIsForAWSResource: {"true"}}
+		case a == "ec2:DeleteTags":
+			ctx = map[string][]string{buildpolicy.KeyTagKeys: {"Purpose"}} // run_volume_tags
 		}
 		if got := eval(a, resource, ctx); got != iampolicy.Allow {
 			t.Errorf("catalogue action %s on %s under the boundary = %v, want Allow", a, resource, got)
@@ -367,7 +369,7 @@ func TestBootstrapBoundaryCapsRunRoles(t *testing.T) {
 	// PassRole and GetInstanceProfile.
 	allowed := append(append(buildpolicy.CatalogueActions(), DefaultInstanceActions()...), iampolicy.ActionPassRole, iampolicy.ActionGetInstanceProfile)
 	for _, s := range b.Boundary.Statement {
-		if s.Effect == iampolicy.EffectDeny && (s.Sid == SidDenyRunIDRewrite || s.Sid == SidDenyExpiryRewrite) {
+		if s.Effect == iampolicy.EffectDeny && slices.Contains([]string{SidDenyRunIDRewrite, SidDenyExpiryRewrite, buildpolicy.SidDenyRunTagRemoval, buildpolicy.SidDenyRemovingEveryTag}, s.Sid) {
 			continue // a Deny only narrows
 		}
 		if s.Effect != iampolicy.EffectAllow || len(s.NotAction) > 0 || len(s.NotResource) > 0 {
@@ -404,6 +406,54 @@ func TestBootstrapBoundaryInstanceActions(t *testing.T) {
 	}
 	if diff := cmp.Diff(iampolicy.Values{"logs:PutLogEvents", "s3:GetObject"}, instance.Action); diff != "" {
 		t.Errorf("instance actions deduplicated case-insensitively and sorted (-want +got):\n%s", diff)
+	}
+}
+
+// --instance-type bounds what any run role may launch; without it, any
+// type. Whatever the flags, a run role removes no run id or expiry and never
+// every tag at once, and other tags stay removable.
+func TestBootstrapBoundaryInstanceTypesAndTags(t *testing.T) {
+	t.Parallel()
+	everything := iampolicy.Document{Version: iampolicy.Version, Statement: []iampolicy.Statement{{Effect: iampolicy.EffectAllow, Action: iampolicy.Values{"*"}, Resource: iampolicy.Values{"*"}}}}
+	const instances, volumes = "arn:aws:ec2:us-east-1:123456789012:instance/*", "arn:aws:ec2:us-east-1:123456789012:volume/*"
+	for _, c := range []struct {
+		types    []string
+		resource string
+		ctx      map[string][]string
+		want     iampolicy.Decision
+	}{
+		{nil, instances, map[string][]string{buildpolicy.KeyInstanceType: {"u-24tb1.112xlarge"}}, iampolicy.Allow},
+		{[]string{"t3.*", "m5.large"}, instances, map[string][]string{buildpolicy.KeyInstanceType: {"t3.micro"}}, iampolicy.Allow},
+		{[]string{"t3.*", "m5.large"}, instances, map[string][]string{buildpolicy.KeyInstanceType: {"m5.large"}}, iampolicy.Allow},
+		{[]string{"t3.*", "m5.large"}, instances, map[string][]string{buildpolicy.KeyInstanceType: {"m5.24xlarge"}}, iampolicy.ExplicitDeny},
+		{[]string{"t3.*", "m5.large"}, instances, map[string][]string{buildpolicy.KeyInstanceType: {"p5.48xlarge"}}, iampolicy.ExplicitDeny},
+		{[]string{"t3.*", "m5.large"}, instances, nil, iampolicy.ExplicitDeny},
+		{[]string{"t3.*", "m5.large"}, volumes, nil, iampolicy.Allow},
+	} {
+		b := bsNew(t, func(p *BootstrapParams) { p.InstanceTypes = c.types })
+		got := iampolicy.Evaluate(iampolicy.Request{Action: "ec2:RunInstances", Resource: c.resource, Context: c.ctx}, []iampolicy.Document{everything}, &b.Boundary)
+		if got != c.want {
+			t.Errorf("types %v: RunInstances on %s with %v = %v, want %v", c.types, c.resource, c.ctx, got, c.want)
+		}
+	}
+	b := bsNew(t, nil)
+	for _, c := range []struct {
+		keys []string
+		want iampolicy.Decision
+	}{
+		{[]string{"Purpose"}, iampolicy.Allow},
+		{[]string{"Purpose", "buildrole:run-id"}, iampolicy.ExplicitDeny},
+		{[]string{"buildrole:expires-at"}, iampolicy.ExplicitDeny},
+		{nil, iampolicy.ExplicitDeny}, // DeleteTags naming no key removes every tag
+	} {
+		ctx := map[string][]string{}
+		if c.keys != nil {
+			ctx[buildpolicy.KeyTagKeys] = c.keys
+		}
+		got := iampolicy.Evaluate(iampolicy.Request{Action: "ec2:DeleteTags", Resource: volumes, Context: ctx}, []iampolicy.Document{everything}, &b.Boundary)
+		if got != c.want {
+			t.Errorf("DeleteTags of %v = %v, want %v", c.keys, got, c.want)
+		}
 	}
 }
 
@@ -558,6 +608,9 @@ func TestNewBootstrapRejects(t *testing.T) {
 		{"wildcard audience", func(p *BootstrapParams) { p.Audience = "*" }, "audience"},
 		{"wildcard instance action", func(p *BootstrapParams) { p.InstanceActions = []string{"s3:*"} }, "instance actions"},
 		{"any instance action", func(p *BootstrapParams) { p.InstanceActions = []string{"*"} }, "instance actions"},
+		{"any instance type", func(p *BootstrapParams) { p.InstanceTypes = []string{"*"} }, "instance type"},
+		{"instance type with a space", func(p *BootstrapParams) { p.InstanceTypes = []string{"t3. micro"} }, "instance type"},
+		{"instance type in capitals", func(p *BootstrapParams) { p.InstanceTypes = []string{"T3.MICRO"} }, "instance type"},
 		{"bootstrap role under its own grants", func(p *BootstrapParams) { p.Path = "/" }, "bootstrap role name"},
 		{"trust policy too large", func(p *BootstrapParams) {
 			for i := range 60 {

@@ -75,7 +75,7 @@ var bsRenderCases = []struct {
 		OwnerID: "123456", RepositoryID: "456789",
 		Subjects: []string{"ref:refs/heads/main", "ref:refs/heads/release/*", "environment:prod"},
 		Path:     "/ci/images/", NamePrefix: "img", RoleName: "img-bootstrap-gov", BoundaryName: "img-boundary",
-		ChainMode: true,
+		ChainMode: true, InstanceTypes: []string{"t3.*", "m7g.large", "c7i.*large"},
 	}},
 	{"existing-provider-ghes", BootstrapParams{
 		AccountID: bsAccount, Repository: "octo/app", Issuer: "https://ghe.example.com/_services/token",

@@ -323,13 +323,116 @@ func runResources(a arnCtx, s packertemplate.Source) []string {
 	} else if needsKeyPair(s) {
 		out = append(out, a.ec2("key-pair", keyPairName(s)))
 	}
-	if ami, ok := s.Str("source_ami"); ok && !s.Has("source_ami_filter") {
-		out = append(out, a.ec2("image", ami))
-	} else {
-		out = append(out, a.ec2("image", "*"))
+	if ami, ok := s.Str("source_ami"); ok && !imageAtBuild(s) {
+		out = append(out, a.ec2("image", ami)) // else LaunchImage's row
 	}
 	if spot(s) {
 		out = append(out, a.ec2("launch-template", "*"))
+	}
+	return out
+}
+
+// imageAtBuild: the source AMI is found at build time (source_ami_filter,
+// or a source_ami not known before the build); a literal source_ami is
+// bound by its ARN in runResources.
+func imageAtBuild(s packertemplate.Source) bool {
+	_, ok := s.Str("source_ami")
+	return !ok || s.Has("source_ami_filter")
+}
+
+var accountID = regexp.MustCompile(`^[0-9]{12}$`)
+
+// imageOwners are the ec2:Owner values the image a source finds at build
+// time may carry: its source_ami_filter's owners, "self" being the
+// account. EC2 shows partner images (Canonical's, for one) under Amazon's
+// alias, so naming another account also admits "amazon", whose images are
+// public. ok is false when nothing binds the image: no filter, owners not
+// known before the build, or an owner IAM shows otherwise (an alias but
+// amazon and aws-marketplace).
+func imageOwners(a arnCtx, s packertemplate.Source) (owners []string, ok bool) {
+	f, has := s.Options["source_ami_filter"]
+	if !has || len(f.Blocks) != 1 {
+		return nil, false
+	}
+	v, has := f.Blocks[0]["owners"]
+	if !has || !v.Known || len(v.List) == 0 {
+		return nil, false
+	}
+	for _, o := range v.List {
+		switch {
+		case o == "self":
+			owners = append(owners, a.account)
+		case o == "amazon", o == "aws-marketplace":
+			owners = append(owners, o)
+		case accountID.MatchString(o):
+			owners = append(owners, o)
+			if o != a.account {
+				owners = append(owners, "amazon")
+			}
+		default:
+			return nil, false
+		}
+	}
+	return sortedSet(owners), true
+}
+
+// ownedImages binds the image found at build time to its filter's owners;
+// nil when they are not known.
+func ownedImages(a arnCtx, s packertemplate.Source) iampolicy.Condition {
+	if owners, ok := imageOwners(a, s); ok {
+		return iampolicy.Condition{iampolicy.OpStringEquals: {KeyOwner: owners}}
+	}
+	return nil
+}
+
+// instanceTypes are the types a source may launch: instance_type and
+// spot_instance_types. ok is false when one is set but not known before
+// the build, or none is set.
+func instanceTypes(s packertemplate.Source) (types []string, ok bool) {
+	if s.Has("instance_type") {
+		t, known := s.Str("instance_type")
+		if !known {
+			return nil, false
+		}
+		types = append(types, t)
+	}
+	if s.Has("spot_instance_types") {
+		ts, known := s.StrList("spot_instance_types")
+		if !known {
+			return nil, false
+		}
+		types = append(types, ts...)
+	}
+	types = slices.DeleteFunc(types, func(t string) bool { return t == "" })
+	return sortedSet(types), len(types) > 0
+}
+
+// launchTypes binds the launched instance to the template's instance
+// types. The key is on the instance resource only, hence IfExists: the
+// statement's other resources (volumes, subnet, image) carry none.
+func launchTypes(_ arnCtx, s packertemplate.Source) iampolicy.Condition {
+	if ts, ok := instanceTypes(s); ok {
+		return iampolicy.Condition{"StringEqualsIfExists": {KeyInstanceType: ts}}
+	}
+	return nil
+}
+
+// registeredSnapshots are what amazon-instance registers: its AMI, and the
+// snapshots its ami_block_device_mappings name (an instance-store AMI
+// comes from the bundle in S3, not from snapshots).
+func registeredSnapshots(a arnCtx, s packertemplate.Source) []string {
+	out := []string{a.ec2("image", "*")}
+	v, ok := s.Options["ami_block_device_mappings"]
+	if ok && v.Blocks == nil {
+		return append(out, a.ec2("snapshot", "*"))
+	}
+	for _, bd := range v.Blocks {
+		if id, ok := bd["snapshot_id"]; ok {
+			if !id.Known {
+				return append(out, a.ec2("snapshot", "*"))
+			}
+			out = append(out, a.ec2("snapshot", id.String))
+		}
 	}
 	return out
 }
@@ -572,8 +675,15 @@ var catalogue = []entry{
 		actions: []string{"ec2:DescribeInstanceTypeOfferings"}},
 
 	{sid: "RunInstance", why: "the build instance", step: "builder/common/step_run_source_instance.go", builders: instanceBuilders,
-		when: not(spot), res: runResources,
+		when: not(spot), res: runResources, cond: launchTypes,
 		actions: []string{"ec2:RunInstances"}},
+	{sid: "LaunchImage", why: "source_ami_filter, or a source_ami not known before the build (the image found at build time, bound to the filter's owners)",
+		step:     "builder/common/step_source_ami_info.go, step_run_source_instance.go, step_run_spot_instance.go",
+		builders: instanceBuilders, when: imageAtBuild, res: star("image"), cond: ownedImages,
+		actions: []string{"ec2:RunInstances"}},
+	{sid: "LaunchImage", why: "spot_price with source_ami_filter (the fleet's image)", step: "builder/common/step_run_spot_instance.go",
+		builders: instanceBuilders, when: allOf(spot, imageAtBuild), res: star("image"), cond: ownedImages,
+		actions: []string{"ec2:CreateFleet"}},
 	{sid: "InstanceLifecycle", why: "the build instance", step: "builder/common/step_run_source_instance.go, step_run_spot_instance.go (Cleanup)",
 		builders: instanceBuilders, when: always, res: star("instance"),
 		actions: []string{"ec2:TerminateInstances"}},
@@ -637,8 +747,12 @@ var catalogue = []entry{
 	{sid: "SwapVolumes", why: "use_create_image (root volume swap)", step: "builder/ebssurrogate/step_swap_volumes.go", builders: []string{"amazon-ebssurrogate"},
 		when: useCreateImage, res: kinds("instance", "volume"),
 		actions: []string{"ec2:AttachVolume", "ec2:DeleteVolume", "ec2:DetachVolume", "ec2:ModifyInstanceAttribute"}},
-	{sid: "RegisterImage", why: "the AMI", step: "builder/ebssurrogate/step_register_ami.go, builder/chroot/step_register_ami.go, builder/instance/step_register_ami.go",
-		builders: []string{"amazon-ebssurrogate", "amazon-chroot", "amazon-instance"}, when: not(useCreateImage), res: kinds("image", "snapshot"),
+	{sid: "RegisterImage", why: "the AMI, from the snapshots the build made (IAM has no key that ties them to the run, so any snapshot: Derive notes it when AMI attributes change)",
+		step:     "builder/ebssurrogate/step_register_ami.go, builder/chroot/step_register_ami.go",
+		builders: []string{"amazon-ebssurrogate", "amazon-chroot"}, when: not(useCreateImage), res: kinds("image", "snapshot"),
+		actions: []string{"ec2:RegisterImage"}},
+	{sid: "RegisterImage", why: "the AMI, from the bundle in s3_bucket (snapshots only as ami_block_device_mappings name them)", step: "builder/instance/step_register_ami.go",
+		builders: []string{"amazon-instance"}, when: always, res: registeredSnapshots,
 		actions: []string{"ec2:RegisterImage"}},
 	{sid: "SnapshotVolumes", why: "snapshots of the root volume", step: "builder/ebssurrogate/step_snapshot_volumes.go, builder/chroot/step_snapshot.go",
 		builders: []string{"amazon-ebssurrogate", "amazon-chroot"}, when: not(useCreateImage), res: kinds("snapshot", "volume"),
@@ -685,7 +799,7 @@ var catalogue = []entry{
 		builders: []string{"amazon-ebs"}, when: blockTrue("fast_launch", "enable_fast_launch"), res: anywhere,
 		actions: []string{"ec2:DescribeFastLaunchImages", "ec2:DescribeLaunchTemplates"}},
 	{sid: "Spot", why: "spot_price (launch template + instant EC2 Fleet; the fleet launches with RunInstances)", step: "builder/common/step_run_spot_instance.go",
-		builders: instanceBuilders, when: spot,
+		builders: instanceBuilders, when: spot, cond: launchTypes,
 		res: func(a arnCtx, s packertemplate.Source) []string {
 			return append(runResources(a, s), a.ec2("fleet", "*"), a.ec2("spot-instances-request", "*"))
 		},

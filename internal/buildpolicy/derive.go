@@ -2,12 +2,14 @@ package buildpolicy
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
 	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 	"github.com/buildrole/buildrole/internal/packertemplate"
+	"github.com/buildrole/buildrole/internal/run"
 )
 
 // Derived is the permission picture of one template.
@@ -40,8 +42,10 @@ func Derive(t *packertemplate.Template, partition, account, buildRegion string) 
 		d.checkRegions(s, label, buildRegion)
 		d.checkInstanceProfile(s, label)
 		d.noteSource(a, s, label)
+		d.checkRunVolumeTags(s, label)
 		gs.add(a, s, label)
 	}
+	d.noteRegisteredSharing(a, t.Sources)
 	d.Grants = gs.statements()
 	d.Regions = dedupe(d.Regions)
 	d.bindKMSToEC2(partition)
@@ -97,6 +101,60 @@ func (d *Derived) noteSource(a arnCtx, s packertemplate.Source, label string) {
 	if blockTrue("fast_launch", "enable_fast_launch")(s) {
 		d.Notes = append(d.Notes, fmt.Sprintf("%s: %s enables Windows fast launch: EC2 uses the AWSServiceRoleForEC2FastLaunch service-linked role, which must already exist (buildrole grants no iam:CreateServiceLinkedRole)", s.Pos, label))
 	}
+}
+
+// checkRunVolumeTags refuses the run's tags in run_volume_tags of an
+// amazon-ebsvolume source: the plugin removes run_volume_tags from
+// ebs_volumes after launch (builder/ebsvolume/step_tag_ebs_volumes.go), and
+// RunTagRemovalDenials deny removing a run's id and expiry.
+func (d *Derived) checkRunVolumeTags(s packertemplate.Source, label string) {
+	if s.Type != "amazon-ebsvolume" || !s.Has("ebs_volumes") {
+		return
+	}
+	runKey := func(k string) bool { return k == run.TagRunID || k == run.TagExpiresAt }
+	for _, name := range []string{"run_volume_tags", "run_volume_tag"} {
+		v, ok := s.Options[name]
+		if !ok {
+			continue
+		}
+		carries := refersTo(v, runTagsVar) || slices.ContainsFunc(slices.Collect(maps.Keys(v.Map)), runKey) ||
+			slices.ContainsFunc(v.Blocks, func(b map[string]packertemplate.Value) bool {
+				return runKey(b["key"].String) || refersTo(b["key"], runTagsVar)
+			})
+		if carries {
+			d.Errors = append(d.Errors, fmt.Sprintf("%s: %s: amazon-ebsvolume removes run_volume_tags from ebs_volumes after launch (builder/ebsvolume/step_tag_ebs_volumes.go), and a run's %s and %s may never be removed: keep the run's tags out of %s here (tag ebs_volumes with their own tags)", v.Pos, label, run.TagRunID, run.TagExpiresAt, name))
+		}
+	}
+}
+
+// noteRegisteredSharing notes what IAM cannot bind in RegisterImage: the
+// snapshots an AMI is registered from carry nothing that ties them to the
+// run, so while the template changes AMI attributes (launch permissions
+// among them), any snapshot of the account could leave as an AMI.
+func (d *Derived) noteRegisteredSharing(a arnCtx, sources []packertemplate.Source) {
+	anySnapshot, anyImage := a.ec2("snapshot", "snap-any"), a.ec2("image", "ami-any")
+	reg := slices.IndexFunc(sources, func(s packertemplate.Source) bool { return grantsOn(a, s, "ec2:RegisterImage", anySnapshot) })
+	shr := slices.IndexFunc(sources, func(s packertemplate.Source) bool { return grantsOn(a, s, "ec2:ModifyImageAttribute", anyImage) })
+	if reg < 0 || shr < 0 {
+		return
+	}
+	r, sh := sources[reg], sources[shr]
+	d.Notes = append(d.Notes, fmt.Sprintf("%s: %s.%s registers its AMI from snapshots, and IAM has no key that ties ec2:RegisterImage to the snapshots the build made; with %s the build may change any AMI's attributes, launch permissions too: it could register any snapshot of the account as an AMI and share it, past snapshot_users; change AMI attributes in a later step",
+		r.Pos, r.Type, r.Name, optionsText([]sourceOptions{{sh, imageAttributeOptions(sh)}}, &r)))
+}
+
+// grantsOn says whether a catalogue row grants action to s on resource.
+func grantsOn(a arnCtx, s packertemplate.Source, action, resource string) bool {
+	for _, e := range catalogue {
+		if !slices.Contains(e.actions, action) {
+			continue
+		}
+		res, ok := e.applies(a, s)
+		if ok && slices.ContainsFunc(res, func(r string) bool { return iampolicy.ResourceMatch(r, resource) }) {
+			return true
+		}
+	}
+	return false
 }
 
 // grantSet merges the catalogue rows that apply to a template's sources

@@ -7,6 +7,7 @@ import (
 
 	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/iampolicy"
+	"github.com/buildrole/buildrole/internal/run"
 )
 
 // packerEC2Actions is the minimal EC2 permission set of the Packer Amazon
@@ -76,7 +77,28 @@ const (
 	SidReadInstanceProfile = "ReadInstanceProfile"
 	// SidDenyOutsideSourceCIDRs refuses calls from outside allowed-source-cidrs.
 	SidDenyOutsideSourceCIDRs = "DenyOutsideSourceCIDRs"
+	// SidDenyRunTagRemoval and SidDenyRemovingEveryTag keep a resource's
+	// buildrole:run-id and buildrole:expires-at (RunTagRemovalDenials).
+	SidDenyRunTagRemoval    = "DenyRunTagRemoval"
+	SidDenyRemovingEveryTag = "DenyRemovingEveryTag"
 )
+
+// RunTagRemovalDenials deny removing buildrole:run-id or
+// buildrole:expires-at from an EC2 resource: with the run id removed,
+// CreateTags could give the resource another run's id, which scope: tags
+// and the boundary's DenyRunIDRewrite trust never to change. DeleteTags
+// carries the keys it removes in aws:TagKeys; one that names no key removes
+// every tag, so it is denied too. Other tags stay removable (Packer removes
+// run_volume_tags from ebs_volumes).
+func RunTagRemovalDenials() []iampolicy.Statement {
+	deny := func(sid string, c iampolicy.Condition) iampolicy.Statement {
+		return iampolicy.Statement{Sid: sid, Effect: iampolicy.EffectDeny, Action: iampolicy.Values{"ec2:DeleteTags"}, Resource: iampolicy.Values{"*"}, Condition: c}
+	}
+	return []iampolicy.Statement{
+		deny(SidDenyRunTagRemoval, iampolicy.Condition{"ForAnyValue:StringEquals": {KeyTagKeys: {run.TagRunID, run.TagExpiresAt}}}),
+		deny(SidDenyRemovingEveryTag, iampolicy.Condition{"Null": {KeyTagKeys: {"true"}}}),
+	}
+}
 
 // BuildParams describes what one Packer build may touch.
 type BuildParams struct {
@@ -127,10 +149,11 @@ func BuildRolePolicy(p BuildParams) iampolicy.Document {
 		grants = DefaultGrants()
 	}
 	var stmts []iampolicy.Statement
-	launches := false
+	launches, untags := false, false
 	copies := slices.ContainsFunc(grants, func(g Grant) bool { return slices.Contains(g.Actions, "ec2:CopyImage") })
 	for _, g := range grants {
 		launches = launches || slices.Contains(g.Actions, "ec2:RunInstances")
+		untags = untags || slices.Contains(g.Actions, "ec2:DeleteTags")
 		cond := g.Condition
 		if p.Grants != nil && slices.ContainsFunc(g.Actions, func(a string) bool { return slices.Contains(profileGuarded, a) }) {
 			cond = mergeCond(cond, profileGuard(p.InstanceProfileARNs))
@@ -176,6 +199,9 @@ func BuildRolePolicy(p BuildParams) iampolicy.Document {
 			Action:   iampolicy.Values{"ec2:RunInstances"},
 			Resource: iampolicy.Values{fmt.Sprintf("arn:%s:ec2:*:*:network-interface/eni-*", partition)},
 		})
+	}
+	if untags {
+		stmts = append(stmts, RunTagRemovalDenials()...)
 	}
 	if len(cidrs) > 0 {
 		stmts = append(stmts, iampolicy.Statement{

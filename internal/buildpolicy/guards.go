@@ -24,6 +24,14 @@ const (
 	KeyAddUserID                  = "ec2:Add/userId"
 	KeyAddGroup                   = "ec2:Add/group"
 	KeyInstanceProfile            = "ec2:InstanceProfile"
+	// KeyInstanceType is on the instance resource of RunInstances.
+	KeyInstanceType = "ec2:InstanceType"
+	// KeyOwner is on the image resource of RunInstances: an account id, or
+	// "amazon" / "aws-marketplace" for images EC2 shows under that alias.
+	KeyOwner = "ec2:Owner"
+	// KeyTagKeys lists the keys a tagging request names; for DeleteTags,
+	// the keys it removes.
+	KeyTagKeys = "aws:TagKeys"
 )
 
 // SessionDocumentCheck is the condition of every statement that allows
@@ -151,8 +159,9 @@ func widenings(a arnCtx, s packertemplate.Source, label string) []string {
 		note("kms_key_id", "a KMS key is not known before the build: EC2 may use every key of the account on the build's behalf (still only through EC2, never directly); name the keys by id, ARN or alias")
 	}
 	if slices.Contains(instanceBuilders, s.Type) {
-		if _, ok := s.Str("source_ami"); !ok || s.Has("source_ami_filter") {
-			note("source_ami_filter", "the source AMI is found at build time: the build may launch any AMI the account can use; give source_ami to bind it")
+		notedImage(a, s, note)
+		if _, ok := instanceTypes(s); !ok {
+			note("instance_type", "the instance type is not known before the build: the build may launch any instance type; give instance_type (and spot_instance_types) literally or through a variable with a value")
 		}
 		if s.Has("security_group_filter") {
 			note("security_group_filter", "security_group_filter: the build may launch into any security group of the build region; give security_group_ids to bind them")
@@ -165,6 +174,23 @@ func widenings(a arnCtx, s packertemplate.Source, label string) []string {
 		note("snapshot_users", "snapshot_users is not known before the build: snapshots may be shared with any account; give the accounts literally")
 	}
 	return out
+}
+
+// notedImage notes how far the image a source finds at build time is
+// bound.
+func notedImage(a arnCtx, s packertemplate.Source, note func(option, format string, args ...any)) {
+	if !imageAtBuild(s) {
+		return
+	}
+	option := "source_ami_filter"
+	if !s.Has(option) {
+		option = "source_ami"
+	}
+	if owners, ok := imageOwners(a, s); ok {
+		note(option, "the source AMI is found at build time: the build may launch any AMI owned by %s (ec2:Owner); give source_ami to bind it to one", strings.Join(owners, ", "))
+		return
+	}
+	note(option, "the source AMI is found at build time and no owner binds it (source_ami_filter owners not known before the build, or an alias IAM does not show): the build may launch any AMI the account can use; give source_ami, or the filter's owners literally")
 }
 
 // guardWhy says what each condition key stops, for `buildrole policy`.
@@ -182,6 +208,9 @@ var guardWhy = map[string]string{
 	KeyOSUser:                     "SSH keys only for the template's ssh_username",
 	iampolicy.KeyPassedToService:  "only to EC2, never to another service",
 	KeyInstanceProfile:            "only instances with this run's instance profile, or none: never one that carries another profile (production's)",
+	KeyInstanceType:               "only the template's instance types (instance_type, spot_instance_types): no larger or costlier instance",
+	KeyOwner:                      "only images of the source_ami_filter's owners (and, with an account named, partner images EC2 shows under Amazon's alias): no other account's private image can be launched, imaged and shared",
+	KeyTagKeys:                    "never removes buildrole:run-id or buildrole:expires-at, and never every tag at once (a DeleteTags naming no key)",
 }
 
 // staticWhy explains the statements that come from no catalogue row.
@@ -190,6 +219,8 @@ var staticWhy = map[string]string{
 	SidReadInstanceProfile:           "Packer reads the instance profile it was given (builder/common/step_iam_instance_profile.go)",
 	SidDenyOutsideSourceCIDRs:        "allowed-source-cidrs: calls from other networks are denied, except those AWS services make on the build's behalf (aws:ViaAWSService)",
 	SidDenyExistingNetworkInterfaces: "RunInstances creates the instance's network interface; attaching one that already exists (another instance's, production's) is denied",
+	SidDenyRunTagRemoval:             "buildrole:run-id and buildrole:expires-at are never removed: a removed run id could be replaced with this run's, moving another run's resource into it",
+	SidDenyRemovingEveryTag:          "a DeleteTags that names no key removes every tag, buildrole's too: denied",
 }
 
 // Explain says why statement st of a build policy is there: the

@@ -1,6 +1,7 @@
 package buildpolicy
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -184,6 +185,171 @@ func TestMergeJoinsOnlyIdenticalScopes(t *testing.T) {
 	}
 	if !slices.Equal(sids, []string{"A", "C", "D"}) || !slices.Equal(got[0].Action, iampolicy.Values{"ec2:DeregisterImage", "ec2:EnableImageDeprecation"}) {
 		t.Errorf("merged to %v, first %v", sids, got[0].Action)
+	}
+}
+
+// What may be launched follows the template: its instance types, and the
+// image its source_ami names or its source_ami_filter's owners; what the
+// template leaves open is noted and left unbound.
+func TestLaunchFollowsTheTemplate(t *testing.T) {
+	t.Parallel()
+	launch := func(doc iampolicy.Document, resource string, ctx map[string][]string) bool {
+		c := map[string][]string{iampolicy.KeyRequestedRegion: {"us-east-1"}}
+		for k, v := range ctx {
+			c[k] = v
+		}
+		return iampolicy.Evaluate(iampolicy.Request{Action: "ec2:RunInstances", Resource: resource, Context: c}, []iampolicy.Document{doc}, nil) == iampolicy.Allow
+	}
+	policy := func(d Derived) iampolicy.Document {
+		return BuildRolePolicy(BuildParams{Partition: awsfacts.PartitionAWS, AccountID: catAccount, Regions: d.Regions, Grants: d.Grants})
+	}
+	const instance, image = "arn:aws:ec2:us-east-1:" + catAccount + ":instance/*", "arn:aws:ec2:us-east-1::image/ami-0found"
+	typed := func(t string) map[string][]string { return map[string][]string{KeyInstanceType: {t}} }
+	owned := func(o string) map[string][]string { return map[string][]string{KeyOwner: {o}} }
+	for _, c := range []struct {
+		name, body string
+		allow      map[string]map[string][]string // resource|key=value → context
+		deny       map[string]map[string][]string
+		note       string
+	}{
+		{"filter owners", `source_ami_filter {
+    filters = { name = "x-*" }
+    owners  = ["self", "099720109477", "aws-marketplace"]
+  }
+  spot_instance_types = ["t3a.micro"]`,
+			map[string]map[string][]string{
+				instance + " t3.micro": typed("t3.micro"), instance + " t3a.micro": typed("t3a.micro"),
+				image + " self": owned(catAccount), image + " canonical": owned("099720109477"),
+				image + " alias": owned("amazon"), image + " marketplace": owned("aws-marketplace"),
+			},
+			map[string]map[string][]string{
+				instance + " p5": typed("p5.48xlarge"), image + " other": owned("999999999999"), image + " none": nil,
+			}, "any AMI owned by 099720109477, 123456789012, amazon, aws-marketplace"},
+		{"only amazon", `source_ami_filter {
+    filters = { name = "al2023-*" }
+    owners  = ["amazon"]
+  }`,
+			map[string]map[string][]string{image + " amazon": owned("amazon")},
+			map[string]map[string][]string{image + " self": owned(catAccount)}, "any AMI owned by amazon"},
+		{"owners unknown", `source_ami_filter {
+    filters = { name = "x-*" }
+    owners  = [timestamp()]
+  }
+  spot_instance_types = [timestamp()]`,
+			map[string]map[string][]string{image + " other": owned("999999999999"), instance + " p5": typed("p5.48xlarge")},
+			nil, "the instance type is not known before the build"},
+		{"an alias IAM does not show", `source_ami_filter {
+    filters = { name = "x-*" }
+    owners  = ["aws-backup-vault"]
+  }`,
+			map[string]map[string][]string{image + " other": owned("999999999999")}, nil, "no owner binds it"},
+		{"literal source_ami", `source_ami = "ami-0literal"`,
+			map[string]map[string][]string{"arn:aws:ec2:us-east-1::image/ami-0literal": nil},
+			map[string]map[string][]string{image + " self": owned(catAccount)}, ""},
+	} {
+		d, _ := deriveSource(t, c.body)
+		doc := policy(d)
+		for k, ctx := range c.allow {
+			if r, _, _ := strings.Cut(k, " "); !launch(doc, r, ctx) {
+				t.Errorf("%s: launch %s denied", c.name, k)
+			}
+		}
+		for k, ctx := range c.deny {
+			if r, _, _ := strings.Cut(k, " "); launch(doc, r, ctx) {
+				t.Errorf("%s: launch %s allowed", c.name, k)
+			}
+		}
+		if notes := strings.Join(d.Notes, "\n"); !strings.Contains(notes, c.note) {
+			t.Errorf("%s: notes %q lack %q", c.name, notes, c.note)
+		}
+	}
+}
+
+// RegisterImage: amazon-instance registers from its bundle and may name no
+// snapshot but its mappings'; builders that register from the snapshots
+// they made cannot be bound to them, which is noted where the template may
+// also share AMIs.
+func TestRegisterImageSnapshots(t *testing.T) {
+	t.Parallel()
+	register := func(d Derived, snapshot string) bool {
+		doc := BuildRolePolicy(BuildParams{Partition: awsfacts.PartitionAWS, AccountID: catAccount, Regions: d.Regions, Grants: d.Grants})
+		req := iampolicy.Request{Action: "ec2:RegisterImage", Resource: "arn:aws:ec2:us-east-1::snapshot/" + snapshot, Context: map[string][]string{iampolicy.KeyRequestedRegion: {"us-east-1"}}}
+		return iampolicy.Evaluate(req, []iampolicy.Document{doc}, nil) == iampolicy.Allow
+	}
+	src := func(typ string, opts map[string]packertemplate.Value) *packertemplate.Template {
+		known := func(s string) packertemplate.Value { return packertemplate.Value{Known: true, String: s} }
+		o := map[string]packertemplate.Value{"region": known("us-east-1"), "instance_type": known("m3.medium"), "source_ami": known("ami-1")}
+		maps.Copy(o, opts)
+		return &packertemplate.Template{Sources: []packertemplate.Source{{Type: typ, Name: "x", Options: o}}}
+	}
+	mapping := packertemplate.Value{Known: true, Blocks: []map[string]packertemplate.Value{{"device_name": {Known: true, String: "/dev/sdb"}, "snapshot_id": {Known: true, String: "snap-0data"}}}}
+	d := Derive(src("amazon-instance", nil), awsfacts.PartitionAWS, catAccount, "us-east-1")
+	if register(d, "snap-0prod") {
+		t.Error("amazon-instance may register an AMI from any snapshot")
+	}
+	d = Derive(src("amazon-instance", map[string]packertemplate.Value{"ami_block_device_mappings": mapping}), awsfacts.PartitionAWS, catAccount, "us-east-1")
+	if !register(d, "snap-0data") || register(d, "snap-0prod") {
+		t.Error("amazon-instance: want its mapping's snapshot only")
+	}
+	desc := map[string]packertemplate.Value{"ami_description": {Known: true, String: "x"}}
+	for _, typ := range []string{"amazon-ebssurrogate", "amazon-chroot"} {
+		d = Derive(src(typ, nil), awsfacts.PartitionAWS, catAccount, "us-east-1")
+		if !register(d, "snap-0build") || strings.Contains(strings.Join(d.Notes, "\n"), "registers its AMI from snapshots") {
+			t.Errorf("%s without AMI attributes: register %v, notes %q", typ, register(d, "snap-0build"), d.Notes)
+		}
+		d = Derive(src(typ, desc), awsfacts.PartitionAWS, catAccount, "us-east-1")
+		if !strings.Contains(strings.Join(d.Notes, "\n"), "could register any snapshot of the account as an AMI and share it") {
+			t.Errorf("%s with ami_description: notes %q", typ, d.Notes)
+		}
+	}
+}
+
+// Removing the run's id or expiry is denied wherever DeleteTags is granted;
+// an amazon-ebsvolume source that would remove them is refused.
+func TestRunTagsAreNeverRemoved(t *testing.T) {
+	t.Parallel()
+	doc, d := derivedPolicy(t, "../../testdata/templates/ebsvolume-ssm.pkr.hcl", "us-east-1")
+	if len(d.Errors) > 0 {
+		t.Fatal(d.Errors)
+	}
+	untag := func(keys ...string) iampolicy.Decision {
+		ctx := map[string][]string{iampolicy.KeyRequestedRegion: {"us-east-1"}}
+		if keys != nil {
+			ctx[KeyTagKeys] = keys
+		}
+		return iampolicy.Evaluate(iampolicy.Request{Action: "ec2:DeleteTags", Resource: "arn:aws:ec2:us-east-1:" + catAccount + ":volume/vol-1", Context: ctx}, []iampolicy.Document{doc}, nil)
+	}
+	for keys, want := range map[string]iampolicy.Decision{
+		"Purpose": iampolicy.Allow, "Purpose,buildrole:run-id": iampolicy.ExplicitDeny, "buildrole:expires-at": iampolicy.ExplicitDeny, "": iampolicy.ExplicitDeny,
+	} {
+		var ks []string
+		if keys != "" {
+			ks = strings.Split(keys, ",")
+		}
+		if got := untag(ks...); got != want {
+			t.Errorf("DeleteTags of %q = %v, want %v", keys, got, want)
+		}
+	}
+	doc, _ = derivedPolicy(t, "../../testdata/templates/basic-ebs.pkr.hcl", "us-east-1")
+	if slices.ContainsFunc(doc.Statement, func(s iampolicy.Statement) bool { return s.Sid == SidDenyRunTagRemoval }) {
+		t.Error("a policy without DeleteTags carries its denials")
+	}
+	for _, tags := range []string{"var.buildrole_run_tags", `{ "buildrole:run-id" = "x" }`} {
+		path := filepath.Join(t.TempDir(), "v.pkr.hcl")
+		src := "variable \"buildrole_run_tags\" {\n  type    = map(string)\n  default = {}\n}\n" +
+			"source \"amazon-ebsvolume\" \"v\" {\n  region = \"us-east-1\"\n  instance_type = \"t3.small\"\n  source_ami = \"ami-1\"\n  ssh_username = \"ec2-user\"\n" +
+			"  run_volume_tags = " + tags + "\n  ebs_volumes {\n    device_name = \"/dev/xvdf\"\n    volume_size = 1\n  }\n}\nbuild {\n  sources = [\"source.amazon-ebsvolume.v\"]\n}\n"
+		if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		tmpl, err := packertemplate.Load(path, packertemplate.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := Derive(tmpl, awsfacts.PartitionAWS, catAccount, "us-east-1")
+		if !strings.Contains(strings.Join(d.Errors, "\n"), "keep the run's tags out of run_volume_tags") {
+			t.Errorf("run_volume_tags = %s: errors %q", tags, d.Errors)
+		}
 	}
 }
 

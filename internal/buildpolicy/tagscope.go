@@ -223,10 +223,9 @@ func TagScopeErrors(t *packertemplate.Template, partition string) []string {
 	if partition == awsfacts.PartitionChina {
 		return []string{"scope: tags needs tags on create, which Packer does not use in aws-cn: use scope: region"}
 	}
-	const ref = "var.buildrole_run_tags"
 	needs := func(s packertemplate.Source, option string) {
 		v, ok := s.Options[option]
-		if ok && slices.Contains(v.Refs, ref) {
+		if ok && slices.Contains(v.Refs, runTagsVar) {
 			return
 		}
 		pos := s.Pos
@@ -248,10 +247,6 @@ func TagScopeErrors(t *packertemplate.Template, partition string) []string {
 		if s.Has("security_group_filter") {
 			errs = append(errs, fmt.Sprintf("%s: %s.%s: security_group_filter picks groups the run does not own, which scope: tags cannot bind: name them with security_group_ids, or use scope: region", s.Options["security_group_filter"].Pos, s.Type, s.Name))
 		}
-		if copies, shares := copyOptions(s), shareOptions(s); len(copies) > 0 && len(shares) > 0 {
-			errs = append(errs, fmt.Sprintf("%s: %s.%s: %s with %s: CopyImage has no condition key on its source AMI, so a copy of any AMI of the account could be tagged as this run's and then shared or changed: drop %s (share in a later step), or use scope: region",
-				s.Options[copies[0]].Pos, s.Type, s.Name, strings.Join(copies, ", "), strings.Join(shares, ", "), strings.Join(shares, ", ")))
-		}
 		if s.Has("ami_regions") && (s.Has("tags") || s.Has("snapshot_tags")) {
 			errs = append(errs, fmt.Sprintf("%s: %s.%s: with ami_regions, tags and snapshot_tags are applied to the copies' snapshots, which do not carry the run's tag (CopyImage copies AMI tags only): drop tags/snapshot_tags or use scope: region", s.Options["ami_regions"].Pos, s.Type, s.Name))
 		}
@@ -265,7 +260,71 @@ func TagScopeErrors(t *packertemplate.Template, partition string) []string {
 			errs = append(errs, fmt.Sprintf("%s: %s.%s: in aws-us-gov Packer tags the AMI after creating it: use scope: region", s.Pos, s.Type, s.Name))
 		}
 	}
+	return append(errs, publishErrors(t.Sources)...)
+}
+
+// runTagsVar is the variable buildrole sets to the run's tags
+// (PKR_VAR_buildrole_run_tags).
+const runTagsVar = "var.buildrole_run_tags"
+
+// sourceOptions are options of one source of a template.
+type sourceOptions struct {
+	s    packertemplate.Source
+	opts []string
+}
+
+// publishErrors refuse what would let a run publish an image it did not
+// build. The policy is the union of every source's grants, so one source's
+// copy or launch and another's sharing meet in it: decided over all sources.
+func publishErrors(sources []packertemplate.Source) []string {
+	var copies, shares, unbound []sourceOptions
+	for _, s := range sources {
+		if o := copyOptions(s); len(o) > 0 {
+			copies = append(copies, sourceOptions{s, o})
+		}
+		if o := shareOptions(s); len(o) > 0 {
+			shares = append(shares, sourceOptions{s, o})
+		}
+		if slices.Contains(instanceBuilders, s.Type) && imageAtBuild(s) {
+			if _, ok := imageOwners(arnCtx{}, s); !ok {
+				unbound = append(unbound, sourceOptions{s, nil})
+			}
+		}
+	}
+	if len(shares) == 0 {
+		return nil
+	}
+	var errs []string
+	shared := optionsText(shares, nil)
+	if len(copies) > 0 {
+		c := copies[0]
+		errs = append(errs, fmt.Sprintf("%s: %s.%s: %s with %s: CopyImage has no condition key on its source AMI, so a copy of any AMI of the account could be tagged as this run's and then shared or changed: drop %s (share in a later step), or use scope: region",
+			c.s.Options[c.opts[0]].Pos, c.s.Type, c.s.Name, optionsText(copies, &c.s), optionsText(shares, &c.s), shared))
+	}
+	if len(unbound) > 0 {
+		u := unbound[0].s
+		pos := u.Pos
+		if v, ok := u.Options["source_ami_filter"]; ok {
+			pos = v.Pos
+		}
+		errs = append(errs, fmt.Sprintf("%s: %s.%s: the source AMI is found at build time and no owner binds it, so with %s any AMI the account can use could be launched, imaged as this run's and shared: give source_ami or the source_ami_filter owners literally, drop %s (share in a later step), or use scope: region",
+			pos, u.Type, u.Name, optionsText(shares, &u), shared))
+	}
 	return errs
+}
+
+// optionsText lists the options of several sources: those of self bare,
+// the others' with their source ("ami_users in amazon-ebs.b").
+func optionsText(list []sourceOptions, self *packertemplate.Source) string {
+	var parts []string
+	for _, so := range list {
+		o := strings.Join(so.opts, ", ")
+		if self == nil || so.s.Type != self.Type || so.s.Name != self.Name || so.s.Build != self.Build {
+			o += " in " + so.s.Type + "." + so.s.Name
+		}
+		parts = append(parts, o)
+	}
+	return strings.Join(parts, "; ")
 }
 
 // copyOptions are the options of s that make Packer call CopyImage.
@@ -285,8 +344,18 @@ func copyOptions(s packertemplate.Source) []string {
 // shareOptions are the options of s that make Packer change an AMI's or a
 // snapshot's attributes, sharing among them.
 func shareOptions(s packertemplate.Source) []string {
+	return append(imageAttributeOptions(s), present(s, "snapshot_users", "snapshot_groups")...)
+}
+
+// imageAttributeOptions are the options of s that make Packer call
+// ModifyImageAttribute, which grants every attribute: sharing too.
+func imageAttributeOptions(s packertemplate.Source) []string {
+	return present(s, "ami_users", "ami_groups", "ami_org_arns", "ami_ou_arns", "ami_product_codes", "ami_description", "imds_support")
+}
+
+func present(s packertemplate.Source, names ...string) []string {
 	var out []string
-	for _, o := range []string{"ami_users", "ami_groups", "ami_org_arns", "ami_ou_arns", "ami_product_codes", "ami_description", "imds_support", "snapshot_users", "snapshot_groups"} {
+	for _, o := range names {
 		if s.Has(o) {
 			out = append(out, o)
 		}

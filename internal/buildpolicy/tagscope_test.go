@@ -103,6 +103,10 @@ func TestTagScopeRefusesTemplatesThatDoNotTag(t *testing.T) {
 		"encrypted-copy.pkr.hcl": {"force_deregister", "ami_regions, encrypt_boot with ami_users, snapshot_users: CopyImage has no condition key on its source AMI"},
 		"chroot.pkr.hcl":         {"supports amazon-ebs only"},
 		"spot-ssm.pkr.hcl":       {"does not support spot"},
+		// One source copies, another shares: the policy holds both.
+		"copy-share.pkr.hcl": {"amazon-ebs.copy: ami_regions with ami_users in amazon-ebs.share: CopyImage has no condition key"},
+		// The image is found at build time and no owner binds it.
+		"reimage-share.pkr.hcl": {"amazon-ebs.base: the source AMI is found at build time and no owner binds it, so with ami_users"},
 	}
 	for file, wants := range cases {
 		tmpl, err := packertemplate.Load("../../testdata/templates/"+file, packertemplate.Options{})
@@ -122,6 +126,11 @@ func TestTagScopeRefusesTemplatesThatDoNotTag(t *testing.T) {
 	tmpl, _ := packertemplate.Load("../../testdata/templates/tagged.pkr.hcl", packertemplate.Options{})
 	if errs := TagScopeErrors(tmpl, awsfacts.PartitionChina); len(errs) == 0 {
 		t.Error("aws-cn accepted")
+	}
+	// A filter bound to its owners may share: the launch is bound.
+	tmpl, _ = packertemplate.Load("../../testdata/templates/tagged-filter.pkr.hcl", packertemplate.Options{})
+	if errs := TagScopeErrors(tmpl, awsfacts.PartitionAWS); len(errs) > 0 {
+		t.Errorf("tagged-filter.pkr.hcl refused: %v", errs)
 	}
 }
 

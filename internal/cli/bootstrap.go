@@ -15,7 +15,7 @@ func runBootstrap(_ context.Context, env Env, args []string) int {
 			"action assumes, and the permissions boundary every run role carries. Calls nothing.")
 	fs := f.fs
 	var p accountsetup.BootstrapParams
-	var subjects, instanceActions, regions, shareAccounts listFlag
+	var subjects, instanceActions, regions, shareAccounts, instanceTypes listFlag
 	fs.StringVar(&p.Repository, "repository", "", "ORG/REPO whose workflows may use buildrole (required)")
 	fs.StringVar(&p.AccountID, "account-id", "", "12-digit AWS account id (required)")
 	fs.StringVar(&p.Partition, "partition", "aws", "AWS partition: aws, aws-cn, aws-us-gov, ...")
@@ -33,12 +33,13 @@ func runBootstrap(_ context.Context, env Env, args []string) int {
 	fs.Var(&instanceActions, "instance-action", "an action instance roles may ever be given (the boundary's ceiling for them); repeat (default: the SSM agent's actions and s3:GetObject)")
 	fs.Var(&regions, "region", "a region run roles may act in (every build region and ami_regions entry); repeat (default: any region)")
 	fs.Var(&shareAccounts, "share-account", "an account run roles may share snapshots with (snapshot_users); repeat (default: none; never public)")
+	fs.Var(&instanceTypes, "instance-type", "an instance type run roles may launch, or a pattern of them (t3.*); repeat (default: any)")
 	format := fs.String("format", "json", "json, cloudformation or terraform")
 	if done, code := f.parse(args); done {
 		return code
 	}
 	p.Subjects, p.InstanceActions = subjects.vals, instanceActions.vals
-	p.Regions, p.ShareAccounts = regions.vals, shareAccounts.vals
+	p.Regions, p.ShareAccounts, p.InstanceTypes = regions.vals, shareAccounts.vals, instanceTypes.vals
 	b, err := accountsetup.NewBootstrap(p)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "buildrole bootstrap: %v\n", err)

@@ -244,8 +244,8 @@ func TestBootstrapCommand(t *testing.T) {
 	if !strings.Contains(stderr, "warning") {
 		t.Errorf("wildcard subject gave no warning: %s", stderr)
 	}
-	// The boundary's regions and share accounts come from the flags.
-	code, stdout, stderr := runMain(t, "bootstrap", "--repository", "acme/images", "--account-id", "123456789012", "--region", "us-east-1", "--region", "eu-west-1", "--share-account", "210987654321")
+	// The boundary's regions, share accounts and instance types come from the flags.
+	code, stdout, stderr := runMain(t, "bootstrap", "--repository", "acme/images", "--account-id", "123456789012", "--region", "us-east-1", "--region", "eu-west-1", "--share-account", "210987654321", "--instance-type", "t3.*")
 	if code != cli.ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -276,8 +276,17 @@ func TestBootstrapCommand(t *testing.T) {
 			t.Errorf("%s in %s sharing with %q under the boundary = %v, want %v", c.action, c.region, c.share, got, c.want)
 		}
 	}
+	for typ, want := range map[string]iampolicy.Decision{"t3.large": iampolicy.Allow, "p5.48xlarge": iampolicy.ExplicitDeny} {
+		req := iampolicy.Request{Action: "ec2:RunInstances", Resource: "arn:aws:ec2:us-east-1:123456789012:instance/*", Context: map[string][]string{"aws:RequestedRegion": {"us-east-1"}, "ec2:InstanceType": {typ}}}
+		if got := iampolicy.Evaluate(req, []iampolicy.Document{everything}, &out.Boundary.Policy); got != want {
+			t.Errorf("launching a %s under the boundary = %v, want %v", typ, got, want)
+		}
+	}
 	if code, _, stderr := runMain(t, "bootstrap", "--repository", "acme/images", "--account-id", "123456789012", "--region", "mars-1"); code != cli.ExitUsage || !strings.Contains(stderr, "region") {
 		t.Errorf("bad region: exit %d %s", code, stderr)
+	}
+	if code, _, stderr := runMain(t, "bootstrap", "--repository", "acme/images", "--account-id", "123456789012", "--instance-type", "*"); code != cli.ExitUsage || !strings.Contains(stderr, "instance type") {
+		t.Errorf("any instance type: exit %d %s", code, stderr)
 	}
 }
 

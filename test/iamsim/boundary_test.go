@@ -18,10 +18,10 @@ func addBoundary(t *testing.T, c *corpus) {
 		Effect: iampolicy.EffectAllow, Action: iampolicy.Values{"*"}, Resource: iampolicy.Values{"*"},
 	}}})
 	for _, bv := range []struct {
-		name    string
-		regions []string
-	}{{"any-region", nil}, {"us-east-1-only", []string{"us-east-1"}}} {
-		b := bootstrapBoundary(t, func(p *accountsetup.BootstrapParams) { p.Regions = bv.regions })
+		name           string
+		regions, types []string
+	}{{"any-region", nil, nil}, {"us-east-1-t3", []string{"us-east-1"}, []string{"t3.*", "m5.large"}}} {
+		b := bootstrapBoundary(t, func(p *accountsetup.BootstrapParams) { p.Regions, p.InstanceTypes = bv.regions, bv.types })
 		pol := c.policy("boundary/"+bv.name, b.Boundary)
 		const r = "us-east-1"
 		ec2 := "arn:aws:ec2:" + r + ":" + account + ":"
@@ -64,8 +64,8 @@ func addBoundary(t *testing.T, c *corpus) {
 		session := "arn:aws:ssm:" + r + ":" + account + ":session/buildrole-77-1-0abc"
 
 		// What Packer does stays possible.
-		allow("launch-with-the-run-profile", "ec2:RunInstances", ec2+"instance/*", ctx("ec2:InstanceProfile", profile))
-		allow("launch-without-a-profile", "ec2:RunInstances", ec2+"instance/*", ctx())
+		allow("launch-with-the-run-profile", "ec2:RunInstances", ec2+"instance/*", ctx("ec2:InstanceProfile", profile, buildpolicy.KeyInstanceType, "t3.micro"))
+		allow("launch-without-a-profile", "ec2:RunInstances", ec2+"instance/*", ctx(buildpolicy.KeyInstanceType, "m5.large"))
 		allow("terminate-the-build-instance", "ec2:TerminateInstances", ec2+"instance/i-0build", ctx("ec2:InstanceProfile", profile))
 		allow("attach-to-the-chroot-runner", "ec2:AttachVolume", ec2+"instance/i-0runner", ctx("ec2:InstanceProfile", runnerProf))
 		// AWS does not say whether StartSession carries the document check
@@ -83,6 +83,7 @@ func addBoundary(t *testing.T, c *corpus) {
 		allow("pass-a-run-role-to-ec2", iampolicy.ActionPassRole, instRole, ctx(iampolicy.KeyPassedToService, "ec2.amazonaws.com"))
 		allow("read-a-run-profile", iampolicy.ActionGetInstanceProfile, profile, ctx())
 		allow("instance-role-reads-build-inputs", "s3:GetObject", "arn:aws:s3:::build-inputs/app.tar.gz", ctx())
+		allow("remove-run-volume-tags", "ec2:DeleteTags", ec2+"volume/vol-0build", ctx(buildpolicy.KeyTagKeys, "Purpose", buildpolicy.KeyTagKeys, "Team"))
 
 		// What the boundary cannot bind, and docs/ADMIN.md states.
 		residual("port-forwarding-to-any-instance", "ssm:StartSession", ec2+"instance/i-0prod", ctx())
@@ -90,6 +91,13 @@ func addBoundary(t *testing.T, c *corpus) {
 		residual("share-an-ami", "ec2:ModifyImageAttribute", "arn:aws:ec2:"+r+"::image/ami-0any", ctx())
 		residual("copy-an-ami", "ec2:CopyImage", "arn:aws:ec2:"+r+"::image/ami-0any", ctx())
 		residual("push-an-ssh-key", "ec2-instance-connect:SendSSHPublicKey", ec2+"instance/i-0prod", ctx(buildpolicy.KeyOSUser, "ec2-user"))
+		// No key ties a snapshot to the run: its data can leave as an AMI
+		// that is then shared (docs/ADMIN.md, the Share snapshots row).
+		residual("register-an-ami-from-any-snapshot", "ec2:RegisterImage", "arn:aws:ec2:"+r+"::snapshot/snap-0prod", ctx())
+		residual("launch-any-image", "ec2:RunInstances", "arn:aws:ec2:"+r+"::image/ami-0golden", ctx(buildpolicy.KeyOwner, otherAcct))
+		if bv.types == nil {
+			residual("launch-any-instance-type", "ec2:RunInstances", ec2+"instance/*", ctx(buildpolicy.KeyInstanceType, "u-24tb1.112xlarge"))
+		}
 
 		// What a run role must never do, whatever its policy says.
 		// The shell stays closed by the document's ARN alone: named, or
@@ -116,6 +124,10 @@ func addBoundary(t *testing.T, c *corpus) {
 		deny("launch-with-a-production-profile", "ec2:RunInstances", ec2+"instance/*", ctx("ec2:InstanceProfile", prodProf))
 		deny("rewrite-a-run-id", "ec2:CreateTags", ec2+"instance/i-0other", ctx(tags("aws:ResourceTag/", runTags(otherRunID), "aws:RequestTag/buildrole:run-id", runID, "aws:TagKeys", "buildrole:run-id")...))
 		deny("push-an-expiry-out", "ec2:CreateTags", ec2+"instance/i-0other", ctx(tags("aws:ResourceTag/", runTags(otherRunID), "aws:RequestTag/buildrole:expires-at", "2099-01-01T00:00:00Z", "aws:TagKeys", "buildrole:expires-at")...))
+		// Removing the run id first, then tagging: the run id never changes.
+		deny("remove-a-run-id", "ec2:DeleteTags", ec2+"instance/i-0other", ctx(tags("aws:ResourceTag/", runTags(otherRunID), buildpolicy.KeyTagKeys, "buildrole:run-id")...))
+		deny("remove-an-expiry", "ec2:DeleteTags", ec2+"instance/i-0other", ctx(tags("aws:ResourceTag/", runTags(otherRunID), buildpolicy.KeyTagKeys, "Name", buildpolicy.KeyTagKeys, "buildrole:expires-at")...))
+		deny("remove-every-tag", "ec2:DeleteTags", ec2+"instance/i-0other", ctx(tags("aws:ResourceTag/", runTags(otherRunID))...))
 		deny("pass-a-role-outside-the-path", iampolicy.ActionPassRole, "arn:aws:iam::"+account+":role/Admin", ctx(iampolicy.KeyPassedToService, "ec2.amazonaws.com"))
 		deny("pass-a-run-role-to-lambda", iampolicy.ActionPassRole, instRole, ctx(iampolicy.KeyPassedToService, "lambda.amazonaws.com"))
 		for _, a := range []string{"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:CreateServiceLinkedRole", "iam:TagRole"} {
@@ -128,6 +140,10 @@ func addBoundary(t *testing.T, c *corpus) {
 		deny("ssm:GetParameter", "ssm:GetParameter", "arn:aws:ssm:"+r+":"+account+":parameter/prod/db", ctx())
 		deny("ec2:DeleteVpc", "ec2:DeleteVpc", ec2+"vpc/vpc-0prod", ctx())
 		deny("ec2:AuthorizeSecurityGroupEgress", "ec2:AuthorizeSecurityGroupEgress", ec2+"security-group/sg-0prod", ctx())
+		if bv.types != nil {
+			deny("launch-a-type-outside-the-list", "ec2:RunInstances", ec2+"instance/*", ctx("ec2:InstanceProfile", profile, buildpolicy.KeyInstanceType, "p5.48xlarge"))
+			deny("launch-a-larger-m5", "ec2:RunInstances", ec2+"instance/*", ctx(buildpolicy.KeyInstanceType, "m5.24xlarge"))
+		}
 		if bv.regions != nil {
 			const far = "eu-west-1"
 			farCtx := ctx()

@@ -56,6 +56,14 @@ func runTags(id string) map[string]string {
 //	group=all        ... and groups (ec2:Add/group)
 //	osuser=NAME      EC2 Instance Connect user (ec2:osuser)
 //	profile=run|runner|none   the instance's profile (ec2:InstanceProfile)
+//	type=T           the instance type launched (ec2:InstanceType)
+//	owner=O          the image's owner, an account or alias (ec2:Owner)
+//	keys=A[,B]       the tag keys DeleteTags removes (aws:TagKeys); without
+//	                 it, DeleteTags names none and removes every tag
+//
+// scope=region|tags limits a line to one scope: a call the other scope
+// cannot tell from an attack. A line "refused tags" says scope: tags must
+// refuse the template; its scope=tags lines are the attacks it would allow.
 //
 // The rest follows from the action: the region, the caller, PassRole's
 // service, kms:ViaService (Packer never calls KMS; EC2 does for it),
@@ -68,9 +76,17 @@ type call struct {
 	deny                     bool
 	region, action, resource string
 	ann                      map[string]string
+	scope                    string // "": both
 }
 
-func readCalls(t *testing.T, path string) (region string, calls []call) {
+// callsFile is a .calls file read.
+type callsFile struct {
+	region      string
+	calls       []call
+	refusedTags bool // scope: tags must refuse the template
+}
+
+func readCalls(t *testing.T, path string) (cf callsFile) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -83,8 +99,12 @@ func readCalls(t *testing.T, path string) (region string, calls []call) {
 		if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
 			continue
 		}
-		if fields[0] == "region" {
-			region = fields[1]
+		switch {
+		case fields[0] == "region":
+			cf.region = fields[1]
+			continue
+		case len(fields) == 2 && fields[0] == "refused" && fields[1] == "tags":
+			cf.refusedTags = true
 			continue
 		}
 		c := call{line: n, ann: map[string]string{}}
@@ -101,14 +121,24 @@ func readCalls(t *testing.T, path string) (region string, calls []call) {
 			if !ok {
 				t.Fatalf("%s:%d: annotation %q is not key=value", path, n, kv)
 			}
+			if k == "scope" {
+				if v != "region" && v != "tags" {
+					t.Fatalf("%s:%d: scope=%s: want region or tags", path, n, v)
+				}
+				c.scope = v
+				continue
+			}
 			c.ann[k] = v
 		}
-		calls = append(calls, c)
+		cf.calls = append(cf.calls, c)
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return region, calls
+	if cf.region == "" {
+		cf.region = "us-east-1"
+	}
+	return cf
 }
 
 func expand(s, region string) string {
@@ -178,6 +208,12 @@ func (c call) context(tp tpl) map[string][]string {
 			ctx[buildpolicy.KeyAddGroup] = strings.Split(v, ",")
 		case "osuser":
 			ctx[buildpolicy.KeyOSUser] = []string{v}
+		case "type":
+			ctx[buildpolicy.KeyInstanceType] = []string{v}
+		case "owner":
+			ctx[buildpolicy.KeyOwner] = []string{v}
+		case "keys":
+			ctx[buildpolicy.KeyTagKeys] = strings.Split(v, ",")
 		case "profile":
 			switch v {
 			case "run":

@@ -77,11 +77,12 @@ func addTemplates(t *testing.T, c *corpus, stats map[string]int) {
 			t.Errorf("%s: %v", path, err)
 			continue
 		}
-		callsFile := filepath.Join(templates, name+".calls")
-		region, calls := "us-east-1", []call(nil)
-		if exists(callsFile) {
-			region, calls = readCalls(t, callsFile)
+		callsPath := filepath.Join(templates, name+".calls")
+		cf := callsFile{region: "us-east-1"}
+		if exists(callsPath) {
+			cf = readCalls(t, callsPath)
 		}
+		region, calls := cf.region, cf.calls
 		d := buildpolicy.Derive(tmpl, awsfacts.PartitionAWS, account, region)
 		if len(d.Errors) > 0 {
 			if calls != nil {
@@ -91,7 +92,7 @@ func addTemplates(t *testing.T, c *corpus, stats map[string]int) {
 			continue
 		}
 		if calls == nil {
-			t.Errorf("%s: no %s: write the calls Packer makes for it", path, callsFile)
+			t.Errorf("%s: no %s: write the calls Packer makes for it", path, callsPath)
 			continue
 		}
 		tp := tpl{name: name, hasProfile: usesRunProfile(tmpl)}
@@ -101,7 +102,11 @@ func addTemplates(t *testing.T, c *corpus, stats map[string]int) {
 				PassRoleARNs: []string{instRole}, InstanceProfileARNs: []string{profile},
 			}
 			if scope == "tags" {
-				if errs := buildpolicy.TagScopeErrors(tmpl, awsfacts.PartitionAWS); len(errs) > 0 {
+				errs := buildpolicy.TagScopeErrors(tmpl, awsfacts.PartitionAWS)
+				if cf.refusedTags && len(errs) == 0 {
+					t.Errorf("%s: says `refused tags`, but scope: tags accepts it", callsPath)
+				}
+				if len(errs) > 0 {
 					stats["refused-tags"]++
 					continue
 				}
@@ -121,6 +126,9 @@ func addTemplates(t *testing.T, c *corpus, stats map[string]int) {
 					v.id = idOf(name, scope, "boundary")
 				}
 				for _, cl := range calls {
+					if cl.scope != "" && cl.scope != scope {
+						continue
+					}
 					e := allowPacker
 					if cl.deny {
 						e = denyAttack
@@ -274,6 +282,26 @@ func (v variant) attacks(c *corpus, id string, cl call) {
 		prod := cloneCtx(ctx)
 		prod["ec2:InstanceProfile"] = []string{prodProf}
 		attack("instance-with-production-profile", cl.action, cl.resource, prod)
+	}
+	if _, ok := ctx[buildpolicy.KeyInstanceType]; ok && kind == "instance" {
+		big := cloneCtx(ctx)
+		big[buildpolicy.KeyInstanceType] = []string{"p5.48xlarge"}
+		attack("instance-type-not-the-templates", cl.action, cl.resource, big)
+	}
+	if _, ok := ctx[buildpolicy.KeyOwner]; ok && kind == "image" {
+		golden := cloneCtx(ctx)
+		golden[buildpolicy.KeyOwner] = []string{otherAcct}
+		attack("image-of-another-owner", cl.action, "arn:aws:ec2:"+cl.region+"::image/ami-0golden", golden)
+	}
+	if cl.action == "ec2:DeleteTags" {
+		for name, keys := range map[string][]string{"run-id": {"buildrole:run-id"}, "expiry": {"Purpose", "buildrole:expires-at"}, "every-tag": nil} {
+			untag := cloneCtx(ctx)
+			delete(untag, buildpolicy.KeyTagKeys)
+			if keys != nil {
+				untag[buildpolicy.KeyTagKeys] = keys
+			}
+			attack("remove-"+name, cl.action, cl.resource, untag)
+		}
 	}
 	if cl.action == "ec2:RunInstances" && kind == "instance" {
 		eni := cloneCtx(ctx)

@@ -157,6 +157,21 @@ resource "aws_iam_policy" "boundary" {
           "Resource": "*"
         },
         {
+          "Sid": "DenyOtherInstanceTypes",
+          "Effect": "Deny",
+          "Action": "ec2:RunInstances",
+          "Resource": "arn:aws-us-gov:ec2:*:*:instance/*",
+          "Condition": {
+            "StringNotLike": {
+              "ec2:InstanceType": [
+                "c7i.*large",
+                "m7g.large",
+                "t3.*"
+              ]
+            }
+          }
+        },
+        {
           "Sid": "DenyExpiryRewrite",
           "Effect": "Deny",
           "Action": "ec2:CreateTags",
@@ -183,6 +198,31 @@ resource "aws_iam_policy" "boundary" {
             },
             "StringNotEquals": {
               "aws:RequestTag/buildrole:run-id": "$${aws:ResourceTag/buildrole:run-id}"
+            }
+          }
+        },
+        {
+          "Sid": "DenyRunTagRemoval",
+          "Effect": "Deny",
+          "Action": "ec2:DeleteTags",
+          "Resource": "*",
+          "Condition": {
+            "ForAnyValue:StringEquals": {
+              "aws:TagKeys": [
+                "buildrole:run-id",
+                "buildrole:expires-at"
+              ]
+            }
+          }
+        },
+        {
+          "Sid": "DenyRemovingEveryTag",
+          "Effect": "Deny",
+          "Action": "ec2:DeleteTags",
+          "Resource": "*",
+          "Condition": {
+            "Null": {
+              "aws:TagKeys": "true"
             }
           }
         }

@@ -183,6 +183,31 @@ resource "aws_iam_policy" "boundary" {
               "aws:RequestTag/buildrole:run-id": "$${aws:ResourceTag/buildrole:run-id}"
             }
           }
+        },
+        {
+          "Sid": "DenyRunTagRemoval",
+          "Effect": "Deny",
+          "Action": "ec2:DeleteTags",
+          "Resource": "*",
+          "Condition": {
+            "ForAnyValue:StringEquals": {
+              "aws:TagKeys": [
+                "buildrole:run-id",
+                "buildrole:expires-at"
+              ]
+            }
+          }
+        },
+        {
+          "Sid": "DenyRemovingEveryTag",
+          "Effect": "Deny",
+          "Action": "ec2:DeleteTags",
+          "Resource": "*",
+          "Condition": {
+            "Null": {
+              "aws:TagKeys": "true"
+            }
+          }
         }
       ]
     }
