@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/buildpolicy"
@@ -158,6 +159,11 @@ type BootstrapParams struct {
 	// ShareAccounts are the accounts run roles may share snapshots with
 	// (snapshot_users); default none. Public sharing is never allowed.
 	ShareAccounts []string
+	// MaxTTL is the longest ttl a run may have: up refuses more, and sweep
+	// deletes what claims more. No document can hold it (IAM compares no
+	// tag value with the time), so the workflows carry it as max-ttl.
+	// Default run.DefaultMaxTTL.
+	MaxTTL time.Duration
 }
 
 // Bootstrap is the generated account setup.
@@ -183,6 +189,8 @@ type Bootstrap struct {
 	// Warnings name subjects whose wildcards admit more than one
 	// repository, branch or environment.
 	Warnings []string
+	// MaxTTL is the account's longest ttl, for the workflows' max-ttl.
+	MaxTTL time.Duration
 
 	partition    string
 	path         string // run resources and the boundary policy
@@ -321,6 +329,9 @@ func (p BootstrapParams) validate() (validated, error) {
 			fail("share account", "%q is not a 12-digit account id", a)
 		}
 	}
+	if p.MaxTTL < run.MinTTL || p.MaxTTL > run.MaxTTL {
+		fail("max ttl", "%s must be from %s to %s", p.MaxTTL, run.MinTTL, run.MaxTTL)
+	}
 	return v, errors.Join(errs...)
 }
 
@@ -344,6 +355,7 @@ func (p BootstrapParams) named(providerHost string) *Bootstrap {
 		accountID:        p.AccountID,
 		regions:          sortedUnique(p.Regions),
 		shareAccounts:    sortedUnique(p.ShareAccounts),
+		MaxTTL:           p.MaxTTL,
 	}
 	iamARN := func(resource string) string {
 		return fmt.Sprintf("arn:%s:iam::%s:%s", p.Partition, p.AccountID, resource)
@@ -391,6 +403,9 @@ func (p BootstrapParams) withDefaults() BootstrapParams {
 	}
 	if len(p.InstanceActions) == 0 {
 		p.InstanceActions = DefaultInstanceActions()
+	}
+	if p.MaxTTL == 0 {
+		p.MaxTTL = run.DefaultMaxTTL
 	}
 	return p
 }
