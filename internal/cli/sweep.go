@@ -103,7 +103,7 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 	}
 	if len(rep.Unreadable) > 0 {
 		rio.warnf("%d resources under %s could not be read and were left alone: %s\n%s", len(rep.Unreadable), filter.Path,
-			strings.Join(rep.Unreadable, ", "), explain(fmt.Errorf("read tags of %s: %w", rep.Unreadable[0], rep.UnreadableErr), rc))
+			strings.Join(rep.Unreadable, ", "), explain(fmt.Errorf("read %s: %w", rep.Unreadable[0], rep.UnreadableErr), rc))
 	}
 	rio.endGroup()
 	if f.json {

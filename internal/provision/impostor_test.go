@@ -245,3 +245,24 @@ func TestSuspects(t *testing.T) {
 		t.Fatalf("%v: %+v", err, got)
 	}
 }
+
+// A managed role whose policies the bootstrap role may not list cannot be
+// vouched for: it is left alone and reported, not taken for a run.
+func TestSweepLeavesRolesWithUnreadablePolicies(t *testing.T) {
+	t.Parallel()
+	s := fakeaws.NewServer()
+	defer s.Close()
+	c := client(s, 3)
+	expired, _ := leak(t, s, c, 2)
+	s.InjectFault(fakeaws.Fault{Action: "ListRolePolicies", Code: "AccessDenied", Status: 403})
+	rep, err := provision.Sweep(context.Background(), c, provision.Filter{Path: "/buildrole/", Genuine: genuine, Expired: true, Now: time.Now()}, provision.SweepOptions{})
+	if err != nil || len(expired) != 1 {
+		t.Fatalf("%v, %d expired", err, len(expired))
+	}
+	if len(rep.Unreadable) != 4 || rep.UnreadableErr == nil || len(rep.Impostors) != 0 {
+		t.Errorf("unreadable %v (%v), impostors %+v", rep.Unreadable, rep.UnreadableErr, rep.Impostors)
+	}
+	if n := len(s.Snapshot().Roles); n != 4 {
+		t.Errorf("%d roles left, want all 4", n)
+	}
+}
