@@ -39,8 +39,8 @@ func (l *plantedLook) report(rio runIO, path string) string {
 		return ""
 	}
 	if l.err != nil {
-		rio.warnf("could not look for roles under %s that buildrole did not write: %s", path, l.err)
-		return ""
+		// What was found without the failed part still counts.
+		rio.warnf("the look for roles under %s that buildrole did not write: %s", path, l.err)
 	}
 	if len(l.found) == 0 {
 		return ""

@@ -48,9 +48,12 @@ func plantRoles(t *testing.T, w *world) []string {
 		"buildrole-foothold": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999999999999:root"},"Action":"sts:AssumeRole"}]}`,
 		"buildrole-anyrepo":  `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:*"}}}]}`,
 	}
-	expiry := map[string]string{"buildrole-foothold": "9999-12-31T23:59:59Z", "buildrole-anyrepo": "never"}
+	// A fork's exact subject: the form is buildrole's, the job is not one
+	// the bootstrap role admits.
+	trusts["buildrole-fork"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com","token.actions.githubusercontent.com:sub":"repo:evil/fork:ref:refs/heads/main"}}}]}`
+	expiry := map[string]string{"buildrole-foothold": "9999-12-31T23:59:59Z", "buildrole-anyrepo": "never", "buildrole-fork": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}
 	var names []string
-	for _, name := range []string{"buildrole-anyrepo", "buildrole-foothold"} {
+	for _, name := range []string{"buildrole-anyrepo", "buildrole-foothold", "buildrole-fork"} {
 		_, err := c.CreateRole(ctx, &iam.CreateRoleInput{
 			RoleName: aws.String(name), Path: aws.String("/buildrole/"), AssumeRolePolicyDocument: aws.String(trusts[name]),
 			PermissionsBoundary: aws.String(w.getenv("INPUT_PERMISSIONS-BOUNDARY")),
@@ -111,11 +114,18 @@ func TestPlantedRolesAreNamedByUpAndDeletedBySweep(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Impostors) != 2 || rep.Impostors[0].Status != "deleted" || rep.Impostors[1].Status != "deleted" {
+	if len(rep.Impostors) != len(planted) {
 		t.Fatalf("impostors: %+v", rep.Impostors)
 	}
-	why := strings.Join(rep.Impostors[0].Why, "; ") + " | " + strings.Join(rep.Impostors[1].Why, "; ")
-	for _, want := range []string{"StringLike", `"never" is not a time`, "999999999999", "9999-12-31T23:59:59Z", `inline policy "stay"`} {
+	var whys []string
+	for _, imp := range rep.Impostors {
+		if imp.Status != "deleted" {
+			t.Errorf("%s: %s", imp.Name, imp.Status)
+		}
+		whys = append(whys, imp.Name+": "+strings.Join(imp.Why, "; "))
+	}
+	why := strings.Join(whys, " | ")
+	for _, want := range []string{"StringLike", `"never" is not a time`, "999999999999", "9999-12-31T23:59:59Z", `inline policy "stay"`, `buildrole-fork: its trust policy's statement 1 admits the subject "repo:evil/fork:ref:refs/heads/main" with audience "sts.amazonaws.com", which the bootstrap role does not admit`} {
 		if !strings.Contains(why, want) {
 			t.Errorf("reasons %q lack %q", why, want)
 		}

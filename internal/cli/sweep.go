@@ -90,7 +90,10 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 		rio.mask(sess.AccountID)
 	}
 	rio.group("Sweep " + filter.Path)
-	filter.Genuine = provision.Genuine{Partition: auth.Partition, AccountID: sess.AccountID, MaxTTL: maxTTL}
+	filter.Genuine = provision.Genuine{Partition: auth.Partition, AccountID: sess.AccountID, MaxTTL: maxTTL, BootstrapRole: auth.RoleToAssume}
+	if auth.RoleToAssume == "" {
+		rio.printf("without role-to-assume, sweep cannot read which jobs the bootstrap role admits: a build role's GitHub subject is checked for its form only")
+	}
 	rep, err := provision.Sweep(ctx, iam.NewFromConfig(sess.Config), filter, provision.SweepOptions{DryRun: dryRun, Concurrency: sf.concurrency})
 	rc := accountsetup.RunContext{Partition: auth.Partition, AccountID: sess.AccountID, Path: filter.Path}
 	err = withExplanation(err, rc)
@@ -100,6 +103,9 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 	for _, imp := range rep.Impostors {
 		rio.warnf("%s %s under %s was not written by buildrole, though tagged as if: %s. A job holding the bootstrap role can plant one (docs/ADMIN.md, section 4); %s",
 			imp.Kind, imp.Name, filter.Path, strings.Join(imp.Why, "; "), impostorFate(imp))
+	}
+	for _, w := range rep.Warnings {
+		rio.warnf("%s", w)
 	}
 	if len(rep.Unreadable) > 0 {
 		rio.warnf("%d resources under %s could not be read and were left alone: %s\n%s", len(rep.Unreadable), filter.Path,

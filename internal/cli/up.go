@@ -232,7 +232,7 @@ func (u *upRun) run(ctx context.Context) int {
 	}
 	client := iam.NewFromConfig(sess.Config)
 	// Off the critical path: one listing of the path, beside the creates.
-	look := startLook(ctx, client, plan.Path, u.cfg.NamePrefix, provision.Genuine{Partition: plan.Partition, AccountID: plan.AccountID, MaxTTL: u.cfg.MaxTTL})
+	look := startLook(ctx, client, plan.Path, u.cfg.NamePrefix, provision.Genuine{Partition: plan.Partition, AccountID: plan.AccountID, MaxTTL: u.cfg.MaxTTL, BootstrapRole: u.cfg.RoleToAssume})
 	defer look.cancel()
 	made, code := u.create(ctx, client, plan)
 	if code != ExitOK {

@@ -25,6 +25,48 @@ type Genuine struct {
 	AccountID string
 	// MaxTTL is the longest ttl the account allows (max-ttl).
 	MaxTTL time.Duration
+	// BootstrapRole is the ARN of the bootstrap role, whose trust policy
+	// says which jobs a build role may trust; "" when unknown (chain mode,
+	// an administrator's own credentials): any GitHub subject then passes.
+	BootstrapRole string
+
+	gate *run.JobGate
+}
+
+// withGate reads the bootstrap role's trust policy from the listing of its
+// path (ListRoles returns trust policies, and the bootstrap policy grants
+// it on every role).
+func (g Genuine) withGate(ctx context.Context, api RolesAPI) (Genuine, error) {
+	if g.BootstrapRole == "" {
+		return g, nil
+	}
+	i := strings.Index(g.BootstrapRole, ":role/")
+	if i < 0 {
+		return g, fmt.Errorf("%q is not a role ARN", g.BootstrapRole)
+	}
+	rest := g.BootstrapRole[i+len(":role"):]
+	path, name := rest[:strings.LastIndex(rest, "/")+1], rest[strings.LastIndex(rest, "/")+1:]
+	pages := iam.NewListRolesPaginator(api, &iam.ListRolesInput{PathPrefix: aws.String(path), MaxItems: aws.Int32(1000)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return g, fmt.Errorf("list roles under %s: %w", path, err)
+		}
+		for _, r := range page.Roles {
+			if aws.ToString(r.RoleName) == name && aws.ToString(r.Path) == path {
+				gate, err := run.NewJobGate(trustOf(r.AssumeRolePolicyDocument))
+				g.gate = gate
+				return g, err
+			}
+		}
+	}
+	return g, fmt.Errorf("IAM does not list it under %s", path)
+}
+
+// gateWarning says what sweep and up's look cannot see when the bootstrap
+// role's trust could not be read.
+func gateWarning(role string, err error) string {
+	return fmt.Sprintf("could not read which jobs the bootstrap role %s admits (%v): a role trusting the exact subject of a job it does not admit is not recognised as planted", role, err)
 }
 
 // Impostor is a managed role or instance profile under the path that
@@ -107,7 +149,7 @@ func (g Genuine) why(c *candidate, path string, impostorRoles map[string]bool, n
 		}
 		return out
 	}
-	instance, why := run.TrustProblem(c.trust, g.Partition, g.AccountID)
+	instance, why := run.TrustProblem(c.trust, g.Partition, g.AccountID, g.gate)
 	if why != "" {
 		out = append(out, why)
 	}
@@ -240,24 +282,44 @@ type Suspect struct {
 // prefix+"-" (what the bootstrap role may create) and whose trust policy
 // is none buildrole writes in the account. ListRoles returns every trust
 // policy; it returns no tags, so whether sweep may delete one (it carries
-// buildrole:managed=true) is not known here.
+// buildrole:managed=true) is not known here. The bootstrap role's trust is
+// listed beside; when it cannot be read, the error says so and the
+// suspects found without it are returned.
 func Suspects(ctx context.Context, api RolesAPI, path, prefix string, g Genuine) ([]Suspect, error) {
-	var out []Suspect
+	var gateErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		g, gateErr = g.withGate(ctx, api)
+	}()
+	type listed struct{ name, trust string }
+	var roles []listed
 	pages := iam.NewListRolesPaginator(api, &iam.ListRolesInput{PathPrefix: aws.String(path)})
+	var listErr error
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return out, fmt.Errorf("list roles under %s: %w", path, err)
+			listErr = fmt.Errorf("list roles under %s: %w", path, err)
+			break
 		}
 		for _, r := range page.Roles {
-			name := aws.ToString(r.RoleName)
-			if !strings.HasPrefix(aws.ToString(r.Path)+name, path+prefix+"-") {
-				continue
-			}
-			if _, why := run.TrustProblem(trustOf(r.AssumeRolePolicyDocument), g.Partition, g.AccountID); why != "" {
-				out = append(out, Suspect{Name: aws.ToString(r.Path) + name, Why: why})
+			if name := aws.ToString(r.Path) + aws.ToString(r.RoleName); strings.HasPrefix(name, path+prefix+"-") {
+				roles = append(roles, listed{name, trustOf(r.AssumeRolePolicyDocument)})
 			}
 		}
+	}
+	<-done
+	if listErr != nil {
+		return nil, listErr
+	}
+	var out []Suspect
+	for _, r := range roles {
+		if _, why := run.TrustProblem(r.trust, g.Partition, g.AccountID, g.gate); why != "" {
+			out = append(out, Suspect{Name: r.name, Why: why})
+		}
+	}
+	if gateErr != nil {
+		return out, errors.New(gateWarning(g.BootstrapRole, gateErr))
 	}
 	return out, nil
 }

@@ -20,6 +20,9 @@ import (
 
 const (
 	provider = "arn:aws:iam::" + account + ":oidc-provider/token.actions.githubusercontent.com"
+	// bootstrapTrust is the bootstrap role's, as `buildrole bootstrap`
+	// writes it by default.
+	bootstrapTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + provider + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com","token.actions.githubusercontent.com:sub":["repo:acme/images:pull_request","repo:acme/images:ref:refs/heads/main"]}}}]}`
 	// ownTrust is a build role's trust as buildrole writes it.
 	ownTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + provider + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com","token.actions.githubusercontent.com:sub":"repo:acme/images:pull_request"}}}]}`
 )
@@ -47,6 +50,8 @@ func plantedRoles(now time.Time) []planted {
 			trust: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + provider + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"}}}]}`},
 		{name: "buildrole-whole-account", why: "not a role",
 			trust: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + account + `:root"},"Action":"sts:AssumeRole"}]}`},
+		{name: "buildrole-other-repository", why: "does not admit",
+			trust: strings.Replace(ownTrust, "repo:acme/images:pull_request", "repo:evil/fork:ref:refs/heads/main", 1)},
 		{name: "buildrole-far-future", trust: ownTrust, expires: "9999-12-31T23:59:59Z", why: "max-ttl"},
 		{name: "buildrole-never", trust: ownTrust, expires: "never", why: "not a time"},
 		{name: "buildrole-old", trust: ownTrust, created: now.Add(-48 * time.Hour), why: "ago"},
@@ -153,7 +158,10 @@ func TestSweepDeletesPlantedRoles(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	filter := provision.Filter{Path: "/buildrole/", Genuine: genuine, Expired: true, Now: now}
+	// The bootstrap role admits this repository's pull requests and main.
+	g := genuine
+	g.BootstrapRole = s.AddRole("buildrole-bootstrap", "/", bootstrapTrust)
+	filter := provision.Filter{Path: "/buildrole/", Genuine: g, Expired: true, Now: now}
 	rep, err := provision.Sweep(ctx, c, filter, provision.SweepOptions{DryRun: true})
 	if err != nil || len(rep.Impostors) != len(roles)+2 || rep.Impostors[0].Status != "would-delete" {
 		t.Fatalf("dry run: %v, %+v", err, rep.Impostors)
@@ -217,8 +225,12 @@ func TestSweepImpostorBesideALiveRun(t *testing.T) {
 	if _, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(p.BuildRole.Name + "-x"), Path: aws.String("/buildrole/"), AssumeRolePolicyDocument: aws.String(ownTrust), Tags: tags}); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := provision.Sweep(ctx, c, provision.Filter{Path: "/buildrole/", Genuine: genuine, PR: "7", Repository: "acme/images", Now: now}, provision.SweepOptions{})
-	if err != nil || len(rep.Impostors) != 1 || len(rep.Runs) != 0 {
+	// A bootstrap role IAM does not list: sweep says what it cannot check,
+	// and checks the rest.
+	g := genuine
+	g.BootstrapRole = "arn:aws:iam::" + account + ":role/missing"
+	rep, err := provision.Sweep(ctx, c, provision.Filter{Path: "/buildrole/", Genuine: g, PR: "7", Repository: "acme/images", Now: now}, provision.SweepOptions{})
+	if err != nil || len(rep.Impostors) != 1 || len(rep.Runs) != 0 || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "role/missing") {
 		t.Fatalf("%v: %+v", err, rep)
 	}
 	if got := len(leftovers(s)); got != 3 {
@@ -242,6 +254,18 @@ func TestSuspects(t *testing.T) {
 	s.AddRole("other-role", "/buildrole/", plantedRoles(now)[0].trust)
 	got, err := provision.Suspects(context.Background(), c, "/buildrole/", "buildrole", genuine)
 	if err != nil || len(got) != 2 || got[0].Name != "/buildrole/buildrole-any-repository" || !strings.Contains(got[1].Why, "999999999999") {
+		t.Fatalf("%v: %+v", err, got)
+	}
+	// With the bootstrap role's trust, another repository's exact subject
+	// too; without it (not found), what the form shows, and why not more.
+	plant(t, s, c, plantedRoles(now)[5], now)
+	g := genuine
+	g.BootstrapRole = s.AddRole("buildrole-bootstrap", "/", bootstrapTrust)
+	if got, err = provision.Suspects(context.Background(), c, "/buildrole/", "buildrole", g); err != nil || len(got) != 3 || !strings.Contains(got[2].Why, "does not admit") {
+		t.Fatalf("%v: %+v", err, got)
+	}
+	g.BootstrapRole += "-gone"
+	if got, err = provision.Suspects(context.Background(), c, "/buildrole/", "buildrole", g); err == nil || !strings.Contains(err.Error(), "bootstrap role") || len(got) != 2 {
 		t.Fatalf("%v: %+v", err, got)
 	}
 }

@@ -61,6 +61,8 @@ type SweepReport struct {
 	// read (counted in Foreign); UnreadableErr is the first such error.
 	Unreadable    []string `json:"unreadable,omitempty"`
 	UnreadableErr error    `json:"-"`
+	// Warnings say what sweep could not check.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // SweepOptions tune Sweep.
@@ -157,9 +159,19 @@ func Sweep(ctx context.Context, api SweepAPI, f Filter, opt SweepOptions) (*Swee
 		limit = 8
 	}
 	rep := &SweepReport{}
+	var gateErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.Genuine, gateErr = f.Genuine.withGate(ctx, api)
+	}()
 	cands, err := listCandidates(ctx, api, f.Path)
+	<-done
 	if err != nil {
 		return rep, err
+	}
+	if gateErr != nil {
+		rep.Warnings = append(rep.Warnings, gateWarning(f.Genuine.BootstrapRole, gateErr))
 	}
 	// ListRoles and ListInstanceProfiles return no tags (nor a role's
 	// policies): each resource's take calls of their own, made

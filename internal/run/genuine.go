@@ -38,21 +38,59 @@ func FormatTTL(d time.Duration) string {
 	return d.String()
 }
 
+// JobGate is the bootstrap role's trust policy. The job that created a
+// build role came in through it, so a build role trusts only a job token
+// it admits: a role trusting another repository's exact subject is not
+// buildrole's.
+type JobGate struct{ trust iampolicy.Document }
+
+// NewJobGate reads the bootstrap role's trust policy. It refuses one that
+// conditions more of a token than its aud and sub: a build role's trust
+// keeps only those, so whether its job passes could not be told.
+func NewJobGate(trust string) (*JobGate, error) {
+	doc, err := iampolicy.Parse([]byte(trust))
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range doc.Statement {
+		for op, keys := range st.Condition {
+			for k := range keys {
+				if lk := strings.ToLower(k); !strings.HasSuffix(lk, ":aud") && !strings.HasSuffix(lk, ":sub") {
+					return nil, fmt.Errorf("its trust policy conditions %s (%s), more of a token than its aud and sub", k, op)
+				}
+			}
+		}
+	}
+	return &JobGate{trust: doc}, nil
+}
+
+// admits reports whether the bootstrap role admits a token of this
+// provider (named name in condition keys) with this aud and sub.
+func (g *JobGate) admits(provider, name, aud, sub string) bool {
+	return iampolicy.EvaluateTrust(iampolicy.Request{
+		Principal: map[string]string{"Federated": provider},
+		Action:    iampolicy.ActionAssumeRoleWithWebIdentity,
+		Resource:  "*",
+		Context:   map[string][]string{name + ":aud": {aud}, name + ":sub": {sub}},
+	}, g.trust) == iampolicy.Allow
+}
+
 // TrustProblem says why trust, a role's trust policy as IAM returns it
 // (decoded), is not one buildrole writes in this partition and account, or
 // "" when it is; instanceRole says which role it is then. An instance role
 // trusts EC2 alone. A build role trusts this account's OIDC provider with
-// exactly one aud and one sub by StringEquals (web identity), or one role,
-// role session or user of this account (chain), and EC2 besides when it is
-// its own instance role (instance-profile: shared).
-func TrustProblem(trust, partition, account string) (instanceRole bool, why string) {
+// exactly one aud and one sub by StringEquals, a pair gate admits when gate
+// is known (web identity), or one role, role session or user of this
+// account (chain), and EC2 besides when it is its own instance role
+// (instance-profile: shared).
+func TrustProblem(trust, partition, account string, gate *JobGate) (instanceRole bool, why string) {
 	doc, err := iampolicy.Parse([]byte(trust))
 	if err != nil {
 		return false, "its trust policy is not one buildrole writes: " + err.Error()
 	}
 	var job, ec2 int
 	for i, st := range doc.Statement {
-		kind, why := trustStatement(st, partition, account)
+		kind, why := trustStatement(st, partition, account, gate)
 		if why != "" {
 			return false, fmt.Sprintf("its trust policy's statement %d %s", i+1, why)
 		}
@@ -78,7 +116,7 @@ const (
 
 // trustStatement sorts one statement into the kinds buildrole writes, or
 // says why it is none of them.
-func trustStatement(st iampolicy.Statement, partition, account string) (trustKind, string) {
+func trustStatement(st iampolicy.Statement, partition, account string, gate *JobGate) (trustKind, string) {
 	p := st.Principal
 	switch {
 	case st.Effect != iampolicy.EffectAllow:
@@ -102,7 +140,7 @@ func trustStatement(st iampolicy.Statement, partition, account string) (trustKin
 	case len(p.Service) > 0:
 		return trustEC2, ec2Trust(st, partition)
 	case len(p.Federated) > 0:
-		return trustWebIdentity, webIdentityTrust(st, partition, account)
+		return trustWebIdentity, webIdentityTrust(st, partition, account, gate)
 	case len(p.AWS) > 0:
 		return trustChain, chainTrust(st, partition, account)
 	}
@@ -122,7 +160,7 @@ func ec2Trust(st iampolicy.Statement, partition string) string {
 	return ""
 }
 
-func webIdentityTrust(st iampolicy.Statement, partition, account string) string {
+func webIdentityTrust(st iampolicy.Statement, partition, account string, gate *JobGate) string {
 	own := "arn:" + partition + ":iam::" + account + ":oidc-provider/"
 	fed := st.Principal.Federated
 	if len(fed) != 1 || !strings.HasPrefix(fed[0], own) || len(fed[0]) == len(own) {
@@ -154,6 +192,8 @@ func webIdentityTrust(st iampolicy.Statement, partition, account string) string 
 		return fmt.Sprintf("admits %d audiences and %d subjects; buildrole binds exactly one of each", len(aud), len(sub))
 	case !strings.HasPrefix(sub[0], "repo:"):
 		return fmt.Sprintf("admits the subject %q, which is no GitHub job's", sub[0])
+	case gate != nil && !gate.admits(fed[0], name, aud[0], sub[0]):
+		return fmt.Sprintf("admits the subject %q with audience %q, which the bootstrap role does not admit", sub[0], aud[0])
 	}
 	return ""
 }

@@ -30,7 +30,7 @@ func TestTrustProblem(t *testing.T) {
 		"enterprise issuer":  {doc(`{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::` + acct + `:oidc-provider/ghe.example.com/_services/token"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"ghe.example.com/_services/token:aud":["sts.amazonaws.com"],"GHE.example.com/_services/token:sub":"repo:acme/images:ref:refs/heads/main"}}}`), false},
 	}
 	for name, c := range fine {
-		if instance, why := TrustProblem(c.doc, "aws", acct); why != "" || instance != c.instance {
+		if instance, why := TrustProblem(c.doc, "aws", acct, nil); why != "" || instance != c.instance {
 			t.Errorf("%s: instance %v, %q", name, instance, why)
 		}
 	}
@@ -54,8 +54,45 @@ func TestTrustProblem(t *testing.T) {
 		"conditioned chain": {doc(`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + acct + `:user/x"},"Action":"sts:AssumeRole","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}`), "conditions"},
 	}
 	for name, c := range bad {
-		if _, why := TrustProblem(c.doc, "aws", acct); !strings.Contains(why, c.want) {
+		if _, why := TrustProblem(c.doc, "aws", acct, nil); !strings.Contains(why, c.want) {
 			t.Errorf("%s: %q, want it to name %q", name, why, c.want)
 		}
+	}
+}
+
+// With the bootstrap role's trust known, a build role may trust only a job
+// it admits: another repository's exact subject, or another audience, is
+// not buildrole's.
+func TestTrustProblemWithJobGate(t *testing.T) {
+	t.Parallel()
+	const (
+		acct = "123456789012"
+		prov = "arn:aws:iam::" + acct + ":oidc-provider/token.actions.githubusercontent.com"
+	)
+	bootstrap := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + prov + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"},"StringLike":{"token.actions.githubusercontent.com:sub":["repo:acme/images:pull_request","repo:acme/images:ref:refs/heads/*"]}}}]}`
+	gate, err := NewJobGate(bootstrap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := func(aud, sub string) string {
+		return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + prov + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"` + aud + `","token.actions.githubusercontent.com:sub":"` + sub + `"}}}]}`
+	}
+	for sub, want := range map[string]string{
+		"repo:acme/images:pull_request":           "",
+		"repo:acme/images:ref:refs/heads/main":    "",
+		"repo:evil/fork:ref:refs/heads/main":      "does not admit",
+		"repo:acme/images:environment:prod":       "does not admit",
+		"repo:acme/images-other:ref:refs/heads/x": "does not admit",
+	} {
+		if _, why := TrustProblem(build("sts.amazonaws.com", sub), "aws", acct, gate); !strings.Contains(why, want) || (want == "") != (why == "") {
+			t.Errorf("%s: %q, want %q", sub, why, want)
+		}
+	}
+	if _, why := TrustProblem(build("other", "repo:acme/images:pull_request"), "aws", acct, gate); !strings.Contains(why, "does not admit") {
+		t.Errorf("another audience: %q", why)
+	}
+	// A trust that conditions more than aud and sub cannot tell.
+	if _, err := NewJobGate(strings.Replace(bootstrap, `"StringLike":{`, `"StringLike":{"token.actions.githubusercontent.com:job_workflow_ref":"acme/*",`, 1)); err == nil || !strings.Contains(err.Error(), "job_workflow_ref") {
+		t.Errorf("extra claim: %v", err)
 	}
 }
