@@ -190,10 +190,14 @@ func webIdentityTrust(st iampolicy.Statement, partition, account string, gate *J
 	switch {
 	case len(aud) != 1 || len(sub) != 1:
 		return fmt.Sprintf("admits %d audiences and %d subjects; buildrole binds exactly one of each", len(aud), len(sub))
+	case gate != nil:
+		// The bootstrap role's trust is the authority (a customised sub
+		// claim need not begin "repo:").
+		if !gate.admits(fed[0], name, aud[0], sub[0]) {
+			return fmt.Sprintf("admits the subject %q with audience %q, which the bootstrap role does not admit", sub[0], aud[0])
+		}
 	case !strings.HasPrefix(sub[0], "repo:"):
 		return fmt.Sprintf("admits the subject %q, which is no GitHub job's", sub[0])
-	case gate != nil && !gate.admits(fed[0], name, aud[0], sub[0]):
-		return fmt.Sprintf("admits the subject %q with audience %q, which the bootstrap role does not admit", sub[0], aud[0])
 	}
 	return ""
 }
