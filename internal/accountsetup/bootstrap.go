@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/buildpolicy"
@@ -168,6 +169,11 @@ type BootstrapParams struct {
 	// InstanceTypes are the instance types run roles may launch, as IAM's
 	// StringLike matches them ("t3.micro", "t3.*"); default: any.
 	InstanceTypes []string
+	// MaxTTL is the longest ttl a run may have: up refuses more, and sweep
+	// deletes what claims more. No document can hold it (IAM compares no
+	// tag value with the time), so the workflows carry it as max-ttl.
+	// Default run.DefaultMaxTTL.
+	MaxTTL time.Duration
 }
 
 // Bootstrap is the generated account setup.
@@ -193,6 +199,8 @@ type Bootstrap struct {
 	// Warnings name subjects whose wildcards admit more than one
 	// repository, branch or environment.
 	Warnings []string
+	// MaxTTL is the account's longest ttl, for the workflows' max-ttl.
+	MaxTTL time.Duration
 
 	partition    string
 	path         string // run resources and the boundary policy
@@ -339,6 +347,9 @@ func (p BootstrapParams) validate() (validated, error) {
 			fail("instance type", "%q is not an instance type or a pattern of one (want e.g. t3.micro or t3.*; leave the flag out to allow any)", it)
 		}
 	}
+	if p.MaxTTL < run.MinTTL || p.MaxTTL > run.MaxTTL {
+		fail("max ttl", "%s must be from %s to %s", p.MaxTTL, run.MinTTL, run.MaxTTL)
+	}
 	return v, errors.Join(errs...)
 }
 
@@ -363,6 +374,7 @@ func (p BootstrapParams) named(providerHost string) *Bootstrap {
 		regions:          sortedUnique(p.Regions),
 		shareAccounts:    sortedUnique(p.ShareAccounts),
 		instanceTypes:    sortedUnique(p.InstanceTypes),
+		MaxTTL:           p.MaxTTL,
 	}
 	iamARN := func(resource string) string {
 		return fmt.Sprintf("arn:%s:iam::%s:%s", p.Partition, p.AccountID, resource)
@@ -410,6 +422,9 @@ func (p BootstrapParams) withDefaults() BootstrapParams {
 	}
 	if len(p.InstanceActions) == 0 {
 		p.InstanceActions = DefaultInstanceActions()
+	}
+	if p.MaxTTL == 0 {
+		p.MaxTTL = run.DefaultMaxTTL
 	}
 	return p
 }

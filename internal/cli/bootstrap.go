@@ -5,7 +5,9 @@ import (
 	"fmt"
 
 	"github.com/buildrole/buildrole/internal/accountsetup"
+	"github.com/buildrole/buildrole/internal/config"
 	"github.com/buildrole/buildrole/internal/ghaction"
+	"github.com/buildrole/buildrole/internal/run"
 )
 
 // runBootstrap prints the account setup an administrator creates once.
@@ -34,10 +36,16 @@ func runBootstrap(_ context.Context, env Env, args []string) int {
 	fs.Var(&regions, "region", "a region run roles may act in (every build region and ami_regions entry); repeat (default: any region)")
 	fs.Var(&shareAccounts, "share-account", "an account run roles may share snapshots with (snapshot_users); repeat (default: none; never public)")
 	fs.Var(&instanceTypes, "instance-type", "an instance type run roles may launch, or a pattern of them (t3.*); repeat (default: any)")
+	maxTTL := fs.String("max-ttl", "24h", "the longest ttl a run may have: up refuses more, sweep deletes what claims more; give the workflows the same max-ttl")
 	format := fs.String("format", "json", "json, cloudformation or terraform")
 	if done, code := f.parse(args); done {
 		return code
 	}
+	d, perr := config.ParseDuration(*maxTTL)
+	if perr != nil || d <= 0 {
+		return f.fail("--max-ttl %q must be a duration such as 24h or 3d", *maxTTL)
+	}
+	p.MaxTTL = d
 	p.Subjects, p.InstanceActions = subjects.vals, instanceActions.vals
 	p.Regions, p.ShareAccounts, p.InstanceTypes = regions.vals, shareAccounts.vals, instanceTypes.vals
 	b, err := accountsetup.NewBootstrap(p)
@@ -64,5 +72,7 @@ func runBootstrap(_ context.Context, env Env, args []string) int {
 	}
 	// The bootstrap role refuses any role without the boundary.
 	fmt.Fprintf(env.Stderr, "\nIn the workflow:\n  role-to-assume: %s\n  permissions-boundary: %s\n  path: %s\n", b.RoleARN, b.BoundaryARN, orDefault(p.Path, "/buildrole/"))
+	// Sweep deletes what claims to outlive it: up and sweep must agree.
+	fmt.Fprintf(env.Stderr, "  max-ttl: %s\nSet max-ttl on up and on sweep alike (the default, %s, may be left out).\n", run.FormatTTL(b.MaxTTL), run.FormatTTL(run.DefaultMaxTTL))
 	return ExitOK
 }

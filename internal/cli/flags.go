@@ -33,7 +33,7 @@ type flags struct {
 // Inputs each subcommand takes as flags.
 var (
 	authInputs = []string{"aws-region", "role-to-assume", "audience", "role-session-name", "retry-max-attempts", "mask-aws-account-id"}
-	planInputs = []string{"role-duration-seconds", "name-prefix", "path", "permissions-boundary", "tags", "ttl", "template", "template-vars",
+	planInputs = []string{"role-duration-seconds", "name-prefix", "path", "permissions-boundary", "tags", "ttl", "max-ttl", "template", "template-vars",
 		"extra-policy", "instance-policy", "instance-profile", "scope", "allowed-source-cidrs"}
 )
 

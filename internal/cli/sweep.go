@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
@@ -37,8 +38,10 @@ func runSweep(ctx context.Context, env Env, args []string) int {
 	sf := &sweepFlags{name: flagName}
 	f := newFlags(env, "sweep", "buildrole sweep --aws-region REGION [--expired | --older-than AGE] [--repository O/R [--pr N]] [--run-id ID] [flags]",
 		"Delete runs that killed runners left behind under --path: by default only runs past\n"+
-			"their buildrole:expires-at. Nothing without buildrole's managed tag is touched.").
-		withInputs(authInputs...).withInputs("path", "dry-run")
+			"their buildrole:expires-at. Whatever the filters, also delete every managed role and\n"+
+			"profile there that buildrole did not write (another trust, policy or lifetime than\n"+
+			"buildrole's, --max-ttl). Nothing without buildrole's managed tag is touched.").
+		withInputs(authInputs...).withInputs("path", "max-ttl", "dry-run")
 	f.fs.BoolVar(&sf.expired, "expired", false, "delete runs past their buildrole:expires-at (the default when no other filter is given)")
 	f.fs.StringVar(&sf.olderThan, "older-than", "", "delete runs created longer ago than this, e.g. 24h or 2d")
 	f.fs.StringVar(&sf.repo, "repository", "", "only runs of this repository (owner/name)")
@@ -58,46 +61,10 @@ func runSweep(ctx context.Context, env Env, args []string) int {
 
 func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) int {
 	input := func(name string) string { return rio.input(name) }
-	auth, err := config.ParseAuth(config.Source{Input: input, Flags: rio.flags(), GitHub: config.GitHubFromEnv(env.Getenv)})
-	var bad []string
-	if err != nil {
-		bad = append(bad, err.Error())
-	}
-	filter := provision.Filter{Path: orDefault(input("path"), "/buildrole/"), Repository: sf.repo, PR: sf.pr, RunID: sf.runID, Expired: sf.expired, Now: env.Now()}
-	if err := run.ValidatePath(filter.Path); err != nil {
-		bad = append(bad, fmt.Sprintf("%s: %v", inputName(rio, "path"), err))
-	}
-	if sf.olderThan != "" {
-		d, err := config.ParseDuration(sf.olderThan)
-		if err != nil || d <= 0 {
-			bad = append(bad, fmt.Sprintf("%s: %q must be a duration such as 24h or 2d", sf.name("older-than"), sf.olderThan))
-		}
-		filter.OlderThan = d
-	}
-	if sf.repo != "" && !repoRE.MatchString(sf.repo) {
-		bad = append(bad, fmt.Sprintf("%s: %q must be owner/name", sf.name("repository"), sf.repo))
-	}
-	if sf.pr != "" && !prRE.MatchString(sf.pr) {
-		bad = append(bad, fmt.Sprintf("%s: %q must be a pull request number", sf.name("pr"), sf.pr))
-	}
-	if sf.pr != "" && sf.repo == "" {
-		// Pull request numbers repeat across repositories sharing the path.
-		bad = append(bad, fmt.Sprintf("%s needs %s: another repository's pull request may have the same number", sf.name("pr"), sf.name("repository")))
-	}
-	if sf.runID != "" && !run.IsRunID(sf.runID) {
-		bad = append(bad, fmt.Sprintf("%s: %q must be a buildrole run id (a UUID)", sf.name("run-id"), sf.runID))
-	}
-	if sf.concurrency < 1 || sf.concurrency > 64 {
-		bad = append(bad, fmt.Sprintf("%s: %d must be from 1 to 64", sf.name("concurrency"), sf.concurrency))
-	}
+	auth, filter, maxTTL, bad := sweepInputs(env, rio, sf)
 	if len(bad) > 0 {
 		rio.errorf("buildrole sweep: invalid input; nothing was deleted:\n%s", strings.Join(bad, "\n"))
 		return ExitUsage
-	}
-	if filter.OlderThan == 0 && filter.PR == "" && filter.RunID == "" {
-		// Never delete live runs by accident: with no narrower filter,
-		// only what has expired.
-		filter.Expired = true
 	}
 	if auth.MaskAccountID && auth.AccountID != "" {
 		rio.mask(auth.AccountID)
@@ -123,15 +90,26 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 		rio.mask(sess.AccountID)
 	}
 	rio.group("Sweep " + filter.Path)
+	filter.Genuine = provision.Genuine{Partition: auth.Partition, AccountID: sess.AccountID, MaxTTL: maxTTL, BootstrapRole: auth.RoleToAssume}
+	if auth.RoleToAssume == "" {
+		rio.printf("without role-to-assume, sweep cannot read which jobs the bootstrap role admits: a build role's GitHub subject is checked for its form only")
+	}
 	rep, err := provision.Sweep(ctx, iam.NewFromConfig(sess.Config), filter, provision.SweepOptions{DryRun: dryRun, Concurrency: sf.concurrency})
 	rc := accountsetup.RunContext{Partition: auth.Partition, AccountID: sess.AccountID, Path: filter.Path}
 	err = withExplanation(err, rc)
 	for _, r := range rep.Runs {
 		rio.printf("%-12s %s %s", r.Status, r.RunID, strings.Join(r.Names, " "))
 	}
+	for _, imp := range rep.Impostors {
+		rio.warnf("%s %s under %s was not written by buildrole, though tagged as if: %s. A job holding the bootstrap role can plant one (docs/ADMIN.md, section 4); %s",
+			imp.Kind, imp.Name, filter.Path, strings.Join(imp.Why, "; "), impostorFate(imp))
+	}
+	for _, w := range rep.Warnings {
+		rio.warnf("%s", w)
+	}
 	if len(rep.Unreadable) > 0 {
 		rio.warnf("%d resources under %s could not be read and were left alone: %s\n%s", len(rep.Unreadable), filter.Path,
-			strings.Join(rep.Unreadable, ", "), explain(fmt.Errorf("read tags of %s: %w", rep.Unreadable[0], rep.UnreadableErr), rc))
+			strings.Join(rep.Unreadable, ", "), explain(fmt.Errorf("read %s: %w", rep.Unreadable[0], rep.UnreadableErr), rc))
 	}
 	rio.endGroup()
 	if f.json {
@@ -148,13 +126,60 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 		}
 	}
 	_ = rio.summary(fmt.Sprintf("### buildrole sweep of `%s`\n\n%d runs deleted, %d failed, %d would be deleted (dry run), %d managed resources skipped, %d unmanaged resources left alone.\n",
-		filter.Path, deleted, failed, len(rep.Runs)-deleted-failed, rep.Skipped, rep.Foreign))
+		filter.Path, deleted, failed, len(rep.Runs)-deleted-failed, rep.Skipped, rep.Foreign) + impostorSummary(rep.Impostors))
 	if err != nil {
-		rio.errorf("buildrole sweep: %s\n%d runs could not be deleted; run the same sweep again", err, failed)
+		rio.errorf("buildrole sweep: %s\n%d runs and %d resources buildrole did not write could not be deleted; run the same sweep again", err, failed, countStatus(rep.Impostors, provision.StatusFailed))
 		return ExitLeftovers
 	}
-	rio.printf("buildrole sweep: %d runs deleted, %d skipped, %d unmanaged left alone", deleted, rep.Skipped, rep.Foreign)
+	rio.printf("buildrole sweep: %d runs deleted, %d skipped, %d unmanaged left alone, %d not written by buildrole deleted", deleted, rep.Skipped, rep.Foreign, countStatus(rep.Impostors, provision.StatusDeleted))
 	return ExitOK
+}
+
+// sweepInputs validates sweep's inputs into the filter; bad lists every
+// bad one.
+func sweepInputs(env Env, rio runIO, sf *sweepFlags) (auth config.Auth, filter provision.Filter, maxTTL time.Duration, bad []string) {
+	input := func(name string) string { return rio.input(name) }
+	auth, err := config.ParseAuth(config.Source{Input: input, Flags: rio.flags(), GitHub: config.GitHubFromEnv(env.Getenv)})
+	if err != nil {
+		bad = append(bad, err.Error())
+	}
+	filter = provision.Filter{Path: orDefault(input("path"), "/buildrole/"), Repository: sf.repo, PR: sf.pr, RunID: sf.runID, Expired: sf.expired, Now: env.Now()}
+	if err := run.ValidatePath(filter.Path); err != nil {
+		bad = append(bad, fmt.Sprintf("%s: %v", inputName(rio, "path"), err))
+	}
+	maxTTL, err = config.ParseMaxTTL(config.Source{Input: input, Flags: rio.flags()})
+	if err != nil {
+		bad = append(bad, err.Error())
+	}
+	if sf.olderThan != "" {
+		d, err := config.ParseDuration(sf.olderThan)
+		if err != nil || d <= 0 {
+			bad = append(bad, fmt.Sprintf("%s: %q must be a duration such as 24h or 2d", sf.name("older-than"), sf.olderThan))
+		}
+		filter.OlderThan = d
+	}
+	if sf.repo != "" && !repoRE.MatchString(sf.repo) {
+		bad = append(bad, fmt.Sprintf("%s: %q must be owner/name", sf.name("repository"), sf.repo))
+	}
+	if sf.pr != "" && !prRE.MatchString(sf.pr) {
+		bad = append(bad, fmt.Sprintf("%s: %q must be a pull request number", sf.name("pr"), sf.pr))
+	}
+	if sf.pr != "" && sf.repo == "" {
+		// Pull request numbers repeat across repositories sharing the path.
+		bad = append(bad, fmt.Sprintf("%s needs %s: another repository's pull request may have the same number", sf.name("pr"), sf.name("repository")))
+	}
+	if sf.runID != "" && !run.IsRunID(sf.runID) {
+		bad = append(bad, fmt.Sprintf("%s: %q must be a buildrole run id (a UUID)", sf.name("run-id"), sf.runID))
+	}
+	if sf.concurrency < 1 || sf.concurrency > 64 {
+		bad = append(bad, fmt.Sprintf("%s: %d must be from 1 to 64", sf.name("concurrency"), sf.concurrency))
+	}
+	if filter.OlderThan == 0 && filter.PR == "" && filter.RunID == "" {
+		// Never delete live runs by accident: with no narrower filter,
+		// only what has expired.
+		filter.Expired = true
+	}
+	return auth, filter, maxTTL, bad
 }
 
 // actionSweepFlags reads the sweep-* inputs; a pull request filter without a
@@ -176,4 +201,39 @@ func orDefault(v, d string) string {
 		return d
 	}
 	return v
+}
+
+// impostorSummary lists, for the step summary, what sweep found that
+// buildrole did not write, and why.
+func impostorSummary(imps []provision.Impostor) string {
+	if len(imps) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\n**Not written by buildrole** (a job holding the bootstrap role can plant these; see docs/ADMIN.md):\n\n| status | resource | why |\n|---|---|---|\n")
+	for _, imp := range imps {
+		fmt.Fprintf(&b, "| %s | %s `%s` | %s |\n", imp.Status, imp.Kind, imp.Name, strings.ReplaceAll(strings.Join(imp.Why, "; "), "|", "\\|"))
+	}
+	return b.String()
+}
+
+func countStatus(imps []provision.Impostor, status string) int {
+	n := 0
+	for _, imp := range imps {
+		if imp.Status == status {
+			n++
+		}
+	}
+	return n
+}
+
+// impostorFate says what sweep did with one.
+func impostorFate(imp provision.Impostor) string {
+	switch imp.Status {
+	case provision.StatusDeleted:
+		return "deleted"
+	case provision.StatusFailed:
+		return "deleting it failed: " + imp.Error
+	}
+	return "it would be deleted (dry run)"
 }

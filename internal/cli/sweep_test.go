@@ -64,6 +64,8 @@ func TestSweepRejectsBadFiltersWithoutCalls(t *testing.T) {
 		{"--repository", "no-slash"},
 		{"--path", "relative"},
 		{"--aws-region", "mars-1"},
+		{"--max-ttl", "forever"},
+		{"--max-ttl", "31d"},
 	} {
 		t.Run(strings.Join(args, "="), func(t *testing.T) {
 			t.Parallel()

@@ -231,6 +231,9 @@ func (u *upRun) run(ctx context.Context) int {
 		return ExitFailed
 	}
 	client := iam.NewFromConfig(sess.Config)
+	// Off the critical path: one listing of the path, beside the creates.
+	look := startLook(ctx, client, plan.Path, u.cfg.NamePrefix, provision.Genuine{Partition: plan.Partition, AccountID: plan.AccountID, MaxTTL: u.cfg.MaxTTL, BootstrapRole: u.cfg.RoleToAssume})
+	defer look.cancel()
 	made, code := u.create(ctx, client, plan)
 	if code != ExitOK {
 		return code
@@ -238,7 +241,7 @@ func (u *upRun) run(ctx context.Context) int {
 	if err := u.handOver(ctx, client, sess, plan, made); err != nil {
 		return u.teardownAfter(ctx, client, plan, err)
 	}
-	if err := u.publish(plan); err != nil {
+	if err := u.publish(plan, look.report(u.rio, plan.Path)); err != nil {
 		return u.teardownAfter(ctx, client, plan, err)
 	}
 	return ExitOK
@@ -408,7 +411,9 @@ func Outputs(p *run.Plan) map[string]string {
 	return o
 }
 
-func (u *upRun) publish(p *planner.Plan) error {
+// publish sets the outputs, the environment and the step summary, with
+// extra (the look's findings) at its end.
+func (u *upRun) publish(p *planner.Plan, extra string) error {
 	outs := Outputs(&p.Plan)
 	var errs []error
 	for _, k := range ghaction.SortedKeys(outs) {
@@ -425,7 +430,7 @@ func (u *upRun) publish(p *planner.Plan) error {
 	for _, k := range ghaction.SortedKeys(env) {
 		errs = append(errs, u.rio.setEnv(k, env[k]))
 	}
-	errs = append(errs, u.rio.summary(upSummary(p)+fmt.Sprintf("\nup took %s.\n", u.env.Now().Sub(u.start).Round(time.Millisecond))))
+	errs = append(errs, u.rio.summary(upSummary(p)+extra+fmt.Sprintf("\nup took %s.\n", u.env.Now().Sub(u.start).Round(time.Millisecond))))
 	savePolicy(u.rio, u.env.Getenv, u.f.stateFile, p)
 	return errors.Join(errs...)
 }

@@ -38,8 +38,8 @@ const (
 	MinSessionSeconds = 900
 	MaxSessionSeconds = 43200
 	MaxRetryAttempts  = 20
-	MinTTL            = 5 * time.Minute
-	MaxTTL            = 30 * 24 * time.Hour
+	MinTTL            = run.MinTTL
+	MaxTTL            = run.MaxTTL
 )
 
 // GitHub is the part of the workflow run's context that names and tags use.
@@ -114,6 +114,8 @@ type Config struct {
 	SourceCIDRs       []string
 	ExportCredentials bool
 	DryRun            bool
+	// MaxTTL is the longest ttl the account allows (input max-ttl).
+	MaxTTL time.Duration
 
 	RunID     string
 	GitHub    GitHub
@@ -153,7 +155,14 @@ func Parse(src Source) (*Config, error) {
 	c.DurationSeconds = int32(p.intRange("role-duration-seconds", MinSessionSeconds, MaxSessionSeconds))
 	c.ExportCredentials = p.boolean("export-credentials")
 	c.DryRun = p.boolean("dry-run")
-	c.ExpiresAt = src.Now.Add(p.duration("ttl")).UTC().Truncate(time.Second)
+	c.MaxTTL = p.duration("max-ttl")
+	ttl := p.duration("ttl")
+	if ttl > c.MaxTTL {
+		// Sweep deletes whatever claims to live longer than the account
+		// allows: a run must not.
+		p.fail("ttl", "%s is more than max-ttl %s, the longest the account allows (its bootstrap's --max-ttl); shorten ttl, or raise max-ttl on up and sweep alike", p.str("ttl"), p.str("max-ttl"))
+	}
+	c.ExpiresAt = src.Now.Add(ttl).UTC().Truncate(time.Second)
 	p.oneOf("mode", "up", "sweep")
 	p.placement(c)
 	p.template(c)
@@ -180,6 +189,16 @@ type Auth struct {
 	RoleSessionName  string
 	RetryMaxAttempts int
 	MaskAccountID    bool
+}
+
+// ParseMaxTTL validates max-ttl alone, for sweep.
+func ParseMaxTTL(src Source) (time.Duration, error) {
+	p := parser{src: src}
+	d := p.duration("max-ttl")
+	if len(p.errs) > 0 {
+		return d, &InputError{Errs: p.errs}
+	}
+	return d, nil
 }
 
 // ParseAuth validates the inputs that reach AWS.

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/buildrole/buildrole/internal/run"
 )
 
 var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -53,7 +55,7 @@ func TestParsePartitionsAndLists(t *testing.T) {
 	c, err := parse(map[string]string{
 		"aws-region": "cn-north-1", "role-to-assume": "arn:aws-cn:iam::123456789012:role/b",
 		"permissions-boundary": "arn:aws-cn:iam::123456789012:policy/boundary",
-		"allowed-source-cidrs": "203.0.113.0/24\n2001:db8::/32", "ttl": "2d", "tags": "team=x,env=ci",
+		"allowed-source-cidrs": "203.0.113.0/24\n2001:db8::/32", "ttl": "2d", "max-ttl": "3d", "tags": "team=x,env=ci",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -75,6 +77,35 @@ func TestParseReportsEveryBadInput(t *testing.T) {
 		if !strings.Contains(err.Error(), `input "`+name+`"`) {
 			t.Errorf("error does not name %s:\n%v", name, err)
 		}
+	}
+}
+
+// A run may not claim to live longer than the account allows: sweep
+// would take it for a planted role.
+func TestTTLWithinMaxTTL(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		in   map[string]string
+		want string
+	}{
+		{map[string]string{"ttl": "25h"}, `input "ttl": 25h is more than max-ttl 24h`},
+		{map[string]string{"ttl": "8d", "max-ttl": "7d"}, `input "ttl": 8d is more than max-ttl 7d`},
+		{map[string]string{"max-ttl": "31d"}, `input "max-ttl": "31d" must be a duration`},
+		{map[string]string{"max-ttl": "never"}, `input "max-ttl"`},
+	} {
+		c.in["aws-region"] = "us-east-1"
+		if _, err := parse(c.in); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want %q", c.in, err, c.want)
+		}
+	}
+	if c, err := parse(map[string]string{"aws-region": "us-east-1", "ttl": "24h"}); err != nil || c.MaxTTL != run.DefaultMaxTTL {
+		t.Errorf("ttl = max-ttl refused: %v", err)
+	}
+	if in, _ := Lookup("max-ttl"); in.Default != "24h" || run.DefaultMaxTTL != 24*time.Hour {
+		t.Errorf("max-ttl's default %q is not run.DefaultMaxTTL %s", in.Default, run.DefaultMaxTTL)
+	}
+	if d, err := ParseMaxTTL(Source{Input: func(string) string { return "" }}); err != nil || d != run.DefaultMaxTTL {
+		t.Errorf("ParseMaxTTL default: %s, %v", d, err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -595,5 +596,28 @@ func TestSecondaryActions(t *testing.T) {
 	var nse *types.NoSuchEntityException
 	if !errors.As(err, &nse) {
 		t.Errorf("GetOpenIDConnectProvider after delete: %v, want NoSuchEntity", err)
+	}
+}
+
+// A seed backdates what IAM alone sets: ListRoles, GetRole and
+// ListInstanceProfiles report the CreateDate given.
+func TestSeedCreateDate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := startServer(t)
+	c := iamClient(s)
+	must(c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("old"), Path: aws.String("/b/"), AssumeRolePolicyDocument: aws.String(ec2Trust)}))(t)
+	must(c.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String("old"), Path: aws.String("/b/")}))(t)
+	then := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	if !s.SetRoleCreated("OLD", then) || !s.SetInstanceProfileCreated("old", then) || s.SetRoleCreated("none", then) || s.SetInstanceProfileCreated("none", then) {
+		t.Fatal("SetRoleCreated/SetInstanceProfileCreated: wrong report")
+	}
+	roles := must(c.ListRoles(ctx, &iam.ListRolesInput{PathPrefix: aws.String("/b/")}))(t)
+	role := must(c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("old")}))(t)
+	profiles := must(c.ListInstanceProfiles(ctx, &iam.ListInstanceProfilesInput{PathPrefix: aws.String("/b/")}))(t)
+	for what, got := range map[string]*time.Time{"ListRoles": roles.Roles[0].CreateDate, "GetRole": role.Role.CreateDate, "ListInstanceProfiles": profiles.InstanceProfiles[0].CreateDate} {
+		if !aws.ToTime(got).Equal(then) {
+			t.Errorf("%s: CreateDate %v, want %v", what, aws.ToTime(got), then)
+		}
 	}
 }

@@ -165,3 +165,29 @@ func (s *Server) Sessions() int {
 	defer s.mu.Unlock()
 	return len(s.sessions)
 }
+
+// SetRoleCreated sets the CreateDate IAM reports for a role, which IAM
+// alone sets (to seed an old role); it reports false if the role does not
+// exist.
+func (s *Server) SetRoleCreated(name string, t time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.roles[strings.ToLower(name)]
+	if r == nil {
+		return false
+	}
+	r.created = t.UTC()
+	return true
+}
+
+// SetInstanceProfileCreated is SetRoleCreated for an instance profile.
+func (s *Server) SetInstanceProfileCreated(name string, t time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.profiles[strings.ToLower(name)]
+	if p == nil {
+		return false
+	}
+	p.created = t.UTC()
+	return true
+}

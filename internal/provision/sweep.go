@@ -26,10 +26,12 @@ type SweepAPI interface {
 }
 
 // Filter selects what sweep deletes. Only resources under Path that carry
-// buildrole:managed=true are ever considered; the other fields narrow
-// further, and all that are set must match.
+// buildrole:managed=true are ever considered. Those buildrole did not
+// write (Genuine) are deleted whatever the other fields say; the other
+// fields select runs, and all that are set must match.
 type Filter struct {
 	Path       string
+	Genuine    Genuine
 	Expired    bool          // buildrole:expires-at is in the past
 	OlderThan  time.Duration // created more than this long ago
 	Repository string
@@ -49,13 +51,18 @@ type SweepResult struct {
 
 // SweepReport lists what sweep did.
 type SweepReport struct {
-	Runs    []SweepResult `json:"runs"`
-	Skipped int           `json:"skipped"` // managed resources under the path that did not match
-	Foreign int           `json:"foreign"` // resources under the path without the managed tag: never touched
+	Runs []SweepResult `json:"runs"`
+	// Impostors are managed resources under the path that buildrole did
+	// not write: deleted, each alone, whatever the filter.
+	Impostors []Impostor `json:"impostors,omitempty"`
+	Skipped   int        `json:"skipped"` // managed resources under the path that did not match
+	Foreign   int        `json:"foreign"` // resources under the path without the managed tag: never touched
 	// Unreadable are resources under the path whose tags could not be
 	// read (counted in Foreign); UnreadableErr is the first such error.
 	Unreadable    []string `json:"unreadable,omitempty"`
 	UnreadableErr error    `json:"-"`
+	// Warnings say what sweep could not check.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // SweepOptions tune Sweep.
@@ -67,15 +74,37 @@ type SweepOptions struct {
 
 // candidate is a role or instance profile under the path.
 type candidate struct {
-	name    string
-	profile bool
-	held    []string // roles in the profile
-	created time.Time
-	tags    map[string]string
-	gone    bool // deleted since it was listed
-	// unreadable: tag reads denied; counted as foreign.
+	name     string
+	profile  bool
+	held     []string          // roles in the profile
+	heldPath map[string]string // their paths
+	trust    string            // a role's trust policy, decoded
+	created  time.Time
+	tags     map[string]string
+	gone     bool // deleted since it was listed
+	// unreadable: tag reads denied, or a managed role's policies; counted
+	// as foreign.
 	unreadable bool
 	err        error
+	// A role's inline policy names and attached policy ARNs; policiesErr
+	// is a refused read of them.
+	inline, attached []string
+	policiesErr      error
+	policiesGone     bool
+	impostor         []string // why buildrole did not write it
+}
+
+// read reads a candidate's tags and, for a role, its policies, at once.
+func (c *candidate) read(ctx context.Context, api SweepAPI) error {
+	if c.profile {
+		return c.readTags(ctx, api)
+	}
+	var g errgroup.Group
+	g.Go(func() error { return c.readTags(ctx, api) })
+	g.Go(func() error { return c.readPolicies(ctx, api) })
+	err := g.Wait()
+	c.gone = c.gone || c.policiesGone
+	return err
 }
 
 func (c *candidate) readTags(ctx context.Context, api SweepAPI) error {
@@ -122,27 +151,44 @@ func Sweep(ctx context.Context, api SweepAPI, f Filter, opt SweepOptions) (*Swee
 	if f.Path == "" {
 		return nil, errors.New("sweep needs a path")
 	}
+	if f.Genuine.AccountID == "" || f.Genuine.Partition == "" || f.Genuine.MaxTTL <= 0 {
+		return nil, errors.New("sweep needs the account, its partition and its max-ttl")
+	}
 	limit := opt.Concurrency
 	if limit <= 0 {
 		limit = 8
 	}
 	rep := &SweepReport{}
+	var gateErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.Genuine, gateErr = f.Genuine.withGate(ctx, api)
+	}()
 	cands, err := listCandidates(ctx, api, f.Path)
+	<-done
 	if err != nil {
 		return rep, err
 	}
-	// ListRoles and ListInstanceProfiles return no tags: each resource's
-	// tags take a call of their own, made concurrently.
+	if gateErr != nil {
+		rep.Warnings = append(rep.Warnings, gateWarning(f.Genuine.BootstrapRole, gateErr))
+	}
+	// ListRoles and ListInstanceProfiles return no tags (nor a role's
+	// policies): each resource's take calls of their own, made
+	// concurrently.
 	var tg errgroup.Group
 	tg.SetLimit(limit)
 	for i := range cands {
-		tg.Go(func() error { return cands[i].readTags(ctx, api) })
+		tg.Go(func() error { return cands[i].read(ctx, api) })
 	}
 	if err := tg.Wait(); err != nil {
 		return rep, err
 	}
+	f.Genuine.findImpostors(cands, f.Path, f.Now)
 	runs := groupRuns(cands, f, rep)
-	return rep, deleteRuns(ctx, api, runs, f.Path, opt, limit, rep)
+	// Impostors first: one may hold, or sit in, a run's resource.
+	ierr := deleteImpostors(ctx, api, cands, f.Path, opt, limit, rep)
+	return rep, errors.Join(ierr, deleteRuns(ctx, api, runs, f.Path, opt, limit, rep))
 }
 
 // listCandidates lists the roles and instance profiles under path.
@@ -156,7 +202,7 @@ func listCandidates(ctx context.Context, api SweepAPI, path string) ([]candidate
 		}
 		for _, r := range page.Roles {
 			if strings.HasPrefix(aws.ToString(r.Path), path) {
-				cands = append(cands, candidate{name: aws.ToString(r.RoleName), created: aws.ToTime(r.CreateDate)})
+				cands = append(cands, candidate{name: aws.ToString(r.RoleName), created: aws.ToTime(r.CreateDate), trust: trustOf(r.AssumeRolePolicyDocument)})
 			}
 		}
 	}
@@ -170,9 +216,10 @@ func listCandidates(ctx context.Context, api SweepAPI, path string) ([]candidate
 			if !strings.HasPrefix(aws.ToString(p.Path), path) {
 				continue
 			}
-			c := candidate{name: aws.ToString(p.InstanceProfileName), created: aws.ToTime(p.CreateDate), profile: true}
+			c := candidate{name: aws.ToString(p.InstanceProfileName), created: aws.ToTime(p.CreateDate), profile: true, heldPath: map[string]string{}}
 			for _, r := range p.Roles {
 				c.held = append(c.held, aws.ToString(r.RoleName))
+				c.heldPath[aws.ToString(r.RoleName)] = aws.ToString(r.Path)
 			}
 			cands = append(cands, c)
 		}
@@ -185,7 +232,7 @@ func listCandidates(ctx context.Context, api SweepAPI, path string) ([]candidate
 func groupRuns(cands []candidate, f Filter, rep *SweepReport) map[string]*runGroup {
 	runs := map[string]*runGroup{}
 	for _, c := range cands {
-		if c.gone {
+		if c.gone || len(c.impostor) > 0 {
 			continue
 		}
 		if c.unreadable {

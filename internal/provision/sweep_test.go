@@ -18,6 +18,9 @@ import (
 	"github.com/buildrole/buildrole/internal/run"
 )
 
+// genuine is what buildrole writes in the fake account.
+var genuine = provision.Genuine{Partition: "aws", AccountID: account, MaxTTL: run.DefaultMaxTTL}
+
 // leak creates n runs as a killed runner would leave them; every other one
 // has expired.
 func leak(t testing.TB, s *fakeaws.Server, c *iam.Client, n int) (expired, live map[string]bool) {
@@ -111,7 +114,7 @@ func TestSweepDeletesExactlyTheExpiredRuns(t *testing.T) {
 	s.InjectFault(fakeaws.Fault{Action: "DeleteRole", Nth: 10, Times: 3, Code: "Throttling", Status: 400})
 	s.InjectFault(fakeaws.Fault{Action: "DeleteInstanceProfile", Nth: 5, Times: 2, Code: "Throttling", Status: 400})
 
-	rep, err := provision.Sweep(context.Background(), c, provision.Filter{Path: "/buildrole/", Expired: true, Now: time.Now()}, provision.SweepOptions{})
+	rep, err := provision.Sweep(context.Background(), c, provision.Filter{Path: "/buildrole/", Genuine: genuine, Expired: true, Now: time.Now()}, provision.SweepOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,19 +166,19 @@ func TestSweepFiltersAndDryRun(t *testing.T) {
 		break
 	}
 	before := len(s.Snapshot().Roles)
-	rep, err := provision.Sweep(context.Background(), c, provision.Filter{Path: "/buildrole/", RunID: one, Now: time.Now()}, provision.SweepOptions{DryRun: true})
+	rep, err := provision.Sweep(context.Background(), c, provision.Filter{Path: "/buildrole/", Genuine: genuine, RunID: one, Now: time.Now()}, provision.SweepOptions{DryRun: true})
 	if err != nil || len(rep.Runs) != 1 || rep.Runs[0].Status != "would-delete" || len(s.Snapshot().Roles) != before {
 		t.Fatalf("dry run: %+v %v", rep, err)
 	}
-	rep, err = provision.Sweep(context.Background(), c, provision.Filter{Path: "/buildrole/", RunID: one, Now: time.Now()}, provision.SweepOptions{})
+	rep, err = provision.Sweep(context.Background(), c, provision.Filter{Path: "/buildrole/", Genuine: genuine, RunID: one, Now: time.Now()}, provision.SweepOptions{})
 	if err != nil || len(rep.Runs) != 1 || len(s.Snapshot().Roles) != before-2 {
 		t.Fatalf("run-id sweep: %+v %v", rep, err)
 	}
-	rep, err = provision.Sweep(context.Background(), c, provision.Filter{Path: "/buildrole/", PR: "41", Now: time.Now()}, provision.SweepOptions{})
+	rep, err = provision.Sweep(context.Background(), c, provision.Filter{Path: "/buildrole/", Genuine: genuine, PR: "41", Now: time.Now()}, provision.SweepOptions{})
 	if err != nil || len(rep.Runs) != 0 {
 		t.Fatalf("pr 41 matched: %+v %v", rep, err)
 	}
-	rep, err = provision.Sweep(context.Background(), c, provision.Filter{Path: "/buildrole/", PR: "42", Repository: "ACME/images", Now: time.Now()}, provision.SweepOptions{})
+	rep, err = provision.Sweep(context.Background(), c, provision.Filter{Path: "/buildrole/", Genuine: genuine, PR: "42", Repository: "ACME/images", Now: time.Now()}, provision.SweepOptions{})
 	if err != nil || len(rep.Runs) != 5 || len(s.Snapshot().Roles) != 0 {
 		t.Fatalf("pr 42 sweep: %d runs, %d roles left, %v", len(rep.Runs), len(s.Snapshot().Roles), err)
 	}
@@ -199,7 +202,7 @@ func BenchmarkSweep(b *testing.B) {
 			s.ResetRequests()
 			b.StartTimer()
 			start := time.Now()
-			rep, err := provision.Sweep(context.Background(), c, provision.Filter{Path: "/buildrole/", Repository: "acme/images", Now: time.Now()}, provision.SweepOptions{Concurrency: limit})
+			rep, err := provision.Sweep(context.Background(), c, provision.Filter{Path: "/buildrole/", Genuine: genuine, Repository: "acme/images", Now: time.Now()}, provision.SweepOptions{Concurrency: limit})
 			elapsed := time.Since(start)
 			b.StopTimer()
 			if err != nil || len(rep.Runs) != runs {
@@ -230,7 +233,7 @@ func TestSweepSkipsUnreadableResources(t *testing.T) {
 	c := client(s, 3)
 	leak(t, s, c, 2)
 	s.InjectFault(fakeaws.Fault{Action: "ListRoleTags", Code: "AccessDenied", Status: 403})
-	rep, err := provision.Sweep(context.Background(), c, provision.Filter{Path: "/buildrole/", Expired: true, Now: time.Now()}, provision.SweepOptions{})
+	rep, err := provision.Sweep(context.Background(), c, provision.Filter{Path: "/buildrole/", Genuine: genuine, Expired: true, Now: time.Now()}, provision.SweepOptions{})
 	if err != nil {
 		t.Fatalf("sweep stopped: %v", err)
 	}

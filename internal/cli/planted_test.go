@@ -1,0 +1,179 @@
+package cli_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/buildrole/buildrole/internal/cli"
+	"github.com/buildrole/buildrole/internal/run"
+)
+
+// jobSession is what any job the bootstrap role admits holds: the
+// bootstrap session, as an IAM client.
+func jobSession(t *testing.T, w *world) *iam.Client {
+	t.Helper()
+	tok, err := w.srv.MintToken("sts.amazonaws.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := sts.NewFromConfig(awsConfig(w, aws.AnonymousCredentials{})).AssumeRoleWithWebIdentity(context.Background(), &sts.AssumeRoleWithWebIdentityInput{
+		RoleArn: aws.String(w.bootstrapARN), RoleSessionName: aws.String("compromised"), WebIdentityToken: aws.String(tok),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := out.Credentials
+	return iam.NewFromConfig(awsConfig(w, credentials.NewStaticCredentialsProvider(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))))
+}
+
+// plantRoles does what the bootstrap policy lets a compromised job do:
+// roles under the path, with the boundary and a run's tags, whose trust
+// admits another account or any GitHub repository, with an expiry that
+// never comes and a policy of its own. Their names.
+func plantRoles(t *testing.T, w *world) []string {
+	t.Helper()
+	c := jobSession(t, w)
+	ctx := context.Background()
+	trusts := map[string]string{
+		"buildrole-foothold": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999999999999:root"},"Action":"sts:AssumeRole"}]}`,
+		"buildrole-anyrepo":  `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:*"}}}]}`,
+	}
+	// A fork's exact subject: the form is buildrole's, the job is not one
+	// the bootstrap role admits.
+	trusts["buildrole-fork"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com","token.actions.githubusercontent.com:sub":"repo:evil/fork:ref:refs/heads/main"}}}]}`
+	expiry := map[string]string{"buildrole-foothold": "9999-12-31T23:59:59Z", "buildrole-anyrepo": "never", "buildrole-fork": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}
+	var names []string
+	for _, name := range []string{"buildrole-anyrepo", "buildrole-foothold", "buildrole-fork"} {
+		_, err := c.CreateRole(ctx, &iam.CreateRoleInput{
+			RoleName: aws.String(name), Path: aws.String("/buildrole/"), AssumeRolePolicyDocument: aws.String(trusts[name]),
+			PermissionsBoundary: aws.String(w.getenv("INPUT_PERMISSIONS-BOUNDARY")),
+			Tags: []types.Tag{
+				{Key: aws.String(run.TagManaged), Value: aws.String(run.TagManagedValue)},
+				{Key: aws.String(run.TagRunID), Value: aws.String("0badc0de-0000-4000-8000-000000000000")},
+				{Key: aws.String(run.TagExpiresAt), Value: aws.String(expiry[name])},
+			},
+		})
+		if err != nil {
+			t.Fatalf("the bootstrap policy refused the plant (%s): %v", name, err)
+		}
+		if _, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String("stay"),
+			PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:DescribeImages","Resource":"*"}]}`)}); err != nil {
+			t.Fatalf("put policy on %s: %v", name, err)
+		}
+		names = append(names, name)
+	}
+	return names
+}
+
+// A job planted roles with the bootstrap role. The next up warns, naming
+// them, without waiting on its look; the default sweep deletes them, says
+// why, and leaves the live run alone.
+func TestPlantedRolesAreNamedByUpAndDeletedBySweep(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	planted := plantRoles(t, w)
+	// The look is one listing beside the creates: it has answered before
+	// they do.
+	w.srv.SetActionLatency("CreateRole", 300*time.Millisecond)
+	code, stdout, _ := w.run(context.Background(), "up")
+	if code != cli.ExitOK {
+		t.Fatalf("up: exit %d:\n%s", code, stdout)
+	}
+	summary, err := os.ReadFile(w.getenv("GITHUB_STEP_SUMMARY"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range planted {
+		if !strings.Contains(stdout, "::warning::role /buildrole/"+name+" has a trust policy buildrole never writes") || !strings.Contains(string(summary), name) {
+			t.Errorf("up did not name %s:\n%s\n%s", name, stdout, summary)
+		}
+	}
+	w.srv.SetActionLatency("CreateRole", 0)
+	live := len(w.leftovers()) - len(planted)
+
+	code, stdout, stderr := w.runCLI("sweep", "--aws-region", "us-east-1", "--role-to-assume", w.bootstrapARN, "--json")
+	if code != cli.ExitOK {
+		t.Fatalf("sweep: exit %d: %s %s", code, stdout, stderr)
+	}
+	var rep struct {
+		Impostors []struct {
+			Name, Status string
+			Why          []string
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Impostors) != len(planted) {
+		t.Fatalf("impostors: %+v", rep.Impostors)
+	}
+	var whys []string
+	for _, imp := range rep.Impostors {
+		if imp.Status != "deleted" {
+			t.Errorf("%s: %s", imp.Name, imp.Status)
+		}
+		whys = append(whys, imp.Name+": "+strings.Join(imp.Why, "; "))
+	}
+	why := strings.Join(whys, " | ")
+	for _, want := range []string{"StringLike", `"never" is not a time`, "999999999999", "9999-12-31T23:59:59Z", `inline policy "stay"`, `buildrole-fork: its trust policy's statement 1 admits the subject "repo:evil/fork:ref:refs/heads/main" with audience "sts.amazonaws.com", which the bootstrap role does not admit`} {
+		if !strings.Contains(why, want) {
+			t.Errorf("reasons %q lack %q", why, want)
+		}
+	}
+	if !strings.Contains(stderr, "warning: role buildrole-foothold under /buildrole/ was not written by buildrole") {
+		t.Errorf("sweep's log does not name the impostor:\n%s", stderr)
+	}
+	if got := len(w.leftovers()); got != live {
+		t.Errorf("%d resources left, want the live run's %d: %v", got, live, w.leftovers())
+	}
+}
+
+// A ttl beyond what the account allows is bad input: nothing is called.
+func TestTTLAboveMaxTTLIsBadInput(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.set("INPUT_TTL", "2d")
+	code, stdout, _ := w.run(context.Background(), "up")
+	if code != cli.ExitUsage || !strings.Contains(stdout, `input "ttl": 2d is more than max-ttl 24h`) {
+		t.Fatalf("exit %d:\n%s", code, stdout)
+	}
+	if n := len(w.srv.Requests()); n != 0 {
+		t.Errorf("%d AWS calls, want 0", n)
+	}
+	code, _, stderr := w.runCLI("up", "--aws-region", "us-east-1", "--role-to-assume", w.bootstrapARN, "--ttl", "3d", "--max-ttl", "2d")
+	if code != cli.ExitUsage || !strings.Contains(stderr, "--ttl: 3d is more than max-ttl 2d") || len(w.srv.Requests()) != 0 {
+		t.Fatalf("exit %d, %d calls: %s", code, len(w.srv.Requests()), stderr)
+	}
+}
+
+// bootstrap prints the account's max-ttl among the workflow's values.
+func TestBootstrapMaxTTL(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		arg  []string
+		code int
+		want string
+	}{
+		{nil, cli.ExitOK, "max-ttl: 24h"},
+		{[]string{"--max-ttl", "3d"}, cli.ExitOK, "max-ttl: 3d"},
+		{[]string{"--max-ttl", "40d"}, cli.ExitUsage, "max ttl"},
+		{[]string{"--max-ttl", "soon"}, cli.ExitUsage, "--max-ttl"},
+	} {
+		var out, errb strings.Builder
+		args := append([]string{"buildrole", "bootstrap", "--repository", "acme/images", "--account-id", "123456789012"}, c.arg...)
+		code := cli.Main(context.Background(), args, cli.Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }})
+		if code != c.code || !strings.Contains(errb.String(), c.want) {
+			t.Errorf("%v: exit %d: %s", c.arg, code, errb.String())
+		}
+	}
+}

@@ -1,0 +1,222 @@
+package run
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/buildrole/buildrole/internal/awsfacts"
+	"github.com/buildrole/buildrole/internal/iampolicy"
+)
+
+// Lifetimes: a run's ttl, and the account's longest (max-ttl), which up
+// refuses to exceed and sweep holds every managed resource to.
+const (
+	MinTTL = 5 * time.Minute
+	MaxTTL = 30 * 24 * time.Hour
+	// DefaultMaxTTL is the account's longest ttl when its bootstrap says
+	// none: four times the action's default ttl and a GitHub-hosted job's
+	// limit (6 h); self-hosted jobs of more than a day need --max-ttl.
+	DefaultMaxTTL = 24 * time.Hour
+	// ClockSkew is how far the runner's clock, which writes expires-at,
+	// may be from IAM's, which sets CreateDate, before sweep doubts an
+	// expiry.
+	ClockSkew = 15 * time.Minute
+)
+
+// FormatTTL writes a duration as the ttl inputs take it: "3d", "24h",
+// "90m".
+func FormatTTL(d time.Duration) string {
+	switch {
+	case d%(24*time.Hour) == 0 && d >= 48*time.Hour:
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	case d%time.Hour == 0 && d > 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0 && d > 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
+}
+
+// JobGate is the bootstrap role's trust policy. The job that created a
+// build role came in through it, so a build role trusts only a job token
+// it admits: a role trusting another repository's exact subject is not
+// buildrole's.
+type JobGate struct{ trust iampolicy.Document }
+
+// NewJobGate reads the bootstrap role's trust policy. It refuses one that
+// conditions more of a token than its aud and sub: a build role's trust
+// keeps only those, so whether its job passes could not be told.
+func NewJobGate(trust string) (*JobGate, error) {
+	doc, err := iampolicy.Parse([]byte(trust))
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range doc.Statement {
+		for op, keys := range st.Condition {
+			for k := range keys {
+				if lk := strings.ToLower(k); !strings.HasSuffix(lk, ":aud") && !strings.HasSuffix(lk, ":sub") {
+					return nil, fmt.Errorf("its trust policy conditions %s (%s), more of a token than its aud and sub", k, op)
+				}
+			}
+		}
+	}
+	return &JobGate{trust: doc}, nil
+}
+
+// admits reports whether the bootstrap role admits a token of this
+// provider (named name in condition keys) with this aud and sub.
+func (g *JobGate) admits(provider, name, aud, sub string) bool {
+	return iampolicy.EvaluateTrust(iampolicy.Request{
+		Principal: map[string]string{"Federated": provider},
+		Action:    iampolicy.ActionAssumeRoleWithWebIdentity,
+		Resource:  "*",
+		Context:   map[string][]string{name + ":aud": {aud}, name + ":sub": {sub}},
+	}, g.trust) == iampolicy.Allow
+}
+
+// TrustProblem says why trust, a role's trust policy as IAM returns it
+// (decoded), is not one buildrole writes in this partition and account, or
+// "" when it is; instanceRole says which role it is then. An instance role
+// trusts EC2 alone. A build role trusts this account's OIDC provider with
+// exactly one aud and one sub by StringEquals, a pair gate admits when gate
+// is known (web identity), or one role, role session or user of this
+// account (chain), and EC2 besides when it is its own instance role
+// (instance-profile: shared).
+func TrustProblem(trust, partition, account string, gate *JobGate) (instanceRole bool, why string) {
+	doc, err := iampolicy.Parse([]byte(trust))
+	if err != nil {
+		return false, "its trust policy is not one buildrole writes: " + err.Error()
+	}
+	var job, ec2 int
+	for i, st := range doc.Statement {
+		kind, why := trustStatement(st, partition, account, gate)
+		if why != "" {
+			return false, fmt.Sprintf("its trust policy's statement %d %s", i+1, why)
+		}
+		if kind == trustEC2 {
+			ec2++
+		} else {
+			job++
+		}
+	}
+	if job > 1 || ec2 > 1 {
+		return false, fmt.Sprintf("its trust policy has %d statements for jobs and %d for EC2; buildrole writes at most one of each", job, ec2)
+	}
+	return job == 0, ""
+}
+
+type trustKind int
+
+const (
+	trustEC2 trustKind = iota + 1
+	trustWebIdentity
+	trustChain
+)
+
+// trustStatement sorts one statement into the kinds buildrole writes, or
+// says why it is none of them.
+func trustStatement(st iampolicy.Statement, partition, account string, gate *JobGate) (trustKind, string) {
+	p := st.Principal
+	switch {
+	case st.Effect != iampolicy.EffectAllow:
+		return 0, "is not an Allow"
+	case st.NotPrincipal != nil || len(st.NotAction) > 0 || len(st.Resource) > 0 || len(st.NotResource) > 0:
+		return 0, "uses NotPrincipal, NotAction or Resource"
+	case p == nil || p.Any:
+		return 0, "admits any principal"
+	case len(st.Action) != 1:
+		return 0, fmt.Sprintf("allows %d actions", len(st.Action))
+	}
+	kinds := 0
+	for _, v := range []iampolicy.Values{p.AWS, p.Federated, p.Service, p.CanonicalUser} {
+		if len(v) > 0 {
+			kinds++
+		}
+	}
+	switch {
+	case kinds != 1:
+		return 0, "admits more than one kind of principal"
+	case len(p.Service) > 0:
+		return trustEC2, ec2Trust(st, partition)
+	case len(p.Federated) > 0:
+		return trustWebIdentity, webIdentityTrust(st, partition, account, gate)
+	case len(p.AWS) > 0:
+		return trustChain, chainTrust(st, partition, account)
+	}
+	return 0, "admits a canonical user"
+}
+
+func ec2Trust(st iampolicy.Statement, partition string) string {
+	want := awsfacts.ServicePrincipal(partition, "ec2")
+	switch {
+	case len(st.Principal.Service) != 1 || st.Principal.Service[0] != want:
+		return fmt.Sprintf("admits the services %s, not %s alone", strings.Join(st.Principal.Service, ", "), want)
+	case !strings.EqualFold(st.Action[0], iampolicy.ActionAssumeRole):
+		return "allows EC2 " + st.Action[0]
+	case len(st.Condition) > 0:
+		return "puts conditions on EC2"
+	}
+	return ""
+}
+
+func webIdentityTrust(st iampolicy.Statement, partition, account string, gate *JobGate) string {
+	own := "arn:" + partition + ":iam::" + account + ":oidc-provider/"
+	fed := st.Principal.Federated
+	if len(fed) != 1 || !strings.HasPrefix(fed[0], own) || len(fed[0]) == len(own) {
+		return fmt.Sprintf("admits the identity providers %s, not one of account %s", strings.Join(fed, ", "), account)
+	}
+	name := strings.TrimPrefix(fed[0], own)
+	if !strings.EqualFold(st.Action[0], iampolicy.ActionAssumeRoleWithWebIdentity) {
+		return "allows " + st.Action[0] + " to an identity provider"
+	}
+	for op := range st.Condition {
+		if op != iampolicy.OpStringEquals {
+			return fmt.Sprintf("matches tokens with %s; buildrole binds exactly one aud and one sub with %s", op, iampolicy.OpStringEquals)
+		}
+	}
+	keys := st.Condition[iampolicy.OpStringEquals]
+	var aud, sub iampolicy.Values
+	for k, v := range keys {
+		switch {
+		case strings.EqualFold(k, name+":aud"):
+			aud = v
+		case strings.EqualFold(k, name+":sub"):
+			sub = v
+		default:
+			return fmt.Sprintf("conditions %s, which buildrole never binds", k)
+		}
+	}
+	switch {
+	case len(aud) != 1 || len(sub) != 1:
+		return fmt.Sprintf("admits %d audiences and %d subjects; buildrole binds exactly one of each", len(aud), len(sub))
+	case gate != nil:
+		// The bootstrap role's trust is the authority (a customised sub
+		// claim need not begin "repo:").
+		if !gate.admits(fed[0], name, aud[0], sub[0]) {
+			return fmt.Sprintf("admits the subject %q with audience %q, which the bootstrap role does not admit", sub[0], aud[0])
+		}
+	case !strings.HasPrefix(sub[0], "repo:"):
+		return fmt.Sprintf("admits the subject %q, which is no GitHub job's", sub[0])
+	}
+	return ""
+}
+
+func chainTrust(st iampolicy.Statement, partition, account string) string {
+	aws := st.Principal.AWS
+	if len(aws) != 1 {
+		return fmt.Sprintf("admits %d AWS principals; buildrole trusts one session", len(aws))
+	}
+	p := aws[0]
+	session := strings.HasPrefix(p, "arn:"+partition+":sts::"+account+":assumed-role/")
+	identity := strings.HasPrefix(p, "arn:"+partition+":iam::"+account+":role/") || strings.HasPrefix(p, "arn:"+partition+":iam::"+account+":user/")
+	switch {
+	case !session && !identity:
+		return fmt.Sprintf("admits %s, which is not a role, role session or user of account %s", p, account)
+	case !strings.EqualFold(st.Action[0], iampolicy.ActionAssumeRole):
+		return "allows " + st.Action[0] + " to an AWS principal"
+	case len(st.Condition) > 0:
+		return "puts conditions on its AWS principal, which buildrole never does"
+	}
+	return ""
+}
