@@ -227,8 +227,15 @@ func (t *teardown) confirm(ctx context.Context, r run.Resource) ownership {
 func readOwnership(ctx context.Context, api DownAPI, r run.Resource, path, runID string) (ownership, error) {
 	c, err := getOwnership(ctx, api, r, path, runID)
 	if denied(err) && path != "" {
-		if present, lerr := listed(ctx, api, r, path); lerr == nil && !present {
+		present, lerr := listed(ctx, api, r, path)
+		switch {
+		case lerr == nil && !present:
 			return ownership{}, &notFoundError{r: r, denied: err}
+		case lerr == nil:
+			// Listed now: the refusal was a read lagging behind the
+			// create, which has since caught up. Once more; a second
+			// refusal is a missing permission.
+			c, err = getOwnership(ctx, api, r, path, runID)
 		}
 	}
 	return c, err

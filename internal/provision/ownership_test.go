@@ -270,3 +270,26 @@ func TestPendingWaitIsBoundedFromNow(t *testing.T) {
 		t.Fatalf("down = %v, outcomes %+v", err, rep.Outcomes)
 	}
 }
+
+// A read refused while IAM's authorization still lags behind the create,
+// followed by a listing that already shows the role: the lag has caught
+// up, so down reads once more and deletes, instead of leaving the role
+// unconfirmed.
+func TestDownRereadsWhatTheListingShows(t *testing.T) {
+	t.Parallel()
+	s := fakeaws.NewServer()
+	defer s.Close()
+	c := client(s, 1)
+	p := plan(t, "none")
+	if _, err := provision.Up(context.Background(), c, p, provision.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	s.InjectFault(fakeaws.Fault{Action: "GetRole", Nth: 1, Code: "AccessDenied", Status: 403})
+	rep, err := provision.Down(context.Background(), c, p.State(), provision.Options{})
+	if err != nil || len(leftovers(s)) != 0 || rep.Resources(provision.StatusDeleted) != 1 {
+		t.Fatalf("down = %v, outcomes %+v, left %v", err, rep.Outcomes, leftovers(s))
+	}
+	if n := s.CountCalls("GetRole"); n != 2 {
+		t.Errorf("GetRole called %d times, want the refused read and one more", n)
+	}
+}
