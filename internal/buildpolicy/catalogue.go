@@ -345,10 +345,12 @@ var accountID = regexp.MustCompile(`^[0-9]{12}$`)
 // imageOwners are the ec2:Owner values the image a source finds at build
 // time may carry: its source_ami_filter's owners, "self" being the
 // account. EC2 shows partner images (Canonical's, for one) under Amazon's
-// alias, so naming another account also admits "amazon", whose images are
-// public. ok is false when nothing binds the image: no filter, owners not
-// known before the build, or an owner IAM shows otherwise (an alias but
-// amazon and aws-marketplace).
+// alias and Marketplace images under "aws-marketplace" (the Service
+// Authorization Reference's values for ec2:Owner: amazon, aws-marketplace
+// or an account id), so naming another account also admits both aliases.
+// ok is false when nothing binds the image: no filter, owners not known
+// before the build, or an owner IAM shows otherwise (an alias but amazon
+// and aws-marketplace).
 func imageOwners(a arnCtx, s packertemplate.Source) (owners []string, ok bool) {
 	f, has := s.Options["source_ami_filter"]
 	if !has || len(f.Blocks) != 1 {
@@ -367,7 +369,7 @@ func imageOwners(a arnCtx, s packertemplate.Source) (owners []string, ok bool) {
 		case accountID.MatchString(o):
 			owners = append(owners, o)
 			if o != a.account {
-				owners = append(owners, "amazon")
+				owners = append(owners, "amazon", "aws-marketplace")
 			}
 		default:
 			return nil, false
@@ -381,6 +383,17 @@ func imageOwners(a arnCtx, s packertemplate.Source) (owners []string, ok bool) {
 func ownedImages(a arnCtx, s packertemplate.Source) iampolicy.Condition {
 	if owners, ok := imageOwners(a, s); ok {
 		return iampolicy.Condition{iampolicy.OpStringEquals: {KeyOwner: owners}}
+	}
+	return nil
+}
+
+// fleetImages is ownedImages for CreateFleet, IfExists: its image is
+// optional (the Reference says a launch template's resources are checked
+// under RunInstances, where ownedImages binds the image), so a fleet
+// request need not carry the key.
+func fleetImages(a arnCtx, s packertemplate.Source) iampolicy.Condition {
+	if owners, ok := imageOwners(a, s); ok {
+		return iampolicy.Condition{"StringEqualsIfExists": {KeyOwner: owners}}
 	}
 	return nil
 }
@@ -681,8 +694,8 @@ var catalogue = []entry{
 		step:     "builder/common/step_source_ami_info.go, step_run_source_instance.go, step_run_spot_instance.go",
 		builders: instanceBuilders, when: imageAtBuild, res: star("image"), cond: ownedImages,
 		actions: []string{"ec2:RunInstances"}},
-	{sid: "LaunchImage", why: "spot_price with source_ami_filter (the fleet's image)", step: "builder/common/step_run_spot_instance.go",
-		builders: instanceBuilders, when: allOf(spot, imageAtBuild), res: star("image"), cond: ownedImages,
+	{sid: "LaunchFleetImage", why: "spot_price with source_ami_filter (the fleet's image)", step: "builder/common/step_run_spot_instance.go",
+		builders: instanceBuilders, when: allOf(spot, imageAtBuild), res: star("image"), cond: fleetImages,
 		actions: []string{"ec2:CreateFleet"}},
 	{sid: "InstanceLifecycle", why: "the build instance", step: "builder/common/step_run_source_instance.go, step_run_spot_instance.go (Cleanup)",
 		builders: instanceBuilders, when: always, res: star("instance"),
