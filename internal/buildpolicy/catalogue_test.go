@@ -41,6 +41,7 @@ func TestDeriveRefusesWhatItCannotScope(t *testing.T) {
 		"temporary-profile.pkr.hcl": "temporary_iam_instance_profile_policy_document",
 		"dynamic.pkr.hcl":           "ami_regions is not known",
 		"legacy.json":               "iam_instance_profile is not known",
+		"register-share.pkr.hcl":    "could register any snapshot of the account as an AMI and share it",
 	}
 	for file, want := range cases {
 		_, d := derivedPolicy(t, "../../testdata/templates/"+file, "us-east-1")

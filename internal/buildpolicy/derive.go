@@ -45,7 +45,7 @@ func Derive(t *packertemplate.Template, partition, account, buildRegion string) 
 		d.checkRunVolumeTags(s, label)
 		gs.add(a, s, label)
 	}
-	d.noteRegisteredSharing(a, t.Sources)
+	d.refuseRegisteredSharing(a, t.Sources)
 	d.Grants = gs.statements()
 	d.Regions = dedupe(d.Regions)
 	d.bindKMSToEC2(partition)
@@ -127,11 +127,13 @@ func (d *Derived) checkRunVolumeTags(s packertemplate.Source, label string) {
 	}
 }
 
-// noteRegisteredSharing notes what IAM cannot bind in RegisterImage: the
-// snapshots an AMI is registered from carry nothing that ties them to the
-// run, so while the template changes AMI attributes (launch permissions
-// among them), any snapshot of the account could leave as an AMI.
-func (d *Derived) noteRegisteredSharing(a arnCtx, sources []packertemplate.Source) {
+// refuseRegisteredSharing refuses what IAM cannot bind in RegisterImage:
+// the snapshots an AMI is registered from carry nothing that ties them to
+// the run, and ec2:ModifyImageAttribute's image lists no ec2:Add/* key
+// (Service Authorization Reference, Amazon EC2: those keys are the
+// snapshot's only), so whatever may change one AMI attribute may add launch
+// permissions: any snapshot of the account could leave as a shared AMI.
+func (d *Derived) refuseRegisteredSharing(a arnCtx, sources []packertemplate.Source) {
 	anySnapshot, anyImage := a.ec2("snapshot", "snap-any"), a.ec2("image", "ami-any")
 	reg := slices.IndexFunc(sources, func(s packertemplate.Source) bool { return grantsOn(a, s, "ec2:RegisterImage", anySnapshot) })
 	shr := slices.IndexFunc(sources, func(s packertemplate.Source) bool { return grantsOn(a, s, "ec2:ModifyImageAttribute", anyImage) })
@@ -139,7 +141,7 @@ func (d *Derived) noteRegisteredSharing(a arnCtx, sources []packertemplate.Sourc
 		return
 	}
 	r, sh := sources[reg], sources[shr]
-	d.Notes = append(d.Notes, fmt.Sprintf("%s: %s.%s registers its AMI from snapshots, and IAM has no key that ties ec2:RegisterImage to the snapshots the build made; with %s the build may change any AMI's attributes, launch permissions too: it could register any snapshot of the account as an AMI and share it, past snapshot_users; change AMI attributes in a later step",
+	d.Errors = append(d.Errors, fmt.Sprintf("%s: %s.%s registers its AMI from snapshots, and IAM has no key that ties ec2:RegisterImage to the snapshots the build made nor one that binds the accounts ec2:ModifyImageAttribute shares an AMI with; with %s the build could register any snapshot of the account as an AMI and share it with any account: change AMI attributes in a later step with its own role (or, for amazon-ebssurrogate, set use_create_image)",
 		r.Pos, r.Type, r.Name, optionsText([]sourceOptions{{sh, imageAttributeOptions(sh)}}, &r)))
 }
 

@@ -267,8 +267,8 @@ func TestLaunchFollowsTheTemplate(t *testing.T) {
 
 // RegisterImage: amazon-instance registers from its bundle and may name no
 // snapshot but its mappings'; builders that register from the snapshots
-// they made cannot be bound to them, which is noted where the template may
-// also share AMIs.
+// they made cannot be bound to them, so a template that also changes AMI
+// attributes (any of them: the grant shares too) is refused.
 func TestRegisterImageSnapshots(t *testing.T) {
 	t.Parallel()
 	register := func(d Derived, snapshot string) bool {
@@ -292,14 +292,17 @@ func TestRegisterImageSnapshots(t *testing.T) {
 		t.Error("amazon-instance: want its mapping's snapshot only")
 	}
 	desc := map[string]packertemplate.Value{"ami_description": {Known: true, String: "x"}}
+	users := map[string]packertemplate.Value{"ami_users": {Known: true, List: []string{"210987654321"}}}
 	for _, typ := range []string{"amazon-ebssurrogate", "amazon-chroot"} {
 		d = Derive(src(typ, nil), awsfacts.PartitionAWS, catAccount, "us-east-1")
-		if !register(d, "snap-0build") || strings.Contains(strings.Join(d.Notes, "\n"), "registers its AMI from snapshots") {
-			t.Errorf("%s without AMI attributes: register %v, notes %q", typ, register(d, "snap-0build"), d.Notes)
+		if !register(d, "snap-0build") || len(d.Errors) > 0 {
+			t.Errorf("%s without AMI attributes: register %v, errors %q", typ, register(d, "snap-0build"), d.Errors)
 		}
-		d = Derive(src(typ, desc), awsfacts.PartitionAWS, catAccount, "us-east-1")
-		if !strings.Contains(strings.Join(d.Notes, "\n"), "could register any snapshot of the account as an AMI and share it") {
-			t.Errorf("%s with ami_description: notes %q", typ, d.Notes)
+		for _, opts := range []map[string]packertemplate.Value{desc, users} {
+			d = Derive(src(typ, opts), awsfacts.PartitionAWS, catAccount, "us-east-1")
+			if !strings.Contains(strings.Join(d.Errors, "\n"), "could register any snapshot of the account as an AMI and share it") {
+				t.Errorf("%s with %v: errors %q", typ, slices.Collect(maps.Keys(opts)), d.Errors)
+			}
 		}
 	}
 }
