@@ -112,8 +112,9 @@ function privateCopy(src, want, env) {
 
 // obtain finds a buildrole binary for this runner: BUILDROLE_BIN, else the
 // verified release asset (from the tool cache or downloaded into it), else
-// one built from this checkout's source. It returns the file and the
-// SHA-256 its bytes must have (the release's; null for the others).
+// one built from this checkout's source (never with opts.noBuild). It
+// returns the file and the SHA-256 its bytes must have (the release's; null
+// for the others).
 async function obtain(env, opts = {}) {
   const log = opts.log || console.log;
   const dir = opts.actionDir || ACTION_DIR;
@@ -125,6 +126,12 @@ async function obtain(env, opts = {}) {
     return { file: env.BUILDROLE_BIN, sha256: null };
   }
   const release = readRelease(dir);
+  if (!release && opts.noBuild) {
+    // A build runs the `go` on PATH, which the job's steps can change,
+    // before any check of what it produced.
+    throw new Error(`buildrole@${env.GITHUB_ACTION_REF || 'local'} is no release (no ${RELEASE_FILE}), and the post ` +
+      'step does not build it from source again: a build would run the job\'s `go` before any check');
+  }
   if (!release) return { file: buildFromSource(env, dir, log), sha256: null };
   const plat = platform(env);
   const want = release.sums.get(assetName(release.version, plat));
@@ -434,8 +441,10 @@ async function main(env = process.env, opts = {}) {
 // post is the post step: `buildrole down` with no flags, which reads the
 // state up saved. Without a binary from the main step, up never ran. It
 // runs only the bytes the main step ran: the main step's copy if its
-// SHA-256 still matches, else the binary obtained again if that matches,
-// else nothing. The job's OIDC token is never handed to other code.
+// SHA-256 still matches, else BUILDROLE_BIN or the release obtained again
+// if that matches, else nothing; it never builds from source. This guards
+// against a swapped binary, not against job code, which can rewrite these
+// scripts too.
 async function post(env = process.env, opts = {}) {
   const log = opts.log || console.log;
   const saved = env['STATE_' + STATE_BIN];
@@ -451,7 +460,7 @@ async function post(env = process.env, opts = {}) {
       copy = privateCopy(saved, want, env);
     } catch (err) {
       log(`buildrole: ${err.message}; obtaining buildrole again`);
-      copy = privateCopy((await obtain(env, opts)).file, want, env);
+      copy = privateCopy((await obtain(env, { ...opts, noBuild: true })).file, want, env);
     }
   } catch (err) {
     errorLine(`buildrole: refusing to run anything but the binary the main step ran (SHA-256 ${want || 'unknown'}): ` +

@@ -158,12 +158,22 @@ test('main fails with one error line when no binary can be had, and post then de
   assert.equal(read(env.GITHUB_PATH), '');
 });
 
-test('post whose binary is gone and cannot be rebuilt says how to clean up', async (t) => {
-  const env = runnerEnv(t, { 'STATE_buildrole-bin': '/gone/buildrole', 'STATE_buildrole-sha256': 'a'.repeat(64), PATH: tempDir(t) });
+// fakeGo puts a `go` first on PATH, as a job step can through GITHUB_PATH,
+// that leaves marker behind when it runs.
+function fakeGo(t, env) {
+  const dir = tempDir(t);
+  const marker = path.join(dir, 'go-ran');
+  fs.writeFileSync(path.join(dir, 'go'), `#!/bin/sh\necho "$@" >> '${marker}'\n`, { mode: 0o755 });
+  return { env: { ...env, PATH: dir + path.delimiter + env.PATH }, marker };
+}
+
+test('post whose binary is gone at a ref that is no release runs no `go` and says how to clean up', async (t) => {
+  const { env, marker } = fakeGo(t, runnerEnv(t, { 'STATE_buildrole-bin': '/gone/buildrole', 'STATE_buildrole-sha256': 'a'.repeat(64) }));
   const r = await step(postJS, env);
   assert.equal(r.code, 1);
+  assert.ok(!fs.existsSync(marker), 'the post step ran `go`');
   assert.match(r.stdout, /^buildrole: \/gone\/buildrole is gone; obtaining buildrole again$/m);
-  assert.match(r.stdout, /^::error::buildrole: refusing .*Go is not available here.*delete them with `buildrole sweep --run-id/m);
+  assert.match(r.stdout, /^::error::buildrole: refusing .*is no release \(no action\/release\.json\), and the post step does not build it from source again.*Nothing ran.*delete them with `buildrole sweep --run-id/m);
 });
 
 for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
@@ -247,7 +257,18 @@ test('at a ref that is no release, main builds buildrole from source with Go, sa
   assert.ok(dir.startsWith(env.RUNNER_TEMP), dir);
   assert.equal(execFileSync(path.join(dir, 'buildrole'), ['version'], { encoding: 'utf8' }), 'buildrole dev-test-ref\n');
 
-  const post = await step(path.join(checkout, 'action', 'post.js'), postEnv(env));
+  const pe = postEnv(env);
+  let post = await step(path.join(checkout, 'action', 'post.js'), pe);
   assert.equal(post.code, 0, post.stdout + post.stderr);
   assert.match(post.stdout, /nothing to do/);
+
+  // The copy swapped, and a job step's `go` first on PATH: post builds
+  // nothing, so runs neither, and fails.
+  swap(pe['STATE_buildrole-bin']);
+  const { env: pe2, marker } = fakeGo(t, pe);
+  post = await step(path.join(checkout, 'action', 'post.js'), pe2);
+  assert.equal(post.code, 1, post.stdout + post.stderr);
+  assert.ok(!fs.existsSync(marker), 'the post step ran `go`');
+  assert.ok(!fs.existsSync(env.FAKE_OUT + '.swapped'), 'the swapped binary never ran');
+  assert.match(post.stdout, /^::error::buildrole: refusing to run anything but the binary the main step ran .*buildrole@test-ref is no release.*Nothing ran/m);
 });

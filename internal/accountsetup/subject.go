@@ -195,9 +195,8 @@ func (s *subject) readContext(parts []string) (int, error) {
 	head := parts[0]
 	switch {
 	case hasWildcard(head):
-		// A pattern over the context: the wildcard warning names it.
-		s.pairs = append(s.pairs, subjectPair{"context", strings.Join(parts, ":")})
-		return len(parts), nil
+		// "*:*" matches every context, "*:foo" any event's or ref's.
+		return 0, fmt.Errorf("the context %q has a wildcard, which admits every kind of event, ref or environment; give pull_request, ref:refs/heads/BRANCH, ref:refs/tags/TAG or environment:NAME", head)
 	case head == "pull_request":
 		if len(parts) > 1 && !isClaim(parts[1]) {
 			return 0, &nearMiss{fix: "pull_request", why: "GitHub's sub for a pull request event carries no number or branch"}
@@ -227,8 +226,13 @@ func (s *subject) readRef(parts []string) (int, error) {
 	if fixed := refFix(v); fixed != v {
 		return 0, &nearMiss{fix: strings.Join(append([]string{"ref:" + fixed}, parts[2:]...), ":"), why: "a branch is written ref:refs/heads/BRANCH, a tag ref:refs/tags/TAG"}
 	}
+	branchOrTag := func(r string) bool { return strings.HasPrefix(r, "refs/heads/") || strings.HasPrefix(r, "refs/tags/") }
+	if i := strings.IndexAny(v, "*?"); i >= 0 && !branchOrTag(v[:i]) {
+		// "ref:*" and "ref:refs/*" admit every branch and tag.
+		return 0, fmt.Errorf("%q has a wildcard before refs/heads/ or refs/tags/, so it admits every branch and tag; name refs/heads/... or refs/tags/... explicitly (ref:refs/heads/release/* for a family of branches)", "ref:"+v)
+	}
 	key := "context"
-	if !strings.HasPrefix(v, "refs/heads/") && !strings.HasPrefix(v, "refs/tags/") && !hasWildcard(v) {
+	if !branchOrTag(v) && !hasWildcard(v) {
 		key = "ref"
 	}
 	s.pairs = append(s.pairs, subjectPair{key, v})
@@ -240,10 +244,15 @@ type nearMiss struct {
 	prefix, fix, why string
 	// branch: a bare name, taken for a branch (or an environment).
 	branch string
+	// placeholder: fix has a BRANCH to fill in.
+	placeholder bool
 }
 
 func (e *nearMiss) Error() string {
 	msg := fmt.Sprintf("GitHub never writes this; %s: give %q", e.why, e.prefix+e.fix)
+	if e.placeholder {
+		msg += " naming the branch (ref:refs/tags/TAG for a tag)"
+	}
 	if e.branch != "" {
 		msg += fmt.Sprintf(" for a branch, or %q for an environment", e.prefix+"environment:"+e.branch)
 	}
@@ -270,6 +279,9 @@ func contextFix(parts []string) (*nearMiss, int) {
 		case strings.HasPrefix(head, "refs/") || strings.HasPrefix(head, "heads/") || strings.HasPrefix(head, "tags/"):
 			return &nearMiss{fix: "ref:" + refFix(head), why: "a branch is written ref:refs/heads/BRANCH, a tag ref:refs/tags/TAG"}, 1
 		}
+		if slices.Contains(refEvents, head) {
+			return &nearMiss{fix: "ref:refs/heads/BRANCH", why: "GitHub's sub for a " + head + " event is the ref it runs on, ref:refs/heads/BRANCH", placeholder: true}, 1
+		}
 		return &nearMiss{fix: "ref:refs/heads/" + head, why: "a bare name is no context", branch: head}, 1
 	}
 	val := parts[1]
@@ -287,6 +299,10 @@ func contextFix(parts []string) (*nearMiss, int) {
 	}
 	return nil, 0
 }
+
+// refEvents are events whose sub's context is the ref the workflow runs
+// on, not the event's name.
+var refEvents = []string{"push", "workflow_dispatch", "schedule"}
 
 // refFix is the full ref meant by ref: a bare name is a branch.
 func refFix(ref string) string {

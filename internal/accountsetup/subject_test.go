@@ -150,3 +150,50 @@ func TestBootstrapSubjectForms(t *testing.T) {
 		}
 	}
 }
+
+// A wildcard in the context's kind, or before refs/heads/ or refs/tags/,
+// admits every event or every branch and tag: refused, as a bare "*" is.
+// A family of branches stays a warning.
+func TestBootstrapSubjectWildcardContexts(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ given, want string }{
+		{"*:*", `the context "*" has a wildcard`},
+		{"*:foo", `the context "*" has a wildcard`},
+		{"env*:prod", `the context "env*" has a wildcard`},
+		{"repo:octo/app:*:*", `the context "*" has a wildcard`},
+		{"ref:*", `"ref:*" has a wildcard before refs/heads/ or refs/tags/, so it admits every branch and tag; name refs/heads/... or refs/tags/... explicitly`},
+		{"ref:refs/*", "admits every branch and tag"},
+		{"ref:refs/head?/main", "admits every branch and tag"},
+		{"repo:octo/app:ref:*", "admits every branch and tag"},
+		{"pull_request,ref:*", "admits every branch and tag"},
+	} {
+		b, err := NewBootstrap(BootstrapParams{AccountID: bsAccount, Repository: "octo/app", Subjects: []string{c.given}})
+		if err == nil {
+			t.Errorf("%q: admitted %s", c.given, b.Trust.JSON())
+		} else if !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "bootstrap subject") {
+			t.Errorf("%q: error %q, want it to say %q", c.given, err, c.want)
+		}
+	}
+	for _, given := range []string{"ref:refs/heads/release/*", "ref:refs/tags/v1.*", "ref:refs/heads/*"} {
+		b := bsNew(t, func(p *BootstrapParams) { p.Subjects = []string{given} })
+		if len(b.Warnings) != 1 || !strings.Contains(b.Warnings[0], "has a wildcard") {
+			t.Errorf("%q: warnings %q, want one about the wildcard", given, b.Warnings)
+		}
+	}
+}
+
+// An event whose sub is its ref: the fix names the branch to fill in, not
+// a branch called after the event.
+func TestBootstrapSubjectRefEvents(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ given, want string }{
+		{"push", `GitHub's sub for a push event is the ref it runs on, ref:refs/heads/BRANCH: give "ref:refs/heads/BRANCH" naming the branch (ref:refs/tags/TAG for a tag)`},
+		{"repo:octo/app:push", `give "repo:octo/app:ref:refs/heads/BRANCH" naming the branch`},
+		{"workflow_dispatch", `a workflow_dispatch event is the ref it runs on`},
+	} {
+		_, err := NewBootstrap(BootstrapParams{AccountID: bsAccount, Repository: "octo/app", Subjects: []string{c.given}})
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "refs/heads/"+strings.TrimPrefix(c.given, "repo:octo/app:")) {
+			t.Errorf("%q: error %v, want it to say %q", c.given, err, c.want)
+		}
+	}
+}

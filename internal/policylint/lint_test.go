@@ -26,6 +26,7 @@ var lintCaseOptions = map[string]LintOptions{
 	"trust-over-size":            {Kind: TrustPolicy},
 	"trust-duplicate-condition":  {Kind: TrustPolicy},
 	"trust-github-sub-wildcards": {Kind: TrustPolicy, MaxSize: 4096},
+	"trust-github-sub-negated":   {Kind: TrustPolicy, MaxSize: 4096},
 	"passrole-outside-allowlist": {AllowedPassRoleARNs: []string{"arn:aws:iam::123456789012:role/buildrole/web-pr42-3f9c2a1b-vm"}},
 	"clean-least-privilege":      {AllowedPassRoleARNs: []string{"arn:aws:iam::123456789012:role/buildrole/web-pr42-3f9c2a1b-vm"}},
 	"over-size-custom":           {MaxSize: 100},

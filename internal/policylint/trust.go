@@ -77,6 +77,10 @@ func (l *linter) trustSubjects(s *lintStatement) {
 			continue
 		}
 		op := baseStringOp(c.op.s)
+		if claim == "sub" && strings.HasPrefix(op, "StringNot") && !narrowsSub(s, c.key.s) {
+			l.report(c.op.off, Error, RuleTrustSubject, "%s on %s admits every sub but the ones it names: workflows of every other repository on GitHub; use StringEquals on the exact subjects allowed", c.op.s, c.key.s)
+			continue
+		}
 		for _, v := range c.values {
 			switch {
 			case !hasWildcard(v.s):
@@ -90,6 +94,16 @@ func (l *linter) trustSubjects(s *lintStatement) {
 			}
 		}
 	}
+}
+
+// narrowsSub reports whether s also holds key to StringEquals or
+// StringLike, which the conditions' AND makes the bound; a StringNot* then
+// only excludes within it.
+func narrowsSub(s *lintStatement, key string) bool {
+	return slices.ContainsFunc(s.conditions, func(c lintCondition) bool {
+		op := baseStringOp(c.op.s)
+		return strings.EqualFold(c.key.s, key) && (op == "StringEquals" || op == "StringLike")
+	})
 }
 
 // baseStringOp is op without a set prefix or IfExists.
