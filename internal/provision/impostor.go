@@ -54,7 +54,7 @@ func (g Genuine) withGate(ctx context.Context, api RolesAPI) (Genuine, error) {
 		}
 		for _, r := range page.Roles {
 			if aws.ToString(r.RoleName) == name && aws.ToString(r.Path) == path {
-				gate, err := run.NewJobGate(trustOf(r.AssumeRolePolicyDocument))
+				gate, err := run.NewJobGate(name, trustOf(r.AssumeRolePolicyDocument))
 				g.gate = gate
 				return g, err
 			}
@@ -149,7 +149,8 @@ func (g Genuine) why(c *candidate, path string, impostorRoles map[string]bool, n
 		}
 		return out
 	}
-	instance, why := run.TrustProblem(c.trust, g.Partition, g.AccountID, g.gate)
+	instance, why, doubt := run.TrustProblem(c.trust, g.Partition, g.AccountID, g.gate)
+	c.doubt = doubt
 	if why != "" {
 		out = append(out, why)
 	}
@@ -206,6 +207,9 @@ func (g Genuine) findImpostors(cands []candidate, path string, now time.Time) {
 				continue
 			}
 			c.impostor = g.why(c, path, roles, now)
+			if len(c.impostor) > 0 && c.doubt != "" {
+				c.impostor = append(c.impostor, "its trust policy "+c.doubt)
+			}
 			switch {
 			case len(c.impostor) > 0 && !c.profile:
 				roles[c.name] = true
@@ -214,6 +218,20 @@ func (g Genuine) findImpostors(cands []candidate, path string, now time.Time) {
 			}
 		}
 	}
+}
+
+// doubts warns of the managed roles sweep keeps though they trust a
+// repository the bootstrap role does not name: another bootstrap role's
+// runs on the same path, or planted (see docs/ADMIN.md, section 4).
+func doubts(cands []candidate, path string) []string {
+	var out []string
+	for _, c := range cands {
+		if c.doubt != "" && len(c.impostor) == 0 && !c.unreadable && !c.profile {
+			out = append(out, fmt.Sprintf("role %s %s: if no other bootstrap role shares path %s, it is planted; delete it with buildrole sweep --run-id %s", c.name, c.doubt, path, c.tags[run.TagRunID]))
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // deleteImpostors tears each impostor down alone, with Down, under its
@@ -314,7 +332,9 @@ func Suspects(ctx context.Context, api RolesAPI, path, prefix string, g Genuine)
 	}
 	var out []Suspect
 	for _, r := range roles {
-		if _, why := run.TrustProblem(r.trust, g.Partition, g.AccountID, g.gate); why != "" {
+		// A doubt (a repository the bootstrap role does not name) is
+		// sweep's to report: here it may be another bootstrap's run.
+		if _, why, _ := run.TrustProblem(r.trust, g.Partition, g.AccountID, g.gate); why != "" {
 			out = append(out, Suspect{Name: r.name, Why: why})
 		}
 	}

@@ -50,8 +50,12 @@ func plantedRoles(now time.Time) []planted {
 			trust: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + provider + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"}}}]}`},
 		{name: "buildrole-whole-account", why: "not a role",
 			trust: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + account + `:root"},"Action":"sts:AssumeRole"}]}`},
-		{name: "buildrole-other-repository", why: "does not admit",
-			trust: strings.Replace(ownTrust, "repo:acme/images:pull_request", "repo:evil/fork:ref:refs/heads/main", 1)},
+		{name: "buildrole-other-environment", why: "does not admit",
+			trust: strings.Replace(ownTrust, "repo:acme/images:pull_request", "repo:acme/images:environment:prod", 1)},
+		{name: "buildrole-sso-chain", why: "no session of the bootstrap role",
+			trust: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + account + `:role/AWSReservedSSO_ReadOnly_x"},"Action":"sts:AssumeRole"}]}`},
+		{name: "buildrole-user-chain", why: "no session of the bootstrap role",
+			trust: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + account + `:user/bob"},"Action":"sts:AssumeRole"}]}`},
 		{name: "buildrole-far-future", trust: ownTrust, expires: "9999-12-31T23:59:59Z", why: "max-ttl"},
 		{name: "buildrole-never", trust: ownTrust, expires: "never", why: "not a time"},
 		{name: "buildrole-old", trust: ownTrust, created: now.Add(-48 * time.Hour), why: "ago"},
@@ -92,8 +96,9 @@ func plant(t *testing.T, s *fakeaws.Server, c *iam.Client, p planted, now time.T
 }
 
 // live creates buildrole's own runs, as up does, in each profile mode with
-// the job's token, and in two with the bootstrap session (chain mode); the
-// names of their resources.
+// the job's token, and in two with a session of the bootstrap role (chain
+// mode: a job that had assumed it, then ran up without role-to-assume);
+// the names of their resources.
 func live(t *testing.T, c *iam.Client) map[string]bool {
 	t.Helper()
 	names := map[string]bool{}
@@ -109,7 +114,7 @@ func live(t *testing.T, c *iam.Client) map[string]bool {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := planner.New(cfg, account, run.Trust{PrincipalARN: "arn:aws:sts::" + account + ":assumed-role/ci-runner/i-0123456789abcdef0"})
+		p, err := planner.New(cfg, account, run.Trust{PrincipalARN: "arn:aws:sts::" + account + ":assumed-role/buildrole-bootstrap/GitHubActions"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -138,6 +143,7 @@ func TestSweepDeletesPlantedRoles(t *testing.T) {
 	now := time.Now()
 	mine := live(t, c)
 	roles := plantedRoles(now)
+	s.AddRole("AWSReservedSSO_ReadOnly_x", "/", ownTrust) // a chain plant's principal
 	for _, p := range roles {
 		plant(t, s, c, p, now)
 	}
@@ -258,7 +264,7 @@ func TestSuspects(t *testing.T) {
 	}
 	// With the bootstrap role's trust, another repository's exact subject
 	// too; without it (not found), what the form shows, and why not more.
-	plant(t, s, c, plantedRoles(now)[5], now)
+	plant(t, s, c, plantedRoles(now)[5], now) // another environment
 	g := genuine
 	g.BootstrapRole = s.AddRole("buildrole-bootstrap", "/", bootstrapTrust)
 	if got, err = provision.Suspects(context.Background(), c, "/buildrole/", "buildrole", g); err != nil || len(got) != 3 || !strings.Contains(got[2].Why, "does not admit") {
@@ -288,5 +294,77 @@ func TestSweepLeavesRolesWithUnreadablePolicies(t *testing.T) {
 	}
 	if n := len(s.Snapshot().Roles); n != 4 {
 		t.Errorf("%d roles left, want all 4", n)
+	}
+}
+
+// Two bootstrap roles on one path (one per repository): each sweep keeps
+// the other's live runs, which trust a repository its own bootstrap role
+// does not name, and warns of them by name, as of a plant trusting a fork,
+// which this trust cannot tell from them.
+func TestSweepTwoBootstrapsOnOnePath(t *testing.T) {
+	t.Parallel()
+	s := fakeaws.NewServer()
+	defer s.Close()
+	c := client(s, 3)
+	ctx := context.Background()
+	now := time.Now()
+	mine := live(t, c)
+	other := planted{name: "buildrole-other-live", trust: strings.Replace(ownTrust, "repo:acme/images:pull_request", "repo:acme/other:ref:refs/heads/main", 1)}
+	fork := planted{name: "buildrole-fork", trust: strings.Replace(ownTrust, "repo:acme/images:pull_request", "repo:evil/fork:ref:refs/heads/main", 1)}
+	for _, p := range []planted{other, fork} {
+		plant(t, s, c, p, now)
+	}
+	g := genuine
+	g.BootstrapRole = s.AddRole("buildrole-bootstrap", "/", bootstrapTrust)
+	s.AddRole("buildrole-bootstrap-other", "/", strings.Replace(bootstrapTrust, "acme/images", "acme/other", -1))
+	before := len(s.Snapshot().Roles)
+	rep, err := provision.Sweep(ctx, c, provision.Filter{Path: "/buildrole/", Genuine: g, Expired: true, Now: now}, provision.SweepOptions{})
+	if err != nil || len(rep.Impostors) != 0 || len(rep.Runs) != 0 || len(s.Snapshot().Roles) != before {
+		t.Fatalf("%v: %+v", err, rep)
+	}
+	warned := strings.Join(rep.Warnings, "\n")
+	for _, want := range []string{"role buildrole-fork ", "repo:evil/fork", "role buildrole-other-live ", "repo:acme/other", "shares path /buildrole/", "sweep --run-id 0badc0de-0000-4000-8000-000000000000"} {
+		if !strings.Contains(warned, want) {
+			t.Errorf("warnings do not name %q: %s", want, warned)
+		}
+	}
+	for name := range mine {
+		if strings.Contains(warned, "role "+name+" ") {
+			t.Errorf("own run %s warned about: %s", name, warned)
+		}
+	}
+	// The other repository's sweep warns of this one's job-token runs, and
+	// keeps them (its chain-mode runs, trusting a session of this
+	// bootstrap role, it takes for planted: docs/ADMIN.md, section 4).
+	g.BootstrapRole = strings.Replace(g.BootstrapRole, "buildrole-bootstrap", "buildrole-bootstrap-other", 1)
+	rep, err = provision.Sweep(ctx, c, provision.Filter{Path: "/buildrole/", Genuine: g, Expired: true, Now: now}, provision.SweepOptions{DryRun: true})
+	if err != nil || len(rep.Runs) != 0 || !strings.Contains(strings.Join(rep.Warnings, "\n"), "repo:acme/images:pull_request") {
+		t.Fatalf("%v: %+v", err, rep)
+	}
+	for _, imp := range rep.Impostors {
+		if why := strings.Join(imp.Why, "; "); !strings.Contains(why, "no session of the bootstrap role") && !strings.Contains(why, "which buildrole did not write") {
+			t.Errorf("%s %s: %s", imp.Kind, imp.Name, why)
+		}
+	}
+}
+
+// The runner's clock writes expires-at and IAM's sets CreateDate: a run
+// with ttl = max-ttl made on a runner up to an hour ahead is buildrole's.
+func TestSweepKeepsARunAheadOfIAMsClock(t *testing.T) {
+	t.Parallel()
+	s := fakeaws.NewServer()
+	defer s.Close()
+	c := client(s, 3)
+	now := time.Now()
+	ahead := 30 * time.Minute
+	fresh := planted{name: "buildrole-ahead", trust: ownTrust, created: now, expires: now.Add(run.DefaultMaxTTL + ahead).UTC().Format(time.RFC3339)}
+	created := now.Add(-run.DefaultMaxTTL - 20*time.Minute)
+	old := planted{name: "buildrole-ahead-old", trust: ownTrust, created: created, expires: created.Add(run.DefaultMaxTTL + ahead).UTC().Format(time.RFC3339)}
+	for _, p := range []planted{fresh, old} {
+		plant(t, s, c, p, now)
+	}
+	rep, err := provision.Sweep(context.Background(), c, provision.Filter{Path: "/buildrole/", Genuine: genuine, Expired: true, Now: now}, provision.SweepOptions{})
+	if err != nil || len(rep.Impostors) != 0 || len(s.Snapshot().Roles) != 2 {
+		t.Fatalf("%v: impostors %+v", err, rep.Impostors)
 	}
 }

@@ -92,6 +92,7 @@ type candidate struct {
 	policiesErr      error
 	policiesGone     bool
 	impostor         []string // why buildrole did not write it
+	doubt            string   // why it may not be this bootstrap's run
 }
 
 // read reads a candidate's tags and, for a role, its policies, at once.
@@ -185,6 +186,7 @@ func Sweep(ctx context.Context, api SweepAPI, f Filter, opt SweepOptions) (*Swee
 		return rep, err
 	}
 	f.Genuine.findImpostors(cands, f.Path, f.Now)
+	rep.Warnings = append(rep.Warnings, doubts(cands, f.Path)...)
 	runs := groupRuns(cands, f, rep)
 	// Impostors first: one may hold, or sit in, a run's resource.
 	ierr := deleteImpostors(ctx, api, cands, f.Path, opt, limit, rep)

@@ -30,7 +30,7 @@ func TestTrustProblem(t *testing.T) {
 		"enterprise issuer":  {doc(`{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::` + acct + `:oidc-provider/ghe.example.com/_services/token"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"ghe.example.com/_services/token:aud":["sts.amazonaws.com"],"GHE.example.com/_services/token:sub":"repo:acme/images:ref:refs/heads/main"}}}`), false},
 	}
 	for name, c := range fine {
-		if instance, why := TrustProblem(c.doc, "aws", acct, nil); why != "" || instance != c.instance {
+		if instance, why, _ := TrustProblem(c.doc, "aws", acct, nil); why != "" || instance != c.instance {
 			t.Errorf("%s: instance %v, %q", name, instance, why)
 		}
 	}
@@ -54,7 +54,7 @@ func TestTrustProblem(t *testing.T) {
 		"conditioned chain": {doc(`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + acct + `:user/x"},"Action":"sts:AssumeRole","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}`), "conditions"},
 	}
 	for name, c := range bad {
-		if _, why := TrustProblem(c.doc, "aws", acct, nil); !strings.Contains(why, c.want) {
+		if _, why, _ := TrustProblem(c.doc, "aws", acct, nil); !strings.Contains(why, c.want) {
 			t.Errorf("%s: %q, want it to name %q", name, why, c.want)
 		}
 	}
@@ -70,29 +70,67 @@ func TestTrustProblemWithJobGate(t *testing.T) {
 		prov = "arn:aws:iam::" + acct + ":oidc-provider/token.actions.githubusercontent.com"
 	)
 	bootstrap := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + prov + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"},"StringLike":{"token.actions.githubusercontent.com:sub":["repo:acme/images:pull_request","repo:acme/images:ref:refs/heads/*"]}}}]}`
-	gate, err := NewJobGate(bootstrap)
+	gate, err := NewJobGate("buildrole-bootstrap", bootstrap)
 	if err != nil {
 		t.Fatal(err)
 	}
 	build := func(aud, sub string) string {
 		return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + prov + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"` + aud + `","token.actions.githubusercontent.com:sub":"` + sub + `"}}}]}`
 	}
-	for sub, want := range map[string]string{
-		"repo:acme/images:pull_request":           "",
-		"repo:acme/images:ref:refs/heads/main":    "",
-		"repo:evil/fork:ref:refs/heads/main":      "does not admit",
-		"repo:acme/images:environment:prod":       "does not admit",
-		"repo:acme/images-other:ref:refs/heads/x": "does not admit",
+	// Another repository's subject may be another bootstrap role's run on
+	// the same path: a doubt, not a verdict.
+	for sub, want := range map[string]struct{ why, doubt string }{
+		"repo:acme/images:pull_request":           {},
+		"repo:acme/images:ref:refs/heads/main":    {},
+		"repo:acme/images:environment:prod":       {why: "does not admit"},
+		"repo:evil/fork:ref:refs/heads/main":      {doubt: "buildrole-bootstrap does not admit"},
+		"repo:acme/images-other:ref:refs/heads/x": {doubt: "does not admit"},
+		"system:serviceaccount:x:y":               {doubt: "does not admit"},
 	} {
-		if _, why := TrustProblem(build("sts.amazonaws.com", sub), "aws", acct, gate); !strings.Contains(why, want) || (want == "") != (why == "") {
-			t.Errorf("%s: %q, want %q", sub, why, want)
+		_, why, doubt := TrustProblem(build("sts.amazonaws.com", sub), "aws", acct, gate)
+		if !strings.Contains(why, want.why) || (want.why == "") != (why == "") || !strings.Contains(doubt, want.doubt) || (want.doubt == "") != (doubt == "") {
+			t.Errorf("%s: why %q, doubt %q; want %q, %q", sub, why, doubt, want.why, want.doubt)
 		}
 	}
-	if _, why := TrustProblem(build("other", "repo:acme/images:pull_request"), "aws", acct, gate); !strings.Contains(why, "does not admit") {
+	if _, why, _ := TrustProblem(build("other", "repo:acme/images:pull_request"), "aws", acct, gate); !strings.Contains(why, "does not admit") {
 		t.Errorf("another audience: %q", why)
 	}
 	// A trust that conditions more than aud and sub cannot tell.
-	if _, err := NewJobGate(strings.Replace(bootstrap, `"StringLike":{`, `"StringLike":{"token.actions.githubusercontent.com:job_workflow_ref":"acme/*",`, 1)); err == nil || !strings.Contains(err.Error(), "job_workflow_ref") {
+	if _, err := NewJobGate("buildrole-bootstrap", strings.Replace(bootstrap, `"StringLike":{`, `"StringLike":{"token.actions.githubusercontent.com:job_workflow_ref":"acme/*",`, 1)); err == nil || !strings.Contains(err.Error(), "job_workflow_ref") {
 		t.Errorf("extra claim: %v", err)
+	}
+}
+
+// With the bootstrap role known, a chain-mode run trusts a session of it
+// (up as a job that had assumed it); any other role, session or user of
+// the account is planted. Without it, the form alone is checked.
+func TestChainTrustWithJobGate(t *testing.T) {
+	t.Parallel()
+	const acct = "123456789012"
+	gate, err := NewJobGate("buildrole-bootstrap", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::`+acct+`:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com","token.actions.githubusercontent.com:sub":"repo:acme/images:pull_request"}}}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := func(p string) string {
+		return `{"Version":"2012-10-17","Statement":[{"Sid":"BootstrapAssumeRole","Effect":"Allow","Principal":{"AWS":"` + p + `"},"Action":"sts:AssumeRole"}]}`
+	}
+	for p, planted := range map[string]bool{
+		"arn:aws:sts::" + acct + ":assumed-role/buildrole-bootstrap/GitHubActions-42": false,
+		"arn:aws:sts::" + acct + ":assumed-role/BuildRole-Bootstrap/s":                false,
+		"arn:aws:iam::" + acct + ":role/AWSReservedSSO_ReadOnly_x":                    true,
+		"arn:aws:iam::" + acct + ":user/bob":                                          true,
+		"arn:aws:iam::" + acct + ":role/buildrole-bootstrap":                          true,
+		"arn:aws:sts::" + acct + ":assumed-role/buildrole-run-1/s":                    true,
+		"arn:aws:sts::" + acct + ":assumed-role/buildrole-bootstrap":                  true,
+		"arn:aws:sts::" + acct + ":assumed-role/buildrole-bootstrap/":                 true,
+		"arn:aws:sts::" + acct + ":assumed-role/buildrole-bootstrap-x/s":              true,
+	} {
+		_, why, _ := TrustProblem(chain(p), "aws", acct, gate)
+		if planted != (why != "") || planted && !strings.Contains(why, "no session of the bootstrap role buildrole-bootstrap") {
+			t.Errorf("%s: %q", p, why)
+		}
+		if _, why, _ := TrustProblem(chain(p), "aws", acct, nil); why != "" {
+			t.Errorf("%s without the bootstrap role: %q", p, why)
+		}
 	}
 }
