@@ -170,9 +170,9 @@ type BootstrapParams struct {
 	// StringLike matches them ("t3.micro", "t3.*"); default: any.
 	InstanceTypes []string
 	// MaxTTL is the longest ttl a run may have: up refuses more, and sweep
-	// deletes what claims more. No document can hold it (IAM compares no
-	// tag value with the time), so the workflows carry it as max-ttl.
-	// Default run.DefaultMaxTTL.
+	// deletes what claims more. No policy can hold it (IAM compares no
+	// tag value with the time): the bootstrap role's Description carries
+	// it, where up and sweep read it. Default run.DefaultMaxTTL.
 	MaxTTL time.Duration
 }
 
@@ -199,8 +199,10 @@ type Bootstrap struct {
 	// Warnings name subjects whose wildcards admit more than one
 	// repository, branch or environment.
 	Warnings []string
-	// MaxTTL is the account's longest ttl, for the workflows' max-ttl.
+	// MaxTTL is the account's longest ttl, which RoleDescription carries.
 	MaxTTL time.Duration
+	// RoleDescription is the bootstrap role's Description.
+	RoleDescription string
 
 	partition    string
 	path         string // run resources and the boundary policy
@@ -375,6 +377,7 @@ func (p BootstrapParams) named(providerHost string) *Bootstrap {
 		shareAccounts:    sortedUnique(p.ShareAccounts),
 		instanceTypes:    sortedUnique(p.InstanceTypes),
 		MaxTTL:           p.MaxTTL,
+		RoleDescription:  run.BootstrapDescription(p.MaxTTL),
 	}
 	iamARN := func(resource string) string {
 		return fmt.Sprintf("arn:%s:iam::%s:%s", p.Partition, p.AccountID, resource)

@@ -23,6 +23,7 @@ type bootstrapJSON struct {
 		Name               string             `json:"name"`
 		ARN                string             `json:"arn"`
 		Path               string             `json:"path"`
+		Description        string             `json:"description"`
 		MaxSessionDuration int                `json:"max_session_duration"`
 		Trust              iampolicy.Document `json:"trust_policy"`
 		PolicyName         string             `json:"permission_policy_name"`
@@ -49,6 +50,7 @@ func (b *Bootstrap) JSON() string {
 	r := &out.BootstrapRole
 	r.Name, r.ARN, r.Path, r.MaxSessionDuration = b.RoleName, b.RoleARN, b.rolePath, b.maxSessionS
 	r.Trust, r.PolicyName, r.Policy = b.Trust, b.policyName, b.Permissions
+	r.Description = b.RoleDescription
 	out.Boundary.Name, out.Boundary.ARN, out.Boundary.Path, out.Boundary.Policy = b.BoundaryName, b.BoundaryARN, b.path, b.Boundary
 	out.Warnings = b.Warnings
 	raw, err := iampolicy.Marshal(out)
@@ -120,7 +122,7 @@ func (b *Bootstrap) CloudFormation() string {
 	line(2, "Properties:")
 	line(3, "RoleName: %s", q(b.RoleName))
 	line(3, "Path: %s", q(b.rolePath))
-	line(3, "Description: %s", q("Assumed by buildrole in GitHub Actions to create and delete per-run roles"))
+	line(3, "Description: %s", q(b.RoleDescription))
 	line(3, "MaxSessionDuration: %d", b.maxSessionS)
 	line(3, "AssumeRolePolicyDocument:")
 	doc(4, b.Trust)
@@ -205,7 +207,7 @@ func (b *Bootstrap) Terraform() string {
 	line(0, "resource %s %s {", q("aws_iam_role"), q("bootstrap"))
 	line(1, "name                 = %s", q(b.RoleName))
 	line(1, "path                 = %s", q(b.rolePath))
-	line(1, "description          = %s", q("Assumed by buildrole in GitHub Actions to create and delete per-run roles"))
+	line(1, "description          = %s", q(b.RoleDescription))
 	line(1, "max_session_duration = %d", b.maxSessionS)
 	heredoc(1, "assume_role_policy", b.Trust)
 	line(1, "depends_on = [%s, aws_iam_policy.boundary]", provider)

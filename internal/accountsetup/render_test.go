@@ -114,6 +114,7 @@ func TestBootstrapJSONReparses(t *testing.T) {
 				Name       string          `json:"name"`
 				ARN        string          `json:"arn"`
 				Path       string          `json:"path"`
+				Desc       string          `json:"description"`
 				MaxSession int             `json:"max_session_duration"`
 				Trust      json.RawMessage `json:"trust_policy"`
 				PolicyName string          `json:"permission_policy_name"`
@@ -137,12 +138,12 @@ func TestBootstrapJSONReparses(t *testing.T) {
 		}
 		got := []string{
 			out.OIDC.URL, out.OIDC.ARN, strings.Join(out.OIDC.ClientIDs, ","),
-			out.Role.Name, out.Role.ARN, out.Role.Path, fmt.Sprint(out.Role.MaxSession), out.Role.PolicyName,
+			out.Role.Name, out.Role.ARN, out.Role.Path, out.Role.Desc, fmt.Sprint(out.Role.MaxSession), out.Role.PolicyName,
 			out.Boundary.Name, out.Boundary.ARN, out.Boundary.Path,
 		}
 		want := []string{
 			b.ProviderURL, b.ProviderARN, b.Audience,
-			b.RoleName, b.RoleARN, "/", "3600", b.RoleName,
+			b.RoleName, b.RoleARN, "/", b.RoleDescription, "3600", b.RoleName,
 			b.BoundaryName, b.BoundaryARN, c.p.Path,
 		}
 		if want[len(want)-1] == "" {

@@ -430,16 +430,7 @@ func asDocument(s string) string {
 }
 
 // ParseDuration is time.ParseDuration plus whole days ("2d").
-func ParseDuration(s string) (time.Duration, error) {
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		days, err := strconv.Atoi(n)
-		if err != nil {
-			return 0, fmt.Errorf("invalid duration %q", s)
-		}
-		return time.Duration(days) * 24 * time.Hour, nil
-	}
-	return time.ParseDuration(s)
-}
+func ParseDuration(s string) (time.Duration, error) { return run.ParseTTL(s) }
 
 func splitList(s string) []string {
 	var out []string

@@ -149,6 +149,19 @@ func (s *Server) SetRoleMaxSessionDuration(role string, seconds int32) bool {
 	return true
 }
 
+// SetRoleDescription changes a seeded role's Description; it reports false
+// if the role does not exist.
+func (s *Server) SetRoleDescription(role, description string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.roles[strings.ToLower(role)]
+	if r == nil {
+		return false
+	}
+	r.description = description
+	return true
+}
+
 // PutRolePolicyDirect sets an inline policy without a logged request or
 // validation; it does nothing if the role does not exist.
 func (s *Server) PutRolePolicyDirect(role, name, doc string) {

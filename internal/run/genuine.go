@@ -2,6 +2,7 @@ package run
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -293,4 +294,52 @@ func chainTrust(st iampolicy.Statement, partition, account string, gate *JobGate
 func bootstrapSession(rest, role string, session bool) bool {
 	name, sess, ok := strings.Cut(rest, "/")
 	return session && ok && sess != "" && !strings.Contains(sess, "/") && strings.EqualFold(name, role)
+}
+
+// ParseTTL reads a ttl as the inputs take it: a Go duration, or a whole
+// number of days ("2d").
+func ParseTTL(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil {
+			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
+
+// The bootstrap role's Description carries the account's max-ttl, which up
+// and sweep read from the bootstrap role's ListRoles entry: what the
+// role is, then "; max-ttl=" and the duration.
+const (
+	bootstrapPurpose = "Assumed by buildrole in GitHub Actions to create and delete per-run roles"
+	maxTTLField      = "max-ttl="
+)
+
+// BootstrapDescription is the bootstrap role's Description for an account
+// whose longest ttl is maxTTL (within IAM's 1000 printable characters).
+func BootstrapDescription(maxTTL time.Duration) string {
+	return bootstrapPurpose + "; " + maxTTLField + FormatTTL(maxTTL)
+}
+
+// MaxTTLOf reads the max-ttl a bootstrap role's Description carries; ok is
+// false when it carries none (a bootstrap older than the field, or a
+// description written by hand), err when it carries one that is no
+// duration from MinTTL to MaxTTL.
+func MaxTTLOf(description string) (d time.Duration, ok bool, err error) {
+	var raw string
+	for _, part := range strings.Split(description, ";") {
+		if v, found := strings.CutPrefix(strings.TrimSpace(part), maxTTLField); found {
+			raw, ok = v, true
+		}
+	}
+	if !ok {
+		return 0, false, nil
+	}
+	d, err = ParseTTL(raw)
+	if err != nil || d < MinTTL || d > MaxTTL {
+		return 0, true, fmt.Errorf("the bootstrap role's description says %s%q, not a duration from %s to %s", maxTTLField, raw, FormatTTL(MinTTL), FormatTTL(MaxTTL))
+	}
+	return d, true, nil
 }

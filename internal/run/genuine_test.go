@@ -1,8 +1,10 @@
 package run
 
 import (
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The forms buildrole writes pass, in either of IAM's spellings of one
@@ -132,5 +134,36 @@ func TestChainTrustWithJobGate(t *testing.T) {
 		if _, why, _ := TrustProblem(chain(p), "aws", acct, nil); why != "" {
 			t.Errorf("%s without the bootstrap role: %q", p, why)
 		}
+	}
+}
+
+// The bootstrap role's Description carries max-ttl within IAM's limits on
+// a role description, and reads back.
+func TestBootstrapDescriptionMaxTTL(t *testing.T) {
+	t.Parallel()
+	iamDescription := regexp.MustCompile("^[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*$")
+	for _, d := range []time.Duration{MinTTL, 90 * time.Minute, DefaultMaxTTL, 3 * 24 * time.Hour, MaxTTL, 5*time.Minute + 30*time.Second} {
+		desc := BootstrapDescription(d)
+		if len(desc) > 1000 || !iamDescription.MatchString(desc) {
+			t.Errorf("%s: %q is no IAM role description", d, desc)
+		}
+		got, ok, err := MaxTTLOf(desc)
+		if got != d || !ok || err != nil {
+			t.Errorf("MaxTTLOf(%q) = %s, %v, %v; want %s", desc, got, ok, err, d)
+		}
+	}
+	for desc, wantOK := range map[string]bool{
+		"": false,
+		"Assumed by buildrole in GitHub Actions to create and delete per-run roles": false,
+		"mine; max-ttl=forever": true,
+		"mine; max-ttl=31d":     true,
+		"mine; max-ttl=1m":      true,
+	} {
+		if d, ok, err := MaxTTLOf(desc); ok != wantOK || d != 0 || (ok && err == nil) {
+			t.Errorf("MaxTTLOf(%q) = %s, %v, %v", desc, d, ok, err)
+		}
+	}
+	if d, ok, err := MaxTTLOf("hand-written; max-ttl=3d ; owner=platform"); d != 72*time.Hour || !ok || err != nil {
+		t.Errorf("a description with more parts: %s, %v, %v", d, ok, err)
 	}
 }

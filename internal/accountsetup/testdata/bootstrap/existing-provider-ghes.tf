@@ -217,7 +217,7 @@ resource "aws_iam_policy" "boundary" {
 resource "aws_iam_role" "bootstrap" {
   name                 = "buildrole-bootstrap"
   path                 = "/"
-  description          = "Assumed by buildrole in GitHub Actions to create and delete per-run roles"
+  description          = "Assumed by buildrole in GitHub Actions to create and delete per-run roles; max-ttl=24h"
   max_session_duration = 3600
   assume_role_policy = <<-EOT
     {
