@@ -52,13 +52,15 @@ func accountSetup(t testing.TB, mod ...func(*accountsetup.BootstrapParams)) *acc
 }
 
 // install applies an account setup to the fake account: the boundary, and
-// the role named roleName with the bootstrap permission policy.
+// the role named roleName with the bootstrap permission policy and the
+// Description the rendering gives it (which carries the max-ttl).
 func install(t testing.TB, srv *fakeaws.Server, b *accountsetup.Bootstrap, roleName, path, trust string) string {
 	t.Helper()
 	if got := srv.AddManagedPolicy(b.BoundaryName, policyPath(b.BoundaryARN), b.Boundary.JSON()); got != b.BoundaryARN {
 		t.Fatalf("boundary ARN %s, bootstrap says %s", got, b.BoundaryARN)
 	}
 	arn := srv.AddRole(roleName, path, trust)
+	srv.SetRoleDescription(roleName, b.RoleDescription)
 	srv.PutRolePolicyDirect(roleName, "buildrole-bootstrap", b.Permissions.JSON())
 	return arn
 }

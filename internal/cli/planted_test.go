@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/buildrole/buildrole/internal/accountsetup"
 	"github.com/buildrole/buildrole/internal/cli"
 	"github.com/buildrole/buildrole/internal/run"
 )
@@ -143,21 +144,109 @@ func TestPlantedRolesAreNamedByUpAndDeletedBySweep(t *testing.T) {
 	}
 }
 
-// A ttl beyond what the account allows is bad input: nothing is called.
-func TestTTLAboveMaxTTLIsBadInput(t *testing.T) {
+// A ttl beyond the account's max-ttl, which the bootstrap role's
+// Description carries, is refused after one listing and before any
+// create, whatever the max-ttl input says.
+func TestTTLAboveAccountMaxTTLIsRefused(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	w.set("INPUT_TTL", "2d")
+	w.set("INPUT_MAX-TTL", "3d")
 	code, stdout, _ := w.run(context.Background(), "up")
-	if code != cli.ExitUsage || !strings.Contains(stdout, `input "ttl": 2d is more than max-ttl 24h`) {
+	if code != cli.ExitFailed || !strings.Contains(stdout, "ttl 2d is more than max-ttl 24h") ||
+		!strings.Contains(stdout, "::warning::the max-ttl input 3d is not the account's 24h") {
 		t.Fatalf("exit %d:\n%s", code, stdout)
 	}
-	if n := len(w.srv.Requests()); n != 0 {
-		t.Errorf("%d AWS calls, want 0", n)
+	var actions []string
+	for _, c := range w.srv.Requests() {
+		if c.Service == "iam" {
+			actions = append(actions, c.Action)
+		}
 	}
-	code, _, stderr := w.runCLI("up", "--aws-region", "us-east-1", "--role-to-assume", w.bootstrapARN, "--ttl", "3d", "--max-ttl", "2d")
-	if code != cli.ExitUsage || !strings.Contains(stderr, "--ttl: 3d is more than max-ttl 2d") || len(w.srv.Requests()) != 0 {
-		t.Fatalf("exit %d, %d calls: %s", code, len(w.srv.Requests()), stderr)
+	if strings.Join(actions, " ") != "ListRoles" {
+		t.Errorf("IAM calls %v, want the one listing of the bootstrap role's path", actions)
+	}
+	if got := w.leftovers(); len(got) != 0 {
+		t.Errorf("created %v", got)
+	}
+}
+
+// Bad input is refused before any call: a malformed ttl or max-ttl, and,
+// without a bootstrap role to read the account's from, a ttl above the
+// max-ttl input.
+func TestBadTTLInputIsRefusedBeforeCalls(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--role-to-assume", w.bootstrapARN, "--ttl", "soon"}, "--ttl"},
+		{[]string{"--role-to-assume", w.bootstrapARN, "--max-ttl", "40d"}, "--max-ttl"},
+		{[]string{"--ttl", "3d", "--max-ttl", "2d"}, "--ttl: 3d is more than max-ttl 2d"},
+	} {
+		code, _, stderr := w.runCLI(append([]string{"up", "--aws-region", "us-east-1"}, c.args...)...)
+		if code != cli.ExitUsage || !strings.Contains(stderr, c.want) || len(w.srv.Requests()) != 0 {
+			t.Fatalf("%v: exit %d, %d calls: %s", c.args, code, len(w.srv.Requests()), stderr)
+		}
+	}
+	code, _, stderr := w.runCLI("sweep", "--aws-region", "us-east-1", "--role-to-assume", w.bootstrapARN, "--max-ttl", "forever")
+	if code != cli.ExitUsage || !strings.Contains(stderr, "--max-ttl") || len(w.srv.Requests()) != 0 {
+		t.Fatalf("sweep: exit %d, %d calls: %s", code, len(w.srv.Requests()), stderr)
+	}
+}
+
+// The account allows 3d: a run of 2d made without a max-ttl input is
+// live, and a sweep given a smaller max-ttl judges by the account's and
+// leaves it alone.
+func TestSweepJudgesByTheAccountsMaxTTL(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, func(p *accountsetup.BootstrapParams) { p.MaxTTL = 72 * time.Hour })
+	w.set("INPUT_TTL", "2d")
+	code, stdout, _ := w.run(context.Background(), "up")
+	if code != cli.ExitOK || !strings.Contains(stdout, "max-ttl 3d, the account's") {
+		t.Fatalf("up: exit %d:\n%s", code, stdout)
+	}
+	live := w.leftovers()
+	code, stdout, stderr := w.runCLI("sweep", "--aws-region", "us-east-1", "--role-to-assume", w.bootstrapARN, "--max-ttl", "24h", "--json")
+	if code != cli.ExitOK || !strings.Contains(stderr, "the max-ttl input 24h is not the account's 3d") {
+		t.Fatalf("sweep: exit %d: %s %s", code, stdout, stderr)
+	}
+	var rep struct {
+		MaxTTL    string `json:"max_ttl"`
+		Impostors []any
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.MaxTTL != "3d" || len(rep.Impostors) != 0 {
+		t.Errorf("sweep judged by %s, impostors %v", rep.MaxTTL, rep.Impostors)
+	}
+	if got := w.leftovers(); len(got) != len(live) || len(live) == 0 {
+		t.Errorf("left %v, want the live run's %v", got, live)
+	}
+}
+
+// A bootstrap role whose Description carries no max-ttl (an older
+// bootstrap) leaves it to the input, default 24h, and the log says so.
+func TestMaxTTLFromTheInputWithoutTheAccounts(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.srv.SetRoleDescription(bootstrap, "Assumed by buildrole in GitHub Actions to create and delete per-run roles")
+	w.set("INPUT_TTL", "2d")
+	code, stdout, _ := w.run(context.Background(), "up")
+	if code != cli.ExitFailed || !strings.Contains(stdout, "max-ttl 24h, from the input: the bootstrap role's description carries none") ||
+		!strings.Contains(stdout, "ttl 2d is more than max-ttl 24h") {
+		t.Fatalf("up: exit %d:\n%s", code, stdout)
+	}
+	w.set("INPUT_MAX-TTL", "3d")
+	code, stdout, _ = w.run(context.Background(), "up")
+	if code != cli.ExitOK || strings.Count(stdout, "max-ttl 3d, from the input") != 1 || strings.Contains(stdout, "::warning::the max-ttl input") {
+		t.Fatalf("up: exit %d:\n%s", code, stdout)
+	}
+	code, stdout, stderr := w.runCLI("sweep", "--aws-region", "us-east-1", "--role-to-assume", w.bootstrapARN, "--max-ttl", "3d", "--json")
+	if code != cli.ExitOK || !strings.Contains(stderr, "max-ttl 3d, from the input") || !strings.Contains(stdout, `"max_ttl": "3d"`) {
+		t.Fatalf("sweep: exit %d: %s %s", code, stdout, stderr)
 	}
 }
 

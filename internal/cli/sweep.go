@@ -90,13 +90,17 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 		rio.mask(sess.AccountID)
 	}
 	rio.group("Sweep " + filter.Path)
-	filter.Genuine = provision.Genuine{Partition: auth.Partition, AccountID: sess.AccountID, MaxTTL: maxTTL, BootstrapRole: auth.RoleToAssume}
+	filter.Genuine = provision.Genuine{Partition: auth.Partition, AccountID: sess.AccountID, MaxTTL: maxTTL, BootstrapRole: auth.RoleToAssume,
+		MaxTTLGiven: strings.TrimSpace(input("max-ttl")) != ""}
 	if auth.RoleToAssume == "" {
 		rio.printf("without role-to-assume, sweep cannot read which jobs the bootstrap role admits: a build role's GitHub subject is checked for its form only")
 	}
 	rep, err := provision.Sweep(ctx, iam.NewFromConfig(sess.Config), filter, provision.SweepOptions{DryRun: dryRun, Concurrency: sf.concurrency})
 	rc := accountsetup.RunContext{Partition: auth.Partition, AccountID: sess.AccountID, Path: filter.Path}
 	err = withExplanation(err, rc)
+	for _, n := range rep.Notes {
+		rio.printf("%s", n)
+	}
 	for _, r := range rep.Runs {
 		rio.printf("%-12s %s %s", r.Status, r.RunID, strings.Join(r.Names, " "))
 	}

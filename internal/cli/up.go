@@ -224,15 +224,19 @@ func (u *upRun) run(ctx context.Context) int {
 		u.rio.errorf("buildrole up: %s\nnothing was created", err)
 		return ExitFailed
 	}
+	client := iam.NewFromConfig(sess.Config)
+	g, ok := u.accountMaxTTL(ctx, client, plan)
+	if !ok {
+		return ExitFailed
+	}
 	u.state = plan.SavedState(u.env.Now())
 	u.state.RoleToAssume, u.state.Audience = u.cfg.RoleToAssume, u.cfg.Audience
 	if err := u.rio.saveState(u.state.Map()); err != nil {
 		u.rio.errorf("buildrole up: %s\nnothing was created", err)
 		return ExitFailed
 	}
-	client := iam.NewFromConfig(sess.Config)
 	// Off the critical path: one listing of the path, beside the creates.
-	look := startLook(ctx, client, plan.Path, u.cfg.NamePrefix, provision.Genuine{Partition: plan.Partition, AccountID: plan.AccountID, MaxTTL: u.cfg.MaxTTL, BootstrapRole: u.cfg.RoleToAssume})
+	look := startLook(ctx, client, plan.Path, u.cfg.NamePrefix, g)
 	defer look.cancel()
 	made, code := u.create(ctx, client, plan)
 	if code != ExitOK {
@@ -245,6 +249,29 @@ func (u *upRun) run(ctx context.Context) int {
 		return u.teardownAfter(ctx, client, plan, err)
 	}
 	return ExitOK
+}
+
+// accountMaxTTL reads the account's max-ttl from the bootstrap role's
+// Description before anything is created, and refuses a ttl above it. The
+// listing also gives the look the bootstrap role's trust.
+func (u *upRun) accountMaxTTL(ctx context.Context, client *iam.Client, plan *planner.Plan) (provision.Genuine, bool) {
+	g := provision.Genuine{Partition: plan.Partition, AccountID: plan.AccountID, MaxTTL: u.cfg.MaxTTL, MaxTTLGiven: u.cfg.MaxTTLGiven, BootstrapRole: u.cfg.RoleToAssume}
+	var readErr error
+	if g.BootstrapRole != "" {
+		g, readErr = provision.ReadBootstrap(ctx, client, g)
+	}
+	g, warning, note := g.SettleMaxTTL(readErr)
+	if warning != "" {
+		u.rio.warnf("%s", warning)
+	}
+	if note != "" {
+		u.rio.printf("%s", note)
+	}
+	if u.cfg.TTL > g.MaxTTL {
+		u.rio.errorf("buildrole up: ttl %s is more than max-ttl %s, the longest the account allows: shorten ttl, or raise the account's max-ttl (docs/ADMIN.md, section 1)\nnothing was created", run.FormatTTL(u.cfg.TTL), run.FormatTTL(g.MaxTTL))
+		return g, false
+	}
+	return g, true
 }
 
 // bootstrap opens the bootstrap session and says whom the build role

@@ -114,8 +114,13 @@ type Config struct {
 	SourceCIDRs       []string
 	ExportCredentials bool
 	DryRun            bool
-	// MaxTTL is the longest ttl the account allows (input max-ttl).
+	// MaxTTL is the longest ttl the account allows (input max-ttl); the
+	// bootstrap role's Description, when it carries one, overrides it.
 	MaxTTL time.Duration
+	// MaxTTLGiven: the max-ttl input was set, not left to its default.
+	MaxTTLGiven bool
+	// TTL is how long the run may live (input ttl).
+	TTL time.Duration
 
 	RunID     string
 	GitHub    GitHub
@@ -156,13 +161,15 @@ func Parse(src Source) (*Config, error) {
 	c.ExportCredentials = p.boolean("export-credentials")
 	c.DryRun = p.boolean("dry-run")
 	c.MaxTTL = p.duration("max-ttl")
-	ttl := p.duration("ttl")
-	if ttl > c.MaxTTL {
+	c.MaxTTLGiven = src.Input != nil && strings.TrimSpace(src.Input("max-ttl")) != ""
+	c.TTL = p.duration("ttl")
+	if c.TTL > c.MaxTTL && c.RoleToAssume == "" {
 		// Sweep deletes whatever claims to live longer than the account
-		// allows: a run must not.
-		p.fail("ttl", "%s is more than max-ttl %s, the longest the account allows (its bootstrap's --max-ttl); shorten ttl, or raise max-ttl on up and sweep alike", p.str("ttl"), p.str("max-ttl"))
+		// allows: a run must not. With a bootstrap role, its Description
+		// says what the account allows, and up checks once it has read it.
+		p.fail("ttl", "%s is more than max-ttl %s, the longest the account allows; shorten ttl, or raise max-ttl on up and sweep alike", p.str("ttl"), p.str("max-ttl"))
 	}
-	c.ExpiresAt = src.Now.Add(ttl).UTC().Truncate(time.Second)
+	c.ExpiresAt = src.Now.Add(c.TTL).UTC().Truncate(time.Second)
 	p.oneOf("mode", "up", "sweep")
 	p.placement(c)
 	p.template(c)

@@ -23,21 +23,35 @@ import (
 type Genuine struct {
 	Partition string
 	AccountID string
-	// MaxTTL is the longest ttl the account allows (max-ttl).
+	// MaxTTL is the longest ttl the account allows: the max-ttl input,
+	// until SettleMaxTTL puts the account's in its place.
 	MaxTTL time.Duration
+	// MaxTTLGiven: the max-ttl input was set, not left to its default.
+	MaxTTLGiven bool
 	// BootstrapRole is the ARN of the bootstrap role, whose trust policy
 	// says which jobs a build role may trust; "" when unknown (chain mode,
 	// an administrator's own credentials): any GitHub subject then passes.
 	BootstrapRole string
 
 	gate *run.JobGate
+	// read: the bootstrap role's entry was read; accountMaxTTL is the
+	// max-ttl its Description carries (0: none), maxTTLErr a bad one.
+	read          bool
+	accountMaxTTL time.Duration
+	maxTTLErr     error
 }
 
-// withGate reads the bootstrap role's trust policy from the listing of its
-// path (ListRoles returns trust policies, and the bootstrap policy grants
-// it on every role).
+// ReadBootstrap reads the bootstrap role's trust policy and Description
+// from the listing of its path, for up before it creates anything.
+func ReadBootstrap(ctx context.Context, api RolesAPI, g Genuine) (Genuine, error) {
+	return g.withGate(ctx, api)
+}
+
+// withGate reads the bootstrap role's trust policy and the account's
+// max-ttl from the listing of its path (ListRoles returns trust policies
+// and descriptions, and the bootstrap policy grants it on every role).
 func (g Genuine) withGate(ctx context.Context, api RolesAPI) (Genuine, error) {
-	if g.BootstrapRole == "" {
+	if g.BootstrapRole == "" || g.gate != nil {
 		return g, nil
 	}
 	i := strings.Index(g.BootstrapRole, ":role/")
@@ -55,12 +69,39 @@ func (g Genuine) withGate(ctx context.Context, api RolesAPI) (Genuine, error) {
 		for _, r := range page.Roles {
 			if aws.ToString(r.RoleName) == name && aws.ToString(r.Path) == path {
 				gate, err := run.NewJobGate(name, trustOf(r.AssumeRolePolicyDocument))
-				g.gate = gate
+				g.gate, g.read = gate, true
+				g.accountMaxTTL, _, g.maxTTLErr = run.MaxTTLOf(aws.ToString(r.Description))
 				return g, err
 			}
 		}
 	}
 	return g, fmt.Errorf("IAM does not list it under %s", path)
+}
+
+// SettleMaxTTL puts the account's max-ttl, which the bootstrap role's
+// Description carries, in place of the input's, and says which one rules:
+// a warning when they disagree or the account's is unreadable, otherwise
+// a note. readErr is why the bootstrap role could not be read, if not.
+func (g Genuine) SettleMaxTTL(readErr error) (settled Genuine, warning, note string) {
+	input := run.FormatTTL(g.MaxTTL)
+	switch {
+	case g.BootstrapRole == "":
+		return g, "", fmt.Sprintf("max-ttl %s, from the input: without role-to-assume there is no bootstrap role to read the account's from", input)
+	case !g.read:
+		return g, "", fmt.Sprintf("max-ttl %s, from the input: the bootstrap role %s could not be read (%v)", input, g.BootstrapRole, readErr)
+	case g.maxTTLErr != nil:
+		return g, fmt.Sprintf("%v; using max-ttl %s, from the input. Re-apply buildrole bootstrap with --max-ttl (docs/ADMIN.md, section 1)", g.maxTTLErr, input), ""
+	case g.accountMaxTTL == 0:
+		return g, "", fmt.Sprintf("max-ttl %s, from the input: the bootstrap role's description carries none (a bootstrap from an older buildrole; re-apply it to set the account's)", input)
+	}
+	account := run.FormatTTL(g.accountMaxTTL)
+	if g.MaxTTLGiven && g.accountMaxTTL != g.MaxTTL {
+		warning = fmt.Sprintf("the max-ttl input %s is not the account's %s, which the bootstrap role's description carries: using the account's (change it by re-applying buildrole bootstrap with --max-ttl)", input, account)
+	} else {
+		note = fmt.Sprintf("max-ttl %s, the account's (from the bootstrap role's description)", account)
+	}
+	g.MaxTTL = g.accountMaxTTL
+	return g, warning, note
 }
 
 // gateWarning says what sweep and up's look cannot see when the bootstrap

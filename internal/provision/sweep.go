@@ -63,6 +63,9 @@ type SweepReport struct {
 	UnreadableErr error    `json:"-"`
 	// Warnings say what sweep could not check.
 	Warnings []string `json:"warnings,omitempty"`
+	// MaxTTL is the max-ttl sweep judged by; Notes say where it came from.
+	MaxTTL string   `json:"max_ttl"`
+	Notes  []string `json:"notes,omitempty"`
 }
 
 // SweepOptions tune Sweep.
@@ -173,6 +176,15 @@ func Sweep(ctx context.Context, api SweepAPI, f Filter, opt SweepOptions) (*Swee
 	}
 	if gateErr != nil {
 		rep.Warnings = append(rep.Warnings, gateWarning(f.Genuine.BootstrapRole, gateErr))
+	}
+	var warning, note string
+	f.Genuine, warning, note = f.Genuine.SettleMaxTTL(gateErr)
+	rep.MaxTTL = run.FormatTTL(f.Genuine.MaxTTL)
+	if warning != "" {
+		rep.Warnings = append(rep.Warnings, warning)
+	}
+	if note != "" {
+		rep.Notes = append(rep.Notes, note)
 	}
 	// ListRoles and ListInstanceProfiles return no tags (nor a role's
 	// policies): each resource's take calls of their own, made
