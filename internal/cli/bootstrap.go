@@ -36,7 +36,7 @@ func runBootstrap(_ context.Context, env Env, args []string) int {
 	fs.Var(&regions, "region", "a region run roles may act in (every build region and ami_regions entry); repeat (default: any region)")
 	fs.Var(&shareAccounts, "share-account", "an account run roles may share snapshots with (snapshot_users); repeat (default: none; never public)")
 	fs.Var(&instanceTypes, "instance-type", "an instance type run roles may launch, or a pattern of them (t3.*); repeat (default: any)")
-	maxTTL := fs.String("max-ttl", "24h", "the longest ttl a run may have: up refuses more, sweep deletes what claims more; give the workflows the same max-ttl")
+	maxTTL := fs.String("max-ttl", "24h", "the longest ttl a run may have, written into the bootstrap role's description: up refuses more, sweep deletes what claims more")
 	format := fs.String("format", "json", "json, cloudformation or terraform")
 	if done, code := f.parse(args); done {
 		return code
@@ -72,7 +72,8 @@ func runBootstrap(_ context.Context, env Env, args []string) int {
 	}
 	// The bootstrap role refuses any role without the boundary.
 	fmt.Fprintf(env.Stderr, "\nIn the workflow:\n  role-to-assume: %s\n  permissions-boundary: %s\n  path: %s\n", b.RoleARN, b.BoundaryARN, orDefault(p.Path, "/buildrole/"))
-	// Sweep deletes what claims to outlive it: up and sweep must agree.
-	fmt.Fprintf(env.Stderr, "  max-ttl: %s\nSet max-ttl on up and on sweep alike (the default, %s, may be left out).\n", run.FormatTTL(b.MaxTTL), run.FormatTTL(run.DefaultMaxTTL))
+	// up and sweep read it from the bootstrap role's description; the
+	// input matters only where there is none (no role-to-assume).
+	fmt.Fprintf(env.Stderr, "  max-ttl: %s (in the bootstrap role's description, where up and sweep read it; give it as the max-ttl input only without role-to-assume)\n", run.FormatTTL(b.MaxTTL))
 	return ExitOK
 }
