@@ -16,7 +16,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
+	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
@@ -346,16 +349,6 @@ func chainCredentials(ctx context.Context, o Options) (aws.CredentialsProvider, 
 	case key == "":
 		return nil, nil // the SDK's own chain
 	}
-	// Naming a profile makes the SDK skip environment keys and resolve the
-	// profile, then container and instance credentials.
-	profile := getenv("AWS_PROFILE")
-	if profile == "" {
-		profile = "default"
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(o.Region), awsconfig.WithSharedConfigProfile(profile))
-	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration without the exported build-role keys: %w", err)
-	}
 	if file := getenv("AWS_WEB_IDENTITY_TOKEN_FILE"); file != "" && getenv("AWS_ROLE_ARN") != "" {
 		// The web identity the environment names comes before profiles.
 		stsCfg, err := AWSConfig(ctx, Options{Region: o.Region, EndpointURL: o.EndpointURL, HTTPClient: o.HTTPClient, RetryMaxAttempts: o.RetryMaxAttempts}, aws.AnonymousCredentials{})
@@ -365,7 +358,56 @@ func chainCredentials(ctx context.Context, o Options) (aws.CredentialsProvider, 
 		return aws.NewCredentialsCache(stscreds.NewWebIdentityRoleProvider(sts.NewFromConfig(stsCfg), getenv("AWS_ROLE_ARN"), stscreds.IdentityTokenFile(file),
 			func(w *stscreds.WebIdentityRoleOptions) { w.RoleSessionName = getenv("AWS_ROLE_SESSION_NAME") })), nil
 	}
+	// Naming a profile makes the SDK skip environment keys and resolve the
+	// profile, then container and instance credentials; but a named profile
+	// that no file defines is an error, and a fresh EC2 runner has no
+	// files: name one only when it exists.
+	profile := getenv("AWS_PROFILE")
+	if profile == "" {
+		var missing awsconfig.SharedConfigProfileNotExistError
+		_, err := awsconfig.LoadSharedConfigProfile(ctx, "default")
+		switch {
+		case err == nil:
+			profile = "default"
+		case !errors.As(err, &missing):
+			return nil, fmt.Errorf("read the default AWS profile: %w", err)
+		}
+	}
+	if profile == "" {
+		return runnerCredentials(ctx, o, getenv)
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(o.Region), awsconfig.WithSharedConfigProfile(profile))
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration without the exported build-role keys: %w", err)
+	}
 	return cfg.Credentials, nil
+}
+
+// runnerCredentials is the rest of the SDK's chain after the environment's
+// keys and the shared files: container credentials, else the instance's
+// role through IMDS (the SDK's own settings for it, such as
+// AWS_EC2_METADATA_SERVICE_ENDPOINT, apply).
+func runnerCredentials(ctx context.Context, o Options, getenv func(string) string) (aws.CredentialsProvider, error) {
+	uri := getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+	if rel := getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"); rel != "" {
+		uri = "http://169.254.170.2" + rel
+	}
+	if uri != "" {
+		token := getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN")
+		if file := getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"); file != "" {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				return nil, fmt.Errorf("read the container credentials token: %w", err)
+			}
+			token = strings.TrimSpace(string(b))
+		}
+		return aws.NewCredentialsCache(endpointcreds.New(uri, func(e *endpointcreds.Options) { e.AuthorizationToken = token })), nil
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(o.Region))
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration for the instance's role: %w", err)
+	}
+	return aws.NewCredentialsCache(ec2rolecreds.New(func(e *ec2rolecreds.Options) { e.Client = imds.NewFromConfig(cfg) })), nil
 }
 
 func accountOf(arn string) string {

@@ -1,0 +1,104 @@
+package cli_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/buildrole/buildrole/internal/cli"
+)
+
+// A self-hosted EC2 runner as GitHub's runner runs the action there: no
+// role-to-assume, no AWS files (an empty HOME), the identity its instance
+// profile serves through IMDSv2, and the post step started with what up
+// wrote to GITHUB_ENV (the build role's keys). Teardown passes over those
+// keys and acts as the instance's role, though no profile named "default"
+// exists anywhere. Not parallel: the SDK reads the process environment.
+func TestSelfHostedRunnerWithoutAWSFilesTearsDown(t *testing.T) {
+	w := newWorld(t)
+	runnerRole := install(t, w.srv, accountSetup(t), "ci-runner", "/runners/", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}`)
+	admin := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDADMIN", "s", ""), BaseEndpoint: aws.String(w.srv.URL())}
+	out, err := sts.NewFromConfig(admin).AssumeRole(context.Background(), &sts.AssumeRoleInput{RoleArn: aws.String(runnerRole), RoleSessionName: aws.String("i-0123456789abcdef0")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imds, served := fakeIMDS(t, "ci-runner", out.Credentials.AccessKeyId, out.Credentials.SecretAccessKey, out.Credentials.SessionToken)
+	t.Setenv("HOME", t.TempDir())
+	for _, k := range []string{"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_EC2_METADATA_DISABLED"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds)
+	w.set("INPUT_ROLE-TO-ASSUME", "")
+	w.set("ACTIONS_ID_TOKEN_REQUEST_URL", "")
+
+	if code, stdout, stderr := w.run(context.Background(), "up"); code != cli.ExitOK {
+		t.Fatalf("up exit %d:\n%s%s", code, stdout, stderr)
+	}
+	w.postEnv()
+	exported := w.getenv("AWS_ACCESS_KEY_ID")
+	if exported == "" || exported == aws.ToString(out.Credentials.AccessKeyId) {
+		t.Fatalf("up exported %q, want the build role's keys", exported)
+	}
+	before := served.Load()
+	w.srv.ResetRequests()
+	code, stdout, stderr := w.run(context.Background(), "down")
+	if code != cli.ExitOK {
+		t.Fatalf("down exit %d:\n%s%s", code, stdout, stderr)
+	}
+	if served.Load() == before {
+		t.Error("down did not take the instance's role from IMDS")
+	}
+	if got := w.leftovers(); len(got) != 0 {
+		t.Fatalf("left behind: %v", got)
+	}
+	for _, c := range w.srv.Requests() {
+		if c.AccessKeyID == exported {
+			t.Errorf("%s was signed with the exported build-role key", c.Action)
+		}
+	}
+}
+
+// fakeIMDS serves an instance role's credentials as IMDSv2 does: a token
+// from PUT /latest/api/token, required on every read. It counts the
+// credentials it hands out.
+func fakeIMDS(t *testing.T, role string, key, secret, token *string) (string, *atomic.Int32) {
+	t.Helper()
+	var served atomic.Int32
+	const session = "imds-session-token"
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && r.URL.Path == "/latest/api/token" {
+			rw.Header().Set("X-Aws-Ec2-Metadata-Token-Ttl-Seconds", r.Header.Get("X-Aws-Ec2-Metadata-Token-Ttl-Seconds"))
+			rw.Write([]byte(session))
+			return
+		}
+		if r.Header.Get("X-aws-ec2-metadata-token") != session {
+			http.Error(rw, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		switch strings.TrimSuffix(r.URL.Path, "/") {
+		case "/latest/meta-data/iam/security-credentials":
+			rw.Write([]byte(role))
+		case "/latest/meta-data/iam/security-credentials/" + role:
+			served.Add(1)
+			json.NewEncoder(rw).Encode(map[string]string{
+				"Code": "Success", "Type": "AWS-HMAC", "LastUpdated": time.Now().UTC().Format(time.RFC3339),
+				"AccessKeyId": aws.ToString(key), "SecretAccessKey": aws.ToString(secret), "Token": aws.ToString(token),
+				"Expiration": time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
+			})
+		default:
+			http.NotFound(rw, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, &served
+}
