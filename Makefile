@@ -23,10 +23,8 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 DEADCODE    ?= golang.org/x/tools/cmd/deadcode@v0.53.0
 # deadcode's roots are the commands, so what only tests call is reported.
 # Allowed: fakeaws and testenv (test support: their API serves other
-# packages' tests), String methods (they print values in test failures),
-# and EvaluateTrust (the evaluator's entry for trust policies, which the
-# least-privilege tests of iampolicy and accountsetup call).
-DEADCODE_ALLOWED := internal/(fakeaws|testenv)/|unreachable func: [A-Za-z]+\.String$$|unreachable func: EvaluateTrust$$
+# packages' tests) and String methods (they print values in test failures).
+DEADCODE_ALLOWED := internal/(fakeaws|testenv)/|unreachable func: [A-Za-z]+\.String$$
 
 # Fuzz targets: package and target. make test runs each briefly, make fuzz
 # longer (FUZZTIME each).

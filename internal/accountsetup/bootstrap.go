@@ -229,8 +229,6 @@ const (
 )
 
 var (
-	bsNameRE      = regexp.MustCompile(`^[\w+=,.@-]+$`)
-	bsAccountRE   = regexp.MustCompile(`^[0-9]{12}$`)
 	bsPartitionRE = regexp.MustCompile(`^aws(-[a-z]+)*$`)
 	bsOwnerRE     = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
 	bsRepoRE      = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
@@ -294,7 +292,7 @@ func (p BootstrapParams) validate() (validated, error) {
 	if !bsPartitionRE.MatchString(p.Partition) {
 		fail("partition", "%q is not a partition (want e.g. %q, %q, %q)", p.Partition, awsfacts.PartitionAWS, awsfacts.PartitionChina, awsfacts.PartitionGovCloud)
 	}
-	if !bsAccountRE.MatchString(p.AccountID) {
+	if !awsfacts.IsAccountID(p.AccountID) {
 		fail("account", "%q is not a 12-digit account id", p.AccountID)
 	}
 	var err error
@@ -315,10 +313,10 @@ func (p BootstrapParams) validate() (validated, error) {
 	if err := naming.ValidatePrefix(p.NamePrefix); err != nil {
 		fail("name prefix", "%v", err)
 	}
-	if err := validateIAMName(p.RoleName, bootstrapMaxRoleName); err != nil {
+	if err := awsfacts.ValidateName(p.RoleName, bootstrapMaxRoleName); err != nil {
 		fail("role name", "%v", err)
 	}
-	if err := validateIAMName(p.BoundaryName, bootstrapMaxPolicyName); err != nil {
+	if err := awsfacts.ValidateName(p.BoundaryName, bootstrapMaxPolicyName); err != nil {
 		fail("boundary name", "%v", err)
 	}
 	if !bsAudienceRE.MatchString(p.Audience) || strings.ContainsAny(p.Audience, "*?") {
@@ -340,7 +338,7 @@ func (p BootstrapParams) validate() (validated, error) {
 		}
 	}
 	for _, a := range p.ShareAccounts {
-		if !bsAccountRE.MatchString(a) {
+		if !awsfacts.IsAccountID(a) {
 			fail("share account", "%q is not a 12-digit account id", a)
 		}
 	}
@@ -445,18 +443,6 @@ func splitRepository(s string) (owner, repo string, err error) {
 		return "", "", fmt.Errorf("repository name %q may contain only letters, digits, '.', '_' and '-' (at most 100)", repo)
 	}
 	return owner, repo, nil
-}
-
-func validateIAMName(name string, max int) error {
-	switch {
-	case name == "":
-		return errors.New("is required")
-	case len(name) > max:
-		return fmt.Errorf("%q is %d characters; IAM allows at most %d", name, len(name), max)
-	case !bsNameRE.MatchString(name):
-		return fmt.Errorf("%q may contain only letters, digits and + = , . @ _ -", name)
-	}
-	return nil
 }
 
 func validateInstanceActions(actions []string) ([]string, error) {

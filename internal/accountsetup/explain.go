@@ -98,7 +98,7 @@ func grantIn(doc iampolicy.Document, action string) Grant {
 
 // String says what the grant allows, for messages.
 func (g Grant) String() string {
-	if g.Sid == "" {
+	if g.Sid == "" || len(g.Resources) == 0 {
 		return g.Action
 	}
 	return fmt.Sprintf("%s on %s", g.Action, strings.Join(g.Resources, ", "))

@@ -41,6 +41,8 @@ func TestGrantsForNamesTheStatement(t *testing.T) {
 					t.Errorf("%s: %q does not name the run's account", action, g[0])
 				case !c.exact && len(g[0].Resources) > 0:
 					t.Errorf("%s: resources %v shown without the run's account and prefix", action, g[0].Resources)
+				case !c.exact && g[0].String() != action:
+					t.Errorf("%s: without resources the grant reads %q, want the action alone", action, g[0])
 				}
 			}
 			if g := GrantsFor(c.rc, "iam:CreateRole"); len(g) != 2 || g[1].Action != "iam:TagRole" || g[1].Sid == "" {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/buildrole/buildrole/internal/run"
 )
 
 // GitHub's OIDC sub claim, as GitHub's OIDC reference gives it. By default
@@ -35,7 +37,7 @@ func isClaim(key string) bool {
 
 // sharedIssuerHost is github.com's issuer, which every repository's tokens
 // share (an enterprise may have its own, GitHub Enterprise Server has).
-const sharedIssuerHost = "token.actions.githubusercontent.com"
+const sharedIssuerHost = run.GitHubOIDCHost
 
 // subjectPair is one KEY:VALUE part of a sub; key "context" is the
 // default form's context (one part or two).

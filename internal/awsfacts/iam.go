@@ -1,6 +1,7 @@
 package awsfacts
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -14,9 +15,28 @@ const (
 )
 
 var (
-	iamNameRE = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
-	pathRE    = regexp.MustCompile(`^/$|^/[\x21-\x7E]*/$`)
+	accountIDRE = regexp.MustCompile(`^[0-9]{12}$`)
+	nameCharsRE = regexp.MustCompile(`^[\w+=,.@-]+$`)
+	iamNameRE   = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
+	pathRE      = regexp.MustCompile(`^/$|^/[\x21-\x7E]*/$`)
 )
+
+// IsAccountID reports whether id has the form of an AWS account id.
+func IsAccountID(id string) bool { return accountIDRE.MatchString(id) }
+
+// ValidateName checks an IAM name (a role's, an instance profile's, a
+// policy's) of at most max characters.
+func ValidateName(name string, max int) error {
+	switch {
+	case name == "":
+		return errors.New("is required")
+	case len(name) > max:
+		return fmt.Errorf("%q is %d characters; IAM allows at most %d", name, len(name), max)
+	case !nameCharsRE.MatchString(name):
+		return fmt.Errorf("%q may contain only letters, digits and + = , . @ _ -", name)
+	}
+	return nil
+}
 
 // IsRoleName reports whether IAM accepts name for a role (and so for the
 // instance profile that shares it).

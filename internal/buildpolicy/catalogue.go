@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/iampolicy"
 
 	"github.com/buildrole/buildrole/internal/packertemplate"
@@ -71,7 +72,11 @@ func (e entry) applies(a arnCtx, s packertemplate.Source) (res []string, ok bool
 
 // reason is the row as a grant's reason words it after the source's label:
 // "ami_regions, ... (builder/common/step_ami_region_copy.go)".
-func (e entry) reason() string { return e.why + " (" + e.step + ")" }
+func (e entry) reason() string { return reason(e.why, e.step) }
+
+// reason is how a grant says why: what needs it, and the plugin step that
+// makes the call.
+func reason(why, step string) string { return why + " (" + step + ")" }
 
 var (
 	// instanceBuilders launch a temporary EC2 instance.
@@ -340,8 +345,6 @@ func imageAtBuild(s packertemplate.Source) bool {
 	return !ok || s.Has("source_ami_filter")
 }
 
-var accountID = regexp.MustCompile(`^[0-9]{12}$`)
-
 // imageOwners are the ec2:Owner values the image a source finds at build
 // time may carry: its source_ami_filter's owners, "self" being the
 // account. EC2 shows partner images (Canonical's, for one) under Amazon's
@@ -366,7 +369,7 @@ func imageOwners(a arnCtx, s packertemplate.Source) (owners []string, ok bool) {
 			owners = append(owners, a.account)
 		case o == "amazon", o == "aws-marketplace":
 			owners = append(owners, o)
-		case accountID.MatchString(o):
+		case awsfacts.IsAccountID(o):
 			owners = append(owners, o)
 			if o != a.account {
 				owners = append(owners, "amazon", "aws-marketplace")
@@ -378,25 +381,26 @@ func imageOwners(a arnCtx, s packertemplate.Source) (owners []string, ok bool) {
 	return sortedSet(owners), true
 }
 
-// ownedImages binds the image found at build time to its filter's owners;
-// nil when they are not known.
-func ownedImages(a arnCtx, s packertemplate.Source) iampolicy.Condition {
-	if owners, ok := imageOwners(a, s); ok {
-		return iampolicy.Condition{iampolicy.OpStringEquals: {KeyOwner: owners}}
+// ownedImages binds the image found at build time to its filter's owners
+// with op; nil when they are not known.
+func ownedImages(op string) func(arnCtx, packertemplate.Source) iampolicy.Condition {
+	return func(a arnCtx, s packertemplate.Source) iampolicy.Condition {
+		if owners, ok := imageOwners(a, s); ok {
+			return iampolicy.Condition{op: {KeyOwner: owners}}
+		}
+		return nil
 	}
-	return nil
 }
 
-// fleetImages is ownedImages for CreateFleet, IfExists: its image is
-// optional (the Reference says a launch template's resources are checked
-// under RunInstances, where ownedImages binds the image), so a fleet
-// request need not carry the key.
-func fleetImages(a arnCtx, s packertemplate.Source) iampolicy.Condition {
-	if owners, ok := imageOwners(a, s); ok {
-		return iampolicy.Condition{"StringEqualsIfExists": {KeyOwner: owners}}
-	}
-	return nil
-}
+var (
+	// launchedImages binds RunInstances' image.
+	launchedImages = ownedImages(iampolicy.OpStringEquals)
+	// fleetImages binds CreateFleet's, IfExists: its image is optional
+	// (the Reference says a launch template's resources are checked under
+	// RunInstances, where launchedImages binds the image), so a fleet
+	// request need not carry the key.
+	fleetImages = ownedImages("StringEqualsIfExists")
+)
 
 // instanceTypes are the types a source may launch: instance_type and
 // spot_instance_types. ok is false when one is set but not known before
@@ -692,7 +696,7 @@ var catalogue = []entry{
 		actions: []string{"ec2:RunInstances"}},
 	{sid: "LaunchImage", why: "source_ami_filter, or a source_ami not known before the build (the image found at build time, bound to the filter's owners)",
 		step:     "builder/common/step_source_ami_info.go, step_run_source_instance.go, step_run_spot_instance.go",
-		builders: instanceBuilders, when: imageAtBuild, res: star("image"), cond: ownedImages,
+		builders: instanceBuilders, when: imageAtBuild, res: star("image"), cond: launchedImages,
 		actions: []string{"ec2:RunInstances"}},
 	{sid: "LaunchFleetImage", why: "spot_price with source_ami_filter (the fleet's image)", step: "builder/common/step_run_spot_instance.go",
 		builders: instanceBuilders, when: allOf(spot, imageAtBuild), res: star("image"), cond: fleetImages,
@@ -920,7 +924,7 @@ type Row struct {
 
 // Reason is the row as Derive words a grant's reason after the source's
 // label: "Why (Step)".
-func (r Row) Reason() string { return r.Why + " (" + r.Step + ")" }
+func (r Row) Reason() string { return reason(r.Why, r.Step) }
 
 // Rows returns the catalogue, in its order, the data sources last. Each
 // call returns new copies: changing them changes no policy.

@@ -2,7 +2,6 @@ package buildpolicy
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -117,7 +116,7 @@ func (d *Derived) checkRunVolumeTags(s packertemplate.Source, label string) {
 		if !ok {
 			continue
 		}
-		carries := refersTo(v, runTagsVar) || slices.ContainsFunc(slices.Collect(maps.Keys(v.Map)), runKey) ||
+		carries := refersTo(v, runTagsVar) || hasAnyKey(v.Map, run.TagRunID, run.TagExpiresAt) ||
 			slices.ContainsFunc(v.Blocks, func(b map[string]packertemplate.Value) bool {
 				return runKey(b["key"].String) || refersTo(b["key"], runTagsVar)
 			})
@@ -235,7 +234,7 @@ func (d *Derived) addDataSources(a arnCtx, data []packertemplate.Source) {
 		}
 		e := dataCatalogue[i]
 		d.Notes = append(d.Notes, fmt.Sprintf("%s: %s needs %s, which the boundary of `buildrole bootstrap` leaves out (it would let any build read any %s): add it to your boundary for this %s", ds.Pos, label, e.action, e.what, e.what))
-		d.Grants = append(d.Grants, Grant{Sid: e.sid, Actions: []string{e.action}, Resources: []string{e.res(a, ds)}, Why: []string{label + " (" + e.step + ")"}})
+		d.Grants = append(d.Grants, Grant{Sid: e.sid, Actions: []string{e.action}, Resources: []string{e.res(a, ds)}, Why: []string{reason(label, e.step)}})
 	}
 }
 
@@ -252,4 +251,14 @@ func (d *Derived) refuseUncatalogued(t *packertemplate.Template) {
 
 func refersTo(v packertemplate.Value, ref string) bool {
 	return slices.Contains(v.Refs, ref)
+}
+
+// hasAnyKey reports whether m holds one of keys.
+func hasAnyKey[V any](m map[string]V, keys ...string) bool {
+	for _, k := range keys {
+		if _, ok := m[k]; ok {
+			return true
+		}
+	}
+	return false
 }

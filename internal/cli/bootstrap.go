@@ -36,7 +36,7 @@ func runBootstrap(_ context.Context, env Env, args []string) int {
 	fs.Var(&regions, "region", "a region run roles may act in (every build region and ami_regions entry); repeat (default: any region)")
 	fs.Var(&shareAccounts, "share-account", "an account run roles may share snapshots with (snapshot_users); repeat (default: none; never public)")
 	fs.Var(&instanceTypes, "instance-type", "an instance type run roles may launch, or a pattern of them (t3.*); repeat (default: any)")
-	maxTTL := fs.String("max-ttl", "24h", "the longest ttl a run may have, written into the bootstrap role's description: up refuses more, sweep deletes what claims more")
+	maxTTL := fs.String("max-ttl", run.FormatTTL(run.DefaultMaxTTL), "the longest ttl a run may have, written into the bootstrap role's description: up refuses more, sweep deletes what claims more")
 	format := fs.String("format", "json", "json, cloudformation or terraform")
 	if done, code := f.parse(args); done {
 		return code

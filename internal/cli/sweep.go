@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
@@ -61,7 +60,7 @@ func runSweep(ctx context.Context, env Env, args []string) int {
 
 func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) int {
 	input := func(name string) string { return rio.input(name) }
-	auth, filter, maxTTL, bad := sweepInputs(env, rio, sf)
+	auth, filter, bad := sweepInputs(env, rio, sf)
 	if len(bad) > 0 {
 		rio.errorf("buildrole sweep: invalid input; nothing was deleted:\n%s", strings.Join(bad, "\n"))
 		return ExitUsage
@@ -90,8 +89,7 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 		rio.mask(sess.AccountID)
 	}
 	rio.group("Sweep " + filter.Path)
-	filter.Genuine = provision.Genuine{Partition: auth.Partition, AccountID: sess.AccountID, MaxTTL: maxTTL, BootstrapRole: auth.RoleToAssume,
-		MaxTTLGiven: strings.TrimSpace(input("max-ttl")) != ""}
+	filter.Genuine.Partition, filter.Genuine.AccountID, filter.Genuine.BootstrapRole = auth.Partition, sess.AccountID, auth.RoleToAssume
 	if auth.RoleToAssume == "" {
 		rio.printf("without role-to-assume, sweep cannot read which jobs the bootstrap role admits: a build role's GitHub subject is checked for its form only")
 	}
@@ -141,7 +139,7 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 
 // sweepInputs validates sweep's inputs into the filter; bad lists every
 // bad one.
-func sweepInputs(env Env, rio runIO, sf *sweepFlags) (auth config.Auth, filter provision.Filter, maxTTL time.Duration, bad []string) {
+func sweepInputs(env Env, rio runIO, sf *sweepFlags) (auth config.Auth, filter provision.Filter, bad []string) {
 	input := func(name string) string { return rio.input(name) }
 	auth, err := config.ParseAuth(config.Source{Input: input, Flags: rio.flags(), GitHub: config.GitHubFromEnv(env.Getenv)})
 	if err != nil {
@@ -151,7 +149,7 @@ func sweepInputs(env Env, rio runIO, sf *sweepFlags) (auth config.Auth, filter p
 	if err := run.ValidatePath(filter.Path); err != nil {
 		bad = append(bad, fmt.Sprintf("%s: %v", inputName(rio, "path"), err))
 	}
-	maxTTL, err = config.ParseMaxTTL(config.Source{Input: input, Flags: rio.flags()})
+	filter.Genuine.MaxTTL, filter.Genuine.MaxTTLGiven, err = config.ParseMaxTTL(config.Source{Input: input, Flags: rio.flags()})
 	if err != nil {
 		bad = append(bad, err.Error())
 	}
@@ -183,7 +181,7 @@ func sweepInputs(env Env, rio runIO, sf *sweepFlags) (auth config.Auth, filter p
 		// only what has expired.
 		filter.Expired = true
 	}
-	return auth, filter, maxTTL, bad
+	return auth, filter, bad
 }
 
 // actionSweepFlags reads the sweep-* inputs; a pull request filter without a

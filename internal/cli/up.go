@@ -256,10 +256,7 @@ func (u *upRun) run(ctx context.Context) int {
 // listing also gives the look the bootstrap role's trust.
 func (u *upRun) accountMaxTTL(ctx context.Context, client *iam.Client, plan *planner.Plan) (provision.Genuine, bool) {
 	g := provision.Genuine{Partition: plan.Partition, AccountID: plan.AccountID, MaxTTL: u.cfg.MaxTTL, MaxTTLGiven: u.cfg.MaxTTLGiven, BootstrapRole: u.cfg.RoleToAssume}
-	var readErr error
-	if g.BootstrapRole != "" {
-		g, readErr = provision.ReadBootstrap(ctx, client, g)
-	}
+	g, readErr := g.ReadBootstrap(ctx, client)
 	g, warning, note := g.SettleMaxTTL(readErr)
 	if warning != "" {
 		u.rio.warnf("%s", warning)

@@ -161,7 +161,7 @@ func Parse(src Source) (*Config, error) {
 	c.ExportCredentials = p.boolean("export-credentials")
 	c.DryRun = p.boolean("dry-run")
 	c.MaxTTL = p.duration("max-ttl")
-	c.MaxTTLGiven = src.Input != nil && strings.TrimSpace(src.Input("max-ttl")) != ""
+	c.MaxTTLGiven = p.raw("max-ttl") != ""
 	c.TTL = p.duration("ttl")
 	if c.TTL > c.MaxTTL && c.RoleToAssume == "" {
 		// Sweep deletes whatever claims to live longer than the account
@@ -198,14 +198,15 @@ type Auth struct {
 	MaskAccountID    bool
 }
 
-// ParseMaxTTL validates max-ttl alone, for sweep.
-func ParseMaxTTL(src Source) (time.Duration, error) {
+// ParseMaxTTL validates max-ttl alone, for sweep, and says whether the
+// input was given rather than left to its default.
+func ParseMaxTTL(src Source) (d time.Duration, given bool, err error) {
 	p := parser{src: src}
-	d := p.duration("max-ttl")
+	d = p.duration("max-ttl")
 	if len(p.errs) > 0 {
-		return d, &InputError{Errs: p.errs}
+		return d, false, &InputError{Errs: p.errs}
 	}
-	return d, nil
+	return d, p.raw("max-ttl") != "", nil
 }
 
 // ParseAuth validates the inputs that reach AWS.

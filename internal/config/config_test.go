@@ -104,8 +104,11 @@ func TestTTLWithinMaxTTL(t *testing.T) {
 	if in, _ := Lookup("max-ttl"); in.Default != "24h" || run.DefaultMaxTTL != 24*time.Hour {
 		t.Errorf("max-ttl's default %q is not run.DefaultMaxTTL %s", in.Default, run.DefaultMaxTTL)
 	}
-	if d, err := ParseMaxTTL(Source{Input: func(string) string { return "" }}); err != nil || d != run.DefaultMaxTTL {
-		t.Errorf("ParseMaxTTL default: %s, %v", d, err)
+	if d, given, err := ParseMaxTTL(Source{Input: func(string) string { return "" }}); err != nil || d != run.DefaultMaxTTL || given {
+		t.Errorf("ParseMaxTTL default: %s, given %v, %v", d, given, err)
+	}
+	if d, given, err := ParseMaxTTL(Source{Input: func(string) string { return "3d" }}); err != nil || d != 72*time.Hour || !given {
+		t.Errorf("ParseMaxTTL 3d: %s, given %v, %v", d, given, err)
 	}
 }
 

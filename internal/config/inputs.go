@@ -1,5 +1,7 @@
 package config
 
+import "github.com/buildrole/buildrole/internal/run"
+
 // Input describes one action input / CLI flag. The table is the single
 // source for flags, action.yml and the README's table (a test checks they
 // agree).
@@ -24,7 +26,7 @@ var Inputs = []Input{
 	{Name: "permissions-boundary", Description: "ARN of a managed policy set as permissions boundary on every role."},
 	{Name: "tags", Description: "Extra tags, key=value, one a line (CLI: repeat the flag or separate with commas)."},
 	{Name: "ttl", Default: "6h", Description: "How long the resources may live; sets buildrole:expires-at, after which sweep may delete them."},
-	{Name: "max-ttl", Default: "24h", Description: "The longest ttl the account allows. The bootstrap role's description carries it (buildrole bootstrap --max-ttl) and wins over this input, which rules only where there is none to read (no role-to-assume, an older bootstrap). up refuses a longer ttl, and sweep deletes any managed role or profile under path that IAM created longer ago or whose expiry lies further out."},
+	{Name: "max-ttl", Default: run.FormatTTL(run.DefaultMaxTTL), Description: "The longest ttl the account allows. The bootstrap role's description carries it (buildrole bootstrap --max-ttl) and wins over this input, which rules only where there is none to read (no role-to-assume, an older bootstrap). up refuses a longer ttl, and sweep deletes any managed role or profile under path that IAM created longer ago or whose expiry lies further out."},
 	{Name: "template", Description: "Packer template file or directory to derive the build role's policy from."},
 	{Name: "template-vars", Description: "Values of the template's variables, name=value, one a line, as packer build -var gives them (PKR_VAR_* in the environment count too)."},
 	{Name: "extra-policy", Description: "JSON policy statements added to the build role."},

@@ -29,7 +29,7 @@ var allowed = map[string][]string{
 	"internal/config":                         {"internal/awsfacts", "internal/accountsetup", "internal/buildpolicy", "internal/policylint", "internal/packertemplate", "internal/naming", "internal/run", "internal/iampolicy"},
 	"internal/accountsetup":                   {"internal/awsfacts", "internal/buildpolicy", "internal/naming", "internal/run", "internal/iampolicy"},
 	"internal/buildpolicy":                    {"internal/awsfacts", "internal/packertemplate", "internal/run", "internal/iampolicy"},
-	"internal/policylint":                     {"internal/awsfacts", "internal/iampolicy", "internal/jsonpos"},
+	"internal/policylint":                     {"internal/awsfacts", "internal/iampolicy", "internal/jsonpos", "internal/run"},
 	"internal/packertemplate":                 {"internal/safefile", "internal/jsonpos"},
 	"internal/naming":                         {"internal/run", "internal/awsfacts"},
 	"internal/run":                            {"internal/iampolicy", "internal/awsfacts"},

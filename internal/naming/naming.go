@@ -10,8 +10,7 @@ import (
 )
 
 var (
-	nameChars = regexp.MustCompile(`^[\w+=,.@-]+$`)
-	slugBad   = regexp.MustCompile(`[^a-z0-9]+`)
+	slugBad = regexp.MustCompile(`[^a-z0-9]+`)
 )
 
 // Names are the resources of one run.
@@ -32,10 +31,8 @@ func ValidatePrefix(prefix string) error {
 		return fmt.Errorf("must not be empty")
 	case len(prefix) > MaxPrefixLen:
 		return fmt.Errorf("is %d characters; at most %d leave room for the unique suffix", len(prefix), MaxPrefixLen)
-	case !nameChars.MatchString(prefix):
-		return fmt.Errorf("%q may contain only letters, digits and + = , . @ _ -", prefix)
 	}
-	return nil
+	return awsfacts.ValidateName(prefix, MaxPrefixLen)
 }
 
 // Slug is the human part of a name: the repository's name and the pull

@@ -36,7 +36,7 @@ func TestBuildNames(t *testing.T) {
 			t.Errorf("Build(%q, %q, %s) = %+v, want %+v", c.prefix, c.slug, c.mode, got, c.want)
 		}
 		for _, n := range []string{got.Role, got.InstanceRole} {
-			if len(n) > awsfacts.MaxRoleName || !nameChars.MatchString(n) && n != "" {
+			if len(n) > awsfacts.MaxRoleName || !awsfacts.IsRoleName(n) && n != "" {
 				t.Errorf("name %q is not a valid role name", n)
 			}
 			if n != "" && !strings.Contains(n, "3f9c2a1b") {

@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/buildrole/buildrole/internal/jsonpos"
 )
@@ -23,7 +22,7 @@ import (
 type legacyLoader struct {
 	file  string
 	data  []byte
-	lines []int // byte offsets at which lines start
+	lines jsonpos.Lines
 	opts  Options
 	vars  map[string]string
 	known map[string]bool
@@ -31,23 +30,13 @@ type legacyLoader struct {
 }
 
 func newLegacyLoader(file string, data []byte, opts Options) *legacyLoader {
-	l := &legacyLoader{file: file, data: data, lines: []int{0}, opts: opts, vars: map[string]string{}, known: map[string]bool{}}
-	for i, b := range data {
-		if b == '\n' {
-			l.lines = append(l.lines, i+1)
-		}
-	}
-	return l
+	return &legacyLoader{file: file, data: data, lines: jsonpos.NewLines(data), opts: opts, vars: map[string]string{}, known: map[string]bool{}}
 }
 
 // pos converts a byte offset to a position; Col counts characters.
 func (l *legacyLoader) pos(off int) Pos {
-	off = min(max(off, 0), len(l.data))
-	i, found := slices.BinarySearch(l.lines, off)
-	if !found {
-		i--
-	}
-	return Pos{File: l.file, Line: i + 1, Col: utf8.RuneCount(l.data[l.lines[i]:off]) + 1}
+	line, col := l.lines.Pos(off)
+	return Pos{File: l.file, Line: line, Col: col}
 }
 
 // errAt turns a jsonpos error into an Error at its position.

@@ -155,7 +155,7 @@ const (
 //     which matches only itself, or in a StringLike aud (warning).
 func Lint(file string, data []byte, opts LintOptions) []Finding {
 	l := &linter{file: file, data: data, opts: opts}
-	l.lineStarts()
+	l.lines = jsonpos.NewLines(l.data)
 	root, ok := l.parse()
 	if ok {
 		l.size(root)
@@ -235,28 +235,12 @@ type linter struct {
 	file     string
 	data     []byte
 	opts     LintOptions
-	lines    []int // byte offsets at which lines start
+	lines    jsonpos.Lines
 	findings []Finding
 }
 
-func (l *linter) lineStarts() {
-	l.lines = []int{0}
-	for i, b := range l.data {
-		if b == '\n' {
-			l.lines = append(l.lines, i+1)
-		}
-	}
-}
-
 // pos converts a byte offset to a 1-based line and character column.
-func (l *linter) pos(off int) (line, col int) {
-	off = min(max(off, 0), len(l.data))
-	i, found := slices.BinarySearch(l.lines, off)
-	if !found {
-		i--
-	}
-	return i + 1, utf8.RuneCount(l.data[l.lines[i]:off]) + 1
-}
+func (l *linter) pos(off int) (line, col int) { return l.lines.Pos(off) }
 
 func (l *linter) report(off int, sev Severity, rule, format string, args ...any) {
 	line, col := l.pos(off)

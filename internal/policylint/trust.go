@@ -6,6 +6,7 @@ import (
 
 	"github.com/buildrole/buildrole/internal/iampolicy"
 	"github.com/buildrole/buildrole/internal/jsonpos"
+	"github.com/buildrole/buildrole/internal/run"
 )
 
 // trustPrincipal flags trust statements that let anyone assume the role.
@@ -53,7 +54,7 @@ func (l *linter) trustPrincipal(s *lintStatement) {
 func githubIssuer(name string) bool {
 	host, path, _ := strings.Cut(strings.ToLower(name), "/")
 	switch {
-	case host == "token.actions.githubusercontent.com":
+	case host == run.GitHubOIDCHost:
 		return true
 	case strings.HasPrefix(host, "token.actions.") && strings.HasSuffix(host, ".ghe.com"):
 		return true

@@ -39,24 +39,29 @@ type Genuine struct {
 	read          bool
 	accountMaxTTL time.Duration
 	maxTTLErr     error
+	// tried: ReadBootstrap ran; readErr is what it found wrong, given
+	// again instead of listing the path again.
+	tried   bool
+	readErr error
 }
 
-// ReadBootstrap reads the bootstrap role's trust policy and Description
-// from the listing of its path, for up before it creates anything.
-func ReadBootstrap(ctx context.Context, api RolesAPI, g Genuine) (Genuine, error) {
-	return g.withGate(ctx, api)
-}
-
-// withGate reads the bootstrap role's trust policy and the account's
+// ReadBootstrap reads the bootstrap role's trust policy and the account's
 // max-ttl from the listing of its path (ListRoles returns trust policies
-// and descriptions, and the bootstrap policy grants it on every role).
-func (g Genuine) withGate(ctx context.Context, api RolesAPI) (Genuine, error) {
-	if g.BootstrapRole == "" || g.gate != nil {
-		return g, nil
+// and descriptions, and the bootstrap policy grants it on every role),
+// once: up before it creates anything, sweep beside its listing.
+func (g Genuine) ReadBootstrap(ctx context.Context, api RolesAPI) (Genuine, error) {
+	if g.BootstrapRole == "" || g.tried {
+		return g, g.readErr
 	}
+	g.tried = true
+	g.readErr = g.readBootstrap(ctx, api)
+	return g, g.readErr
+}
+
+func (g *Genuine) readBootstrap(ctx context.Context, api RolesAPI) error {
 	i := strings.Index(g.BootstrapRole, ":role/")
 	if i < 0 {
-		return g, fmt.Errorf("%q is not a role ARN", g.BootstrapRole)
+		return fmt.Errorf("%q is not a role ARN", g.BootstrapRole)
 	}
 	rest := g.BootstrapRole[i+len(":role"):]
 	path, name := rest[:strings.LastIndex(rest, "/")+1], rest[strings.LastIndex(rest, "/")+1:]
@@ -64,18 +69,18 @@ func (g Genuine) withGate(ctx context.Context, api RolesAPI) (Genuine, error) {
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return g, fmt.Errorf("list roles under %s: %w", path, err)
+			return fmt.Errorf("list roles under %s: %w", path, err)
 		}
 		for _, r := range page.Roles {
 			if aws.ToString(r.RoleName) == name && aws.ToString(r.Path) == path {
 				gate, err := run.NewJobGate(name, trustOf(r.AssumeRolePolicyDocument))
 				g.gate, g.read = gate, true
 				g.accountMaxTTL, _, g.maxTTLErr = run.MaxTTLOf(aws.ToString(r.Description))
-				return g, err
+				return err
 			}
 		}
 	}
-	return g, fmt.Errorf("IAM does not list it under %s", path)
+	return fmt.Errorf("IAM does not list it under %s", path)
 }
 
 // SettleMaxTTL puts the account's max-ttl, which the bootstrap role's
@@ -349,7 +354,7 @@ func Suspects(ctx context.Context, api RolesAPI, path, prefix string, g Genuine)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		g, gateErr = g.withGate(ctx, api)
+		g, gateErr = g.ReadBootstrap(ctx, api)
 	}()
 	type listed struct{ name, trust string }
 	var roles []listed

@@ -167,7 +167,7 @@ func Sweep(ctx context.Context, api SweepAPI, f Filter, opt SweepOptions) (*Swee
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		f.Genuine, gateErr = f.Genuine.withGate(ctx, api)
+		f.Genuine, gateErr = f.Genuine.ReadBootstrap(ctx, api)
 	}()
 	cands, err := listCandidates(ctx, api, f.Path)
 	<-done
