@@ -56,3 +56,25 @@ func ValidatePath(p string) error {
 	}
 	return nil
 }
+
+var (
+	roleARNRE     = regexp.MustCompile(`^arn:(aws[a-z-]*):iam::(\d{12}):role/([\x21-\x7E]*/)?([\w+=,.@-]{1,64})$`)
+	sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+)
+
+// RoleARN is a role's ARN taken apart.
+type RoleARN struct {
+	Partition, AccountID, Path, Name string
+}
+
+// ParseRoleARN reads an IAM role ARN (arn:PARTITION:iam::ACCOUNT:role/PATH/NAME).
+func ParseRoleARN(arn string) (RoleARN, bool) {
+	m := roleARNRE.FindStringSubmatch(arn)
+	if m == nil {
+		return RoleARN{}, false
+	}
+	return RoleARN{Partition: m[1], AccountID: m[2], Path: "/" + m[3], Name: m[4]}, true
+}
+
+// IsSessionName reports whether STS accepts name as a RoleSessionName.
+func IsSessionName(name string) bool { return sessionNameRE.MatchString(name) }

@@ -53,6 +53,7 @@ func runExec(_ context.Context, env Env, args []string) int {
 	f := execFlags(env)
 	report := f.fs.String("report", "", "write the report as JSON to this file")
 	record := f.fs.String("record", "", "write the calls in the format of testdata/templates/*.calls to this file")
+	credMode := f.fs.String("credentials", credsAuto, "the command's AWS credentials: run (the build role up made, served and renewed by exec), environment (the command's own), or auto (run when the job has one, else environment)")
 	if done, code := f.parse(args); done {
 		return code
 	}
@@ -66,9 +67,23 @@ func runExec(_ context.Context, env Env, args []string) int {
 	if err == nil {
 		err = errors.Join(checkOutput("--report", *report), checkOutput("--record", *record))
 	}
+	var handover run.Handover
+	var serve bool
+	if err == nil {
+		handover, serve, err = execHandover(env, *credMode)
+	}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "buildrole exec: %s\nthe command was not run\n", err)
 		return ExitUsage
+	}
+	creds := &execCreds{what: "credentials: the command's own environment"}
+	if serve {
+		logf := func(format string, a ...any) { fmt.Fprintf(env.Stderr, "buildrole exec: "+format+"\n", a...) }
+		if creds, err = serveRun(env, awsOptions(env, config.Auth{Region: orDefault(env.Getenv("AWS_REGION"), env.Getenv("AWS_DEFAULT_REGION"))}, ""), handover, logf); err != nil {
+			fmt.Fprintf(env.Stderr, "buildrole exec: %s\nthe command was not run\n", err)
+			return ExitFailed
+		}
+		defer creds.close()
 	}
 
 	l, err := csm.Listen(clientID())
@@ -77,7 +92,7 @@ func runExec(_ context.Context, env Env, args []string) int {
 		return ExitFailed
 	}
 	code, started, err := procrun.Command{
-		Argv: argv, Env: l.Environ(env.Environ()), Stdin: env.Stdin, Stdout: env.Stdout, Stderr: env.Stderr,
+		Argv: argv, Env: creds.environ(l.Environ(env.Environ())), Stdin: env.Stdin, Stdout: env.Stdout, Stderr: env.Stderr,
 		Signals: env.Signals,
 	}.Run()
 	if err != nil {
@@ -90,6 +105,7 @@ func runExec(_ context.Context, env Env, args []string) int {
 
 	rep := csm.Analyze(col.Calls(), col.Stats(), pol)
 	rep.Command, rep.ExitCode = filepath.Base(argv[0]), code
+	rep.Notes = append(rep.Notes, creds.note())
 	inActions := ghaction.InActions(env.Getenv)
 	text := strings.TrimRight(rep.Text(), "\n")
 	if inActions {

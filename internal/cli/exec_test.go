@@ -127,6 +127,9 @@ type execRun struct {
 	stdin   string
 	stdout  io.Writer
 	signals func(chan<- os.Signal) func()
+	// credentials is exec's --credentials; default environment: these
+	// tests are about the command, not where its credentials come from.
+	credentials string
 }
 
 func (r execRun) run(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -149,7 +152,11 @@ func (r execRun) run(t *testing.T, args ...string) (code int, stdout, stderr str
 		Environ: func() []string { return append(append(os.Environ(), helperVar+"=1"), r.environ...) },
 		Signals: r.signals,
 	}
-	code = cli.Main(context.Background(), append([]string{"buildrole", "exec"}, args...), env)
+	creds := "--credentials=" + r.credentials
+	if r.credentials == "" {
+		creds = "--credentials=environment"
+	}
+	code = cli.Main(context.Background(), append([]string{"buildrole", "exec", creds}, args...), env)
 	return code, out.String(), errb.String()
 }
 
@@ -473,7 +480,7 @@ func TestExecForwardsSignals(t *testing.T) {
 // The real process: buildrole (as main wires it) gets SIGTERM, its
 // command gets it too and exits 42, and so does buildrole.
 func TestExecForwardsARealSignal(t *testing.T) {
-	cmd := exec.Command(testBinary(t), "cli", "exec", "--", testBinary(t), "signal")
+	cmd := exec.Command(testBinary(t), "cli", "exec", "--credentials=environment", "--", testBinary(t), "signal")
 	cmd.Env = append(os.Environ(), helperVar+"=1")
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -202,6 +203,7 @@ type upRun struct {
 	f       *flags
 	preview *planner.Plan // built before any call
 	tokens  stsauth.TokenSource
+	made    time.Time // when IAM made the run's resources
 }
 
 func (u *upRun) token(ctx context.Context, aud string) (string, error) { return u.rio.token(ctx, aud) }
@@ -242,6 +244,7 @@ func (u *upRun) run(ctx context.Context) int {
 	if code != ExitOK {
 		return code
 	}
+	u.made = made
 	if err := u.handOver(ctx, client, sess, plan, made); err != nil {
 		return u.teardownAfter(ctx, client, plan, err)
 	}
@@ -368,10 +371,9 @@ func (u *upRun) handOver(ctx context.Context, client *iam.Client, sess *stsauth.
 	if u.cfg.ExportCredentials {
 		return u.export(ctx, opts, sess, plan, made, also)
 	}
-	if len(also) > 0 {
-		_, err := stsauth.Wait(ctx, opts, made, 0, also...)
-		return err
-	}
+	// Nobody waits here: `buildrole exec` waits for the trust and the
+	// profile at its command's first credential request, while the job
+	// does whatever comes between the two steps.
 	return nil
 }
 
@@ -451,12 +453,24 @@ func (u *upRun) publish(p *planner.Plan, extra string) error {
 	if p.InstanceProfile != nil {
 		env["PKR_VAR_iam_instance_profile"] = p.InstanceProfile.Name
 	}
+	maps.Copy(env, u.handover(p).Env())
 	for _, k := range ghaction.SortedKeys(env) {
 		errs = append(errs, u.rio.setEnv(k, env[k]))
 	}
 	errs = append(errs, u.rio.summary(upSummary(p)+extra+fmt.Sprintf("\nup took %s.\n", u.env.Now().Sub(u.start).Round(time.Millisecond))))
 	savePolicy(u.rio, u.env.Getenv, u.f.stateFile, p)
 	return errors.Join(errs...)
+}
+
+// handover is how `buildrole exec` in a later step assumes the build role
+// itself.
+func (u *upRun) handover(p *planner.Plan) run.Handover {
+	h := run.Handover{RoleARN: p.BuildRole.ARN, Trust: p.TrustMode, Audience: u.cfg.Audience,
+		SessionName: u.cfg.RoleSessionName, DurationSeconds: int(u.cfg.DurationSeconds), CreatedAt: u.made}
+	if p.InstanceProfile != nil {
+		h.InstanceProfile = p.InstanceProfile.Name
+	}
+	return h
 }
 
 // hclMap renders tags as an HCL map literal for a Packer variable.

@@ -145,9 +145,7 @@ type Source struct {
 }
 
 var (
-	roleARNRE  = regexp.MustCompile(`^arn:(aws[a-z-]*):iam::(\d{12}):role/([\x21-\x7E]*/)?([\w+=,.@-]{1,64})$`)
 	policyARN  = regexp.MustCompile(`^arn:(aws[a-z-]*):iam::(\d{12}|aws):policy/([\x21-\x7E]*/)?[\w+=,.@-]{1,128}$`)
-	sessionRE  = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 	audienceRE = regexp.MustCompile(`^\S{1,256}$`)
 )
 
@@ -231,14 +229,14 @@ func (p *parser) auth() Auth {
 	}
 
 	if c.RoleToAssume = p.str("role-to-assume"); c.RoleToAssume != "" {
-		m := roleARNRE.FindStringSubmatch(c.RoleToAssume)
+		arn, ok := awsfacts.ParseRoleARN(c.RoleToAssume)
 		switch {
-		case m == nil:
+		case !ok:
 			p.fail("role-to-assume", "%q is not an IAM role ARN like arn:aws:iam::123456789012:role/buildrole-bootstrap", c.RoleToAssume)
-		case c.Partition != "" && m[1] != c.Partition:
-			p.fail("role-to-assume", "%q is in partition %s but aws-region %s is in %s", c.RoleToAssume, m[1], c.Region, c.Partition)
+		case c.Partition != "" && arn.Partition != c.Partition:
+			p.fail("role-to-assume", "%q is in partition %s but aws-region %s is in %s", c.RoleToAssume, arn.Partition, c.Region, c.Partition)
 		default:
-			c.AccountID = m[2]
+			c.AccountID = arn.AccountID
 		}
 	}
 
@@ -254,7 +252,7 @@ func (p *parser) auth() Auth {
 	c.RoleSessionName = p.str("role-session-name")
 	if c.RoleSessionName == "" {
 		c.RoleSessionName = DefaultSessionName(p.src.GitHub)
-	} else if !sessionRE.MatchString(c.RoleSessionName) {
+	} else if !awsfacts.IsSessionName(c.RoleSessionName) {
 		p.fail("role-session-name", "%q must be 2 to 64 characters of letters, digits and + = , . @ _ -", c.RoleSessionName)
 	}
 
