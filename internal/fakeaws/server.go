@@ -48,6 +48,7 @@ type Server struct {
 	faults        []*faultState
 	propagation   time.Duration
 	readLag       time.Duration
+	lifetime      time.Duration // of STS sessions; 0: as asked for
 	calls         []Call
 	inFlight      int
 	started       map[string]int            // calls begun, by action
@@ -249,6 +250,16 @@ func (s *Server) SetPropagationDelay(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.propagation = d
+}
+
+// SetSessionLifetime makes every STS session issued from now on last d,
+// whatever DurationSeconds asked for (0: as asked). Calls signed with an
+// expired session are refused as AWS refuses them, so a test can outlive
+// several sessions in seconds.
+func (s *Server) SetSessionLifetime(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lifetime = d
 }
 
 // SetReadLag models IAM's eventual consistency for reads: for d after a

@@ -162,6 +162,9 @@ func (s *Server) issue(r *role, sessionName string, duration int, chained bool, 
 		token:   "IQoJb3JpZ2luX2VjE" + randString(secretSet, 600),
 		chained: chained, expires: now.Add(time.Duration(duration) * time.Second),
 	}
+	if s.lifetime > 0 {
+		sess.expires = now.Add(s.lifetime)
+	}
 	s.sessions[akid] = sess
 	return akid, sess
 }
