@@ -34,7 +34,7 @@ var Inputs = []Input{
 	{Name: "instance-profile", Default: "separate", Description: "separate (own instance role), shared (the build role itself) or none."},
 	{Name: "scope", Default: "region", Description: "region: every statement bound to the build regions; tags: also bind creating calls and mutations to this run's buildrole:run-id tag (needs a template that passes var.buildrole_run_tags to run_tags and run_volume_tags)."},
 	{Name: "allowed-source-cidrs", Description: "CIDRs the build role may be used from (aws:SourceIp), one a line or comma-separated."},
-	{Name: "export-credentials", Default: "true", Description: "Export the build role's credentials to the job's environment."},
+	{Name: "export-credentials", Default: "true", Description: "Export the build role's credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) to the job's environment, for tools that read only environment keys. false: nothing secret reaches the job's environment, up returns without waiting for IAM's propagation, and `buildrole exec -- packer build ...` in a later step obtains and renews the build role's credentials itself (builds of any length)."},
 	{Name: "dry-run", Default: "false", Description: "Print the plan and call nothing."},
 	{Name: "mode", Default: "up", Description: "up: create this run's roles (the post step deletes them); sweep: delete what killed runners left behind under path."},
 	{Name: "sweep-older-than", Description: "mode sweep: delete runs created longer ago than this (e.g. 24h). Default: runs past their buildrole:expires-at."},
