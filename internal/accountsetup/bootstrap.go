@@ -163,6 +163,9 @@ type BootstrapParams struct {
 	// Regions bind the boundary's EC2, KMS and SSM grants to these
 	// regions (every build region and ami_regions entry); default: any.
 	Regions []string
+	// NewRegions admits region codes newer than the pinned AWS SDK
+	// (awsfacts.NewRegionsVariable).
+	NewRegions []string
 	// ShareAccounts are the accounts run roles may share snapshots with
 	// (snapshot_users); default none. Public sharing is never allowed.
 	ShareAccounts []string
@@ -264,6 +267,7 @@ func newBootstrap(p BootstrapParams, catalogue []string) (*Bootstrap, error) {
 	if b.subjects, b.Warnings, err = bootstrapSubjects(p, v); err != nil {
 		return nil, err
 	}
+	b.Warnings = append(b.Warnings, v.warnings...)
 	b.Trust = b.trustPolicy()
 	b.Permissions = b.permissionPolicy()
 	b.Boundary = b.boundaryPolicy(catalogue, v.instance)
@@ -278,6 +282,7 @@ type validated struct {
 	owner, repo  string
 	providerHost string   // the issuer as IAM names its provider
 	instance     []string // InstanceActions, unique and sorted
+	warnings     []string // regions newer than the SDK
 }
 
 // validate checks p (defaults applied) and reports every wrong field at
@@ -333,8 +338,14 @@ func (p BootstrapParams) validate() (validated, error) {
 		fail("instance actions", "%v", err)
 	}
 	for _, r := range p.Regions {
-		if part, ok := awsfacts.PartitionForRegion(r); !ok || part != p.Partition {
-			fail("region", "%q is not a region of partition %q (want e.g. us-east-1)", r, p.Partition)
+		warning, err := awsfacts.CheckRegion(r, p.NewRegions)
+		switch part, _ := awsfacts.PartitionForRegion(r); {
+		case err != nil:
+			fail("region", "%v", err)
+		case part != p.Partition:
+			fail("region", "%q is in partition %s, not %q (want e.g. us-east-1, or --partition %s)", r, part, p.Partition, part)
+		case warning != "":
+			v.warnings = append(v.warnings, warning)
 		}
 	}
 	for _, a := range p.ShareAccounts {

@@ -57,7 +57,8 @@ func Derive(t *packertemplate.Template, partition, account, buildRegion string) 
 // refuses a build region other than aws-region or copy regions known only
 // at build time.
 func (d *Derived) checkRegions(s packertemplate.Source, label, buildRegion string) {
-	if r, ok := s.Str("region"); ok && r != buildRegion {
+	// No build region: the missing aws-region is the one error to report.
+	if r, ok := s.Str("region"); ok && buildRegion != "" && r != buildRegion {
 		d.Errors = append(d.Errors, fmt.Sprintf("%s: %s builds in region %q but aws-region is %q: set them the same", s.Pos, label, r, buildRegion))
 	}
 	if v, ok := s.Options["ami_regions"]; ok {

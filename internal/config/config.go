@@ -224,10 +224,13 @@ func (p *parser) auth() Auth {
 	c.Region = p.str("aws-region")
 	if c.Region == "" {
 		p.fail("aws-region", "is required, e.g. us-east-1")
-	} else if part, ok := awsfacts.PartitionForRegion(c.Region); !ok {
-		p.fail("aws-region", "%q is not an AWS region code like us-east-1", c.Region)
+	} else if warning, err := awsfacts.CheckRegion(c.Region, p.newRegions()); err != nil {
+		p.fail("aws-region", "%v", err)
 	} else {
-		c.Partition = part
+		c.Partition, _ = awsfacts.PartitionForRegion(c.Region)
+		if warning != "" {
+			p.warnings = append(p.warnings, warning)
+		}
 	}
 
 	if c.RoleToAssume = p.str("role-to-assume"); c.RoleToAssume != "" {
@@ -261,6 +264,14 @@ func (p *parser) auth() Auth {
 	c.RetryMaxAttempts = p.intRange("retry-max-attempts", 1, MaxRetryAttempts)
 	c.MaskAccountID = p.boolean("mask-aws-account-id")
 	return c
+}
+
+// newRegions is what the environment admits beyond the SDK's regions.
+func (p *parser) newRegions() []string {
+	if p.src.Getenv == nil {
+		return nil
+	}
+	return splitList(p.src.Getenv(awsfacts.NewRegionsVariable))
 }
 
 // DefaultSessionName follows configure-aws-credentials' habit of naming the
@@ -483,9 +494,15 @@ func (p *parser) template(c *Config) {
 		} else {
 			c.Packer = t
 			// The account only shapes ARNs; problems show without it.
-			for _, e := range buildpolicy.Derive(t, c.Partition, run.PlaceholderAccount, c.Region).Errors {
+			region := c.Region
+			if c.Partition == "" {
+				region = "" // refused above: one error for it, not one per source
+			}
+			d := buildpolicy.Derive(t, c.Partition, run.PlaceholderAccount, region)
+			for _, e := range d.Errors {
 				p.fail("template", "%s", e)
 			}
+			p.copyRegions(d.Regions, c.Region)
 		}
 	}
 	c.Scope = p.oneOf("scope", ScopeRegion, ScopeTags)
@@ -497,6 +514,21 @@ func (p *parser) template(c *Config) {
 			for _, e := range buildpolicy.TagScopeErrors(c.Packer, c.Partition) {
 				p.fail("scope", "%s", e)
 			}
+		}
+	}
+}
+
+// copyRegions checks the regions a template copies its image to
+// (ami_regions) as aws-region is checked.
+func (p *parser) copyRegions(regions []string, build string) {
+	for _, r := range regions {
+		if r == build {
+			continue
+		}
+		if warning, err := awsfacts.CheckRegion(r, p.newRegions()); err != nil {
+			p.fail("template", "ami_regions: %v", err)
+		} else if warning != "" {
+			p.warnings = append(p.warnings, "ami_regions: "+warning)
 		}
 	}
 }
