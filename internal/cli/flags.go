@@ -5,7 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+
+	"github.com/agext/levenshtein"
 
 	"github.com/buildrole/buildrole/internal/config"
 )
@@ -129,11 +132,67 @@ func (f *flags) parse(args []string) (done bool, code int) {
 		f.printUsage()
 		return true, ExitOK
 	case err != nil:
+		if name, ok := f.unknownFlag(args); ok {
+			return true, f.fail("unknown flag --%s%s", name, f.didYouMean(name))
+		}
 		return true, f.fail("%v", err)
 	case f.args == "" && f.fs.NArg() > 0:
 		return true, f.fail("unexpected argument %q", f.fs.Arg(0))
 	}
 	return false, ExitOK
+}
+
+// unknownFlag finds the first flag in args that the set does not define,
+// reading args as flag.Parse does (it stops at "--" or the first
+// argument that is not a flag).
+func (f *flags) unknownFlag(args []string) (string, bool) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || len(a) < 2 || a[0] != '-' {
+			return "", false
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		fl := f.fs.Lookup(name)
+		switch {
+		case fl == nil && name != "h" && name != "help":
+			return name, true
+		case fl == nil || hasValue:
+		default:
+			if bf, ok := fl.Value.(interface{ IsBoolFlag() bool }); !ok || !bf.IsBoolFlag() {
+				i++ // its value
+			}
+		}
+	}
+	return "", false
+}
+
+// didYouMean names the defined flag nearest to name, when one is near.
+func (f *flags) didYouMean(name string) string {
+	best, bestDist := "", 3 // farther than 2 edits is not a slip
+	var prefixed []string   // flags name abbreviates (--repo)
+	f.fs.VisitAll(func(fl *flag.Flag) {
+		if d := levenshtein.Distance(strings.ToLower(name), fl.Name, nil); d < bestDist {
+			best, bestDist = fl.Name, d
+		}
+		if strings.HasPrefix(fl.Name, name) {
+			prefixed = append(prefixed, fl.Name)
+		}
+	})
+	if best == "" && len(prefixed) > 0 {
+		// The shortest, when the others extend it (--repository, not
+		// --repository-id).
+		slices.SortFunc(prefixed, func(a, b string) int { return len(a) - len(b) })
+		best = prefixed[0]
+		for _, p := range prefixed[1:] {
+			if !strings.HasPrefix(p, best) {
+				best = ""
+			}
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return "; did you mean --" + best + "?"
 }
 
 // fail prints one line and how to get help; it returns ExitUsage.
@@ -195,3 +254,16 @@ type boolFlag struct{ val string }
 func (b *boolFlag) String() string     { return b.val }
 func (b *boolFlag) Set(v string) error { b.val = v; return nil }
 func (b *boolFlag) IsBoolFlag() bool   { return true }
+
+// commands are the subcommands, for nearestCommand.
+var commands = []string{"up", "down", "sweep", "exec", "policy", "lint", "bootstrap", "demo", "version"}
+
+// nearestCommand names the subcommand cmd is a slip of, if any.
+func nearestCommand(cmd string) string {
+	for _, c := range commands {
+		if levenshtein.Distance(strings.ToLower(cmd), c, nil) <= len(c)/3 {
+			return "; did you mean '" + c + "'?"
+		}
+	}
+	return ""
+}

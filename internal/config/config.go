@@ -18,6 +18,7 @@ import (
 	"github.com/buildrole/buildrole/internal/packertemplate"
 	"github.com/buildrole/buildrole/internal/policylint"
 	"github.com/buildrole/buildrole/internal/run"
+	"github.com/buildrole/buildrole/internal/safefile"
 )
 
 // Instance profile modes.
@@ -422,9 +423,9 @@ func (p *parser) vars(name string) map[string]string {
 
 // lint runs the policy linter on an input; errors fail it, warnings are
 // kept for the log. It reports whether the input is free of errors.
-func (p *parser) lint(name, doc string, kind policylint.PolicyKind) bool {
+func (p *parser) lint(name, label, doc string, kind policylint.PolicyKind) bool {
 	ok := true
-	for _, f := range policylint.Lint(name, []byte(doc), policylint.LintOptions{Kind: kind}) {
+	for _, f := range policylint.Lint(label, []byte(doc), policylint.LintOptions{Kind: kind}) {
 		if f.Severity == policylint.Error {
 			p.fail(name, "%s", f)
 			ok = false
@@ -535,27 +536,67 @@ func (p *parser) copyRegions(regions []string, build string) {
 
 // policies reads extra-policy and instance-policy, linted.
 func (p *parser) policies(c *Config) {
-	if s := p.str("extra-policy"); s != "" {
+	if s, label := p.policyText("extra-policy"); s != "" && p.jsonSyntax("extra-policy", label, s) {
 		st, err := iampolicy.ParseStatements([]byte(s))
 		if err != nil {
-			p.fail("extra-policy", "%v", err)
-		} else if p.lint("extra-policy", asDocument(s), policylint.IdentityPolicy) {
+			p.fail("extra-policy", "%s: %v", label, err)
+		} else if p.lint("extra-policy", label, asDocument(s), policylint.IdentityPolicy) {
 			c.ExtraStatements = st
 		}
 	}
-	if s := p.str("instance-policy"); s != "" {
+	if s, label := p.policyText("instance-policy"); s != "" && p.jsonSyntax("instance-policy", label, s) {
 		doc, err := iampolicy.Parse([]byte(s))
 		switch {
 		case err != nil:
-			p.fail("instance-policy", "%v", err)
+			p.fail("instance-policy", "%s: %v", label, err)
 		case c.InstanceProfile != ProfileSeparate:
 			p.fail("instance-policy", "needs instance-profile: separate (it is %q)", c.InstanceProfile)
 		case iampolicy.Size(s) > iampolicy.MaxInlineRolePolicySize:
 			p.fail("instance-policy", "is %d characters without whitespace; IAM allows %d per role", iampolicy.Size(s), iampolicy.MaxInlineRolePolicySize)
-		case p.lint("instance-policy", s, policylint.IdentityPolicy):
+		case p.lint("instance-policy", label, s, policylint.IdentityPolicy):
 			c.InstancePolicy = &doc
 		}
 	}
+}
+
+// policyText is a policy input's JSON: the value itself, or with @FILE the
+// file's content (bounded as every policy document is). label names it in
+// messages: the input, or the file.
+func (p *parser) policyText(name string) (text, label string) {
+	s := p.str(name)
+	path, ok := strings.CutPrefix(s, "@")
+	if !ok {
+		return s, name
+	}
+	if path = strings.TrimSpace(path); path == "" {
+		p.fail(name, "@ needs a file name: @policy.json reads the document from policy.json")
+		return "", name
+	}
+	b, err := safefile.Read(path, iampolicy.MaxDocumentBytes)
+	if err != nil {
+		p.fail(name, "cannot read the policy file: %v", err)
+		return "", path
+	}
+	if strings.TrimSpace(string(b)) == "" {
+		p.fail(name, "%s is empty; it should hold a policy document or statements", path)
+		return "", path
+	}
+	return string(b), path
+}
+
+// jsonSyntax refuses malformed JSON with its line and column.
+func (p *parser) jsonSyntax(name, label, doc string) bool {
+	for _, f := range policylint.Lint(label, []byte(doc), policylint.LintOptions{}) {
+		if f.Rule == policylint.RuleJSON {
+			if label == name {
+				p.fail(name, "line %d, column %d: %s", f.Line, f.Col, f.Message)
+			} else {
+				p.fail(name, "%s:%d:%d: %s", label, f.Line, f.Col, f.Message)
+			}
+			return false
+		}
+	}
+	return true
 }
 
 // network reads allowed-source-cidrs.
