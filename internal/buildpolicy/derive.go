@@ -74,7 +74,7 @@ func (d *Derived) checkRegions(s packertemplate.Source, label, buildRegion strin
 // a profile known only at build time, and notes one the template names.
 func (d *Derived) checkInstanceProfile(s packertemplate.Source, label string) {
 	if s.Has("temporary_iam_instance_profile_policy_document") {
-		d.Errors = append(d.Errors, fmt.Sprintf("%s: %s sets temporary_iam_instance_profile_policy_document: Packer would need iam:CreateRole and iam:PutRolePolicy, which defeats a least-privilege build role; remove it and use `iam_instance_profile = var.iam_instance_profile`, the profile buildrole creates (its policy comes from the instance-policy input)", s.Options["temporary_iam_instance_profile_policy_document"].Pos, label))
+		d.Errors = append(d.Errors, fmt.Sprintf("%s: %s sets temporary_iam_instance_profile_policy_document: Packer would need iam:CreateRole and iam:PutRolePolicy, which defeats a least-privilege build role; remove it and use %s, the profile buildrole creates (its policy comes from the instance-policy input)", s.Options["temporary_iam_instance_profile_policy_document"].Pos, label, profileFix(s)))
 	}
 	v, ok := s.Options["iam_instance_profile"]
 	if !ok || refersTo(v, "var.iam_instance_profile") || v.Known && v.String == "" {
@@ -82,10 +82,20 @@ func (d *Derived) checkInstanceProfile(s packertemplate.Source, label string) {
 	}
 	if v.Known {
 		d.InstanceProfiles = append(d.InstanceProfiles, v.String)
-		d.Notes = append(d.Notes, fmt.Sprintf("%s: %s uses its own instance profile %q: PassRole is granted on a role of the same name; prefer `iam_instance_profile = var.iam_instance_profile`", v.Pos, label, v.String))
+		d.Notes = append(d.Notes, fmt.Sprintf("%s: %s uses its own instance profile %q: PassRole is granted on a role of the same name; prefer %s", v.Pos, label, v.String, profileFix(s)))
 	} else {
-		d.Errors = append(d.Errors, fmt.Sprintf("%s: %s: iam_instance_profile is not known before the build; use `var.iam_instance_profile`, which buildrole sets", v.Pos, label))
+		d.Errors = append(d.Errors, fmt.Sprintf("%s: %s: iam_instance_profile is not known before the build; use %s, which buildrole sets", v.Pos, label, profileFix(s)))
 	}
+}
+
+// profileFix is how a source names buildrole's instance profile, in its
+// template's syntax: a legacy JSON template has no PKR_VAR_*, so its
+// variable reads the environment.
+func profileFix(s packertemplate.Source) string {
+	if packertemplate.LegacyJSON(s.Pos.File) {
+		return "\"iam_instance_profile\": \"{{user `iam_instance_profile`}}\" with the variable \"iam_instance_profile\": \"{{env `PKR_VAR_iam_instance_profile`}}\" in \"variables\""
+	}
+	return "`iam_instance_profile = var.iam_instance_profile`"
 }
 
 // noteSource notes what a source needs beyond its grants: S3 access from

@@ -18,6 +18,12 @@ type Pos struct {
 	Line, Col int
 }
 
+// LegacyJSON reports whether file is a legacy JSON template (.json but
+// not .pkr.json), whose variables are written {{user `x`}}, not var.x.
+func LegacyJSON(file string) bool {
+	return strings.HasSuffix(file, ".json") && !strings.HasSuffix(file, ".pkr.json") && !strings.HasSuffix(file, ".pkrvars.json")
+}
+
 // String renders the position as file:line:col.
 func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
 
