@@ -490,7 +490,7 @@ func (p *parser) template(c *Config) {
 	if c.Template = p.str("template"); c.Template != "" {
 		if _, err := os.Stat(c.Template); err != nil {
 			p.fail("template", "cannot read %q: %v", c.Template, errors.Unwrap(err))
-		} else if t, err := packertemplate.Load(c.Template, packertemplate.Options{Env: p.src.Getenv, EnvAllowed: templateEnvAllowed, Vars: p.vars("template-vars")}); err != nil {
+		} else if t, err := packertemplate.Load(c.Template, packertemplate.Options{Env: p.src.Getenv, EnvAllowed: templateEnvAllowed, Vars: p.vars("template-vars"), Filled: []string{run.VarInstanceProfile, run.VarRunTags}}); err != nil {
 			p.fail("template", "%v", err)
 		} else {
 			c.Packer = t
