@@ -379,7 +379,12 @@ func (p *parser) oneOf(name string, allowed ...string) string {
 func (p *parser) duration(name string) time.Duration {
 	s := p.str(name)
 	d, err := ParseDuration(s)
-	if err != nil || d < MinTTL || d > MaxTTL {
+	if _, nerr := strconv.Atoi(s); nerr == nil {
+		// A bare number is the commonest slip: name the unit it lacks.
+		p.fail(name, "%q has no unit: %sh for hours, %sm for minutes, %sd for days (from %s to %s)", s, s, s, s, MinTTL, "30d")
+		in, _ := Lookup(name)
+		d, _ = ParseDuration(in.Default)
+	} else if err != nil || d < MinTTL || d > MaxTTL {
 		p.fail(name, "%q must be a duration from %s to %s, e.g. 6h, 90m or 2d", s, MinTTL, "30d")
 		in, _ := Lookup(name)
 		d, _ = ParseDuration(in.Default)
@@ -539,7 +544,7 @@ func (p *parser) policies(c *Config) {
 	if s, label := p.policyText("extra-policy"); s != "" && p.jsonSyntax("extra-policy", label, s) {
 		st, err := iampolicy.ParseStatements([]byte(s))
 		if err != nil {
-			p.fail("extra-policy", "%s: %v", label, err)
+			p.fail("extra-policy", "%s%v", p.fileLabel("extra-policy", label), err)
 		} else if p.lint("extra-policy", label, asDocument(s), policylint.IdentityPolicy) {
 			c.ExtraStatements = st
 		}
@@ -548,7 +553,7 @@ func (p *parser) policies(c *Config) {
 		doc, err := iampolicy.Parse([]byte(s))
 		switch {
 		case err != nil:
-			p.fail("instance-policy", "%s: %v", label, err)
+			p.fail("instance-policy", "%s%v", p.fileLabel("instance-policy", label), err)
 		case c.InstanceProfile != ProfileSeparate:
 			p.fail("instance-policy", "needs instance-profile: separate (it is %q)", c.InstanceProfile)
 		case iampolicy.Size(s) > iampolicy.MaxInlineRolePolicySize:
@@ -582,6 +587,14 @@ func (p *parser) policyText(name string) (text, label string) {
 		return "", path
 	}
 	return string(b), path
+}
+
+// fileLabel is "FILE: " for a policy read from a file, else "".
+func (p *parser) fileLabel(name, label string) string {
+	if label == name {
+		return ""
+	}
+	return label + ": "
 }
 
 // jsonSyntax refuses malformed JSON with its line and column.
