@@ -76,13 +76,19 @@ build { sources = ["source.amazon-ebs.web"] }
 	return dir
 }
 
-// A newcomer's mistakes, each answered before anything is called: exit 2,
-// a message naming the right form, no AWS request; and the right form
-// beside it accepted.
-func TestNewcomerMistakesAreAnsweredWithTheirFix(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t)
-	dir := newcomerFiles(t)
+// newcomerCase is one mistake, what its message must say, and the right
+// form.
+type newcomerCase struct {
+	name string
+	bad  []string
+	fix  []string // what the message must say
+	good []string // the right form; nil: none to run
+	// one: the message is one error line (after its heading)
+	one bool
+}
+
+// newcomerCases are the mistakes, with the files of dir.
+func newcomerCases(dir string) []newcomerCase {
 	f := func(name string) string { return filepath.Join(dir, name) }
 	role := "arn:aws:iam::123456789012:role/buildrole-bootstrap"
 	badJSON := "{\"Effect\": \"Allow\",\n\"Action\": \"s3:GetObject\"\n\"Resource\": \"*\"}"
@@ -91,14 +97,7 @@ func TestNewcomerMistakesAreAnsweredWithTheirFix(t *testing.T) {
 	boot := func(args ...string) []string {
 		return append([]string{"bootstrap", "--repository", "acme/images", "--account-id", "123456789012"}, args...)
 	}
-	cases := []struct {
-		name string
-		bad  []string
-		fix  []string // what the message must say
-		good []string // the right form; nil: none to run
-		// one: the message is one error line (after its heading)
-		one bool
-	}{
+	return []newcomerCase{
 		{"region typo", []string{"up", "--aws-region", "us-est-1"}, []string{"did you mean us-east-1?", "BUILDROLE_NEW_REGIONS"}, up(), false},
 		{"region number that does not exist", []string{"up", "--aws-region", "eu-west-9"}, []string{"did you mean eu-west-1?"}, []string{"up", "--aws-region", "eu-west-1"}, false},
 		{"region in capitals", []string{"up", "--aws-region", "US-EAST-1"}, []string{"did you mean us-east-1?"}, up(), false},
@@ -139,6 +138,15 @@ func TestNewcomerMistakesAreAnsweredWithTheirFix(t *testing.T) {
 		{"a switch given a word", up("--dry-run=maybe"), []string{"must be true or false"}, up("--dry-run=true"), true},
 		{"path without slashes", up("--path", "buildrole"), []string{"e.g. /buildrole/"}, up("--path", "/buildrole/"), true},
 	}
+}
+
+// A newcomer's mistakes, each answered before anything is called: exit 2,
+// a message naming the right form, no AWS request; and the right form
+// beside it accepted.
+func TestNewcomerMistakesAreAnsweredWithTheirFix(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	cases := newcomerCases(newcomerFiles(t))
 	if len(cases) < 25 {
 		t.Fatalf("%d cases; the issue asks for at least 25", len(cases))
 	}
