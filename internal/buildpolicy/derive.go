@@ -88,11 +88,13 @@ func (d *Derived) checkInstanceProfile(s packertemplate.Source, label string) {
 	}
 }
 
-// profileFix is how a source names buildrole's instance profile, in its
-// template's syntax: a legacy JSON template has no PKR_VAR_*, so its
+func profileFix(s packertemplate.Source) string { return ProfileFix(s.Pos.File) }
+
+// ProfileFix is how a template names buildrole's instance profile, in the
+// syntax of its file: a legacy JSON template has no PKR_VAR_*, so its
 // variable reads the environment.
-func profileFix(s packertemplate.Source) string {
-	if packertemplate.LegacyJSON(s.Pos.File) {
+func ProfileFix(file string) string {
+	if packertemplate.LegacyJSON(file) {
 		return "\"iam_instance_profile\": \"{{user `iam_instance_profile`}}\" with the variable \"iam_instance_profile\": \"{{env `PKR_VAR_iam_instance_profile`}}\" in \"variables\""
 	}
 	return "`iam_instance_profile = var.iam_instance_profile`"
