@@ -298,7 +298,7 @@ func (p BootstrapParams) validate() (validated, error) {
 		fail("partition", "%q is not a partition (want e.g. %q, %q, %q)", p.Partition, awsfacts.PartitionAWS, awsfacts.PartitionChina, awsfacts.PartitionGovCloud)
 	}
 	if !awsfacts.IsAccountID(p.AccountID) {
-		fail("account", "%q is not a 12-digit account id", p.AccountID)
+		fail("account", "%q is not a 12-digit account id%s", p.AccountID, accountHint(p.AccountID))
 	}
 	var err error
 	if v.owner, v.repo, err = splitRepository(p.Repository); err != nil {
@@ -350,7 +350,7 @@ func (p BootstrapParams) validate() (validated, error) {
 	}
 	for _, a := range p.ShareAccounts {
 		if !awsfacts.IsAccountID(a) {
-			fail("share account", "%q is not a 12-digit account id", a)
+			fail("share account", "%q is not a 12-digit account id%s", a, accountHint(a))
 		}
 	}
 	for _, it := range p.InstanceTypes {
@@ -446,6 +446,8 @@ func splitRepository(s string) (owner, repo string, err error) {
 	switch {
 	case s == "":
 		return "", "", errors.New("is required (ORG/REPO)")
+	case repositoryHint(s) != "":
+		return "", "", fmt.Errorf("%q must be ORG/REPO%s", s, repositoryHint(s))
 	case !ok || strings.Contains(repo, "/"):
 		return "", "", fmt.Errorf("%q must be ORG/REPO", s)
 	case !bsOwnerRE.MatchString(owner):
@@ -454,6 +456,29 @@ func splitRepository(s string) (owner, repo string, err error) {
 		return "", "", fmt.Errorf("repository name %q may contain only letters, digits, '.', '_' and '-' (at most 100)", repo)
 	}
 	return owner, repo, nil
+}
+
+// accountHint names the id when s is one written with the console's
+// hyphens or spaces ("1234-5678-9012").
+func accountHint(s string) string {
+	if id := strings.NewReplacer("-", "", " ", "").Replace(s); id != s && awsfacts.IsAccountID(id) {
+		return fmt.Sprintf(" (did you mean %s?)", id)
+	}
+	return ""
+}
+
+// repositoryHint names ORG/REPO when s is a repository's URL or clone
+// address ("https://github.com/acme/images", "git@github.com:acme/images.git").
+func repositoryHint(s string) string {
+	if !strings.Contains(s, "://") && !strings.HasPrefix(s, "git@") {
+		return ""
+	}
+	t := strings.TrimSuffix(strings.TrimSuffix(s, "/"), ".git")
+	parts := strings.FieldsFunc(t, func(r rune) bool { return r == '/' || r == ':' })
+	if len(parts) < 2 {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %s/%s?)", parts[len(parts)-2], parts[len(parts)-1])
 }
 
 func validateInstanceActions(actions []string) ([]string, error) {

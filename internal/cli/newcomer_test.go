@@ -123,6 +123,8 @@ func newcomerCases(dir string) []newcomerCase {
 		{"bootstrap region typo", boot("--region", "us-est-1"), []string{"did you mean us-east-1?"}, boot("--region", "us-east-1"), true},
 		{"bootstrap region of another partition", boot("--region", "us-gov-west-1"), []string{"--partition aws-us-gov"}, boot("--region", "us-gov-west-1", "--partition", "aws-us-gov"), true},
 		{"bootstrap account id short", []string{"bootstrap", "--repository", "acme/images", "--account-id", "12345"}, []string{"12-digit account id"}, boot(), true},
+		{"bootstrap repository as a URL", []string{"bootstrap", "--repository", "https://github.com/acme/images", "--account-id", "123456789012"}, []string{"did you mean acme/images?"}, boot(), true},
+		{"bootstrap account id as the console writes it", []string{"bootstrap", "--repository", "acme/images", "--account-id", "1234-5678-9012"}, []string{"did you mean 123456789012?"}, boot(), true},
 		{"bootstrap format", boot("--format", "tf2"), []string{"json, cloudformation or terraform"}, boot("--format", "terraform"), true},
 		{"a user ARN for role-to-assume", up("--role-to-assume", "arn:aws:iam::123456789012:user/bob"), []string{"like arn:aws:iam::123456789012:role/buildrole-bootstrap"}, up("--role-to-assume", role), true},
 		{"a role name for role-to-assume", up("--role-to-assume", "buildrole-bootstrap"), []string{"like arn:aws:iam::123456789012:role/buildrole-bootstrap"}, up("--role-to-assume", role), true},
