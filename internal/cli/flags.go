@@ -267,3 +267,58 @@ func nearestCommand(cmd string) string {
 	}
 	return ""
 }
+
+// inputsKnown reports the step's unknown inputs: false after a typo,
+// which is refused before anything else.
+func inputsKnown(rio runIO, env Env) bool {
+	typos, others := unknownInputs(env.Environ())
+	for _, o := range others {
+		rio.warnf("with: %s", o)
+	}
+	if len(typos) > 0 {
+		rio.errorf("buildrole: invalid input; nothing was created:\nwith: %s", strings.Join(typos, "\nwith: "))
+		return false
+	}
+	return true
+}
+
+// unknownInputs judges the INPUT_* variables the runner set from the
+// step's `with:` (environ's entries): a name that is no input of buildrole
+// but a small edit from one the step did not give is a typo (refused);
+// any other unknown name is only warned about, since a newer action.yml
+// may declare an input this binary does not know.
+func unknownInputs(environ []string) (typos, others []string) {
+	given := map[string]bool{}
+	var unknown []string
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		rest, ok := strings.CutPrefix(k, "INPUT_")
+		if !ok {
+			continue
+		}
+		name := strings.ToLower(rest)
+		if in, known := config.Lookup(name); known {
+			// The runner sets every input with a default: given means a
+			// value of the step's own.
+			_, v, _ := strings.Cut(kv, "=")
+			given[name] = strings.TrimSpace(v) != "" && strings.TrimSpace(v) != in.Default
+		} else {
+			unknown = append(unknown, name)
+		}
+	}
+	slices.Sort(unknown)
+	for _, name := range unknown {
+		best, bestDist := "", 3 // farther than 2 edits is not a slip
+		for _, in := range config.Inputs {
+			if d := levenshtein.Distance(name, in.Name, nil); d < bestDist && !given[in.Name] {
+				best, bestDist = in.Name, d
+			}
+		}
+		if best != "" {
+			typos = append(typos, fmt.Sprintf("%q is not an input of buildrole; did you mean %s?", name, best))
+		} else {
+			others = append(others, fmt.Sprintf("%q is not an input of buildrole; it is ignored (action.yml lists the inputs)", name))
+		}
+	}
+	return typos, others
+}

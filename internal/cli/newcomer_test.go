@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/buildrole/buildrole/internal/cli"
+	"github.com/buildrole/buildrole/internal/stsauth"
 )
 
 // newcomerFiles writes the files the newcomer cases name: templates
@@ -257,5 +258,53 @@ build { sources = ["source.amazon-ebs.web"] }
 	w.postEnv()
 	if code, stdout, _ := w.run(t.Context(), "down"); code != cli.ExitOK {
 		t.Fatalf("down: exit %d\n%s", code, stdout)
+	}
+}
+
+// A step's `with:` key misspelt is refused, naming the input meant; one
+// that is near no missing input (a newer action.yml's) is only warned
+// about.
+func TestActionInputTypoIsRefused(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	runWith := func(extra map[string]string) (int, string) {
+		for k, v := range extra {
+			w.set(k, v)
+		}
+		var out strings.Builder
+		code := cli.Main(t.Context(), []string{"buildrole", "up"}, cli.Env{
+			Getenv: w.getenv, Stdout: &out, Stderr: &out,
+			AWS: func(o *stsauth.Options) { o.EndpointURL = w.srv.URL() },
+			Environ: func() []string {
+				w.mu.Lock()
+				defer w.mu.Unlock()
+				var env []string
+				for k, v := range w.vars {
+					env = append(env, k+"="+v)
+				}
+				return env
+			},
+		})
+		w.mu.Lock()
+		for k := range extra {
+			delete(w.vars, k)
+		}
+		w.mu.Unlock()
+		return code, out.String()
+	}
+	boundary := w.getenv("INPUT_PERMISSIONS-BOUNDARY")
+	w.mu.Lock()
+	delete(w.vars, "INPUT_PERMISSIONS-BOUNDARY")
+	w.mu.Unlock()
+	code, out := runWith(map[string]string{"INPUT_PERMISSION-BOUNDARY": boundary, "INPUT_DRY-RUN": "false"})
+	if code != cli.ExitUsage || !strings.Contains(out, `"permission-boundary" is not an input of buildrole; did you mean permissions-boundary?`) {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	if n := len(w.srv.Requests()); n != 0 {
+		t.Errorf("%d AWS requests, want none", n)
+	}
+	code, out = runWith(map[string]string{"INPUT_DRY-RUN": "true", "INPUT_SOMETHING-NEW": "x"})
+	if code != cli.ExitOK || !strings.Contains(out, `::warning::with: "something-new" is not an input of buildrole`) {
+		t.Errorf("exit %d:\n%s", code, out)
 	}
 }

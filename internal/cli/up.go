@@ -54,6 +54,9 @@ func runUp(ctx context.Context, env Env, args []string) int {
 		return code
 	}
 	_, inAction := raw.(actionIO)
+	if inAction && !inputsKnown(raw, env) {
+		return finish(raw, ExitUsage)
+	}
 	if inAction && raw.input("mode") == "sweep" {
 		sf := actionSweepFlags(env, raw)
 		return finish(raw, sweep(ctx, env, raw, f, &sf))
