@@ -308,3 +308,25 @@ func TestActionInputTypoIsRefused(t *testing.T) {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
 }
+
+// The readable plan stays on a screen or so for every fixture template.
+func TestDryRunPlanIsShortForEveryTemplate(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	files, _ := filepath.Glob("../../testdata/templates/*.pkr.hcl")
+	more, _ := filepath.Glob("../../testdata/templates/*.json")
+	planned := 0
+	for _, f := range append(append(files, more...), "../../testdata/templates/multi") {
+		code, stdout, _ := w.runNewcomer([]string{"up", "--aws-region", "us-east-1", "--template", f, "--instance-policy", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}`}, true)
+		if code != cli.ExitOK {
+			continue // a template this region or these inputs refuse
+		}
+		planned++
+		if n := strings.Count(stdout, "\n"); n > 80 {
+			t.Errorf("%s: the plan is %d lines, want at most 80:\n%s", f, n, stdout)
+		}
+	}
+	if planned < 10 {
+		t.Errorf("only %d templates planned", planned)
+	}
+}
