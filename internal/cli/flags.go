@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/agext/levenshtein"
-
 	"github.com/buildrole/buildrole/internal/config"
 )
 
@@ -168,16 +166,14 @@ func (f *flags) unknownFlag(args []string) (string, bool) {
 
 // didYouMean names the defined flag nearest to name, when one is near.
 func (f *flags) didYouMean(name string) string {
-	best, bestDist := "", 3 // farther than 2 edits is not a slip
-	var prefixed []string   // flags name abbreviates (--repo)
+	var names, prefixed []string // prefixed: flags name abbreviates (--repo)
 	f.fs.VisitAll(func(fl *flag.Flag) {
-		if d := levenshtein.Distance(strings.ToLower(name), fl.Name, nil); d < bestDist {
-			best, bestDist = fl.Name, d
-		}
+		names = append(names, fl.Name)
 		if strings.HasPrefix(fl.Name, name) {
 			prefixed = append(prefixed, fl.Name)
 		}
 	})
+	best := config.Nearest(name, names)
 	if best == "" && len(prefixed) > 0 {
 		// The shortest, when the others extend it (--repository, not
 		// --repository-id).
@@ -260,10 +256,8 @@ var commands = []string{"up", "down", "sweep", "exec", "policy", "lint", "bootst
 
 // nearestCommand names the subcommand cmd is a slip of, if any.
 func nearestCommand(cmd string) string {
-	for _, c := range commands {
-		if levenshtein.Distance(strings.ToLower(cmd), c, nil) <= len(c)/3 {
-			return "; did you mean '" + c + "'?"
-		}
+	if c := config.Nearest(cmd, commands); c != "" {
+		return "; did you mean '" + c + "'?"
 	}
 	return ""
 }
@@ -271,7 +265,7 @@ func nearestCommand(cmd string) string {
 // inputsKnown reports the step's unknown inputs: false after a typo,
 // which is refused before anything else.
 func inputsKnown(rio runIO, env Env) bool {
-	typos, others := unknownInputs(env.Environ())
+	typos, others := config.UnknownInputs(env.Environ())
 	for _, o := range others {
 		rio.warnf("with: %s", o)
 	}
@@ -280,45 +274,4 @@ func inputsKnown(rio runIO, env Env) bool {
 		return false
 	}
 	return true
-}
-
-// unknownInputs judges the INPUT_* variables the runner set from the
-// step's `with:` (environ's entries): a name that is no input of buildrole
-// but a small edit from one the step did not give is a typo (refused);
-// any other unknown name is only warned about, since a newer action.yml
-// may declare an input this binary does not know.
-func unknownInputs(environ []string) (typos, others []string) {
-	given := map[string]bool{}
-	var unknown []string
-	for _, kv := range environ {
-		k, _, _ := strings.Cut(kv, "=")
-		rest, ok := strings.CutPrefix(k, "INPUT_")
-		if !ok {
-			continue
-		}
-		name := strings.ToLower(rest)
-		if in, known := config.Lookup(name); known {
-			// The runner sets every input with a default: given means a
-			// value of the step's own.
-			_, v, _ := strings.Cut(kv, "=")
-			given[name] = strings.TrimSpace(v) != "" && strings.TrimSpace(v) != in.Default
-		} else {
-			unknown = append(unknown, name)
-		}
-	}
-	slices.Sort(unknown)
-	for _, name := range unknown {
-		best, bestDist := "", 3 // farther than 2 edits is not a slip
-		for _, in := range config.Inputs {
-			if d := levenshtein.Distance(name, in.Name, nil); d < bestDist && !given[in.Name] {
-				best, bestDist = in.Name, d
-			}
-		}
-		if best != "" {
-			typos = append(typos, fmt.Sprintf("%q is not an input of buildrole; did you mean %s?", name, best))
-		} else {
-			others = append(others, fmt.Sprintf("%q is not an input of buildrole; it is ignored (action.yml lists the inputs)", name))
-		}
-	}
-	return typos, others
 }
