@@ -60,8 +60,12 @@ release-binaries:
 	cat "$(DIST)/SHA256SUMS"
 
 # The main job end to end: up and down against the embedded fake AWS.
+# The first build compiles buildrole and the AWS SDK: say so rather than
+# sit silent for a minute or two.
 demo:
-	$(GO) run ./cmd/buildrole demo
+	@echo "make demo: compiling buildrole (the first time takes a minute or two on a cold Go cache)..."
+	@CGO_ENABLED=0 $(GO) build -o bin/buildrole ./cmd/buildrole
+	./bin/buildrole demo
 
 # test/iamsim runs the corpus through an independent IAM evaluator (npm
 # @cloud-copilot/iam-simulate, a test tool in its own Node process), installed

@@ -163,6 +163,9 @@ type BootstrapParams struct {
 	// Regions bind the boundary's EC2, KMS and SSM grants to these
 	// regions (every build region and ami_regions entry); default: any.
 	Regions []string
+	// NewRegions admits region codes newer than the pinned AWS SDK
+	// (awsfacts.NewRegionsVariable).
+	NewRegions []string
 	// ShareAccounts are the accounts run roles may share snapshots with
 	// (snapshot_users); default none. Public sharing is never allowed.
 	ShareAccounts []string
@@ -264,6 +267,7 @@ func newBootstrap(p BootstrapParams, catalogue []string) (*Bootstrap, error) {
 	if b.subjects, b.Warnings, err = bootstrapSubjects(p, v); err != nil {
 		return nil, err
 	}
+	b.Warnings = append(b.Warnings, v.warnings...)
 	b.Trust = b.trustPolicy()
 	b.Permissions = b.permissionPolicy()
 	b.Boundary = b.boundaryPolicy(catalogue, v.instance)
@@ -278,6 +282,7 @@ type validated struct {
 	owner, repo  string
 	providerHost string   // the issuer as IAM names its provider
 	instance     []string // InstanceActions, unique and sorted
+	warnings     []string // regions newer than the SDK
 }
 
 // validate checks p (defaults applied) and reports every wrong field at
@@ -293,7 +298,7 @@ func (p BootstrapParams) validate() (validated, error) {
 		fail("partition", "%q is not a partition (want e.g. %q, %q, %q)", p.Partition, awsfacts.PartitionAWS, awsfacts.PartitionChina, awsfacts.PartitionGovCloud)
 	}
 	if !awsfacts.IsAccountID(p.AccountID) {
-		fail("account", "%q is not a 12-digit account id", p.AccountID)
+		fail("account", "%q is not a 12-digit account id%s", p.AccountID, accountHint(p.AccountID))
 	}
 	var err error
 	if v.owner, v.repo, err = splitRepository(p.Repository); err != nil {
@@ -333,13 +338,19 @@ func (p BootstrapParams) validate() (validated, error) {
 		fail("instance actions", "%v", err)
 	}
 	for _, r := range p.Regions {
-		if part, ok := awsfacts.PartitionForRegion(r); !ok || part != p.Partition {
-			fail("region", "%q is not a region of partition %q (want e.g. us-east-1)", r, p.Partition)
+		warning, err := awsfacts.CheckRegion(r, p.NewRegions)
+		switch part, _ := awsfacts.PartitionForRegion(r); {
+		case err != nil:
+			fail("region", "%v", err)
+		case part != p.Partition:
+			fail("region", "%q is in partition %s, not %q (want e.g. us-east-1, or --partition %s)", r, part, p.Partition, part)
+		case warning != "":
+			v.warnings = append(v.warnings, warning)
 		}
 	}
 	for _, a := range p.ShareAccounts {
 		if !awsfacts.IsAccountID(a) {
-			fail("share account", "%q is not a 12-digit account id", a)
+			fail("share account", "%q is not a 12-digit account id%s", a, accountHint(a))
 		}
 	}
 	for _, it := range p.InstanceTypes {
@@ -435,6 +446,8 @@ func splitRepository(s string) (owner, repo string, err error) {
 	switch {
 	case s == "":
 		return "", "", errors.New("is required (ORG/REPO)")
+	case repositoryHint(s) != "":
+		return "", "", fmt.Errorf("%q must be ORG/REPO%s", s, repositoryHint(s))
 	case !ok || strings.Contains(repo, "/"):
 		return "", "", fmt.Errorf("%q must be ORG/REPO", s)
 	case !bsOwnerRE.MatchString(owner):
@@ -443,6 +456,29 @@ func splitRepository(s string) (owner, repo string, err error) {
 		return "", "", fmt.Errorf("repository name %q may contain only letters, digits, '.', '_' and '-' (at most 100)", repo)
 	}
 	return owner, repo, nil
+}
+
+// accountHint names the id when s is one written with the console's
+// hyphens or spaces ("1234-5678-9012").
+func accountHint(s string) string {
+	if id := strings.NewReplacer("-", "", " ", "").Replace(s); id != s && awsfacts.IsAccountID(id) {
+		return fmt.Sprintf(" (did you mean %s?)", id)
+	}
+	return ""
+}
+
+// repositoryHint names ORG/REPO when s is a repository's URL or clone
+// address ("https://github.com/acme/images", "git@github.com:acme/images.git").
+func repositoryHint(s string) string {
+	if !strings.Contains(s, "://") && !strings.HasPrefix(s, "git@") {
+		return ""
+	}
+	t := strings.TrimSuffix(strings.TrimSuffix(s, "/"), ".git")
+	parts := strings.FieldsFunc(t, func(r rune) bool { return r == '/' || r == ':' })
+	if len(parts) < 2 {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %s/%s?)", parts[len(parts)-2], parts[len(parts)-1])
 }
 
 func validateInstanceActions(actions []string) ([]string, error) {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2/hclwrite"
+
 	"github.com/buildrole/buildrole/internal/iampolicy"
 )
 
@@ -234,7 +236,8 @@ func (b *Bootstrap) Terraform() string {
 	line(0, "output %s {", q("oidc_provider_arn"))
 	line(1, "value = %s.arn", provider)
 	line(0, "}")
-	return w.String()
+	// As `terraform fmt` writes it (it formats with hclwrite).
+	return string(hclwrite.Format([]byte(w.String())))
 }
 
 func (b *Bootstrap) repositoryLabel() string {

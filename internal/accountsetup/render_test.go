@@ -1,6 +1,7 @@
 package accountsetup
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 	"github.com/buildrole/buildrole/internal/iampolicy"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclwrite"
 )
 
 // The -update flag rewrites the golden files. Another test file of this
@@ -272,6 +275,28 @@ func TestBootstrapCloudFormationIsYAML(t *testing.T) {
 	}
 }
 
+// terraform fmt formats with hclwrite.Format: every golden is its fixed
+// point, so `terraform fmt -check` passes on what bootstrap prints.
+func TestBootstrapTerraformIsFormatted(t *testing.T) {
+	t.Parallel()
+	files, _ := filepath.Glob(filepath.Join("testdata", "bootstrap", "*.tf"))
+	if len(files) == 0 {
+		t.Fatal("no Terraform goldens")
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := hclwrite.Format(b); !bytes.Equal(got, b) {
+			t.Errorf("%s is not as terraform fmt writes it:\n%s", f, cmp.Diff(string(b), string(got)))
+		}
+		if _, diags := hclwrite.ParseConfig(b, f, hcl.InitialPos); diags.HasErrors() {
+			t.Errorf("%s: %s", f, diags)
+		}
+	}
+}
+
 func TestBootstrapTerraform(t *testing.T) {
 	t.Parallel()
 	for _, c := range bsRenderCases {
@@ -280,7 +305,7 @@ func TestBootstrapTerraform(t *testing.T) {
 			t.Fatal(err)
 		}
 		tf := b.Terraform()
-		heredoc := regexp.MustCompile(`(?m)^(\s*)(\w+) = <<-EOT\n((?:.*\n)*?)\s*EOT\n`)
+		heredoc := regexp.MustCompile(`(?m)^(\s*)(\w+) += <<-EOT\n((?:.*\n)*?)\s*EOT\n`)
 		docs := map[string]string{}
 		var order []string
 		for _, m := range heredoc.FindAllStringSubmatch(tf, -1) {
@@ -352,7 +377,10 @@ func TestBootstrapTerraform(t *testing.T) {
 			`output "permissions_boundary_arn" {`,
 			`output "oidc_provider_arn" {`,
 		}...) {
-			if !strings.Contains(tf, want) {
+			// Alignment is terraform fmt's: compare with one space
+			// before each "=".
+			align := regexp.MustCompile(` += `)
+			if !strings.Contains(align.ReplaceAllString(tf, " = "), align.ReplaceAllString(want, " = ")) {
 				t.Errorf("%s: Terraform() lacks %q", c.name, want)
 			}
 		}

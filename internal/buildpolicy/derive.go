@@ -57,7 +57,8 @@ func Derive(t *packertemplate.Template, partition, account, buildRegion string) 
 // refuses a build region other than aws-region or copy regions known only
 // at build time.
 func (d *Derived) checkRegions(s packertemplate.Source, label, buildRegion string) {
-	if r, ok := s.Str("region"); ok && r != buildRegion {
+	// No build region: the missing aws-region is the one error to report.
+	if r, ok := s.Str("region"); ok && buildRegion != "" && r != buildRegion {
 		d.Errors = append(d.Errors, fmt.Sprintf("%s: %s builds in region %q but aws-region is %q: set them the same", s.Pos, label, r, buildRegion))
 	}
 	if v, ok := s.Options["ami_regions"]; ok {
@@ -73,7 +74,7 @@ func (d *Derived) checkRegions(s packertemplate.Source, label, buildRegion strin
 // a profile known only at build time, and notes one the template names.
 func (d *Derived) checkInstanceProfile(s packertemplate.Source, label string) {
 	if s.Has("temporary_iam_instance_profile_policy_document") {
-		d.Errors = append(d.Errors, fmt.Sprintf("%s: %s sets temporary_iam_instance_profile_policy_document: Packer would need iam:CreateRole and iam:PutRolePolicy, which defeats a least-privilege build role; remove it and use `iam_instance_profile = var.iam_instance_profile`, the profile buildrole creates (its policy comes from the instance-policy input)", s.Options["temporary_iam_instance_profile_policy_document"].Pos, label))
+		d.Errors = append(d.Errors, fmt.Sprintf("%s: %s sets temporary_iam_instance_profile_policy_document: Packer would need iam:CreateRole and iam:PutRolePolicy, which defeats a least-privilege build role; remove it and use %s, the profile buildrole creates (its policy comes from the instance-policy input)", s.Options["temporary_iam_instance_profile_policy_document"].Pos, label, profileFix(s)))
 	}
 	v, ok := s.Options["iam_instance_profile"]
 	if !ok || refersTo(v, "var.iam_instance_profile") || v.Known && v.String == "" {
@@ -81,10 +82,22 @@ func (d *Derived) checkInstanceProfile(s packertemplate.Source, label string) {
 	}
 	if v.Known {
 		d.InstanceProfiles = append(d.InstanceProfiles, v.String)
-		d.Notes = append(d.Notes, fmt.Sprintf("%s: %s uses its own instance profile %q: PassRole is granted on a role of the same name; prefer `iam_instance_profile = var.iam_instance_profile`", v.Pos, label, v.String))
+		d.Notes = append(d.Notes, fmt.Sprintf("%s: %s uses its own instance profile %q: PassRole is granted on a role of the same name; prefer %s", v.Pos, label, v.String, profileFix(s)))
 	} else {
-		d.Errors = append(d.Errors, fmt.Sprintf("%s: %s: iam_instance_profile is not known before the build; use `var.iam_instance_profile`, which buildrole sets", v.Pos, label))
+		d.Errors = append(d.Errors, fmt.Sprintf("%s: %s: iam_instance_profile is not known before the build; use %s, which buildrole sets", v.Pos, label, profileFix(s)))
 	}
+}
+
+func profileFix(s packertemplate.Source) string { return ProfileFix(s.Pos.File) }
+
+// ProfileFix is how a template names buildrole's instance profile, in the
+// syntax of its file: a legacy JSON template has no PKR_VAR_*, so its
+// variable reads the environment.
+func ProfileFix(file string) string {
+	if packertemplate.LegacyJSON(file) {
+		return "\"iam_instance_profile\": \"{{user `iam_instance_profile`}}\" with the variable \"iam_instance_profile\": \"{{env `PKR_VAR_iam_instance_profile`}}\" in \"variables\""
+	}
+	return "`iam_instance_profile = var.iam_instance_profile`"
 }
 
 // noteSource notes what a source needs beyond its grants: S3 access from

@@ -224,6 +224,13 @@ func TagScopeErrors(t *packertemplate.Template, partition string) []string {
 		return []string{"scope: tags needs tags on create, which Packer does not use in aws-cn: use scope: region"}
 	}
 	needs := func(s packertemplate.Source, option string) {
+		if packertemplate.LegacyJSON(s.Pos.File) {
+			if option != "run_tags" {
+				return // said once per source
+			}
+			errs = append(errs, fmt.Sprintf("%s: %s.%s: scope: tags needs the run's tags as a map variable on what Packer creates, and a legacy JSON template's variables are strings: use scope: region, or upgrade the template (packer hcl2_upgrade)", s.Pos, s.Type, s.Name))
+			return
+		}
 		v, ok := s.Options[option]
 		if ok && slices.Contains(v.Refs, runTagsVar) {
 			return

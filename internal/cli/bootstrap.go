@@ -3,8 +3,10 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/buildrole/buildrole/internal/accountsetup"
+	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/config"
 	"github.com/buildrole/buildrole/internal/ghaction"
 	"github.com/buildrole/buildrole/internal/run"
@@ -48,6 +50,7 @@ func runBootstrap(_ context.Context, env Env, args []string) int {
 	p.MaxTTL = d
 	p.Subjects, p.InstanceActions = subjects.vals, instanceActions.vals
 	p.Regions, p.ShareAccounts, p.InstanceTypes = regions.vals, shareAccounts.vals, instanceTypes.vals
+	p.NewRegions = strings.FieldsFunc(env.Getenv(awsfacts.NewRegionsVariable), func(r rune) bool { return r == ',' || r == ' ' })
 	b, err := accountsetup.NewBootstrap(p)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "buildrole bootstrap: %v\n", err)

@@ -176,7 +176,7 @@ func Main(ctx context.Context, args []string, env Env) (code int) {
 		fmt.Fprint(env.Stdout, usage)
 		return ExitOK
 	}
-	fmt.Fprintf(env.Stderr, "buildrole: unknown command %q\n\n%s", cmd, usage)
+	fmt.Fprintf(env.Stderr, "buildrole: unknown command %q%s\n\n%s", cmd, nearestCommand(cmd), usage)
 	return ExitUsage
 }
 

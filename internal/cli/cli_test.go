@@ -206,6 +206,23 @@ func TestDryRunPrintsThePlanAndCallsNothing(t *testing.T) {
 	if code != cli.ExitOK {
 		t.Fatalf("exit %d: %s", code, stdout)
 	}
+	// Readable in the job's log, and in its step summary.
+	for _, want := range []string{"up would create, in us-east-1", "build role        arn:aws:iam::123456789012:role/buildrole/buildrole-images-pr42-", "instance profile", "What the build role may do", "ec2: ", "sub repo:acme/images:pull_request"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("dry run does not say %q:\n%s", want, stdout)
+		}
+	}
+	if n := strings.Count(stdout, "\n"); n > 80 {
+		t.Errorf("dry run is %d lines, want at most 80:\n%s", n, stdout)
+	}
+	if summary, _ := os.ReadFile(w.getenv("GITHUB_STEP_SUMMARY")); !strings.Contains(string(summary), "dry run, nothing was created") || !strings.Contains(string(summary), "What the build role may do") {
+		t.Errorf("step summary = %q", summary)
+	}
+	// --json keeps the machine form.
+	code, stdout, stderr := w.runCLI("up", "--dry-run", "--json", "--aws-region", "us-east-1", "--role-to-assume", "arn:aws:iam::123456789012:role/buildrole-bootstrap")
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
 	var plan struct {
 		BuildRole struct {
 			Name   string             `json:"name"`

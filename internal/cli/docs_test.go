@@ -119,3 +119,72 @@ func TestCodeReadsOnlyDocumentedInputs(t *testing.T) {
 		t.Errorf("found only %d input reads: the pattern no longer matches the code", seen)
 	}
 }
+
+// quickStartMaxLines is one screen: README's first section, the path from
+// nothing to a first real build, fits in it.
+const quickStartMaxLines = 60
+
+// README opens with the quick start, on one screen, and it holds each step
+// of the first hour: prerequisites, the bootstrap command, deploying its
+// output, the template, the workflow (working at any ref), the first run.
+func TestREADMEQuickStartFitsOneScreen(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	first := -1
+	for i, l := range lines {
+		if strings.HasPrefix(l, "## ") {
+			first = i
+			break
+		}
+	}
+	if first < 0 || !strings.HasPrefix(lines[first], "## Quick start") {
+		t.Fatalf("README's first section is %q, want the quick start", lines[max(first, 0)])
+	}
+	end := first + 1
+	for end < len(lines) && !strings.HasPrefix(lines[end], "## ") {
+		end++
+	}
+	for end > first && strings.TrimSpace(lines[end-1]) == "" {
+		end--
+	}
+	if n := end - first; n > quickStartMaxLines {
+		t.Errorf("the quick start is %d lines, want at most %d (one screen)", n, quickStartMaxLines)
+	}
+	section := strings.Join(lines[first:end], "\n")
+	for _, want := range []string{
+		"AWS account", "administrator", "repository",
+		"buildrole bootstrap --repository", "aws cloudformation deploy", "--capabilities CAPABILITY_NAMED_IAM", "terraform apply",
+		"iam_instance_profile = var.iam_instance_profile",
+		"id-token: write", "uses: buildrole/buildrole@", "actions/setup-go", "buildrole exec -- packer build",
+		"The first run", "dry-run: true",
+	} {
+		if !strings.Contains(section, want) {
+			t.Errorf("the quick start does not say %q", want)
+		}
+	}
+	// Every key under the action's with: is an input.
+	known := map[string]bool{}
+	for _, in := range config.Inputs {
+		known[in.Name] = true
+	}
+	inWith := false
+	for _, l := range lines[first:end] {
+		switch {
+		case strings.Contains(l, "uses: buildrole/buildrole@"):
+			inWith = false
+		case strings.TrimSpace(l) == "with:":
+			inWith = true
+		case inWith && strings.HasPrefix(l, "          ") && strings.Contains(l, ":"):
+			key := strings.TrimSpace(l[:strings.Index(l, ":")])
+			if !known[key] {
+				t.Errorf("the quick start's workflow passes %q, which is no input", key)
+			}
+		case inWith:
+			inWith = false
+		}
+	}
+}

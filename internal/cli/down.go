@@ -67,7 +67,7 @@ func loadDown(env Env, rio runIO, f *flags) (run.State, config.Auth, int) {
 	// only --state-file.
 	saved := map[string]string{"aws-region": state.Region, "role-to-assume": state.RoleToAssume, "audience": state.Audience}
 	input := func(name string) string { return orDefault(rio.input(name), saved[name]) }
-	auth, err := config.ParseAuth(config.Source{Input: input, Flags: rio.flags(), GitHub: config.GitHubFromEnv(env.Getenv)})
+	auth, err := config.ParseAuth(config.Source{Input: input, Flags: rio.flags(), GitHub: config.GitHubFromEnv(env.Getenv), Getenv: env.Getenv})
 	if err != nil {
 		rio.errorf("buildrole down: invalid input; nothing was deleted:\n%s", err)
 		return run.State{}, config.Auth{}, ExitUsage

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -337,5 +338,78 @@ func TestREADMESnippetsUseRealInputs(t *testing.T) {
 	}
 	if steps == 0 {
 		t.Errorf("README has no yaml step that uses %s", actionRef)
+	}
+}
+
+// The examples pin what they run and fit their timeouts to their
+// credentials: third-party actions to a full release or a commit (GitHub's
+// own actions/* and this action by major), Packer to a version that the
+// comment beside it names, and, where up exports the build role's keys, a
+// job no longer than those keys last (role-duration-seconds).
+func TestExamplesArePinnedAndTimed(t *testing.T) {
+	t.Parallel()
+	files, _ := filepath.Glob("../../examples/*.yml")
+	fullRef := regexp.MustCompile(`^v\d+\.\d+\.\d+$|^[0-9a-f]{40}$`)
+	for _, file := range files {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wf, errs := actionlint.Parse(src)
+		if len(errs) > 0 {
+			t.Fatalf("%s: %v", file, errs[0])
+		}
+		name := filepath.Base(file)
+		for _, job := range wf.Jobs {
+			if job.TimeoutMinutes == nil {
+				t.Errorf("%s: job %s has no timeout-minutes", name, job.ID.Value)
+			}
+			for _, s := range job.Steps {
+				a, ok := s.Exec.(*actionlint.ExecAction)
+				if !ok {
+					continue
+				}
+				uses := a.Uses.Value
+				repo, ref, _ := strings.Cut(uses, "@")
+				if !strings.HasPrefix(uses, actionRef) && !strings.HasPrefix(repo, "actions/") && !fullRef.MatchString(ref) {
+					t.Errorf("%s: %s is not pinned to a full release or a commit", name, uses)
+				}
+				if repo == "hashicorp/setup-packer" {
+					checkPackerPin(t, name, src, a)
+				}
+				if strings.HasPrefix(uses, actionRef) && job.TimeoutMinutes != nil {
+					checkTimeout(t, name, job, a)
+				}
+			}
+		}
+	}
+}
+
+func checkPackerPin(t *testing.T, name string, src []byte, a *actionlint.ExecAction) {
+	t.Helper()
+	in, ok := a.Inputs["version"]
+	if !ok || in.Value == nil || !regexp.MustCompile(`^\d+\.\d+\.\d+$`).MatchString(in.Value.Value) {
+		t.Errorf("%s: setup-packer's version is not a pinned Packer version", name)
+		return
+	}
+	line := strings.Split(string(src), "\n")[in.Value.Pos.Line-1]
+	if _, comment, ok := strings.Cut(line, "#"); ok && !strings.Contains(comment, in.Value.Value) {
+		t.Errorf("%s: Packer %s, but the comment beside it says %q", name, in.Value.Value, strings.TrimSpace(comment))
+	}
+}
+
+func checkTimeout(t *testing.T, name string, job *actionlint.Job, a *actionlint.ExecAction) {
+	t.Helper()
+	if in, ok := a.Inputs["export-credentials"]; ok && in.Value != nil && in.Value.Value == "false" {
+		return // credentials served per call may outlive one session
+	}
+	seconds := 3600
+	if in, ok := a.Inputs["role-duration-seconds"]; ok && in.Value != nil {
+		if n, err := strconv.Atoi(in.Value.Value); err == nil {
+			seconds = n
+		}
+	}
+	if m := job.TimeoutMinutes.Value; m > float64(seconds)/60 {
+		t.Errorf("%s: job %s may run %v minutes, but the exported credentials last %d s (role-duration-seconds)", name, job.ID.Value, m, seconds)
 	}
 }

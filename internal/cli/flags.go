@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/buildrole/buildrole/internal/config"
@@ -129,11 +130,65 @@ func (f *flags) parse(args []string) (done bool, code int) {
 		f.printUsage()
 		return true, ExitOK
 	case err != nil:
+		if name, ok := f.unknownFlag(args); ok {
+			return true, f.fail("unknown flag --%s%s", name, f.didYouMean(name))
+		}
 		return true, f.fail("%v", err)
 	case f.args == "" && f.fs.NArg() > 0:
 		return true, f.fail("unexpected argument %q", f.fs.Arg(0))
 	}
 	return false, ExitOK
+}
+
+// unknownFlag finds the first flag in args that the set does not define,
+// reading args as flag.Parse does (it stops at "--" or the first
+// argument that is not a flag).
+func (f *flags) unknownFlag(args []string) (string, bool) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || len(a) < 2 || a[0] != '-' {
+			return "", false
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		fl := f.fs.Lookup(name)
+		switch {
+		case fl == nil && name != "h" && name != "help":
+			return name, true
+		case fl == nil || hasValue:
+		default:
+			if bf, ok := fl.Value.(interface{ IsBoolFlag() bool }); !ok || !bf.IsBoolFlag() {
+				i++ // its value
+			}
+		}
+	}
+	return "", false
+}
+
+// didYouMean names the defined flag nearest to name, when one is near.
+func (f *flags) didYouMean(name string) string {
+	var names, prefixed []string // prefixed: flags name abbreviates (--repo)
+	f.fs.VisitAll(func(fl *flag.Flag) {
+		names = append(names, fl.Name)
+		if strings.HasPrefix(fl.Name, name) {
+			prefixed = append(prefixed, fl.Name)
+		}
+	})
+	best := config.Nearest(name, names)
+	if best == "" && len(prefixed) > 0 {
+		// The shortest, when the others extend it (--repository, not
+		// --repository-id).
+		slices.SortFunc(prefixed, func(a, b string) int { return len(a) - len(b) })
+		best = prefixed[0]
+		for _, p := range prefixed[1:] {
+			if !strings.HasPrefix(p, best) {
+				best = ""
+			}
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return "; did you mean --" + best + "?"
 }
 
 // fail prints one line and how to get help; it returns ExitUsage.
@@ -195,3 +250,28 @@ type boolFlag struct{ val string }
 func (b *boolFlag) String() string     { return b.val }
 func (b *boolFlag) Set(v string) error { b.val = v; return nil }
 func (b *boolFlag) IsBoolFlag() bool   { return true }
+
+// commands are the subcommands, for nearestCommand.
+var commands = []string{"up", "down", "sweep", "exec", "policy", "lint", "bootstrap", "demo", "version"}
+
+// nearestCommand names the subcommand cmd is a slip of, if any.
+func nearestCommand(cmd string) string {
+	if c := config.Nearest(cmd, commands); c != "" {
+		return "; did you mean '" + c + "'?"
+	}
+	return ""
+}
+
+// inputsKnown reports the step's unknown inputs: false after a typo,
+// which is refused before anything else.
+func inputsKnown(rio runIO, env Env) bool {
+	typos, others := config.UnknownInputs(env.Environ())
+	for _, o := range others {
+		rio.warnf("with: %s", o)
+	}
+	if len(typos) > 0 {
+		rio.errorf("buildrole: invalid input; nothing was created:\nwith: %s", strings.Join(typos, "\nwith: "))
+		return false
+	}
+	return true
+}

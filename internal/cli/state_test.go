@@ -236,7 +236,7 @@ func TestEnterpriseServerIssuer(t *testing.T) {
 	}
 	// The dry run, without a token, takes the issuer from GITHUB_SERVER_URL.
 	w.set("INPUT_DRY-RUN", "true")
-	if _, stdout, _ := w.run(context.Background(), "up"); !strings.Contains(stdout, "ghe.example.com/_services/token:sub") {
+	if _, stdout, _ := w.run(context.Background(), "up"); !strings.Contains(stdout, "token from ghe.example.com/_services/token,") {
 		t.Errorf("dry run trust does not name the enterprise issuer:\n%s", stdout)
 	}
 }

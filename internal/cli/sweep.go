@@ -141,7 +141,7 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 // bad one.
 func sweepInputs(env Env, rio runIO, sf *sweepFlags) (auth config.Auth, filter provision.Filter, bad []string) {
 	input := func(name string) string { return rio.input(name) }
-	auth, err := config.ParseAuth(config.Source{Input: input, Flags: rio.flags(), GitHub: config.GitHubFromEnv(env.Getenv)})
+	auth, err := config.ParseAuth(config.Source{Input: input, Flags: rio.flags(), GitHub: config.GitHubFromEnv(env.Getenv), Getenv: env.Getenv})
 	if err != nil {
 		bad = append(bad, err.Error())
 	}

@@ -44,7 +44,7 @@ func upFlags(env Env) *flags {
 			"deletes them. Inside a job step without flags, up reads the action's inputs.").
 		withInputs(authInputs...).withInputs(planInputs...).withInputs("export-credentials", "dry-run").
 		withStateFile("where up saves the names of the run's resources (down reads it)").
-		withEnvFile().withJSON("print the outputs as JSON").withAWS()
+		withEnvFile().withJSON("print the outputs (with --dry-run, the plan and every document) as JSON").withAWS()
 }
 
 func runUp(ctx context.Context, env Env, args []string) int {
@@ -55,6 +55,9 @@ func runUp(ctx context.Context, env Env, args []string) int {
 		return code
 	}
 	_, inAction := raw.(actionIO)
+	if inAction && !inputsKnown(raw, env) {
+		return finish(raw, ExitUsage)
+	}
 	if inAction && raw.input("mode") == "sweep" {
 		sf := actionSweepFlags(env, raw)
 		return finish(raw, sweep(ctx, env, raw, f, &sf))
@@ -134,8 +137,7 @@ func up(ctx context.Context, env Env, rio runIO, f *flags, inAction bool, start 
 		return ExitUsage
 	}
 	if cfg.DryRun {
-		printWarnings(rio, cfg)
-		return printDryRun(rio, env, plan)
+		return printDryRun(rio, env, f, cfg, plan)
 	}
 	opts := awsOptions(env, cfg.Auth, f.endpoint)
 	opts.Retrying = func(r stsauth.Retry) { rio.printf("%s", r) }
@@ -143,8 +145,10 @@ func up(ctx context.Context, env Env, rio runIO, f *flags, inAction bool, start 
 	return u.run(ctx)
 }
 
-func printWarnings(rio runIO, cfg *config.Config) {
-	for _, w := range cfg.Warnings {
+// printWarnings logs the input's warnings and the template's notes (what
+// `buildrole policy` lists), each an annotation in a job.
+func printWarnings(rio runIO, plan *planner.Plan) {
+	for _, w := range plan.Warnings {
 		rio.warnf("%s", w)
 	}
 }
@@ -154,14 +158,6 @@ func finish(rio runIO, code int) int {
 		return ExitFailed
 	}
 	return code
-}
-
-func printDryRun(rio runIO, env Env, plan *planner.Plan) int {
-	b, _ := json.MarshalIndent(plan, "", "  ")
-	if err := writeData(env.Stdout, ghaction.InActions(env.Getenv), string(b)); err != nil {
-		return ExitFailed
-	}
-	return ExitOK
 }
 
 // planBeforeCalls is the plan before any call: the account from
@@ -288,7 +284,7 @@ func (u *upRun) bootstrap(ctx context.Context) (*stsauth.Session, run.Trust, int
 		}
 	}
 	// Warnings after the token's mask: masks come before anything else.
-	printWarnings(rio, cfg)
+	printWarnings(rio, u.preview)
 	rio.group("Bootstrap session")
 	defer rio.endGroup()
 	sess, err := stsauth.Bootstrap(ctx, u.opts, cfg.RoleToAssume, cfg.RoleSessionName, cfg.Audience, u.tokens)
@@ -446,12 +442,12 @@ func (u *upRun) publish(p *planner.Plan, extra string) error {
 		errs = append(errs, u.rio.setOutput(k, outs[k]))
 	}
 	env := map[string]string{
-		"AWS_REGION":                 p.Region,
-		"AWS_DEFAULT_REGION":         p.Region,
-		"PKR_VAR_buildrole_run_tags": hclMap(p.Tags),
+		"AWS_REGION":                p.Region,
+		"AWS_DEFAULT_REGION":        p.Region,
+		"PKR_VAR_" + run.VarRunTags: hclMap(p.Tags),
 	}
 	if p.InstanceProfile != nil {
-		env["PKR_VAR_iam_instance_profile"] = p.InstanceProfile.Name
+		env["PKR_VAR_"+run.VarInstanceProfile] = p.InstanceProfile.Name
 	}
 	maps.Copy(env, u.handover(p).Env())
 	for _, k := range ghaction.SortedKeys(env) {

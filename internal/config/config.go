@@ -18,6 +18,7 @@ import (
 	"github.com/buildrole/buildrole/internal/packertemplate"
 	"github.com/buildrole/buildrole/internal/policylint"
 	"github.com/buildrole/buildrole/internal/run"
+	"github.com/buildrole/buildrole/internal/safefile"
 )
 
 // Instance profile modes.
@@ -222,10 +223,13 @@ func (p *parser) auth() Auth {
 	c.Region = p.str("aws-region")
 	if c.Region == "" {
 		p.fail("aws-region", "is required, e.g. us-east-1")
-	} else if part, ok := awsfacts.PartitionForRegion(c.Region); !ok {
-		p.fail("aws-region", "%q is not an AWS region code like us-east-1", c.Region)
+	} else if warning, err := awsfacts.CheckRegion(c.Region, p.newRegions()); err != nil {
+		p.fail("aws-region", "%v", err)
 	} else {
-		c.Partition = part
+		c.Partition, _ = awsfacts.PartitionForRegion(c.Region)
+		if warning != "" {
+			p.warnings = append(p.warnings, warning)
+		}
 	}
 
 	if c.RoleToAssume = p.str("role-to-assume"); c.RoleToAssume != "" {
@@ -259,6 +263,14 @@ func (p *parser) auth() Auth {
 	c.RetryMaxAttempts = p.intRange("retry-max-attempts", 1, MaxRetryAttempts)
 	c.MaskAccountID = p.boolean("mask-aws-account-id")
 	return c
+}
+
+// newRegions is what the environment admits beyond the SDK's regions.
+func (p *parser) newRegions() []string {
+	if p.src.Getenv == nil {
+		return nil
+	}
+	return splitList(p.src.Getenv(awsfacts.NewRegionsVariable))
 }
 
 // DefaultSessionName follows configure-aws-credentials' habit of naming the
@@ -365,7 +377,12 @@ func (p *parser) oneOf(name string, allowed ...string) string {
 func (p *parser) duration(name string) time.Duration {
 	s := p.str(name)
 	d, err := ParseDuration(s)
-	if err != nil || d < MinTTL || d > MaxTTL {
+	if _, nerr := strconv.Atoi(s); nerr == nil {
+		// A bare number is the commonest slip: name the unit it lacks.
+		p.fail(name, "%q has no unit: %sh for hours, %sm for minutes, %sd for days (from %s to %s)", s, s, s, s, MinTTL, "30d")
+		in, _ := Lookup(name)
+		d, _ = ParseDuration(in.Default)
+	} else if err != nil || d < MinTTL || d > MaxTTL {
 		p.fail(name, "%q must be a duration from %s to %s, e.g. 6h, 90m or 2d", s, MinTTL, "30d")
 		in, _ := Lookup(name)
 		d, _ = ParseDuration(in.Default)
@@ -409,9 +426,9 @@ func (p *parser) vars(name string) map[string]string {
 
 // lint runs the policy linter on an input; errors fail it, warnings are
 // kept for the log. It reports whether the input is free of errors.
-func (p *parser) lint(name, doc string, kind policylint.PolicyKind) bool {
+func (p *parser) lint(name, label, doc string, kind policylint.PolicyKind) bool {
 	ok := true
-	for _, f := range policylint.Lint(name, []byte(doc), policylint.LintOptions{Kind: kind}) {
+	for _, f := range policylint.Lint(label, []byte(doc), policylint.LintOptions{Kind: kind}) {
 		if f.Severity == policylint.Error {
 			p.fail(name, "%s", f)
 			ok = false
@@ -476,14 +493,20 @@ func (p *parser) template(c *Config) {
 	if c.Template = p.str("template"); c.Template != "" {
 		if _, err := os.Stat(c.Template); err != nil {
 			p.fail("template", "cannot read %q: %v", c.Template, errors.Unwrap(err))
-		} else if t, err := packertemplate.Load(c.Template, packertemplate.Options{Env: p.src.Getenv, EnvAllowed: templateEnvAllowed, Vars: p.vars("template-vars")}); err != nil {
+		} else if t, err := packertemplate.Load(c.Template, packertemplate.Options{Env: p.src.Getenv, EnvAllowed: templateEnvAllowed, Vars: p.vars("template-vars"), Filled: []string{run.VarInstanceProfile, run.VarRunTags}}); err != nil {
 			p.fail("template", "%v", err)
 		} else {
 			c.Packer = t
 			// The account only shapes ARNs; problems show without it.
-			for _, e := range buildpolicy.Derive(t, c.Partition, run.PlaceholderAccount, c.Region).Errors {
+			region := c.Region
+			if c.Partition == "" {
+				region = "" // refused above: one error for it, not one per source
+			}
+			d := buildpolicy.Derive(t, c.Partition, run.PlaceholderAccount, region)
+			for _, e := range d.Errors {
 				p.fail("template", "%s", e)
 			}
+			p.copyRegions(d.Regions, c.Region)
 		}
 	}
 	c.Scope = p.oneOf("scope", ScopeRegion, ScopeTags)
@@ -499,29 +522,92 @@ func (p *parser) template(c *Config) {
 	}
 }
 
+// copyRegions checks the regions a template copies its image to
+// (ami_regions) as aws-region is checked.
+func (p *parser) copyRegions(regions []string, build string) {
+	for _, r := range regions {
+		if r == build {
+			continue
+		}
+		if warning, err := awsfacts.CheckRegion(r, p.newRegions()); err != nil {
+			p.fail("template", "ami_regions: %v", err)
+		} else if warning != "" {
+			p.warnings = append(p.warnings, "ami_regions: "+warning)
+		}
+	}
+}
+
 // policies reads extra-policy and instance-policy, linted.
 func (p *parser) policies(c *Config) {
-	if s := p.str("extra-policy"); s != "" {
+	if s, label := p.policyText("extra-policy"); s != "" && p.jsonSyntax("extra-policy", label, s) {
 		st, err := iampolicy.ParseStatements([]byte(s))
 		if err != nil {
-			p.fail("extra-policy", "%v", err)
-		} else if p.lint("extra-policy", asDocument(s), policylint.IdentityPolicy) {
+			p.fail("extra-policy", "%s%v", p.fileLabel("extra-policy", label), err)
+		} else if p.lint("extra-policy", label, asDocument(s), policylint.IdentityPolicy) {
 			c.ExtraStatements = st
 		}
 	}
-	if s := p.str("instance-policy"); s != "" {
+	if s, label := p.policyText("instance-policy"); s != "" && p.jsonSyntax("instance-policy", label, s) {
 		doc, err := iampolicy.Parse([]byte(s))
 		switch {
 		case err != nil:
-			p.fail("instance-policy", "%v", err)
+			p.fail("instance-policy", "%s%v", p.fileLabel("instance-policy", label), err)
 		case c.InstanceProfile != ProfileSeparate:
 			p.fail("instance-policy", "needs instance-profile: separate (it is %q)", c.InstanceProfile)
 		case iampolicy.Size(s) > iampolicy.MaxInlineRolePolicySize:
 			p.fail("instance-policy", "is %d characters without whitespace; IAM allows %d per role", iampolicy.Size(s), iampolicy.MaxInlineRolePolicySize)
-		case p.lint("instance-policy", s, policylint.IdentityPolicy):
+		case p.lint("instance-policy", label, s, policylint.IdentityPolicy):
 			c.InstancePolicy = &doc
 		}
 	}
+}
+
+// policyText is a policy input's JSON: the value itself, or with @FILE the
+// file's content (bounded as every policy document is). label names it in
+// messages: the input, or the file.
+func (p *parser) policyText(name string) (text, label string) {
+	s := p.str(name)
+	path, ok := strings.CutPrefix(s, "@")
+	if !ok {
+		return s, name
+	}
+	if path = strings.TrimSpace(path); path == "" {
+		p.fail(name, "@ needs a file name: @policy.json reads the document from policy.json")
+		return "", name
+	}
+	b, err := safefile.Read(path, iampolicy.MaxDocumentBytes)
+	if err != nil {
+		p.fail(name, "cannot read the policy file: %v", err)
+		return "", path
+	}
+	if strings.TrimSpace(string(b)) == "" {
+		p.fail(name, "%s is empty; it should hold a policy document or statements", path)
+		return "", path
+	}
+	return string(b), path
+}
+
+// fileLabel is "FILE: " for a policy read from a file, else "".
+func (p *parser) fileLabel(name, label string) string {
+	if label == name {
+		return ""
+	}
+	return label + ": "
+}
+
+// jsonSyntax refuses malformed JSON with its line and column.
+func (p *parser) jsonSyntax(name, label, doc string) bool {
+	for _, f := range policylint.Lint(label, []byte(doc), policylint.LintOptions{}) {
+		if f.Rule == policylint.RuleJSON {
+			if label == name {
+				p.fail(name, "line %d, column %d: %s", f.Line, f.Col, f.Message)
+			} else {
+				p.fail(name, "%s:%d:%d: %s", label, f.Line, f.Col, f.Message)
+			}
+			return false
+		}
+	}
+	return true
 }
 
 // network reads allowed-source-cidrs.

@@ -26,7 +26,7 @@ var allowed = map[string][]string{
 	"internal/stsauth":                        {"internal/awsfacts"},
 	"internal/ghaction":                       {},
 	"internal/planner":                        {"internal/config", "internal/accountsetup", "internal/buildpolicy", "internal/policylint", "internal/run", "internal/iampolicy"},
-	"internal/config":                         {"internal/awsfacts", "internal/accountsetup", "internal/buildpolicy", "internal/policylint", "internal/packertemplate", "internal/naming", "internal/run", "internal/iampolicy"},
+	"internal/config":                         {"internal/awsfacts", "internal/accountsetup", "internal/buildpolicy", "internal/policylint", "internal/packertemplate", "internal/naming", "internal/run", "internal/iampolicy", "internal/safefile"},
 	"internal/accountsetup":                   {"internal/awsfacts", "internal/buildpolicy", "internal/naming", "internal/run", "internal/iampolicy"},
 	"internal/buildpolicy":                    {"internal/awsfacts", "internal/packertemplate", "internal/run", "internal/iampolicy"},
 	"internal/policylint":                     {"internal/awsfacts", "internal/iampolicy", "internal/jsonpos", "internal/run"},

@@ -2,6 +2,7 @@ package packertemplate
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -599,7 +600,7 @@ func (l *hclLoader) localInfo(name string) (refs, reasons []string) {
 	}
 	if lc.val.IsWhollyKnown() {
 		reasons = nil
-	} else if len(reasons) == 0 {
+	} else if len(reasons) == 0 && !l.opts.filled(refs) {
 		reasons = []string{"local." + name + " (not statically resolvable)"}
 	}
 	lc.refs, lc.reasons = sortedUnique(refs), sortedUnique(reasons)
@@ -624,6 +625,8 @@ func (l *hclLoader) exprInfo(expr hcl.Expression) (refs, reasons []string) {
 			switch {
 			case !ok:
 				reasons = append(reasons, "undeclared "+r)
+			case !v.has && slices.Contains(l.opts.Filled, name):
+				// The caller sets it at build time: nothing to tell.
 			case !v.has:
 				reasons = append(reasons, r+" (no value; set by -var or PKR_VAR_"+name+" at build time)")
 			case !v.val.IsWhollyKnown():
@@ -672,6 +675,9 @@ func (l *hclLoader) exprValue(name string, expr hcl.Expression, pos Pos, ctx *hc
 	}
 	if !val.IsWhollyKnown() {
 		reasons = sortedUnique(reasons)
+		if len(reasons) == 0 && l.opts.filled(refs) {
+			return v, false // unknown only through what the caller fills
+		}
 		if len(reasons) == 0 {
 			reasons = []string{"a value not known until build time"}
 		}

@@ -273,7 +273,9 @@ func (l *legacyLoader) interpolate(s string, inVariables bool) (out string, know
 				return v
 			}
 			known = false
-			if _, ok := l.vars[name]; ok {
+			if _, ok := l.vars[name]; ok && slices.Contains(l.opts.Filled, name) {
+				// The caller sets it at build time.
+			} else if ok {
 				reasons = append(reasons, "var."+name+" (no value; set by -var at build time)")
 			} else {
 				reasons = append(reasons, "undeclared var."+name)
@@ -359,6 +361,8 @@ func (l *legacyLoader) convert(name string, n *jsonpos.Node, keyOff int, owner s
 	v.Refs = sortedUnique(refs)
 	if !v.Known {
 		v.String, v.List, v.Map = "", nil, nil
+	}
+	if !v.Known && (len(reasons) > 0 || !l.opts.filled(v.Refs)) {
 		l.notes = append(l.notes, Note{Pos: v.Pos, Message: fmt.Sprintf("%s: %s depends on %s: treated conservatively", owner, name, strings.Join(sortedUnique(reasons), ", "))})
 	}
 	return v, true

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,6 +17,12 @@ import (
 type Pos struct {
 	File      string
 	Line, Col int
+}
+
+// LegacyJSON reports whether file is a legacy JSON template (.json but
+// not .pkr.json), whose variables are written {{user `x`}}, not var.x.
+func LegacyJSON(file string) bool {
+	return strings.HasSuffix(file, ".json") && !strings.HasSuffix(file, ".pkr.json") && !strings.HasSuffix(file, ".pkrvars.json")
 }
 
 // String renders the position as file:line:col.
@@ -106,6 +113,20 @@ type Options struct {
 	// unknown. nil allows every name. The analysis runs beside secrets
 	// (the runner's tokens) that the build step never sees.
 	EnvAllowed func(name string) bool
+	// Filled are variables the caller sets at build time (buildrole's
+	// PKR_VAR_*): an option unknown only because of them gets no note.
+	Filled []string
+}
+
+// filled reports whether every var. reference in refs that makes a value
+// unknown is one the caller fills, and there is at least one.
+func (o Options) filled(refs []string) bool {
+	for _, r := range refs {
+		if name, ok := strings.CutPrefix(r, "var."); ok && slices.Contains(o.Filled, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // envReader is env() as the template sees it: nil when it cannot read.

@@ -125,7 +125,7 @@ func (b *builder) fromTemplate(p *Plan, params *buildpolicy.BuildParams) error {
 	// A profile the template names itself: the role behind it is assumed
 	// to share its name (path unknown without a call).
 	if len(d.InstanceProfiles) > 0 && c.Boundary != "" {
-		return fmt.Errorf("input \"template\": the template names its own instance profile %q, whose role the permissions boundary does not let the build role pass: use `iam_instance_profile = var.iam_instance_profile`", d.InstanceProfiles[0])
+		return fmt.Errorf("input \"template\": the template names its own instance profile %q, whose role the permissions boundary does not let the build role pass: use %s", d.InstanceProfiles[0], buildpolicy.ProfileFix(c.Template))
 	}
 	if d.SessionManager && p.InstanceRole != nil && p.InstanceRole.Policy == nil {
 		// The SSM agent on the VM must reach Systems Manager, or Packer's

@@ -55,6 +55,13 @@ func (k Kind) String() string {
 // yet (a dry run without role-to-assume): it shapes ARNs only.
 const PlaceholderAccount = "000000000000"
 
+// Packer variables up fills for later steps (PKR_VAR_<name>): the instance
+// profile's name, and the run's tags as an HCL map.
+const (
+	VarInstanceProfile = "iam_instance_profile"
+	VarRunTags         = "buildrole_run_tags"
+)
+
 // Resource is one IAM role or instance profile of a run.
 type Resource struct {
 	Kind Kind

@@ -5,7 +5,7 @@
 terraform {
   required_providers {
     aws = {
-      source  = "hashicorp/aws"
+      source = "hashicorp/aws"
       # 5.81.0 made thumbprint_list optional; IAM verifies GitHub's
       # certificate against its own trusted CAs.
       version = ">= 5.81.0"
@@ -22,7 +22,7 @@ resource "aws_iam_policy" "boundary" {
   name        = "img-boundary"
   path        = "/ci/images/"
   description = "Ceiling of every role buildrole creates"
-  policy = <<-EOT
+  policy      = <<-EOT
     {
       "Version": "2012-10-17",
       "Statement": [
@@ -236,7 +236,7 @@ resource "aws_iam_role" "bootstrap" {
   path                 = "/"
   description          = "Assumed by buildrole in GitHub Actions to create and delete per-run roles; max-ttl=24h"
   max_session_duration = 3600
-  assume_role_policy = <<-EOT
+  assume_role_policy   = <<-EOT
     {
       "Version": "2012-10-17",
       "Statement": [
@@ -263,12 +263,12 @@ resource "aws_iam_role" "bootstrap" {
       ]
     }
   EOT
-  depends_on = [aws_iam_openid_connect_provider.github, aws_iam_policy.boundary]
+  depends_on           = [aws_iam_openid_connect_provider.github, aws_iam_policy.boundary]
 }
 
 resource "aws_iam_role_policy" "bootstrap" {
-  name = "img-bootstrap-gov"
-  role = aws_iam_role.bootstrap.id
+  name   = "img-bootstrap-gov"
+  role   = aws_iam_role.bootstrap.id
   policy = <<-EOT
     {
       "Version": "2012-10-17",
