@@ -22,7 +22,9 @@ import (
 	"github.com/buildrole/buildrole/internal/planner"
 	"github.com/buildrole/buildrole/internal/procrun"
 	"github.com/buildrole/buildrole/internal/run"
+	"github.com/buildrole/buildrole/internal/runcreds"
 	"github.com/buildrole/buildrole/internal/safefile"
+	"github.com/buildrole/buildrole/internal/stsauth"
 )
 
 const (
@@ -53,7 +55,7 @@ func runExec(_ context.Context, env Env, args []string) int {
 	f := execFlags(env)
 	report := f.fs.String("report", "", "write the report as JSON to this file")
 	record := f.fs.String("record", "", "write the calls in the format of testdata/templates/*.calls to this file")
-	credMode := f.fs.String("credentials", credsAuto, "the command's AWS credentials: run (the build role up made, served and renewed by exec), environment (the command's own), or auto (run when the job has one, else environment)")
+	credMode := f.fs.String("credentials", runcreds.Auto, "the command's AWS credentials: run (the build role up made, served and renewed by exec), environment (the command's own), or auto (run when the job has one, else environment)")
 	if done, code := f.parse(args); done {
 		return code
 	}
@@ -70,20 +72,25 @@ func runExec(_ context.Context, env Env, args []string) int {
 	var handover run.Handover
 	var serve bool
 	if err == nil {
-		handover, serve, err = execHandover(env, *credMode)
+		handover, serve, err = runcreds.Find(*credMode, env.Getenv, env.Environ())
 	}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "buildrole exec: %s\nthe command was not run\n", err)
 		return ExitUsage
 	}
-	creds := &execCreds{what: "credentials: the command's own environment"}
+	creds := &runcreds.Creds{}
 	if serve {
 		logf := func(format string, a ...any) { fmt.Fprintf(env.Stderr, "buildrole exec: "+format+"\n", a...) }
-		if creds, err = serveRun(env, awsOptions(env, config.Auth{Region: orDefault(env.Getenv("AWS_REGION"), env.Getenv("AWS_DEFAULT_REGION"))}, ""), handover, logf); err != nil {
+		var tokens stsauth.TokenSource
+		if handover.Trust == run.TrustWebIdentity {
+			tokens = ghaction.New(env.Getenv, env.Stderr, env.HTTPClient).IDToken
+		}
+		o := awsOptions(env, config.Auth{Region: orDefault(env.Getenv("AWS_REGION"), env.Getenv("AWS_DEFAULT_REGION"))}, "")
+		if creds, err = runcreds.Serve(o, handover, tokens, logf); err != nil {
 			fmt.Fprintf(env.Stderr, "buildrole exec: %s\nthe command was not run\n", err)
 			return ExitFailed
 		}
-		defer creds.close()
+		defer creds.Close()
 	}
 
 	l, err := csm.Listen(clientID())
@@ -92,7 +99,7 @@ func runExec(_ context.Context, env Env, args []string) int {
 		return ExitFailed
 	}
 	code, started, err := procrun.Command{
-		Argv: argv, Env: creds.environ(l.Environ(env.Environ())), Stdin: env.Stdin, Stdout: env.Stdout, Stderr: env.Stderr,
+		Argv: argv, Env: creds.Environ(l.Environ(env.Environ())), Stdin: env.Stdin, Stdout: env.Stdout, Stderr: env.Stderr,
 		Signals: env.Signals,
 	}.Run()
 	if err != nil {
@@ -105,7 +112,7 @@ func runExec(_ context.Context, env Env, args []string) int {
 
 	rep := csm.Analyze(col.Calls(), col.Stats(), pol)
 	rep.Command, rep.ExitCode = filepath.Base(argv[0]), code
-	rep.Notes = append(rep.Notes, creds.note())
+	rep.Notes = append(rep.Notes, creds.Note())
 	inActions := ghaction.InActions(env.Getenv)
 	text := strings.TrimRight(rep.Text(), "\n")
 	if inActions {

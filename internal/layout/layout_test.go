@@ -43,6 +43,7 @@ var allowed = map[string][]string{
 	"internal/csm":                            {"internal/awsfacts", "internal/buildpolicy", "internal/iampolicy"},
 	"internal/procrun":                        {},
 	"internal/credserve":                      {},
+	"internal/runcreds":                       {"internal/credserve", "internal/stsauth", "internal/provision", "internal/ghaction", "internal/run", "internal/awsfacts"},
 	"internal/layout":                         {},
 	"internal/safefile":                       {},
 	"internal/jsonpos":                        {},

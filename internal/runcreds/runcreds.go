@@ -1,4 +1,4 @@
-package cli
+package runcreds
 
 import (
 	"context"
@@ -22,69 +22,72 @@ import (
 	"github.com/buildrole/buildrole/internal/stsauth"
 )
 
-// Where exec's command takes its AWS credentials from (--credentials).
+// Where a command takes its AWS credentials from (exec's --credentials).
 const (
-	credsAuto        = "auto"        // the run's when up left one, else the environment's
-	credsRun         = "run"         // the run's build role; no run is an error
-	credsEnvironment = "environment" // the command's own environment, untouched
+	Auto        = "auto"        // the run's when up left one, else the environment's
+	Run         = "run"         // the run's build role; no run is an error
+	Environment = "environment" // the command's own environment, untouched
 )
 
-// execCreds is what exec gives its command: the run's build role through
-// a renewing endpoint, or nothing (the environment's own).
-type execCreds struct {
+// Creds is what a command is given: the run's build role through a
+// renewing endpoint, or nothing (the environment's own).
+type Creds struct {
 	srv   *credserve.Server
 	empty string // the empty file the SDKs' shared files point at
 	what  string // for the log and the report
 }
 
-// environ is the command's environment.
-func (c *execCreds) environ(parent []string) []string {
+// Environ is the command's environment.
+func (c *Creds) Environ(parent []string) []string {
 	if c.srv == nil {
 		return parent
 	}
 	return c.srv.Environ(parent, c.empty)
 }
 
-// note says, after the command, where its credentials came from and what
+// Note says, after the command, where its credentials came from and what
 // went wrong renewing them.
-func (c *execCreds) note() string {
+func (c *Creds) Note() string {
 	if c.srv == nil {
-		return c.what
+		return "credentials: the command's own environment"
 	}
 	sessions, served := c.srv.Stats()
-	s := fmt.Sprintf("%s: %d session(s) obtained, %d request(s) answered", c.what, sessions, served)
+	s := fmt.Sprintf("credentials: %s: %d session(s) obtained, %d request(s) answered", c.what, sessions, served)
 	if err := c.srv.Err(); err != nil {
 		s += "; renewal stopped: " + err.Error()
 	}
 	return s
 }
 
-func (c *execCreds) close() {
+// Close stops serving.
+func (c *Creds) Close() {
 	if c.srv != nil {
 		c.srv.Close()
 		os.Remove(c.empty)
 	}
 }
 
-// execHandover finds the run exec serves: the job's environment (what up
-// exported), else none. Malformed: bad input.
-func execHandover(env Env, mode string) (run.Handover, bool, error) {
+// Find finds the run to serve in the job's environment (what up exported)
+// for a mode: found false means the command keeps the environment's own
+// credentials. A malformed or missing run, or none and no credentials at
+// all, is bad input. environ is the command's environment.
+func Find(mode string, getenv func(string) string, environ []string) (run.Handover, bool, error) {
 	switch mode {
-	case credsAuto, credsRun, credsEnvironment:
+	case Auto, Run, Environment:
 	default:
-		return run.Handover{}, false, fmt.Errorf("--credentials %q: use %s, %s or %s", mode, credsAuto, credsRun, credsEnvironment)
+		return run.Handover{}, false, fmt.Errorf("--credentials %q: use %s, %s or %s", mode, Auto, Run, Environment)
 	}
-	if mode == credsEnvironment {
+	if mode == Environment {
 		return run.Handover{}, false, nil
 	}
-	h, found, err := run.HandoverFromEnv(env.Getenv)
+	h, found, err := run.HandoverFromEnv(getenv)
 	switch {
 	case err != nil:
 		return h, false, err
-	case !found && mode == credsRun:
+	case !found && mode == Run:
 		return h, false, fmt.Errorf("--credentials run: no buildrole run in this job's environment (%s and the rest are set by the buildrole action's up step)", run.EnvRoleARN)
-	case !found && !environmentHasCredentials(env.Environ()):
-		return h, false, fmt.Errorf("no credentials for the command: no buildrole run in this job's environment (%s is unset: run the buildrole action first) and no AWS credentials of its own (AWS_ACCESS_KEY_ID, AWS_PROFILE, AWS_WEB_IDENTITY_TOKEN_FILE, a container endpoint); for a runner's instance role, pass --credentials %s", run.EnvRoleARN, credsEnvironment)
+	case !found && !environmentHasCredentials(environ):
+		return h, false, fmt.Errorf("no credentials for the command: no buildrole run in this job's environment (%s is unset: run the buildrole action first) and no AWS credentials of its own (AWS_ACCESS_KEY_ID, AWS_PROFILE, AWS_WEB_IDENTITY_TOKEN_FILE, a container endpoint); for a runner's instance role, pass --credentials %s", run.EnvRoleARN, Environment)
 	}
 	return h, found, nil
 }
@@ -112,20 +115,17 @@ func environmentHasCredentials(environ []string) bool {
 	return false
 }
 
-// serveRun starts the endpoint that gives the command the build role's
+// Serve starts the endpoint that gives a command the build role's
 // credentials: a first session once the trust (and the instance profile)
 // has propagated, then renewals. In Actions each session comes from a
-// fresh OIDC token; in chain mode from the runner's own identity.
-func serveRun(env Env, o stsauth.Options, h run.Handover, logf func(string, ...any)) (*execCreds, error) {
+// fresh OIDC token (tokens); in chain mode from the runner's own identity.
+// logf reports the waits and the renewals.
+func Serve(o stsauth.Options, h run.Handover, tokens stsauth.TokenSource, logf func(string, ...any)) (*Creds, error) {
 	empty, err := os.CreateTemp("", "buildrole-empty-aws-config-*")
 	if err != nil {
 		return nil, err
 	}
 	empty.Close()
-	var tokens stsauth.TokenSource
-	if h.Trust == run.TrustWebIdentity {
-		tokens = ghaction.New(env.Getenv, env.Stderr, env.HTTPClient).IDToken
-	}
 	o.Progress = func(p stsauth.Progress) { logf("%s", p) }
 	first := true
 	fetch := func(ctx context.Context) (aws.Credentials, error) {
@@ -139,12 +139,12 @@ func serveRun(env Env, o stsauth.Options, h run.Handover, logf func(string, ...a
 		}
 		return c, err
 	}
-	srv, err := credserve.Start(fetch, credserve.Options{Permanent: renewalPermanent, Logf: logf, Now: env.Now})
+	srv, err := credserve.Start(fetch, credserve.Options{Permanent: renewalPermanent, Logf: logf, Now: o.Now})
 	if err != nil {
 		os.Remove(empty.Name())
 		return nil, err
 	}
-	return &execCreds{srv: srv, empty: empty.Name(), what: "credentials: the build role " + h.RoleARN + ", served and renewed by exec"}, nil
+	return &Creds{srv: srv, empty: empty.Name(), what: "the build role " + h.RoleARN + ", served and renewed by exec"}, nil
 }
 
 // assumeForCommand opens one session of the build role. The first is
