@@ -48,6 +48,9 @@ type Server struct {
 	faults        []*faultState
 	propagation   time.Duration
 	readLag       time.Duration
+	throttles     map[string]*bucket // by service
+	roleQuota     int
+	profileQuota  int
 	calls         []Call
 	inFlight      int
 	started       map[string]int            // calls begun, by action
@@ -362,6 +365,13 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request) {
 	if !s.sleep(context.Background(), delivery) {
 		abort(w)
 		return
+	}
+	if ok {
+		if e := s.throttled(svc, time.Now()); e != nil {
+			c.Status, c.ErrorCode = e.Status, e.Code
+			writeError(w, ns, reqID, e)
+			return
+		}
 	}
 	fault := s.matchFault(action)
 	if fault != nil && !fault.AfterApply {
