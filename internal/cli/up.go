@@ -202,6 +202,15 @@ type upRun struct {
 	f       *flags
 	preview *planner.Plan // built before any call
 	tokens  stsauth.TokenSource
+	patient *iam.Client // for deletes: teardown's throttling budget
+}
+
+// teardownClient is the session's IAM client with teardown's patience
+// when throttled, for the rollback and for deleting an unusable run.
+func (u *upRun) teardownClient(sess *stsauth.Session) *iam.Client {
+	o := u.opts
+	o.ThrottleAttempts = stsauth.TeardownThrottleAttempts
+	return iam.NewFromConfig(sess.Config, func(io *iam.Options) { io.Retryer = stsauth.NewRetryer(o) })
 }
 
 func (u *upRun) token(ctx context.Context, aud string) (string, error) { return u.rio.token(ctx, aud) }
@@ -225,6 +234,7 @@ func (u *upRun) run(ctx context.Context) int {
 		return ExitFailed
 	}
 	client := iam.NewFromConfig(sess.Config)
+	u.patient = u.teardownClient(sess)
 	g, ok := u.accountMaxTTL(ctx, client, plan)
 	if !ok {
 		return ExitFailed
@@ -243,10 +253,10 @@ func (u *upRun) run(ctx context.Context) int {
 		return code
 	}
 	if err := u.handOver(ctx, client, sess, plan, made); err != nil {
-		return u.teardownAfter(ctx, client, plan, err)
+		return u.teardownAfter(ctx, plan, err)
 	}
 	if err := u.publish(plan, look.report(u.rio, plan.Path)); err != nil {
-		return u.teardownAfter(ctx, client, plan, err)
+		return u.teardownAfter(ctx, plan, err)
 	}
 	return ExitOK
 }
@@ -334,7 +344,7 @@ func (u *upRun) create(ctx context.Context, client *iam.Client, plan *planner.Pl
 	rio.debugf("tags: %s", hclMap(plan.Tags))
 	rio.group("Create " + plan.BuildRole.Name)
 	start := u.env.Now()
-	_, err := provision.Up(ctx, client, &plan.Plan, provision.Options{Now: u.env.Now})
+	_, err := provision.Up(ctx, client, &plan.Plan, provision.Options{Now: u.env.Now, Undo: u.patient})
 	rio.endGroup()
 	if err != nil {
 		return time.Time{}, u.failed(err, plan)
@@ -552,12 +562,12 @@ func (u *upRun) downHint() string {
 }
 
 // teardownAfter removes a run whose resources exist but cannot be used.
-func (u *upRun) teardownAfter(ctx context.Context, client *iam.Client, p *planner.Plan, cause error) int {
+func (u *upRun) teardownAfter(ctx context.Context, p *planner.Plan, cause error) int {
 	cause = u.explain(cause, p.AccountID)
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
 	// Created moments ago: IAM may not show them yet.
-	rep, err := provision.Down(dctx, client, p.State(), provision.Options{Fresh: true, Progress: u.rio.printf, Now: u.env.Now})
+	rep, err := provision.Down(dctx, u.patient, p.State(), provision.Options{Fresh: true, Progress: u.rio.printf, Now: u.env.Now})
 	if err != nil {
 		u.rio.errorf("buildrole up: %s\nand deleting the run failed: %s\n%s will try again, or run: %s", cause, err, u.downHint(), sweepCommand(p.State(), u.cfg.RoleToAssume))
 		return ExitLeftovers

@@ -60,17 +60,16 @@ func (s *Server) throttled(service string, now time.Time) *apiError {
 	return newErr("Throttling", "Rate exceeded")
 }
 
-// Quota names in IAM's LimitExceeded messages, and their defaults (IAM
-// object quotas: 1,000 roles and 1,000 instance profiles per account).
+// Quota names in IAM's LimitExceeded messages.
 const (
 	quotaRoles    = "RolesPerAccount"
 	quotaProfiles = "InstanceProfilesPerAccount"
-	defaultQuota  = 1000
 )
 
 // SetAccountQuotas sets how many roles and instance profiles the account
-// may hold (0: IAM's default, 1,000 each); a create beyond it is refused
-// with LimitExceeded, as IAM refuses it.
+// may hold (IAM's defaults are 1,000 each; 0, the fake's default: no
+// bound, for tests at scale); a create beyond it is refused with
+// LimitExceeded, as IAM refuses it.
 func (s *Server) SetAccountQuotas(roles, profiles int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -80,10 +79,7 @@ func (s *Server) SetAccountQuotas(roles, profiles int) {
 // quotaError is IAM's refusal of a create that would pass quota, with n
 // held now; called with s.mu held.
 func quotaError(quota string, limit, n int) *apiError {
-	if limit <= 0 {
-		limit = defaultQuota
-	}
-	if n < limit {
+	if limit <= 0 || n < limit {
 		return nil
 	}
 	return newErr("LimitExceeded", "%s", fmt.Sprintf("Cannot exceed quota for %s: %d", quota, limit))

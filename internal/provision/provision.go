@@ -66,6 +66,9 @@ type Options struct {
 	PendingWindow time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Undo makes Up's rollback calls, which may be more patient with
+	// throttling than the creates. Default: Up's own client.
+	Undo DownAPI
 }
 
 func (o Options) now() time.Time {
@@ -121,7 +124,11 @@ func (e *pendingError) Error() string { return e.r.String() + " not found yet" }
 // mutation is undone under a fresh bounded context and the errors joined.
 func Up(ctx context.Context, api UpAPI, p *run.Plan, opt Options) (res *Result, err error) {
 	u := &upper{api: api, plan: p, journal: &journal{}, opt: opt}
-	u.undo = &teardown{api: api, s: p.State(), rep: &Report{}, opt: Options{Fresh: true, Now: opt.Now}, owner: map[run.Resource]ownership{}}
+	undoAPI := DownAPI(api)
+	if opt.Undo != nil {
+		undoAPI = opt.Undo
+	}
+	u.undo = &teardown{api: undoAPI, s: p.State(), rep: &Report{}, opt: Options{Fresh: true, Now: opt.Now}, owner: map[run.Resource]ownership{}}
 	defer func() {
 		if err == nil {
 			return
@@ -239,7 +246,7 @@ type upper struct {
 // nothing does yet, the create may still land: pending.
 func (u *upper) undoCreate(ctx context.Context, r run.Resource, created bool) error {
 	if !created {
-		c, err := readOwnership(ctx, u.api, r, u.plan.Path, u.plan.RunID)
+		c, err := readOwnership(ctx, u.undo.api, r, u.plan.Path, u.plan.RunID)
 		switch {
 		case absent(err):
 			return &pendingError{r}
@@ -333,7 +340,8 @@ func (u *upper) createRole(stop context.Context, kind run.Kind, r run.RolePlan) 
 	if u.plan.Boundary != "" {
 		in.PermissionsBoundary = aws.String(u.plan.Boundary)
 	}
-	_, err = u.api.CreateRole(ctx, in)
+	var applied int32
+	_, err = u.api.CreateRole(ctx, in, countApplied(&applied))
 	if as[*types.EntityAlreadyExistsException](err) {
 		// An earlier attempt of this very call may have succeeded with its
 		// response lost; the run-id tag proves the role is ours.
@@ -341,11 +349,11 @@ func (u *upper) createRole(stop context.Context, kind run.Kind, r run.RolePlan) 
 		err = adopt(err, ours, cerr)
 	}
 	created := err == nil
-	u.journal.record(err, 1, func(ctx context.Context) error {
+	u.journal.record(err, applied, 1, func(ctx context.Context) error {
 		return u.undoCreate(ctx, run.Resource{Kind: kind, Name: r.Name}, created)
 	})
 	if err != nil {
-		return fmt.Errorf("create role %q: %w", r.Name, err)
+		return fmt.Errorf("create role %q: %w", r.Name, notMade(err, applied))
 	}
 	return nil
 }
@@ -379,17 +387,18 @@ func (u *upper) putPolicy(stop context.Context, r run.RolePlan) error {
 	if r.Policy == nil {
 		return nil
 	}
+	var applied int32
 	err = u.opt.untilVisible(ctx, stop, func() error {
 		_, err := u.api.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
 			RoleName:       aws.String(r.Name),
 			PolicyName:     aws.String(r.PolicyName),
 			PolicyDocument: aws.String(r.Policy.JSON()),
-		})
+		}, countApplied(&applied))
 		return err
 	}, denied) // IAM authorizes by the new role's path and tags, which its reads may not show yet
-	u.journal.record(err, 2, func(ctx context.Context) error { return u.undo.deleteRolePolicy(ctx, r.Name, r.PolicyName) })
+	u.journal.record(err, applied, 2, func(ctx context.Context) error { return u.undo.deleteRolePolicy(ctx, r.Name, r.PolicyName) })
 	if err != nil {
-		return fmt.Errorf("put policy %q on role %q: %w", r.PolicyName, r.Name, err)
+		return fmt.Errorf("put policy %q on role %q: %w", r.PolicyName, r.Name, notMade(err, applied))
 	}
 	return nil
 }
@@ -400,21 +409,22 @@ func (u *upper) createProfile(stop context.Context, ip run.ProfilePlan) error {
 		return err
 	}
 	defer cancel()
+	var applied int32
 	_, err = u.api.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{
 		InstanceProfileName: aws.String(ip.Name),
 		Path:                aws.String(u.plan.Path),
 		Tags:                u.iamTags(),
-	})
+	}, countApplied(&applied))
 	if as[*types.EntityAlreadyExistsException](err) {
 		ours, cerr := u.ownsProfile(ctx, ip.Name)
 		err = adopt(err, ours, cerr)
 	}
 	created := err == nil
-	u.journal.record(err, 1, func(ctx context.Context) error {
+	u.journal.record(err, applied, 1, func(ctx context.Context) error {
 		return u.undoCreate(ctx, run.Resource{Kind: run.KindInstanceProfile, Name: ip.Name}, created)
 	})
 	if err != nil {
-		return fmt.Errorf("create instance profile %q: %w", ip.Name, err)
+		return fmt.Errorf("create instance profile %q: %w", ip.Name, notMade(err, applied))
 	}
 	return nil
 }
@@ -433,11 +443,12 @@ func (u *upper) addRole(stop context.Context, ip run.ProfilePlan) error {
 		return err
 	}
 	defer cancel()
+	var applied int32
 	err = u.opt.untilVisible(ctx, stop, func() error {
 		_, err := u.api.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{
 			InstanceProfileName: aws.String(ip.Name),
 			RoleName:            aws.String(ip.Role),
-		})
+		}, countApplied(&applied))
 		return err
 	}, denied)
 	if as[*types.LimitExceededException](err) {
@@ -445,9 +456,9 @@ func (u *upper) addRole(stop context.Context, ip run.ProfilePlan) error {
 		ours, cerr := u.profileHolds(ctx, ip)
 		err = adopt(err, ours, cerr)
 	}
-	u.journal.record(err, 2, func(ctx context.Context) error { return u.undo.removeRole(ctx, ip.Name, ip.Role) })
+	u.journal.record(err, applied, 2, func(ctx context.Context) error { return u.undo.removeRole(ctx, ip.Name, ip.Role) })
 	if err != nil {
-		return fmt.Errorf("add role %q to instance profile %q: %w", ip.Role, ip.Name, err)
+		return fmt.Errorf("add role %q to instance profile %q: %w", ip.Role, ip.Name, notMade(err, applied))
 	}
 	return nil
 }
@@ -531,10 +542,11 @@ type undo struct {
 }
 
 // record keeps the undo when the call succeeded or its outcome is unknown
-// (a lost response or a server error may still have applied it). Only a
-// definite client-side refusal proves nothing changed.
-func (j *journal) record(err error, level int, fn func(context.Context) error) {
-	if err != nil && definitelyRefused(err) {
+// (a lost response or a server error may still have applied it). A
+// definite refusal proves nothing changed, and so do attempts all refused
+// or throttled (applied counts the others).
+func (j *journal) record(err error, applied int32, level int, fn func(context.Context) error) {
+	if err != nil && (definitelyRefused(err) || applied == 0 && !as[*unsureError](err)) {
 		return
 	}
 	j.mu.Lock()
@@ -568,6 +580,15 @@ func (j *journal) rollback(ctx context.Context) error {
 		wg.Wait()
 	}
 	return errors.Join(errs...)
+}
+
+// notMade says of a call that AWS throttled or refused on every attempt
+// that it was never applied.
+func notMade(err error, applied int32) error {
+	if applied == 0 && throttled(err) {
+		return fmt.Errorf("IAM throttled every attempt, so it was not made: %w", err)
+	}
+	return err
 }
 
 // unjoin splits errors.Join's result into its parts.
