@@ -56,3 +56,11 @@ func ValidatePath(p string) error {
 	}
 	return nil
 }
+
+// IAM's per-account quotas that a run's creates meet, as Service Quotas
+// names them (default 1,000 each; a LimitExceeded on CreateRole or
+// CreateInstanceProfile).
+const (
+	QuotaRoles            = "Roles per account"
+	QuotaInstanceProfiles = "Instance profiles per account"
+)

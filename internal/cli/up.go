@@ -347,7 +347,7 @@ func (u *upRun) create(ctx context.Context, client *iam.Client, plan *planner.Pl
 	_, err := provision.Up(ctx, client, &plan.Plan, provision.Options{Now: u.env.Now, Undo: u.patient})
 	rio.endGroup()
 	if err != nil {
-		return time.Time{}, u.failed(err, plan)
+		return time.Time{}, u.failed(u.withQuota(ctx, err, plan), plan)
 	}
 	took := u.env.Now().Sub(start)
 	rio.printf("created %s in %s", strings.Join(plan.ARNs(), ", "), took.Round(time.Millisecond))
@@ -543,6 +543,29 @@ func (u *upRun) failed(err error, p *planner.Plan) int {
 	u.rio.errorf("buildrole up: %s\neverything created was rolled back", err)
 	u.forget()
 	return ExitFailed
+}
+
+// withQuota adds to a create refused by the account's quota the quota's
+// name, how many of that kind the run's path holds, and the sweep that
+// removes the expired ones.
+func (u *upRun) withQuota(ctx context.Context, err error, p *planner.Plan) error {
+	var qe *provision.QuotaError
+	if !errors.As(err, &qe) {
+		return err
+	}
+	kind := map[run.Kind]string{run.KindInstanceProfile: "instance profiles"}[qe.Kind]
+	if kind == "" {
+		kind = "roles"
+	}
+	held := "the count could not be read"
+	if n, cerr := provision.CountUnderPath(ctx, u.patient, qe.Kind, p.Path); cerr == nil {
+		held = fmt.Sprintf("%d of them are under %s", n, p.Path)
+	}
+	sweep := "buildrole sweep --path " + shellQuote(p.Path) + " --aws-region " + shellQuote(p.Region)
+	if u.cfg.RoleToAssume != "" {
+		sweep += " --role-to-assume " + shellQuote(u.cfg.RoleToAssume)
+	}
+	return fmt.Errorf("%w\nthe account holds as many %s as IAM's quota %q allows (%s): remove expired runs with `%s`, or ask for a higher quota in Service Quotas", err, kind, qe.Quota(), held, sweep)
 }
 
 // forget clears the saved state once nothing of the run remains, so the

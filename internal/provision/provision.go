@@ -353,7 +353,7 @@ func (u *upper) createRole(stop context.Context, kind run.Kind, r run.RolePlan) 
 		return u.undoCreate(ctx, run.Resource{Kind: kind, Name: r.Name}, created)
 	})
 	if err != nil {
-		return fmt.Errorf("create role %q: %w", r.Name, notMade(err, applied))
+		return fmt.Errorf("create role %q: %w", r.Name, quota(run.KindRole, notMade(err, applied)))
 	}
 	return nil
 }
@@ -424,7 +424,7 @@ func (u *upper) createProfile(stop context.Context, ip run.ProfilePlan) error {
 		return u.undoCreate(ctx, run.Resource{Kind: run.KindInstanceProfile, Name: ip.Name}, created)
 	})
 	if err != nil {
-		return fmt.Errorf("create instance profile %q: %w", ip.Name, notMade(err, applied))
+		return fmt.Errorf("create instance profile %q: %w", ip.Name, quota(run.KindInstanceProfile, notMade(err, applied)))
 	}
 	return nil
 }
@@ -580,6 +580,59 @@ func (j *journal) rollback(ctx context.Context) error {
 		wg.Wait()
 	}
 	return errors.Join(errs...)
+}
+
+// QuotaError is a create IAM refused because the account holds as many
+// roles (or instance profiles) as its quota allows. The planner keeps a
+// role's trust policy and tags within IAM's limits, so LimitExceeded on a
+// create is this quota.
+type QuotaError struct {
+	Kind run.Kind // run.KindRole or run.KindInstanceProfile
+	Err  error
+}
+
+func (e *QuotaError) Error() string { return e.Err.Error() }
+func (e *QuotaError) Unwrap() error { return e.Err }
+
+// Quota is the quota's name, as Service Quotas shows it.
+func (e *QuotaError) Quota() string {
+	if e.Kind == run.KindInstanceProfile {
+		return awsfacts.QuotaInstanceProfiles
+	}
+	return awsfacts.QuotaRoles
+}
+
+func quota(kind run.Kind, err error) error {
+	if as[*types.LimitExceededException](err) {
+		return &QuotaError{Kind: kind, Err: err}
+	}
+	return err
+}
+
+// CountUnderPath counts the roles (or, for run.KindInstanceProfile, the
+// instance profiles) under path.
+func CountUnderPath(ctx context.Context, api DownAPI, kind run.Kind, path string) (int, error) {
+	n := 0
+	if kind == run.KindInstanceProfile {
+		pages := iam.NewListInstanceProfilesPaginator(api, &iam.ListInstanceProfilesInput{PathPrefix: aws.String(path)})
+		for pages.HasMorePages() {
+			page, err := pages.NextPage(ctx)
+			if err != nil {
+				return n, err
+			}
+			n += len(page.InstanceProfiles)
+		}
+		return n, nil
+	}
+	pages := iam.NewListRolesPaginator(api, &iam.ListRolesInput{PathPrefix: aws.String(path)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return n, err
+		}
+		n += len(page.Roles)
+	}
+	return n, nil
 }
 
 // notMade says of a call that AWS throttled or refused on every attempt
