@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -53,4 +54,45 @@ func TestUpAtAccountQuota(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A stale copy of a completed run's state (the run already torn down, as
+// by a second teardown or by hand, moments after up): up saved what it saw
+// exist, so down settles each resource with a read or two, waits for
+// nothing, and says they are gone.
+func TestStaleDownSettlesAtOnce(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	if code, out, _ := w.run(ctx, "up"); code != cli.ExitOK {
+		t.Fatalf("up: exit %d:\n%s", code, out)
+	}
+	if got := w.file("GITHUB_STATE")["confirmed"]; strings.Count(got, "/") != 3 {
+		t.Fatalf("confirmed = %q, want the build role, the instance role and the profile", got)
+	}
+	w.postEnv()
+	if code, out, _ := w.run(ctx, "down"); code != cli.ExitOK {
+		t.Fatalf("down: exit %d:\n%s", code, out)
+	}
+	// The same STATE_* again: a stale copy, within the pending window.
+	w.srv.ResetRequests()
+	start := time.Now()
+	code, out, _ := w.run(ctx, "down")
+	took := time.Since(start)
+	if code != cli.ExitOK || !strings.Contains(out, "nothing deleted, 3 already gone") {
+		t.Fatalf("stale down: exit %d:\n%s", code, out)
+	}
+	if strings.Contains(out, "waiting for") {
+		t.Errorf("stale down waited:\n%s", out)
+	}
+	iamCalls := 0
+	for _, c := range w.srv.Requests() {
+		if c.Service == "iam" {
+			iamCalls++
+		}
+	}
+	if iamCalls > 6 || took > 5*time.Second {
+		t.Errorf("stale down made %d IAM calls in %s; want at most 6 (a read and a listing each), and no wait", iamCalls, took)
+	}
+	t.Logf("stale down: %d IAM calls, %s", iamCalls, took.Round(time.Millisecond))
 }

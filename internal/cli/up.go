@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -358,31 +359,59 @@ func (u *upRun) create(ctx context.Context, client *iam.Client, plan *planner.Pl
 
 // handOver waits until the run can be used: the build role assumed and
 // its credentials exported, or, without export, the instance profile
-// visible to Packer.
+// visible to Packer. It then saves what up saw exist (state key
+// confirmed), so that teardown waits only for what it did not.
 func (u *upRun) handOver(ctx context.Context, client *iam.Client, sess *stsauth.Session, plan *planner.Plan, made time.Time) error {
 	// Packer reads the profile before launching: wait until IAM shows it,
 	// in the same window as the trust policy's propagation.
 	var also []stsauth.Check
+	var held []string // the roles in the profile, once IAM shows it
+	profileSeen := false
 	if plan.InstanceProfile != nil {
 		name := plan.InstanceProfile.Name
 		also = append(also, stsauth.Check{What: "instance profile " + name, Poll: func(ctx context.Context) error {
-			ok, err := provision.ProfileVisible(ctx, client, name)
+			roles, ok, err := provision.ProfileVisible(ctx, client, name)
 			if err == nil && !ok {
 				err = stsauth.NotYet(fmt.Errorf("IAM does not show instance profile %q yet", name))
 			}
+			held, profileSeen = roles, ok
 			return err
 		}})
 	}
 	opts := u.opts
 	opts.Progress = func(p stsauth.Progress) { u.rio.printf("%s", p) }
-	if u.cfg.ExportCredentials {
-		return u.export(ctx, opts, sess, plan, made, also)
+	var err error
+	switch {
+	case u.cfg.ExportCredentials:
+		err = u.export(ctx, opts, sess, plan, made, also)
+	case len(also) > 0:
+		_, err = stsauth.Wait(ctx, opts, made, 0, also...)
 	}
-	if len(also) > 0 {
-		_, err := stsauth.Wait(ctx, opts, made, 0, also...)
+	if err != nil {
 		return err
 	}
-	return nil
+	var seen []run.Resource
+	if profileSeen {
+		seen = append(seen, run.Resource{Kind: run.KindInstanceProfile, Name: plan.InstanceProfile.Name})
+	}
+	for _, r := range plan.Resources() {
+		if r.Kind != run.KindInstanceProfile && slices.Contains(held, r.Name) {
+			seen = append(seen, r)
+		}
+	}
+	build := run.Resource{Kind: run.KindRole, Name: plan.BuildRole.Name}
+	switch {
+	case slices.Contains(seen, build):
+	case u.cfg.ExportCredentials:
+		seen = append(seen, build) // STS assumed it
+	default:
+		// One read, which may lag: unseen is no error, down waits for it.
+		if ok, rerr := provision.RoleVisible(ctx, client, build.Name); rerr == nil && ok {
+			seen = append(seen, build)
+		}
+	}
+	u.state.Confirmed = seen
+	return u.rio.saveState(u.state.Map())
 }
 
 // export assumes the build role once its trust has propagated and puts its

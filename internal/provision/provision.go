@@ -706,14 +706,37 @@ type ProfileAPI interface {
 // ProfileVisible reads the new instance profile once, as Packer reads it
 // before launching (step_iam_instance_profile.go): a fresh profile can
 // answer NoSuchEntity for seconds, which is false and no error. The caller
-// polls it alongside the trust policy's propagation (stsauth.Wait).
-func ProfileVisible(ctx context.Context, api ProfileAPI, name string) (bool, error) {
-	_, err := api.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(name)})
+// polls it alongside the trust policy's propagation (stsauth.Wait). held
+// are the roles the profile shows.
+func ProfileVisible(ctx context.Context, api ProfileAPI, name string) (held []string, visible bool, err error) {
+	out, err := api.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(name)})
+	switch {
+	case err == nil:
+		for _, r := range out.InstanceProfile.Roles {
+			held = append(held, aws.ToString(r.RoleName))
+		}
+		return held, true, nil
+	case as[*types.NoSuchEntityException](err):
+		return nil, false, nil
+	}
+	return nil, false, fmt.Errorf("read instance profile %q: %w", name, err)
+}
+
+// RoleAPI reads a role.
+type RoleAPI interface {
+	GetRole(context.Context, *iam.GetRoleInput, ...func(*iam.Options)) (*iam.GetRoleOutput, error)
+}
+
+// RoleVisible reads a new role once: false, and no error, while IAM does
+// not show it yet (NoSuchEntity, or a refusal of a read bound to a path
+// IAM does not show yet).
+func RoleVisible(ctx context.Context, api RoleAPI, name string) (bool, error) {
+	_, err := api.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
 	switch {
 	case err == nil:
 		return true, nil
-	case as[*types.NoSuchEntityException](err):
+	case as[*types.NoSuchEntityException](err) || denied(err):
 		return false, nil
 	}
-	return false, fmt.Errorf("read instance profile %q: %w", name, err)
+	return false, fmt.Errorf("read role %q: %w", name, err)
 }
