@@ -125,6 +125,7 @@ func TestBurst(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a burst takes about 40 s of throttled IAM")
 	}
+	t.Parallel() // IAM's rate, not this machine, sets its pace
 	res := burst(context.Background(), t, 20, 10)
 	t.Logf("%d runs: %d ups, %d downs in %s (admitted calls ÷ rate: %s), %.2f retries per call", res.runs, res.ups, res.downs, res.wall.Round(time.Millisecond), res.ideal(10), res.retriesPerCall())
 	for _, f := range res.failures {

@@ -34,7 +34,8 @@ type Options struct {
 	// EndpointURL points every client at an AWS-compatible endpoint.
 	// Default "": AWS, or the SDK's own AWS_ENDPOINT_URL* variables.
 	EndpointURL string
-	// RetryMaxAttempts per call on throttling and transient errors. Default 8.
+	// RetryMaxAttempts per call on transient errors (5xx, network, IAM's
+	// ConcurrentModification). Default 8.
 	RetryMaxAttempts int
 	// ThrottleAttempts bounds the attempts of a call that AWS keeps
 	// throttling (an account's rate is shared by every run at once);
