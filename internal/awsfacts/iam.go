@@ -78,3 +78,11 @@ func ParseRoleARN(arn string) (RoleARN, bool) {
 
 // IsSessionName reports whether STS accepts name as a RoleSessionName.
 func IsSessionName(name string) bool { return sessionNameRE.MatchString(name) }
+
+// IAM's per-account quotas that a run's creates meet, as Service Quotas
+// names them (default 1,000 each; a LimitExceeded on CreateRole or
+// CreateInstanceProfile).
+const (
+	QuotaRoles            = "Roles per account"
+	QuotaInstanceProfiles = "Instance profiles per account"
+)

@@ -516,3 +516,35 @@ func spread(ss []sample, f func(sample) float64) string {
 	}
 	return fmt.Sprintf("%.2f× (%.2f–%.2f)", median(ss, f), f(lo), f(hi))
 }
+
+// BenchmarkBurst: burstRuns jobs open at once in one account whose IAM
+// admits burstRate calls a second (each job's up, then its post step):
+// how many succeed, the wall time against the admitted calls ÷ the rate,
+// and the throttled answers per admitted call. With -bench-table the table
+// is appended to that file.
+func BenchmarkBurst(b *testing.B) {
+	const burstRuns, burstRate = 60, 10.0
+	b.Setenv("AWS_CA_BUNDLE", "")
+	var rows []string
+	for range b.N {
+		res := burst(context.Background(), b, burstRuns, burstRate)
+		rows = append(rows, fmt.Sprintf("| %d | %.0f/s | %d | %d | %d | %.1f s | %.1f s | %.2f× | %.2f |", res.runs, burstRate, res.ups, res.downs, len(res.left),
+			res.wall.Seconds(), res.ideal(burstRate).Seconds(), float64(res.wall)/float64(res.ideal(burstRate)), res.retriesPerCall()))
+		for _, f := range res.failures {
+			b.Log(f)
+		}
+	}
+	table := "\n| burst: runs | IAM rate | ups done | downs done | left in IAM | wall time | admitted IAM calls ÷ rate | ratio | throttled per admitted call |\n|---|---|---|---|---|---|---|---|---|\n" + strings.Join(rows, "\n") + "\n"
+	if *benchTable != "" {
+		f, err := os.OpenFile(*benchTable, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if _, err := f.WriteString(table); err != nil {
+			b.Fatal(err)
+		}
+		return
+	}
+	fmt.Print(table)
+}

@@ -191,6 +191,9 @@ func awsOptions(env Env, a config.Auth, endpoint string) stsauth.Options {
 		HTTPClient:       env.HTTPClient,
 		Getenv:           env.Getenv,
 		Now:              env.Now,
+		// Every run of an organisation shares the account's IAM rate:
+		// slow down when throttled.
+		Adaptive: true,
 	}
 	if env.AWS != nil {
 		env.AWS(&o)

@@ -86,6 +86,8 @@ func loadDown(env Env, rio runIO, f *flags) (run.State, config.Auth, int) {
 func down(ctx context.Context, env Env, rio runIO, f *flags, state run.State, auth config.Auth) int {
 	opts := awsOptions(env, auth, f.endpoint)
 	opts.Retrying = func(r stsauth.Retry) { rio.printf("%s", r) }
+	// Teardown has minutes; a role it leaves costs a sweep.
+	opts.ThrottleAttempts = stsauth.TeardownThrottleAttempts
 	if k := state.ExportedKeyID; k != "" {
 		// Not a secret, but it names the build role's session.
 		rio.mask(k)

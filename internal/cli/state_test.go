@@ -269,6 +269,12 @@ func TestReadLagAfterCreates(t *testing.T) {
 	w.srv.SetReadLag(3 * time.Second)
 	w.srv.ResetRequests()
 	w.postEnv()
+	// Without export-credentials up reads nothing back (exec waits for
+	// the trust), so it confirms nothing and down waits, as for an older
+	// up's state without the key.
+	if got := w.getenv("STATE_confirmed"); got != "" {
+		t.Fatalf("up confirmed %q without reading anything back", got)
+	}
 	code, stdout, _ = w.run(context.Background(), "down")
 	if code != cli.ExitOK || len(w.leftovers()) != 0 || !strings.Contains(stdout, "deleted") {
 		t.Fatalf("down exit %d, left %v:\n%s", code, w.leftovers(), stdout)

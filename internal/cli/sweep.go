@@ -72,6 +72,7 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 	opts := awsOptions(env, auth, f.endpoint)
 	opts.Retrying = func(r stsauth.Retry) { rio.printf("%s", r) }
 	opts.Adaptive = true
+	opts.ThrottleAttempts = stsauth.TeardownThrottleAttempts
 	var tokens stsauth.TokenSource
 	if auth.RoleToAssume != "" {
 		tokens = rio.token

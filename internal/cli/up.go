@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -199,7 +200,16 @@ type upRun struct {
 	f       *flags
 	preview *planner.Plan // built before any call
 	tokens  stsauth.TokenSource
-	made    time.Time // when IAM made the run's resources
+	made    time.Time   // when IAM made the run's resources
+	patient *iam.Client // for deletes: teardown's throttling budget
+}
+
+// teardownClient is the session's IAM client with teardown's patience
+// when throttled, for the rollback and for deleting an unusable run.
+func (u *upRun) teardownClient(sess *stsauth.Session) *iam.Client {
+	o := u.opts
+	o.ThrottleAttempts = stsauth.TeardownThrottleAttempts
+	return iam.NewFromConfig(sess.Config, func(io *iam.Options) { io.Retryer = stsauth.NewRetryer(o) })
 }
 
 func (u *upRun) token(ctx context.Context, aud string) (string, error) { return u.rio.token(ctx, aud) }
@@ -223,6 +233,7 @@ func (u *upRun) run(ctx context.Context) int {
 		return ExitFailed
 	}
 	client := iam.NewFromConfig(sess.Config)
+	u.patient = u.teardownClient(sess)
 	g, ok := u.accountMaxTTL(ctx, client, plan)
 	if !ok {
 		return ExitFailed
@@ -242,10 +253,10 @@ func (u *upRun) run(ctx context.Context) int {
 	}
 	u.made = made
 	if err := u.handOver(ctx, client, sess, plan, made); err != nil {
-		return u.teardownAfter(ctx, client, plan, err)
+		return u.teardownAfter(ctx, plan, err)
 	}
 	if err := u.publish(plan, look.report(u.rio, plan.Path)); err != nil {
-		return u.teardownAfter(ctx, client, plan, err)
+		return u.teardownAfter(ctx, plan, err)
 	}
 	return ExitOK
 }
@@ -333,10 +344,10 @@ func (u *upRun) create(ctx context.Context, client *iam.Client, plan *planner.Pl
 	rio.debugf("tags: %s", hclMap(plan.Tags))
 	rio.group("Create " + plan.BuildRole.Name)
 	start := u.env.Now()
-	_, err := provision.Up(ctx, client, &plan.Plan, provision.Options{Now: u.env.Now})
+	_, err := provision.Up(ctx, client, &plan.Plan, provision.Options{Now: u.env.Now, Undo: u.patient})
 	rio.endGroup()
 	if err != nil {
-		return time.Time{}, u.failed(err, plan)
+		return time.Time{}, u.failed(u.withQuota(ctx, err, plan), plan)
 	}
 	took := u.env.Now().Sub(start)
 	rio.printf("created %s in %s", strings.Join(plan.ARNs(), ", "), took.Round(time.Millisecond))
@@ -347,30 +358,52 @@ func (u *upRun) create(ctx context.Context, client *iam.Client, plan *planner.Pl
 
 // handOver waits until the run can be used: the build role assumed and
 // its credentials exported, or, without export, the instance profile
-// visible to Packer.
+// visible to Packer. It then saves what up saw exist (state key
+// confirmed), so that teardown waits only for what it did not.
 func (u *upRun) handOver(ctx context.Context, client *iam.Client, sess *stsauth.Session, plan *planner.Plan, made time.Time) error {
 	// Packer reads the profile before launching: wait until IAM shows it,
 	// in the same window as the trust policy's propagation.
 	var also []stsauth.Check
+	var held []string // the roles in the profile, once IAM shows it
+	profileSeen := false
 	if plan.InstanceProfile != nil {
 		name := plan.InstanceProfile.Name
 		also = append(also, stsauth.Check{What: "instance profile " + name, Poll: func(ctx context.Context) error {
-			ok, err := provision.ProfileVisible(ctx, client, name)
+			roles, ok, err := provision.ProfileVisible(ctx, client, name)
 			if err == nil && !ok {
 				err = stsauth.NotYet(fmt.Errorf("IAM does not show instance profile %q yet", name))
 			}
+			held, profileSeen = roles, ok
 			return err
 		}})
 	}
 	opts := u.opts
 	opts.Progress = func(p stsauth.Progress) { u.rio.printf("%s", p) }
-	if u.cfg.ExportCredentials {
-		return u.export(ctx, opts, sess, plan, made, also)
+	if !u.cfg.ExportCredentials {
+		// Nobody waits here: `buildrole exec` waits for the trust and the
+		// profile at its command's first credential request, while the
+		// job does whatever comes between the two steps. up saw nothing
+		// exist, so teardown waits (within the pending window) for what
+		// IAM does not show yet.
+		return nil
 	}
-	// Nobody waits here: `buildrole exec` waits for the trust and the
-	// profile at its command's first credential request, while the job
-	// does whatever comes between the two steps.
-	return nil
+	if err := u.export(ctx, opts, sess, plan, made, also); err != nil {
+		return err
+	}
+	var seen []run.Resource
+	if profileSeen {
+		seen = append(seen, run.Resource{Kind: run.KindInstanceProfile, Name: plan.InstanceProfile.Name})
+	}
+	for _, r := range plan.Resources() {
+		if r.Kind != run.KindInstanceProfile && slices.Contains(held, r.Name) {
+			seen = append(seen, r)
+		}
+	}
+	if build := (run.Resource{Kind: run.KindRole, Name: plan.BuildRole.Name}); !slices.Contains(seen, build) {
+		seen = append(seen, build) // STS assumed it
+	}
+	u.state.Confirmed = seen
+	return u.rio.saveState(u.state.Map())
 }
 
 // export assumes the build role once its trust has propagated and puts its
@@ -545,6 +578,29 @@ func (u *upRun) failed(err error, p *planner.Plan) int {
 	return ExitFailed
 }
 
+// withQuota adds to a create refused by the account's quota the quota's
+// name, how many of that kind the run's path holds, and the sweep that
+// removes the expired ones.
+func (u *upRun) withQuota(ctx context.Context, err error, p *planner.Plan) error {
+	var qe *provision.QuotaError
+	if !errors.As(err, &qe) {
+		return err
+	}
+	kind := map[run.Kind]string{run.KindInstanceProfile: "instance profiles"}[qe.Kind]
+	if kind == "" {
+		kind = "roles"
+	}
+	held := "the count could not be read"
+	if n, cerr := provision.CountUnderPath(ctx, u.patient, qe.Kind, p.Path); cerr == nil {
+		held = fmt.Sprintf("%d of them are under %s", n, p.Path)
+	}
+	sweep := "buildrole sweep --path " + shellQuote(p.Path) + " --aws-region " + shellQuote(p.Region)
+	if u.cfg.RoleToAssume != "" {
+		sweep += " --role-to-assume " + shellQuote(u.cfg.RoleToAssume)
+	}
+	return fmt.Errorf("%w\nthe account holds as many %s as IAM's quota %q allows (%s): remove expired runs with `%s`, or ask for a higher quota in Service Quotas", err, kind, qe.Quota(), held, sweep)
+}
+
 // forget clears the saved state once nothing of the run remains, so the
 // post step has nothing to wait for.
 func (u *upRun) forget() {
@@ -562,12 +618,12 @@ func (u *upRun) downHint() string {
 }
 
 // teardownAfter removes a run whose resources exist but cannot be used.
-func (u *upRun) teardownAfter(ctx context.Context, client *iam.Client, p *planner.Plan, cause error) int {
+func (u *upRun) teardownAfter(ctx context.Context, p *planner.Plan, cause error) int {
 	cause = u.explain(cause, p.AccountID)
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
 	// Created moments ago: IAM may not show them yet.
-	rep, err := provision.Down(dctx, client, p.State(), provision.Options{Fresh: true, Progress: u.rio.printf, Now: u.env.Now})
+	rep, err := provision.Down(dctx, u.patient, p.State(), provision.Options{Fresh: true, Progress: u.rio.printf, Now: u.env.Now})
 	if err != nil {
 		u.rio.errorf("buildrole up: %s\nand deleting the run failed: %s\n%s will try again, or run: %s", cause, err, u.downHint(), sweepCommand(p.State(), u.cfg.RoleToAssume))
 		return ExitLeftovers

@@ -19,7 +19,7 @@ var Inputs = []Input{
 	{Name: "audience", Default: "sts.amazonaws.com", Description: "Audience of the GitHub OIDC token (in the China regions the default is sts.amazonaws.com.cn)."},
 	{Name: "role-session-name", Description: "Session name of the bootstrap session. Default: buildrole-<run_id>-<attempt>."},
 	{Name: "role-duration-seconds", Default: "3600", Description: "Lifetime of the exported build-role credentials, 900 to 43200; also the build role's MaxSessionDuration."},
-	{Name: "retry-max-attempts", Default: "8", Description: "Attempts per AWS call on throttling and transient errors, 1 to 20."},
+	{Name: "retry-max-attempts", Default: "8", Description: "Attempts per AWS call on transient errors (5xx, network), 1 to 20; throttling has its own budget (18 creating, 50 tearing down)."},
 	{Name: "mask-aws-account-id", Default: "false", Description: "Mask the AWS account id in logs."},
 	{Name: "name-prefix", Default: "buildrole", Description: "First part of every resource name."},
 	{Name: "path", Default: "/buildrole/", Description: "IAM path of every role and instance profile."},

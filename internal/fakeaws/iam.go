@@ -431,6 +431,9 @@ func (s *Server) createRole(rc *reqCtx) (any, *apiError) {
 	if _, exists := s.roles[strings.ToLower(name)]; exists {
 		return nil, newErr("EntityAlreadyExists", "Role with name %s already exists.", name)
 	}
+	if e := quotaError(quotaRoles, s.roleQuota, len(s.roles)); e != nil {
+		return nil, e
+	}
 	r := &role{
 		name: name, path: path, arn: s.roleARN(path, name), id: "AROA" + randString(upperAlnum, 17),
 		trust: trust, description: desc, boundary: boundary, maxSession: maxSess, tags: tags,
@@ -767,6 +770,9 @@ func (s *Server) createInstanceProfile(rc *reqCtx) (any, *apiError) {
 	}
 	if _, exists := s.profiles[strings.ToLower(name)]; exists {
 		return nil, newErr("EntityAlreadyExists", "Instance Profile %s already exists.", name)
+	}
+	if e := quotaError(quotaProfiles, s.profileQuota, len(s.profiles)); e != nil {
+		return nil, e
 	}
 	ip := &profile{
 		name: name, path: path, id: "AIPA" + randString(upperAlnum, 17),

@@ -48,7 +48,10 @@ type Server struct {
 	faults        []*faultState
 	propagation   time.Duration
 	readLag       time.Duration
-	lifetime      time.Duration // of STS sessions; 0: as asked for
+	lifetime      time.Duration      // of STS sessions; 0: as asked for
+	throttles     map[string]*bucket // by service
+	roleQuota     int
+	profileQuota  int
 	calls         []Call
 	inFlight      int
 	started       map[string]int            // calls begun, by action
@@ -373,6 +376,13 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request) {
 	if !s.sleep(context.Background(), delivery) {
 		abort(w)
 		return
+	}
+	if ok {
+		if e := s.throttled(svc, time.Now()); e != nil {
+			c.Status, c.ErrorCode = e.Status, e.Code
+			writeError(w, ns, reqID, e)
+			return
+		}
 	}
 	fault := s.matchFault(action)
 	if fault != nil && !fault.AfterApply {

@@ -335,10 +335,11 @@ func notOurs(gotPath string, tags map[string]string, path, runID string) string 
 }
 
 // pending reports whether r may still appear: up saved it as pending
-// (created a moment ago, or a create whose outcome it could not know), and
-// the window after up started on it has not passed.
+// (created a moment ago, or a create whose outcome it could not know), did
+// not see it exist afterwards, and the window after up started on it has
+// not passed. Once IAM showed it, NoSuchEntity means gone.
 func (t *teardown) pending(r run.Resource) bool {
-	if !t.s.IsPending(r) {
+	if !t.s.IsPending(r) || t.s.IsConfirmed(r) {
 		return false
 	}
 	_, ok := t.pendingDeadline()
@@ -360,20 +361,30 @@ func (t *teardown) pendingDeadline() (time.Time, bool) {
 	return deadline, now.Before(deadline)
 }
 
+// Reads of a pending resource back off from firstPendingPoll, doubling to
+// maxPendingPoll: a lag of a second is caught within half a second, and
+// a resource that never comes costs about ten reads in the window.
+const (
+	firstPendingPoll = 500 * time.Millisecond
+	maxPendingPoll   = 8 * time.Second
+)
+
 // awaitPending reads r until IAM shows it (a lagging read, or a create
 // still on its way) or the window closes, saying what it waits for.
 func (t *teardown) awaitPending(ctx context.Context, r run.Resource) (ownership, error) {
 	deadline, _ := t.pendingDeadline()
 	start := t.opt.now()
 	var lastNote time.Time
-	// A read a second, bounded by reads too, whatever the clock does.
-	maxReads := int(t.opt.pendingWindow()/time.Second) + 5
+	// Bounded by reads too, whatever the clock does.
+	maxReads := int(t.opt.pendingWindow()/maxPendingPoll) + 8
+	delay := firstPendingPoll
 	for read := 1; ; read++ {
 		if now := t.opt.now(); now.Sub(lastNote) >= 5*time.Second {
 			t.note("waiting for %s, created moments ago or still on its way to IAM (%s so far, at most until %s)", r, now.Sub(start).Round(time.Second), deadline.UTC().Format(time.RFC3339))
 			lastNote = now
 		}
-		timer := time.NewTimer(min(time.Second, deadline.Sub(t.opt.now())))
+		timer := time.NewTimer(max(0, min(delay, deadline.Sub(t.opt.now()))))
+		delay = min(2*delay, maxPendingPoll)
 		select {
 		case <-ctx.Done():
 			timer.Stop()

@@ -293,3 +293,38 @@ func TestDownRereadsWhatTheListingShows(t *testing.T) {
 		t.Errorf("GetRole called %d times, want the refused read and one more", n)
 	}
 }
+
+// A pending resource that up saw exist (confirmed) is gone when IAM says
+// NoSuchEntity: no wait. One up never saw is waited for as before, a state
+// without the confirmed key included, with reads that back off: about ten
+// over the default 60 s window, not one a second.
+func TestDownWaitsOnlyForWhatUpNeverSaw(t *testing.T) {
+	t.Parallel()
+	s := fakeaws.NewServer()
+	defer s.Close()
+	c := client(s, 1)
+	p := plan(t, "none") // the build role alone, gone already
+	st := p.SavedState(time.Now())
+	confirmed := st
+	confirmed.Confirmed = confirmed.Resources()
+	start := time.Now()
+	rep, err := provision.Down(context.Background(), c, confirmed, provision.Options{})
+	if err != nil || rep.Resources(provision.StatusAbsent) != 1 {
+		t.Fatalf("down = %v, outcomes %+v", err, rep.Outcomes)
+	}
+	if took, n := time.Since(start), s.CountCalls("GetRole"); n != 1 || took > 2*time.Second {
+		t.Errorf("confirmed and gone: %d reads in %s, want 1 and no wait", n, took)
+	}
+
+	s.ResetRequests()
+	rep, err = provision.Down(context.Background(), c, st, provision.Options{PendingWindow: 4 * time.Second})
+	if err != nil || rep.Resources(provision.StatusAbsent) != 1 {
+		t.Fatalf("down = %v, outcomes %+v", err, rep.Outcomes)
+	}
+	// The window (from the saved second) waited out with reads 0.5, 1, 2 s
+	// apart, then one at its end: five at most.
+	end := st.PendingSince.Add(4 * time.Second)
+	if early, n := end.Sub(time.Now()), s.CountCalls("GetRole"); early > 100*time.Millisecond || n > 5 {
+		t.Errorf("never seen: %d reads, done %s before the window's end; want it waited out with at most 5", n, early)
+	}
+}

@@ -66,6 +66,9 @@ type Options struct {
 	PendingWindow time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Undo makes Up's rollback calls, which may be more patient with
+	// throttling than the creates. Default: Up's own client.
+	Undo DownAPI
 }
 
 func (o Options) now() time.Time {
@@ -121,7 +124,11 @@ func (e *pendingError) Error() string { return e.r.String() + " not found yet" }
 // mutation is undone under a fresh bounded context and the errors joined.
 func Up(ctx context.Context, api UpAPI, p *run.Plan, opt Options) (res *Result, err error) {
 	u := &upper{api: api, plan: p, journal: &journal{}, opt: opt}
-	u.undo = &teardown{api: api, s: p.State(), rep: &Report{}, opt: Options{Fresh: true, Now: opt.Now}, owner: map[run.Resource]ownership{}}
+	undoAPI := DownAPI(api)
+	if opt.Undo != nil {
+		undoAPI = opt.Undo
+	}
+	u.undo = &teardown{api: undoAPI, s: p.State(), rep: &Report{}, opt: Options{Fresh: true, Now: opt.Now}, owner: map[run.Resource]ownership{}}
 	defer func() {
 		if err == nil {
 			return
@@ -239,7 +246,7 @@ type upper struct {
 // nothing does yet, the create may still land: pending.
 func (u *upper) undoCreate(ctx context.Context, r run.Resource, created bool) error {
 	if !created {
-		c, err := readOwnership(ctx, u.api, r, u.plan.Path, u.plan.RunID)
+		c, err := readOwnership(ctx, u.undo.api, r, u.plan.Path, u.plan.RunID)
 		switch {
 		case absent(err):
 			return &pendingError{r}
@@ -333,7 +340,8 @@ func (u *upper) createRole(stop context.Context, kind run.Kind, r run.RolePlan) 
 	if u.plan.Boundary != "" {
 		in.PermissionsBoundary = aws.String(u.plan.Boundary)
 	}
-	_, err = u.api.CreateRole(ctx, in)
+	var applied int32
+	_, err = u.api.CreateRole(ctx, in, countApplied(&applied))
 	if as[*types.EntityAlreadyExistsException](err) {
 		// An earlier attempt of this very call may have succeeded with its
 		// response lost; the run-id tag proves the role is ours.
@@ -341,11 +349,11 @@ func (u *upper) createRole(stop context.Context, kind run.Kind, r run.RolePlan) 
 		err = adopt(err, ours, cerr)
 	}
 	created := err == nil
-	u.journal.record(err, 1, func(ctx context.Context) error {
+	u.journal.record(err, applied, 1, func(ctx context.Context) error {
 		return u.undoCreate(ctx, run.Resource{Kind: kind, Name: r.Name}, created)
 	})
 	if err != nil {
-		return fmt.Errorf("create role %q: %w", r.Name, err)
+		return fmt.Errorf("create role %q: %w", r.Name, quota(run.KindRole, notMade(err, applied)))
 	}
 	return nil
 }
@@ -379,17 +387,18 @@ func (u *upper) putPolicy(stop context.Context, r run.RolePlan) error {
 	if r.Policy == nil {
 		return nil
 	}
+	var applied int32
 	err = u.opt.untilVisible(ctx, stop, func() error {
 		_, err := u.api.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
 			RoleName:       aws.String(r.Name),
 			PolicyName:     aws.String(r.PolicyName),
 			PolicyDocument: aws.String(r.Policy.JSON()),
-		})
+		}, countApplied(&applied))
 		return err
 	}, denied) // IAM authorizes by the new role's path and tags, which its reads may not show yet
-	u.journal.record(err, 2, func(ctx context.Context) error { return u.undo.deleteRolePolicy(ctx, r.Name, r.PolicyName) })
+	u.journal.record(err, applied, 2, func(ctx context.Context) error { return u.undo.deleteRolePolicy(ctx, r.Name, r.PolicyName) })
 	if err != nil {
-		return fmt.Errorf("put policy %q on role %q: %w", r.PolicyName, r.Name, err)
+		return fmt.Errorf("put policy %q on role %q: %w", r.PolicyName, r.Name, notMade(err, applied))
 	}
 	return nil
 }
@@ -400,21 +409,22 @@ func (u *upper) createProfile(stop context.Context, ip run.ProfilePlan) error {
 		return err
 	}
 	defer cancel()
+	var applied int32
 	_, err = u.api.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{
 		InstanceProfileName: aws.String(ip.Name),
 		Path:                aws.String(u.plan.Path),
 		Tags:                u.iamTags(),
-	})
+	}, countApplied(&applied))
 	if as[*types.EntityAlreadyExistsException](err) {
 		ours, cerr := u.ownsProfile(ctx, ip.Name)
 		err = adopt(err, ours, cerr)
 	}
 	created := err == nil
-	u.journal.record(err, 1, func(ctx context.Context) error {
+	u.journal.record(err, applied, 1, func(ctx context.Context) error {
 		return u.undoCreate(ctx, run.Resource{Kind: run.KindInstanceProfile, Name: ip.Name}, created)
 	})
 	if err != nil {
-		return fmt.Errorf("create instance profile %q: %w", ip.Name, err)
+		return fmt.Errorf("create instance profile %q: %w", ip.Name, quota(run.KindInstanceProfile, notMade(err, applied)))
 	}
 	return nil
 }
@@ -433,11 +443,12 @@ func (u *upper) addRole(stop context.Context, ip run.ProfilePlan) error {
 		return err
 	}
 	defer cancel()
+	var applied int32
 	err = u.opt.untilVisible(ctx, stop, func() error {
 		_, err := u.api.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{
 			InstanceProfileName: aws.String(ip.Name),
 			RoleName:            aws.String(ip.Role),
-		})
+		}, countApplied(&applied))
 		return err
 	}, denied)
 	if as[*types.LimitExceededException](err) {
@@ -445,9 +456,9 @@ func (u *upper) addRole(stop context.Context, ip run.ProfilePlan) error {
 		ours, cerr := u.profileHolds(ctx, ip)
 		err = adopt(err, ours, cerr)
 	}
-	u.journal.record(err, 2, func(ctx context.Context) error { return u.undo.removeRole(ctx, ip.Name, ip.Role) })
+	u.journal.record(err, applied, 2, func(ctx context.Context) error { return u.undo.removeRole(ctx, ip.Name, ip.Role) })
 	if err != nil {
-		return fmt.Errorf("add role %q to instance profile %q: %w", ip.Role, ip.Name, err)
+		return fmt.Errorf("add role %q to instance profile %q: %w", ip.Role, ip.Name, notMade(err, applied))
 	}
 	return nil
 }
@@ -531,10 +542,11 @@ type undo struct {
 }
 
 // record keeps the undo when the call succeeded or its outcome is unknown
-// (a lost response or a server error may still have applied it). Only a
-// definite client-side refusal proves nothing changed.
-func (j *journal) record(err error, level int, fn func(context.Context) error) {
-	if err != nil && definitelyRefused(err) {
+// (a lost response or a server error may still have applied it). A
+// definite refusal proves nothing changed, and so do attempts all refused
+// or throttled (applied counts the others).
+func (j *journal) record(err error, applied int32, level int, fn func(context.Context) error) {
+	if err != nil && (definitelyRefused(err) || applied == 0 && !as[*unsureError](err)) {
 		return
 	}
 	j.mu.Lock()
@@ -568,6 +580,68 @@ func (j *journal) rollback(ctx context.Context) error {
 		wg.Wait()
 	}
 	return errors.Join(errs...)
+}
+
+// QuotaError is a create IAM refused because the account holds as many
+// roles (or instance profiles) as its quota allows. The planner keeps a
+// role's trust policy and tags within IAM's limits, so LimitExceeded on a
+// create is this quota.
+type QuotaError struct {
+	Kind run.Kind // run.KindRole or run.KindInstanceProfile
+	Err  error
+}
+
+func (e *QuotaError) Error() string { return e.Err.Error() }
+func (e *QuotaError) Unwrap() error { return e.Err }
+
+// Quota is the quota's name, as Service Quotas shows it.
+func (e *QuotaError) Quota() string {
+	if e.Kind == run.KindInstanceProfile {
+		return awsfacts.QuotaInstanceProfiles
+	}
+	return awsfacts.QuotaRoles
+}
+
+func quota(kind run.Kind, err error) error {
+	if as[*types.LimitExceededException](err) {
+		return &QuotaError{Kind: kind, Err: err}
+	}
+	return err
+}
+
+// CountUnderPath counts the roles (or, for run.KindInstanceProfile, the
+// instance profiles) under path.
+func CountUnderPath(ctx context.Context, api DownAPI, kind run.Kind, path string) (int, error) {
+	n := 0
+	if kind == run.KindInstanceProfile {
+		pages := iam.NewListInstanceProfilesPaginator(api, &iam.ListInstanceProfilesInput{PathPrefix: aws.String(path)})
+		for pages.HasMorePages() {
+			page, err := pages.NextPage(ctx)
+			if err != nil {
+				return n, err
+			}
+			n += len(page.InstanceProfiles)
+		}
+		return n, nil
+	}
+	pages := iam.NewListRolesPaginator(api, &iam.ListRolesInput{PathPrefix: aws.String(path)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return n, err
+		}
+		n += len(page.Roles)
+	}
+	return n, nil
+}
+
+// notMade says of a call that AWS throttled or refused on every attempt
+// that it was never applied.
+func notMade(err error, applied int32) error {
+	if applied == 0 && throttled(err) {
+		return fmt.Errorf("IAM throttled every attempt, so it was not made: %w", err)
+	}
+	return err
 }
 
 // unjoin splits errors.Join's result into its parts.
@@ -632,14 +706,37 @@ type ProfileAPI interface {
 // ProfileVisible reads the new instance profile once, as Packer reads it
 // before launching (step_iam_instance_profile.go): a fresh profile can
 // answer NoSuchEntity for seconds, which is false and no error. The caller
-// polls it alongside the trust policy's propagation (stsauth.Wait).
-func ProfileVisible(ctx context.Context, api ProfileAPI, name string) (bool, error) {
-	_, err := api.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(name)})
+// polls it alongside the trust policy's propagation (stsauth.Wait). held
+// are the roles the profile shows.
+func ProfileVisible(ctx context.Context, api ProfileAPI, name string) (held []string, visible bool, err error) {
+	out, err := api.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(name)})
+	switch {
+	case err == nil:
+		for _, r := range out.InstanceProfile.Roles {
+			held = append(held, aws.ToString(r.RoleName))
+		}
+		return held, true, nil
+	case as[*types.NoSuchEntityException](err):
+		return nil, false, nil
+	}
+	return nil, false, fmt.Errorf("read instance profile %q: %w", name, err)
+}
+
+// RoleAPI reads a role.
+type RoleAPI interface {
+	GetRole(context.Context, *iam.GetRoleInput, ...func(*iam.Options)) (*iam.GetRoleOutput, error)
+}
+
+// RoleVisible reads a new role once: false, and no error, while IAM does
+// not show it yet (NoSuchEntity, or a refusal of a read bound to a path
+// IAM does not show yet).
+func RoleVisible(ctx context.Context, api RoleAPI, name string) (bool, error) {
+	_, err := api.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
 	switch {
 	case err == nil:
 		return true, nil
-	case as[*types.NoSuchEntityException](err):
+	case as[*types.NoSuchEntityException](err) || denied(err):
 		return false, nil
 	}
-	return false, fmt.Errorf("read instance profile %q: %w", name, err)
+	return false, fmt.Errorf("read role %q: %w", name, err)
 }

@@ -31,6 +31,10 @@ type State struct {
 	// appear. Down waits for them until PendingSince plus its window.
 	Pending      []Resource
 	PendingSince time.Time
+	// Confirmed are resources up saw exist after creating them (read
+	// back, assumed, listed in the profile): IAM showed them, so a later
+	// NoSuchEntity means gone, and down does not wait for them.
+	Confirmed []Resource
 
 	// RoleToAssume and Audience are the bootstrap inputs the post step
 	// reuses.
@@ -55,6 +59,7 @@ const (
 	KeyProfileRole     = "profile-role"
 	KeyPending         = "pending"
 	KeyPendingSince    = "pending-since"
+	KeyConfirmed       = "confirmed"
 	KeyRoleToAssume    = "role-to-assume"
 	KeyAudience        = "audience"
 	KeyExportedKeyID   = "exported-key-id"
@@ -82,7 +87,7 @@ func (s *State) stringFields() []struct {
 // variables.
 func StateKeys() []string {
 	var s State
-	keys := []string{KeyPending, KeyPendingSince}
+	keys := []string{KeyPending, KeyPendingSince, KeyConfirmed}
 	for _, f := range s.stringFields() {
 		keys = append(keys, f.key)
 	}
@@ -110,14 +115,23 @@ func (s State) Map() map[string]string {
 	}
 	if len(s.Pending) > 0 {
 		// A pending state always says since when.
-		parts := make([]string, len(s.Pending))
-		for i, r := range s.Pending {
-			parts[i] = r.Kind.IAMType() + "/" + r.Name
-		}
-		m[KeyPending] = strings.Join(parts, ",")
+		m[KeyPending] = resourceList(s.Pending)
 		m[KeyPendingSince] = s.PendingSince.UTC().Format(time.RFC3339)
 	}
+	if len(s.Confirmed) > 0 {
+		m[KeyConfirmed] = resourceList(s.Confirmed)
+	}
 	return m
+}
+
+// resourceList is the saved form of a list of the run's resources:
+// "role/NAME,instance-profile/NAME".
+func resourceList(rs []Resource) string {
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = r.Kind.IAMType() + "/" + r.Name
+	}
+	return strings.Join(parts, ",")
 }
 
 // Resources lists the run's resources the state names, the instance
@@ -149,6 +163,9 @@ func (s State) PolicyOf(role string) string {
 
 // IsPending reports whether the state saved r as pending.
 func (s State) IsPending(r Resource) bool { return slices.Contains(s.Pending, r) }
+
+// IsConfirmed reports whether up saw r exist.
+func (s State) IsConfirmed(r Resource) bool { return slices.Contains(s.Confirmed, r) }
 
 var (
 	runIDRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
@@ -185,6 +202,9 @@ func StateFromMap(m map[string]string) (State, error) {
 		*f.v = m[f.key]
 	}
 	errs = append(errs, s.readPending(m[KeyPending], m[KeyPendingSince]))
+	var cerr error
+	s.Confirmed, cerr = s.readResources(KeyConfirmed, m[KeyConfirmed])
+	errs = append(errs, cerr)
 	errs = append(errs, s.Validate())
 	if err := errors.Join(errs...); err != nil {
 		return State{}, fmt.Errorf("invalid state: %w", err)
@@ -199,18 +219,9 @@ func (s *State) readPending(list, since string) error {
 		return nil
 	}
 	var errs []error
-	for _, e := range strings.Split(list, ",") {
-		if strings.TrimSpace(e) == "" {
-			continue
-		}
-		typ, name, _ := strings.Cut(strings.TrimSpace(e), "/")
-		r, ok := s.resource(typ, name)
-		if !ok {
-			errs = append(errs, fmt.Errorf("%s: %q is not one of the run's resources", KeyPending, truncate(e)))
-			continue
-		}
-		s.Pending = append(s.Pending, r)
-	}
+	var err error
+	s.Pending, err = s.readResources(KeyPending, list)
+	errs = append(errs, err)
 	t, err := time.Parse(time.RFC3339, since)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("%s: %q is not an RFC 3339 time", KeyPendingSince, truncate(since)))
@@ -218,6 +229,28 @@ func (s *State) readPending(list, since string) error {
 	// The saved form has whole seconds; so has the state read back.
 	s.PendingSince = t.UTC().Truncate(time.Second)
 	return errors.Join(errs...)
+}
+
+// readResources parses a list of the run's resources saved under key;
+// each entry must be one of them, which gives it its kind. A resource
+// named twice is read once.
+func (s State) readResources(key, list string) ([]Resource, error) {
+	var out []Resource
+	var errs []error
+	for _, e := range strings.Split(list, ",") {
+		if strings.TrimSpace(e) == "" {
+			continue
+		}
+		typ, name, _ := strings.Cut(strings.TrimSpace(e), "/")
+		r, ok := s.resource(typ, name)
+		switch {
+		case !ok:
+			errs = append(errs, fmt.Errorf("%s: %q is not one of the run's resources", key, truncate(e)))
+		case !slices.Contains(out, r):
+			out = append(out, r)
+		}
+	}
+	return out, errors.Join(errs...)
 }
 
 // resource finds the run's resource of IAM type typ named name.
@@ -247,6 +280,11 @@ func (s State) Validate() error {
 	for _, r := range s.Pending {
 		if !slices.Contains(s.Resources(), r) {
 			v.bad(KeyPending, "%q is not one of the run's resources", truncate(r.String()))
+		}
+	}
+	for _, r := range s.Confirmed {
+		if !slices.Contains(s.Resources(), r) {
+			v.bad(KeyConfirmed, "%q is not one of the run's resources", truncate(r.String()))
 		}
 	}
 	if s.ExportedKeyID != "" && !keyIDRE.MatchString(s.ExportedKeyID) {

@@ -46,6 +46,29 @@ func TestStatePendingIsTyped(t *testing.T) {
 	}
 }
 
+// What up confirmed reads back typed, and survives a round trip; a state
+// without the key (an older up's) confirms nothing.
+func TestStateConfirmed(t *testing.T) {
+	t.Parallel()
+	m := validState()
+	m[KeyConfirmed] = "role/buildrole-r1-3f9c2a1b-vm,instance-profile/buildrole-r1-3f9c2a1b-vm,role/buildrole-r1-3f9c2a1b-vm"
+	s, err := StateFromMap(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Resource{{KindInstanceRole, "buildrole-r1-3f9c2a1b-vm"}, {KindInstanceProfile, "buildrole-r1-3f9c2a1b-vm"}}
+	if !slices.Equal(s.Confirmed, want) || s.IsConfirmed(Resource{KindRole, "buildrole-r1-3f9c2a1b"}) {
+		t.Errorf("confirmed %v", s.Confirmed)
+	}
+	if back := s.Map()[KeyConfirmed]; back != "role/buildrole-r1-3f9c2a1b-vm,instance-profile/buildrole-r1-3f9c2a1b-vm" {
+		t.Errorf("saved as %q", back)
+	}
+	old, err := StateFromMap(validState())
+	if err != nil || len(old.Confirmed) != 0 || old.Map()[KeyConfirmed] != "" {
+		t.Errorf("a state without %s: %v, %v", KeyConfirmed, old.Confirmed, err)
+	}
+}
+
 // A state is validated like input: each bad value named by its key.
 func TestStateRefusesWhatUpNeverWrites(t *testing.T) {
 	t.Parallel()
@@ -72,6 +95,8 @@ func TestStateRefusesWhatUpNeverWrites(t *testing.T) {
 		"pending foreign":    {with(KeyPending, "role/Admin"), KeyPending + ":"},
 		"pending bad type":   {with(KeyPending, "user/buildrole-r1-3f9c2a1b"), KeyPending + ":"},
 		"pending no since":   {with(KeyPendingSince, ""), KeyPendingSince + ":"},
+		"confirmed foreign":  {with(KeyConfirmed, "role/Admin"), KeyConfirmed + ":"},
+		"confirmed bad type": {with(KeyConfirmed, "instance-profile/buildrole-r1-3f9c2a1b"), KeyConfirmed + ":"},
 		"bad key id":         {with(KeyExportedKeyID, "not a key"), KeyExportedKeyID + ":"},
 		"two lines":          {with(KeyAudience, "a\nb"), "not one line"},
 		"long value":         {with(KeyAudience, strings.Repeat("a", MaxStateValue+1)), "more than"},

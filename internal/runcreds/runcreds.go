@@ -190,7 +190,7 @@ func waitProfile(ctx context.Context, o stsauth.Options, h run.Handover, c aws.C
 	}
 	client := iam.NewFromConfig(cfg)
 	_, err = stsauth.Wait(ctx, o, h.CreatedAt, 0, stsauth.Check{What: "instance profile " + profile, Poll: func(ctx context.Context) error {
-		ok, err := provision.ProfileVisible(ctx, client, profile)
+		_, ok, err := provision.ProfileVisible(ctx, client, profile)
 		if err == nil && !ok {
 			err = stsauth.NotYet(fmt.Errorf("IAM does not show instance profile %q yet", profile))
 		}

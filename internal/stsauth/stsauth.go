@@ -34,8 +34,14 @@ type Options struct {
 	// EndpointURL points every client at an AWS-compatible endpoint.
 	// Default "": AWS, or the SDK's own AWS_ENDPOINT_URL* variables.
 	EndpointURL string
-	// RetryMaxAttempts per call on throttling and transient errors. Default 8.
+	// RetryMaxAttempts per call on transient errors (5xx, network, IAM's
+	// ConcurrentModification). Default 8.
 	RetryMaxAttempts int
+	// ThrottleAttempts bounds the attempts of a call that AWS keeps
+	// throttling (an account's rate is shared by every run at once);
+	// RetryMaxAttempts still bounds every other error. Default
+	// CreateThrottleAttempts; teardown sets TeardownThrottleAttempts.
+	ThrottleAttempts int
 	// RetryBaseDelay is the first backoff; it doubles up to RetryMaxDelay,
 	// with full jitter. Defaults 1s and 20s, as the SDK's standard retryer.
 	RetryBaseDelay, RetryMaxDelay time.Duration
@@ -158,15 +164,20 @@ func AWSConfig(ctx context.Context, o Options, creds aws.CredentialsProvider) (a
 
 // NewRetryer is the SDK's standard retryer (throttling, 5xx, connection
 // errors, with jittered exponential backoff) plus IAM's
-// ConcurrentModification, bounded by RetryMaxAttempts.
+// ConcurrentModification, bounded by RetryMaxAttempts, and throttling by
+// ThrottleAttempts.
 func NewRetryer(o Options, extraCodes ...string) aws.Retryer {
 	attempts := o.RetryMaxAttempts
 	if attempts <= 0 {
 		attempts = 8
 	}
+	throttled := max(attempts, o.ThrottleAttempts)
+	if o.ThrottleAttempts <= 0 {
+		throttled = max(attempts, CreateThrottleAttempts)
+	}
 	standard := func(so *retry.StandardOptions) {
-		so.MaxAttempts = attempts
-		so.Backoff = backoff{base: o.RetryBaseDelay, max: o.RetryMaxDelay, notify: o.Retrying, attempts: attempts}
+		so.MaxAttempts = throttled
+		so.Backoff = backoff{base: o.RetryBaseDelay, max: o.RetryMaxDelay, notify: o.Retrying, attempts: attempts, throttled: throttled}
 		// One run makes a few dozen calls; a client-side retry quota
 		// would only turn injected throttling into spurious failures.
 		so.RateLimiter = ratelimit.None
@@ -178,13 +189,46 @@ func NewRetryer(o Options, extraCodes ...string) aws.Retryer {
 		})
 	}
 	codes := append([]string{"ConcurrentModification"}, extraCodes...)
-	return retry.AddWithErrorCodes(r, codes...)
+	return budget{RetryerV2: retry.AddWithErrorCodes(r, codes...).(aws.RetryerV2), attempts: attempts}
+}
+
+// Throttling budgets, in attempts: with the backoff doubling to 20 s with
+// full jitter, about 2½ minutes for creation and 8 for teardown, which has
+// minutes, and whose failure leaves a role for the sweep.
+const (
+	CreateThrottleAttempts   = 18
+	TeardownThrottleAttempts = 50
+)
+
+// budget lets throttling use MaxAttempts and stops every other retried
+// error after attempts.
+type budget struct {
+	aws.RetryerV2
+	attempts int
+}
+
+func (b budget) RetryDelay(attempt int, err error) (time.Duration, error) {
+	if !isThrottle(err) && attemptsMade(attempt) >= b.attempts {
+		return 0, &retry.MaxAttemptsError{Attempt: attemptsMade(attempt), Err: err}
+	}
+	return b.RetryerV2.RetryDelay(attempt, err)
+}
+
+// attemptsMade is how many attempts the SDK's retry loop has made when it
+// asks for the delay after attempt: the SDK numbers it one lower under
+// AWS_NEW_RETRIES_2026.
+func attemptsMade(attempt int) int {
+	if os.Getenv("AWS_NEW_RETRIES_2026") == "true" {
+		return attempt + 1
+	}
+	return attempt
 }
 
 type backoff struct {
 	base, max time.Duration
 	notify    func(Retry)
 	attempts  int
+	throttled int // attempts when throttled
 }
 
 // Retry is one AWS call about to be tried again.
@@ -213,7 +257,11 @@ func (r Retry) String() string {
 func (b backoff) BackoffDelay(attempt int, err error) (time.Duration, error) {
 	d := b.delay(attempt)
 	if b.notify != nil && d >= time.Second {
-		b.notify(Retry{Attempt: attempt, Of: b.attempts, Delay: d, Err: err})
+		of := b.attempts
+		if isThrottle(err) {
+			of = max(of, b.throttled)
+		}
+		b.notify(Retry{Attempt: attempt, Of: of, Delay: d, Err: err})
 	}
 	return d, nil
 }

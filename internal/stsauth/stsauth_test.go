@@ -50,14 +50,18 @@ func TestBackoffBounds(t *testing.T) {
 
 func TestRetryerAttempts(t *testing.T) {
 	t.Parallel()
-	if got := NewRetryer(Options{RetryMaxAttempts: 3}).MaxAttempts(); got != 3 {
-		t.Errorf("MaxAttempts = %d, want 3", got)
-	}
-	if got := NewRetryer(Options{}).MaxAttempts(); got != 8 {
-		t.Errorf("default MaxAttempts = %d, want 8", got)
-	}
-	if got := NewRetryer(Options{RetryMaxAttempts: 5, Adaptive: true}).MaxAttempts(); got != 5 {
-		t.Errorf("adaptive MaxAttempts = %d, want 5", got)
+	for _, c := range []struct {
+		o    Options
+		want int
+	}{
+		{Options{RetryMaxAttempts: 3}, CreateThrottleAttempts},
+		{Options{}, CreateThrottleAttempts},
+		{Options{RetryMaxAttempts: 5, Adaptive: true, ThrottleAttempts: TeardownThrottleAttempts}, TeardownThrottleAttempts},
+		{Options{RetryMaxAttempts: 20, ThrottleAttempts: 4}, 20},
+	} {
+		if got := NewRetryer(c.o).MaxAttempts(); got != c.want {
+			t.Errorf("%+v: MaxAttempts = %d, want %d", c.o, got, c.want)
+		}
 	}
 }
 
