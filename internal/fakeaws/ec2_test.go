@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/xml"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -15,6 +16,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/smithy-go"
 )
 
 // ec2ErrorDoc is EC2's Query error document as the AWS SDKs read it
@@ -81,5 +85,18 @@ func TestEC2RefusesEveryCallWithEC2sErrorDocument(t *testing.T) {
 	want := "ec2:DescribeRegions:UnauthorizedOperation ec2:RunInstances:UnauthorizedOperation ec2:DescribeImages:AuthFailure"
 	if strings.Join(got, " ") != want {
 		t.Errorf("request log %v, want %s", got, want)
+	}
+}
+
+func TestEC2RefusalAsSDKv2ReadsIt(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	cfg := awsConfig(s, credentials.NewStaticCredentialsProvider(adminKey, "secret", ""))
+	cfg.Region = "us-east-1"
+	client := ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint = aws.String(s.URL()) })
+	_, err := client.DescribeRegions(context.Background(), &ec2.DescribeRegionsInput{})
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "UnauthorizedOperation" {
+		t.Fatalf("DescribeRegions: %v", err)
 	}
 }

@@ -1,11 +1,3 @@
-// Package ec2 is fakeaws's EC2 endpoint: an account whose callers may do
-// nothing in EC2. Every call is refused with UnauthorizedOperation in
-// EC2's own Query error document, which is not IAM's:
-//
-//	<Response><Errors><Error><Code/><Message/></Error></Errors><RequestID/></Response>
-//
-// fakeaws routes EC2 requests here (Is), and logs them; this package knows
-// nothing else of fakeaws and imports no buildrole package.
 package ec2
 
 import (
