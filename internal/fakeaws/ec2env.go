@@ -128,3 +128,14 @@ func (e *ec2Env) Profile(nameOrARN string) (arn, roleARN string, ok bool) {
 	}
 	return p.arn, roleARN, true
 }
+
+// EC2 resources as tests see them (package ec2's types).
+type (
+	EC2Image         = ec2.Image
+	EC2Instance      = ec2.Instance
+	EC2SecurityGroup = ec2.SecurityGroup
+	EC2KeyPair       = ec2.KeyPair
+	EC2Volume        = ec2.Volume
+	EC2Snapshot      = ec2.Snapshot
+	EC2Delays        = ec2.Delays
+)

@@ -195,4 +195,3 @@ func deleteKeyPair(c *Cloud, q query, _ Env) ([]node, *apiErr) {
 	}
 	return []node{bl("return", true), tx("keyPairId", id)}, nil
 }
-

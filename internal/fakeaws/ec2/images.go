@@ -21,9 +21,6 @@ var storageActions = map[string]action{
 	"DescribeTags":         {do: describeTags},
 }
 
-
-
-
 // idCheck authorizes action on the one resource param names, with its
 // tags when it exists.
 func idCheck(action, param string) func(c *Cloud, q query, _ Env) ([]Check, *apiErr) {

@@ -20,10 +20,10 @@ type node struct {
 }
 
 func el(name string, kids ...node) node { return node{name: name, kids: kids} }
-func tx(name, text string) node        { return node{name: name, text: text} }
-func bl(name string, b bool) node      { return tx(name, strconv.FormatBool(b)) }
-func num(name string, n int) node      { return tx(name, strconv.Itoa(n)) }
-func tm(name string, t time.Time) node { return tx(name, t.UTC().Format("2006-01-02T15:04:05.000Z")) }
+func tx(name, text string) node         { return node{name: name, text: text} }
+func bl(name string, b bool) node       { return tx(name, strconv.FormatBool(b)) }
+func num(name string, n int) node       { return tx(name, strconv.Itoa(n)) }
+func tm(name string, t time.Time) node  { return tx(name, t.UTC().Format("2006-01-02T15:04:05.000Z")) }
 
 // set is EC2's list: <name><item>…</item>…</name>.
 func set(name string, items []node) node {
