@@ -1,3 +1,5 @@
+//go:build !windows
+
 package cli_test
 
 import (
@@ -6,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -124,4 +127,76 @@ func tail(s string, n int) string {
 	return s
 }
 
-var _ = time.Second
+// killWhileInstanceRuns starts the build and, once its instance runs and
+// the provisioner sleeps, kills packer and its plugins with SIGKILL, as
+// a runner that dies does: none of Packer's cleanup runs.
+func (p *packerBuild) killWhileInstanceRuns(t *testing.T) {
+	t.Helper()
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	deadline := time.Now().Add(60 * time.Second)
+	for !p.instanceRuns() {
+		select {
+		case err := <-done:
+			t.Fatalf("packer ended before its instance ran: %v\n%s", err, tail(p.output.String(), 4000))
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no running instance after 60 s: %v", p.calls())
+		}
+	}
+	// Packer is in the provisioner once the instance runs (communicator none).
+	time.Sleep(time.Second)
+	if err := syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+}
+
+func (p *packerBuild) instanceRuns() bool {
+	for _, in := range p.w.srv.EC2().Instances() {
+		if in.State == "running" && in.Tags["buildrole:run-id"] == p.runID {
+			return true
+		}
+	}
+	return false
+}
+
+// A build killed while its instance runs leaves, in EC2, what Packer's
+// cleanup would have removed: the instance running, its temporary
+// security group and key pair, its volume in use. Teardown must remove
+// them; this test shows they exist.
+func TestKilledPackerBuildLeavesItsEC2Resources(t *testing.T) {
+	p := startPackerBuild(t, fakeaws.PackerBuild{Sleep: 60 * time.Second})
+	p.killWhileInstanceRuns(t)
+	ec2 := p.w.srv.EC2()
+	time.Sleep(500 * time.Millisecond) // nothing moves on its own
+	ins := ec2.Instances()
+	if len(ins) != 1 || ins[0].State != "running" || ins[0].Tags["buildrole:run-id"] != p.runID {
+		t.Fatalf("instances %+v", ins)
+	}
+	var temp []string
+	for _, g := range ec2.SecurityGroups() {
+		if strings.HasPrefix(g.Name, "packer_") {
+			temp = append(temp, g.ID)
+		}
+	}
+	if len(temp) != 1 || len(ins[0].SecurityGroupIDs) != 1 || ins[0].SecurityGroupIDs[0] != temp[0] {
+		t.Errorf("temporary groups %v, the instance's %v", temp, ins[0].SecurityGroupIDs)
+	}
+	keys := ec2.KeyPairs()
+	if len(keys) != 1 || keys[0].Name != ins[0].KeyName || !strings.HasPrefix(keys[0].Name, "packer_") {
+		t.Errorf("key pairs %+v, the instance's %q", keys, ins[0].KeyName)
+	}
+	vols := ec2.Volumes()
+	if len(vols) != 1 || vols[0].State != "in-use" || vols[0].InstanceID != ins[0].ID || vols[0].Tags["buildrole:run-id"] != p.runID {
+		t.Errorf("volumes %+v", vols)
+	}
+	if n := len(ec2.Images()); n != 1 {
+		t.Errorf("%d images, want only the source", n)
+	}
+}
