@@ -66,9 +66,9 @@ func TestEC2InstanceLifecycle(t *testing.T) {
 	sg := must(c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("packer_1"), Description: aws.String("temp")}))(t)
 	must(c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: sg.GroupId, IpProtocol: aws.String("tcp"), FromPort: aws.Int32(22), ToPort: aws.Int32(22), CidrIp: aws.String("0.0.0.0/0")}))(t)
 	run := must(c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(ami), InstanceType: types.InstanceTypeT3Micro, MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
-		SecurityGroupIds: []string{*sg.GroupId},
+		SecurityGroupIds:    []string{*sg.GroupId},
 		BlockDeviceMappings: []types.BlockDeviceMapping{{DeviceName: aws.String("/dev/sdb"), Ebs: &types.EbsBlockDevice{VolumeSize: aws.Int32(4), DeleteOnTermination: aws.Bool(false)}}},
-		TagSpecifications: []types.TagSpecification{tagSpec(types.ResourceTypeInstance, "run", "a"), tagSpec(types.ResourceTypeVolume, "run", "a")}}))(t)
+		TagSpecifications:   []types.TagSpecification{tagSpec(types.ResourceTypeInstance, "run", "a"), tagSpec(types.ResourceTypeVolume, "run", "a")}}))(t)
 	id := *run.Instances[0].InstanceId
 	if run.Instances[0].State.Name != types.InstanceStateNamePending {
 		t.Errorf("launched %s", run.Instances[0].State.Name)
@@ -165,7 +165,9 @@ func TestEC2CreateImage(t *testing.T) {
 	if d.Images[0].State != types.ImageStatePending {
 		t.Errorf("new image %s", d.Images[0].State)
 	}
-	w := ec2.NewImageAvailableWaiter(c, func(o *ec2.ImageAvailableWaiterOptions) { o.MinDelay, o.MaxDelay = 50*time.Millisecond, 100*time.Millisecond })
+	w := ec2.NewImageAvailableWaiter(c, func(o *ec2.ImageAvailableWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 100*time.Millisecond
+	})
 	if err := w.Wait(ctx, &ec2.DescribeImagesInput{ImageIds: []string{*img.ImageId}}, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
