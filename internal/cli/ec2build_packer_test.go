@@ -32,10 +32,14 @@ type packerBuild struct {
 // startPackerBuild runs up for a template from fakeaws.PackerEBSTemplate
 // and prepares Debian's packer 1.6.6 to build it as the job's next step
 // would: GITHUB_ENV's keys, region and PKR_VAR_* in its environment.
-func startPackerBuild(t *testing.T, b fakeaws.PackerBuild) *packerBuild {
+// Inputs are extra action inputs (e.g. "INPUT_SCOPE": "tags").
+func startPackerBuild(t *testing.T, b fakeaws.PackerBuild, inputs map[string]string) *packerBuild {
 	t.Helper()
 	packer := debianPacker(t)
 	w := newWorld(t)
+	for k, v := range inputs {
+		w.set(k, v)
+	}
 	w.srv.EC2().SeedImage(fakeEC2Image())
 	b.Endpoint, b.SourceAMI = w.srv.URL(), sourceAMI
 	template := filepath.Join(w.dir, "web.pkr.hcl")
@@ -81,8 +85,13 @@ func (p *packerBuild) calls() []string {
 // EC2 with the build role's credentials from up: the generated policy
 // allows everything a real build does, and the build leaves the AMI and
 // its snapshots, run-tagged, and nothing else.
+//
+// Scope region only: packer 1.6.6's own Amazon builder creates its
+// temporary key pair and security group without tags, so scope tags
+// (which requires the run's tag on them) refuses its CreateKeyPair; that
+// scope needs a packer-plugin-amazon that tags them with run_tags.
 func TestPackerBuildsAnAMIWithTheBuildRole(t *testing.T) {
-	p := startPackerBuild(t, fakeaws.PackerBuild{})
+	p := startPackerBuild(t, fakeaws.PackerBuild{}, nil)
 	if err := p.cmd.Run(); err != nil {
 		t.Fatalf("packer: %v\n%v\n%s", err, p.calls(), tail(p.output.String(), 6000))
 	}
@@ -171,7 +180,7 @@ func (p *packerBuild) instanceRuns() bool {
 // security group and key pair, its volume in use. Teardown must remove
 // them; this test shows they exist.
 func TestKilledPackerBuildLeavesItsEC2Resources(t *testing.T) {
-	p := startPackerBuild(t, fakeaws.PackerBuild{Sleep: 60 * time.Second})
+	p := startPackerBuild(t, fakeaws.PackerBuild{Sleep: 60 * time.Second}, nil)
 	p.killWhileInstanceRuns(t)
 	ec2 := p.w.srv.EC2()
 	time.Sleep(500 * time.Millisecond) // nothing moves on its own
