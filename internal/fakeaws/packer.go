@@ -8,14 +8,14 @@ import (
 
 // PackerBuild is a minimal amazon-ebs build against fakeaws's EC2.
 type PackerBuild struct {
-	Endpoint     string // the server's URL: custom_endpoint_ec2
-	Region       string // default us-east-1
-	SourceAMI    string // an image seeded with EC2().SeedImage
+	Endpoint  string // the server's URL: custom_endpoint_ec2
+	Region    string // default us-east-1
+	SourceAMI string // an image seeded with EC2().SeedImage
 	// SourceAMIName, when set instead of SourceAMI, finds the image with
 	// source_ami_filter: this name pattern, SourceOwner's, most recent.
 	SourceAMIName, SourceOwner string
-	InstanceType string // default t3.micro
-	AMIName      string // default "buildrole-test-{{timestamp}}"
+	InstanceType               string // default t3.micro
+	AMIName                    string // default "buildrole-test-{{timestamp}}"
 	// Sleep, when not zero, is a shell-local provisioner that sleeps
 	// while the instance runs: the moment to kill Packer (the instance,
 	// its temporary security group and volumes then exist).
