@@ -252,3 +252,27 @@ func TestEC2AuthorizesSessionsByTheirPolicies(t *testing.T) {
 		t.Errorf("instances %+v", in)
 	}
 }
+
+// EC2 does not know an instance profile until IAM has propagated it: the
+// error Packer retries on.
+func TestEC2SeesInstanceProfilesAfterPropagation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newClock()
+	s := startServer(t, withClock(c))
+	s.SetPropagationDelay(5 * time.Second)
+	ami := s.EC2().SeedImage(fakeaws.EC2Image{})
+	must(iamClient(s).CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String("vm")}))(t)
+	run := func() error {
+		_, err := ec2Client(s, adminCreds()).RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(ami), InstanceType: types.InstanceTypeT3Micro,
+			MinCount: aws.Int32(1), MaxCount: aws.Int32(1), IamInstanceProfile: &types.IamInstanceProfileSpecification{Name: aws.String("vm")}})
+		return err
+	}
+	if err := run(); code(err) != "InvalidParameterValue" || !strings.Contains(err.Error(), "Invalid IAM Instance Profile name") {
+		t.Errorf("before propagation: %v", err)
+	}
+	c.Advance(5 * time.Second)
+	if err := run(); err != nil {
+		t.Errorf("after propagation: %v", err)
+	}
+}

@@ -117,13 +117,15 @@ func (e *ec2Env) Authorize(checks []ec2.Check) (*ec2.Check, string) {
 	return nil, ""
 }
 
-// Profile finds an instance profile by name or ARN, and its role.
+// Profile finds an instance profile by name or ARN, and its role; EC2
+// does not see one IAM has not propagated yet (SetPropagationDelay).
 func (e *ec2Env) Profile(nameOrARN string) (arn, roleARN string, ok bool) {
 	e.s.mu.Lock()
 	defer e.s.mu.Unlock()
 	name := nameOrARN[strings.LastIndex(nameOrARN, "/")+1:]
 	p := e.s.profiles[strings.ToLower(name)]
-	if p == nil || (strings.HasPrefix(nameOrARN, "arn:") && p.arn != nameOrARN) || e.s.lagging(p.created, e.s.now()) {
+	if p == nil || (strings.HasPrefix(nameOrARN, "arn:") && p.arn != nameOrARN) ||
+		!e.s.propagated(p.created, e.s.now()) || e.s.lagging(p.created, e.s.now()) {
 		return "", "", false
 	}
 	if len(p.roles) > 0 {
