@@ -276,3 +276,46 @@ func TestEC2SeesInstanceProfilesAfterPropagation(t *testing.T) {
 		t.Errorf("after propagation: %v", err)
 	}
 }
+
+// DetachVolume takes its time; seeded resources are found by the filters
+// teardown uses.
+func TestEC2DetachAndFilters(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := startServer(t)
+	s.EC2().SetDelays(fakeaws.EC2Delays{VolumeDetach: 200 * time.Millisecond})
+	run := map[string]string{"buildrole:run-id": "r1"}
+	in := s.EC2().SeedInstance(fakeaws.EC2Instance{State: "stopped", Tags: run})
+	vol := s.EC2().SeedVolume(fakeaws.EC2Volume{InstanceID: in, Device: "/dev/sdf", Tags: run})
+	s.EC2().SeedKeyPair(fakeaws.EC2KeyPair{Name: "packer_1", Tags: run})
+	s.EC2().SeedKeyPair(fakeaws.EC2KeyPair{Name: "packer_2"})
+	s.EC2().SeedSecurityGroup(fakeaws.EC2SecurityGroup{Name: "packer_1", Description: "temp", Tags: run})
+	c := ec2Client(s, adminCreds())
+	must(c.DetachVolume(ctx, &ec2.DetachVolumeInput{VolumeId: &vol}))(t)
+	if _, err := c.DeleteVolume(ctx, &ec2.DeleteVolumeInput{VolumeId: &vol}); code(err) != "VolumeInUse" {
+		t.Errorf("DeleteVolume while detaching: %v", err)
+	}
+	if _, err := c.DetachVolume(ctx, &ec2.DetachVolumeInput{VolumeId: &vol}); code(err) != "IncorrectState" {
+		t.Errorf("DetachVolume twice: %v", err)
+	}
+	eventually(t, "available", func() bool {
+		v := must(c.DescribeVolumes(ctx, &ec2.DescribeVolumesInput{Filters: []types.Filter{{Name: aws.String("status"), Values: []string{"available"}}, {Name: aws.String("tag:buildrole:run-id"), Values: []string{"r1"}}}}))(t)
+		return len(v.Volumes) == 1
+	})
+	must(c.DeleteVolume(ctx, &ec2.DeleteVolumeInput{VolumeId: &vol}))(t)
+	keys := must(c.DescribeKeyPairs(ctx, &ec2.DescribeKeyPairsInput{Filters: []types.Filter{{Name: aws.String("tag-key"), Values: []string{"buildrole:run-id"}}}}))(t)
+	if len(keys.KeyPairs) != 1 || *keys.KeyPairs[0].KeyName != "packer_1" {
+		t.Errorf("key pairs %+v", keys.KeyPairs)
+	}
+	groups := must(c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{{Name: aws.String("group-name"), Values: []string{"packer_*"}}}}))(t)
+	if len(groups.SecurityGroups) != 1 || groups.SecurityGroups[0].Tags[0].Value == nil {
+		t.Errorf("groups %+v", groups.SecurityGroups)
+	}
+	tags := must(c.DescribeTags(ctx, &ec2.DescribeTagsInput{Filters: []types.Filter{{Name: aws.String("key"), Values: []string{"buildrole:run-id"}}}}))(t)
+	if len(tags.Tags) != 3 {
+		t.Errorf("tags %+v", tags.Tags)
+	}
+	if got := s.EC2().Volumes(); len(got) != 1 || got[0].InstanceID != in {
+		t.Errorf("the instance's own root volume only: %+v", got)
+	}
+}
