@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -317,5 +318,22 @@ func TestEC2DetachAndFilters(t *testing.T) {
 	}
 	if got := s.EC2().Volumes(); len(got) != 1 || got[0].InstanceID != in {
 		t.Errorf("the instance's own root volume only: %+v", got)
+	}
+}
+
+// DryRun answers whether the caller may, and changes nothing.
+func TestEC2DryRun(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := startServer(t)
+	s.AddUser(noGrantKey, "ci", "")
+	in := s.EC2().SeedInstance(fakeaws.EC2Instance{})
+	_, err := ec2Client(s, adminCreds()).TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{in}, DryRun: aws.Bool(true)})
+	if code(err) != "DryRunOperation" || s.EC2().Instances()[0].State != "running" {
+		t.Errorf("admin dry run: %v", err)
+	}
+	_, err = ec2Client(s, credentials.NewStaticCredentialsProvider(noGrantKey, "secret", "")).TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{in}, DryRun: aws.Bool(true)})
+	if code(err) != "UnauthorizedOperation" {
+		t.Errorf("dry run without the grant: %v", err)
 	}
 }
