@@ -19,8 +19,14 @@ import (
 	"github.com/buildrole/buildrole/internal/fakeaws"
 )
 
+// ec2Client retries what the network breaks: the SDK's HTTP client now
+// and then reads a reused connection it has closed itself
+// (aws/aws-sdk-go-v2#2737); fakeaws's answers are counted by their own
+// tests, not by attempts.
 func ec2Client(s *fakeaws.Server, creds aws.CredentialsProvider) *ec2.Client {
-	return ec2.NewFromConfig(awsConfig(s, creds))
+	cfg := awsConfig(s, creds)
+	cfg.RetryMaxAttempts = 3
+	return ec2.NewFromConfig(cfg)
 }
 
 func code(err error) string {
