@@ -19,10 +19,9 @@ import (
 	"github.com/buildrole/buildrole/internal/fakeaws"
 )
 
-// ec2Client retries what the network breaks: the SDK's HTTP client now
-// and then reads a reused connection it has closed itself
-// (aws/aws-sdk-go-v2#2737); fakeaws's answers are counted by their own
-// tests, not by attempts.
+// ec2Client retries what the network breaks: under -race the SDK's HTTP
+// client now and then reads a reused connection it has closed itself
+// ("use of closed network connection" with a 200 already received).
 func ec2Client(s *fakeaws.Server, creds aws.CredentialsProvider) *ec2.Client {
 	cfg := awsConfig(s, creds)
 	cfg.RetryMaxAttempts = 3
