@@ -60,6 +60,10 @@ type Server struct {
 	providers     map[string]*provider      // by ARN
 	sessions      map[string]*session       // by access key id
 	policies      map[string]*managedPolicy // customer managed, by ARN
+	users         map[string]*user          // by access key id
+
+	ec2Once sync.Once
+	ec2     *ec2.Cloud
 }
 
 // Call is one logged AWS API request.
@@ -80,7 +84,7 @@ type Call struct {
 // Fault makes matching calls fail. Each injected fault counts the calls that
 // match its Action from the moment it is injected.
 type Fault struct {
-	Action string // e.g. "CreateRole"; "" = any action
+	Action string // e.g. "CreateRole" or EC2's "RunInstances"; "" = any action
 	Nth    int    // fail the Nth matching call (1-based); 0 = every call
 	Times  int    // consecutive calls failing from Nth; 0 means 1 (ignored when Nth==0)
 	// Error to send. Code "" = "ServiceFailure"; Status 0 = AWS's status for
@@ -111,6 +115,7 @@ func NewUnstartedServer() *Server {
 		providers:     map[string]*provider{},
 		sessions:      map[string]*session{},
 		policies:      map[string]*managedPolicy{},
+		users:         map[string]*user{},
 		issuer:        &ghoidc.Issuer{Bearer: randString(upperAlnum, 40)},
 		adminID:       "AIDA" + randString(upperAlnum, 17),
 	}
@@ -418,27 +423,6 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request) {
 	}
 	c.Status = http.StatusOK
 	writeResult(w, ns, action, reqID, result)
-}
-
-// serveEC2 logs an EC2 call and has package ec2 refuse it, naming the
-// caller as EC2 would.
-func (s *Server) serveEC2(w http.ResponseWriter, r *http.Request, params url.Values) {
-	c := Call{Action: params.Get("Action"), Service: "ec2", AccessKeyID: accessKeyID(r), Start: time.Now(), Params: params}
-	s.mu.Lock()
-	s.started[c.Action]++
-	caller := s.adminARN()
-	if sess, ok := s.sessions[c.AccessKeyID]; ok {
-		caller = s.assumedRoleARN(sess.roleName, sess.sessionName)
-	}
-	if c.AccessKeyID == "" || s.authenticate(r, c.Action, c.AccessKeyID) != nil {
-		caller = ""
-	}
-	s.mu.Unlock()
-	c.Status, c.ErrorCode = ec2.Refuse(w, c.Action, caller)
-	c.End = time.Now()
-	s.mu.Lock()
-	s.calls = append(s.calls, c)
-	s.mu.Unlock()
 }
 
 // authenticate mimics the checks AWS makes before authorising: a signature
