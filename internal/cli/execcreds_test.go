@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -49,11 +50,17 @@ func whoami(args []string) int {
 // execStep runs `buildrole exec` as a later job step: the job's
 // environment with what earlier steps wrote to GITHUB_ENV.
 func (w *world) execStep(t *testing.T, args ...string) (int, string, string) {
+	return w.execStepIn(t, append(os.Environ(), helperVar+"=1", "AWS_ENDPOINT_URL="+w.srv.URL(), "HOME="+t.TempDir()), args...)
+}
+
+// execStepIn is execStep with the command's environment starting from
+// base (later entries win).
+func (w *world) execStepIn(t *testing.T, base []string, args ...string) (int, string, string) {
 	t.Helper()
 	for k, v := range w.file("GITHUB_ENV") {
 		w.set(k, v)
 	}
-	environ := append(os.Environ(), helperVar+"=1", "AWS_ENDPOINT_URL="+w.srv.URL(), "HOME="+t.TempDir())
+	environ := slices.Clone(base)
 	for k, v := range w.vars {
 		environ = append(environ, k+"="+v)
 	}
