@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -79,6 +80,9 @@ type Outcome struct {
 	Name   string `json:"name,omitempty"`
 	Status string `json:"status"`
 	Detail string `json:"detail,omitempty"`
+	// Code is EC2's error code when EC2 refused ("" otherwise): a caller
+	// may try again with other credentials when it means "denied".
+	Code string `json:"code,omitempty"`
 }
 
 // Command is the AWS CLI command that removes the resource by hand.
@@ -125,6 +129,20 @@ func (r *Report) Remaining() []Outcome {
 func (r *Report) Add(o *Report) {
 	if o != nil {
 		r.Outcomes = append(r.Outcomes, o.Outcomes...)
+	}
+}
+
+// Retried folds in a second pass over the same region: its outcome
+// replaces the first's for the same resource, and what the first removed
+// stays counted.
+func (r *Report) Retried(second *Report) {
+	for _, o := range second.Outcomes {
+		i := slices.IndexFunc(r.Outcomes, func(p Outcome) bool { return p.Kind == o.Kind && p.ID == o.ID && p.Region == o.Region })
+		if i < 0 {
+			r.Outcomes = append(r.Outcomes, o)
+		} else if r.Outcomes[i].Status != StatusRemoved {
+			r.Outcomes[i] = o
+		}
 	}
 }
 
@@ -219,7 +237,7 @@ func (c *cleaner) remove(ctx context.Context, o Outcome, call func(context.Conte
 		case answered && contains(blocked, code) && c.sleep(ctx, n, "%s %s: %s", o.Kind, o.ID, code):
 			continue
 		case answered:
-			o.Status, o.Detail = StatusLeft, err.Error()
+			o.Status, o.Detail, o.Code = StatusLeft, err.Error(), code
 		default:
 			o.Status, o.Detail = StatusUnknown, err.Error()
 		}
