@@ -35,12 +35,13 @@ func debianPacker(t *testing.T) string {
 
 // Debian's packer 1.6.6 (its Amazon builder on the AWS SDK for Go v1)
 // builds an amazon-ebs template under `buildrole exec` against fakeaws's
-// EC2 endpoint, which refuses every call: the denial is seen through the
+// EC2 endpoint as a user without EC2 grants, refused every call: the denial is seen through the
 // plugin's own client-side monitoring events.
 func TestExecWithRealPacker(t *testing.T) {
 	packer := debianPacker(t)
 	srv := fakeaws.NewServer()
 	t.Cleanup(srv.Close)
+	srv.AddUser(recordedKey, "ci", "")
 	dir := t.TempDir()
 	template := filepath.Join(dir, "web.pkr.hcl")
 	if err := os.WriteFile(template, []byte(fmt.Sprintf(`

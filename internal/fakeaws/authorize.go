@@ -33,38 +33,93 @@ func (s *Server) AddManagedPolicy(name, path, doc string) (arn string) {
 // administrator. It runs with s.mu held.
 func (s *Server) authorize(rc *reqCtx) *apiError {
 	sess := s.sessions[rc.akid]
-	if sess == nil || rc.action == "AssumeRoleWithWebIdentity" || rc.action == "GetCallerIdentity" {
+	if rc.action == "AssumeRoleWithWebIdentity" || rc.action == "GetCallerIdentity" {
 		return nil
 	}
-	r := s.roles[strings.ToLower(sess.roleName)]
-	if r == nil || r.arn != sess.roleARN {
+	if u := s.users[rc.akid]; u != nil {
+		for _, c := range authz.Checks(rc.action, rc.params, directory{s}) {
+			if d, why := s.evaluate(u.identity(s), c); d != authz.Allowed {
+				return newErr("AccessDenied", "User: %s is not authorized to perform: %s on resource: %s %s", u.arn(s), c.Action, c.Label, why)
+			}
+		}
+		return nil
+	}
+	if sess == nil {
+		return nil
+	}
+	id, ok := s.roleIdentity(sess)
+	if !ok {
 		// The role was deleted: its sessions keep no permissions.
 		return s.denied(sess, authz.Check{Action: "iam:" + rc.action, Label: "*"}, "because the role no longer exists")
 	}
-	var policies []*authz.Policy
+	for _, c := range authz.Checks(rc.action, rc.params, directory{s}) {
+		if rc.action == "AssumeRole" {
+			if e := s.authorizeAssume(sess, c, id.policies, id.boundary, id.context(c)); e != nil {
+				return e
+			}
+			continue
+		}
+		if d, why := s.evaluate(id, c); d != authz.Allowed {
+			return s.denied(sess, c, why)
+		}
+	}
+	return nil
+}
+
+// identity is a caller's policies and the request context its
+// principal gives every call.
+type identity struct {
+	policies  []*authz.Policy
+	boundary  *authz.Policy
+	principal map[string][]string
+}
+
+// context is the principal's keys with the check's own on top.
+func (id identity) context(c authz.Check) map[string][]string {
+	ctx := map[string][]string{}
+	for k, v := range id.principal {
+		ctx[k] = v
+	}
+	for k, v := range c.Context {
+		ctx[strings.ToLower(k)] = v
+	}
+	return ctx
+}
+
+func (s *Server) evaluate(id identity, c authz.Check) (authz.Decision, string) {
+	return authz.Identity(authz.Request{Action: c.Action, Resource: c.Resource, Context: id.context(c)}, id.policies, id.boundary)
+}
+
+// roleIdentity is what holds a session: its role's inline and attached
+// policies and boundary; false when the role is gone.
+func (s *Server) roleIdentity(sess *session) (identity, bool) {
+	r := s.roles[strings.ToLower(sess.roleName)]
+	if r == nil || r.arn != sess.roleARN {
+		return identity{}, false
+	}
+	var id identity
 	for _, ip := range r.inline {
 		if p, bad := authz.Parse(ip.doc); bad == nil {
-			policies = append(policies, p)
+			id.policies = append(id.policies, p)
 		}
 	}
 	for _, arn := range r.attached {
 		if mp := s.policies[arn]; mp != nil {
 			if p, bad := authz.Parse(mp.doc); bad == nil {
-				policies = append(policies, p)
+				id.policies = append(id.policies, p)
 			}
 		}
 	}
-	var boundary *authz.Policy
 	if r.boundary != "" {
 		// A boundary that cannot be read allows nothing.
-		boundary = &authz.Policy{}
+		id.boundary = &authz.Policy{}
 		if mp := s.policies[r.boundary]; mp != nil {
 			if p, bad := authz.Parse(mp.doc); bad == nil {
-				boundary = p
+				id.boundary = p
 			}
 		}
 	}
-	principal := map[string][]string{
+	id.principal = map[string][]string{
 		"aws:principalarn":     {r.arn},
 		"aws:principalaccount": {s.AccountID},
 		"aws:principaltype":    {"AssumedRole"},
@@ -72,27 +127,9 @@ func (s *Server) authorize(rc *reqCtx) *apiError {
 		"aws:requestedregion":  {s.iamRegion()},
 	}
 	for _, t := range r.tags {
-		principal["aws:principaltag/"+strings.ToLower(t.Key)] = []string{t.Value}
+		id.principal["aws:principaltag/"+strings.ToLower(t.Key)] = []string{t.Value}
 	}
-	for _, c := range authz.Checks(rc.action, rc.params, directory{s}) {
-		ctx := map[string][]string{}
-		for k, v := range principal {
-			ctx[k] = v
-		}
-		for k, v := range c.Context {
-			ctx[strings.ToLower(k)] = v
-		}
-		if rc.action == "AssumeRole" {
-			if e := s.authorizeAssume(sess, c, policies, boundary, ctx); e != nil {
-				return e
-			}
-			continue
-		}
-		if d, why := authz.Identity(authz.Request{Action: c.Action, Resource: c.Resource, Context: ctx}, policies, boundary); d != authz.Allowed {
-			return s.denied(sess, c, why)
-		}
-	}
-	return nil
+	return id, true
 }
 
 // authorizeAssume: within one account a trust policy that names the

@@ -21,6 +21,8 @@ import (
 	"github.com/aws/smithy-go"
 )
 
+const noGrantKey = "AKIAFAKECINOGRANTS01"
+
 // ec2ErrorDoc is EC2's Query error document as the AWS SDKs read it
 // (aws-sdk-go private/protocol/ec2query): not IAM's ErrorResponse.
 type ec2ErrorDoc struct {
@@ -32,7 +34,7 @@ type ec2ErrorDoc struct {
 
 // ec2Call sends one EC2 Query request, signed for ec2 in us-east-1 unless
 // unsigned.
-func ec2Call(t *testing.T, endpoint, action string, signed bool) (*http.Response, ec2ErrorDoc) {
+func ec2Call(t *testing.T, endpoint, key, action string, signed bool) (*http.Response, ec2ErrorDoc) {
 	t.Helper()
 	body := url.Values{"Action": {action}, "Version": {"2016-11-15"}}.Encode()
 	req, err := http.NewRequest(http.MethodPost, endpoint+"/", strings.NewReader(body))
@@ -42,7 +44,7 @@ func ec2Call(t *testing.T, endpoint, action string, signed bool) (*http.Response
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
 	if signed {
 		sum := sha256.Sum256([]byte(body))
-		creds := aws.Credentials{AccessKeyID: adminKey, SecretAccessKey: "secret"}
+		creds := aws.Credentials{AccessKeyID: key, SecretAccessKey: "secret"}
 		if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "ec2", "us-east-1", time.Now()); err != nil {
 			t.Fatal(err)
 		}
@@ -60,21 +62,24 @@ func ec2Call(t *testing.T, endpoint, action string, signed bool) (*http.Response
 	return resp, doc
 }
 
-func TestEC2RefusesEveryCallWithEC2sErrorDocument(t *testing.T) {
+// A caller without EC2 grants is refused every call, in EC2's error
+// document.
+func TestEC2RefusesACallerWithoutGrants(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	resp, doc := ec2Call(t, s.URL(), "DescribeRegions", true)
+	s.AddUser(noGrantKey, "ci", "")
+	resp, doc := ec2Call(t, s.URL(), noGrantKey, "DescribeRegions", true)
 	if resp.StatusCode != 403 || doc.Code != "UnauthorizedOperation" || doc.RequestID == "" || resp.Header.Get("X-Amzn-Requestid") != doc.RequestID {
 		t.Errorf("DescribeRegions: %d %+v", resp.StatusCode, doc)
 	}
-	if want := "You are not authorized to perform this operation. User: arn:aws:iam::123456789012:user/fake-admin is not authorized to perform: ec2:DescribeRegions because no identity-based policy allows the ec2:DescribeRegions action"; doc.Message != want {
+	if want := "You are not authorized to perform this operation. User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ec2:DescribeRegions because no identity-based policy allows the ec2:DescribeRegions action"; doc.Message != want {
 		t.Errorf("DescribeRegions message %q, want %q (Describe calls carry no encoded message)", doc.Message, want)
 	}
-	_, doc = ec2Call(t, s.URL(), "RunInstances", true)
-	if !regexp.MustCompile(`ec2:RunInstances action\. Encoded authorization failure message: [A-Za-z0-9_-]{900,}$`).MatchString(doc.Message) {
-		t.Errorf("RunInstances message %q", doc.Message)
+	_, doc = ec2Call(t, s.URL(), noGrantKey, "CreateKeyPair", true)
+	if !regexp.MustCompile(`ec2:CreateKeyPair action\. Encoded authorization failure message: [A-Za-z0-9_-]{900,}$`).MatchString(doc.Message) {
+		t.Errorf("CreateKeyPair message %q", doc.Message)
 	}
-	resp, doc = ec2Call(t, s.URL(), "DescribeImages", false)
+	resp, doc = ec2Call(t, s.URL(), noGrantKey, "DescribeImages", false)
 	if resp.StatusCode != 401 || doc.Code != "AuthFailure" {
 		t.Errorf("unsigned: %d %+v", resp.StatusCode, doc)
 	}
@@ -82,7 +87,7 @@ func TestEC2RefusesEveryCallWithEC2sErrorDocument(t *testing.T) {
 	for _, c := range s.Requests() {
 		got = append(got, c.Service+":"+c.Action+":"+c.ErrorCode)
 	}
-	want := "ec2:DescribeRegions:UnauthorizedOperation ec2:RunInstances:UnauthorizedOperation ec2:DescribeImages:AuthFailure"
+	want := "ec2:DescribeRegions:UnauthorizedOperation ec2:CreateKeyPair:UnauthorizedOperation ec2:DescribeImages:AuthFailure"
 	if strings.Join(got, " ") != want {
 		t.Errorf("request log %v, want %s", got, want)
 	}
@@ -91,7 +96,8 @@ func TestEC2RefusesEveryCallWithEC2sErrorDocument(t *testing.T) {
 func TestEC2RefusalAsSDKv2ReadsIt(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	cfg := awsConfig(s, credentials.NewStaticCredentialsProvider(adminKey, "secret", ""))
+	s.AddUser(noGrantKey, "ci", "")
+	cfg := awsConfig(s, credentials.NewStaticCredentialsProvider(noGrantKey, "secret", ""))
 	cfg.Region = "us-east-1"
 	client := ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint = aws.String(s.URL()) })
 	_, err := client.DescribeRegions(context.Background(), &ec2.DescribeRegionsInput{})

@@ -56,6 +56,10 @@ type Server struct {
 	providers     map[string]*provider      // by ARN
 	sessions      map[string]*session       // by access key id
 	policies      map[string]*managedPolicy // customer managed, by ARN
+	users         map[string]*user          // by access key id
+
+	ec2Once sync.Once
+	ec2     *ec2.Cloud
 }
 
 // Call is one logged AWS API request.
@@ -107,6 +111,7 @@ func NewUnstartedServer() *Server {
 		providers:     map[string]*provider{},
 		sessions:      map[string]*session{},
 		policies:      map[string]*managedPolicy{},
+		users:         map[string]*user{},
 		issuer:        &ghoidc.Issuer{Bearer: randString(upperAlnum, 40)},
 		adminID:       "AIDA" + randString(upperAlnum, 17),
 	}
@@ -397,27 +402,6 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request) {
 	}
 	c.Status = http.StatusOK
 	writeResult(w, ns, action, reqID, result)
-}
-
-// serveEC2 logs an EC2 call and has package ec2 refuse it, naming the
-// caller as EC2 would.
-func (s *Server) serveEC2(w http.ResponseWriter, r *http.Request, params url.Values) {
-	c := Call{Action: params.Get("Action"), Service: "ec2", AccessKeyID: accessKeyID(r), Start: time.Now(), Params: params}
-	s.mu.Lock()
-	s.started[c.Action]++
-	caller := s.adminARN()
-	if sess, ok := s.sessions[c.AccessKeyID]; ok {
-		caller = s.assumedRoleARN(sess.roleName, sess.sessionName)
-	}
-	if c.AccessKeyID == "" || s.authenticate(r, c.Action, c.AccessKeyID) != nil {
-		caller = ""
-	}
-	s.mu.Unlock()
-	c.Status, c.ErrorCode = ec2.Refuse(w, c.Action, caller)
-	c.End = time.Now()
-	s.mu.Lock()
-	s.calls = append(s.calls, c)
-	s.mu.Unlock()
 }
 
 // authenticate mimics the checks AWS makes before authorising: a signature

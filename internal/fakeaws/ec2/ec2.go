@@ -31,35 +31,17 @@ func Is(r *http.Request, params url.Values) bool {
 	return params.Get("Version") == Version
 }
 
-// Refuse answers one EC2 call from caller (an ARN; "" when the request
-// could not be authenticated) and returns what it sent, for the log.
-// Actions with resource-level permissions carry an encoded authorization
-// message, as EC2's do; Describe* calls do not.
-func Refuse(w http.ResponseWriter, action, caller string) (status int, code string) {
-	var msg string
-	switch {
-	case action == "":
-		status, code, msg = 400, "MissingAction", "The request must contain the parameter Action"
-	case caller == "":
-		status, code, msg = 401, "AuthFailure", "AWS was not able to validate the provided access credentials"
-	default:
-		status, code = 403, "UnauthorizedOperation"
-		msg = fmt.Sprintf("You are not authorized to perform this operation. User: %s is not authorized to perform: ec2:%s because no identity-based policy allows the ec2:%s action", caller, action, action)
-		if !strings.HasPrefix(action, "Describe") {
-			msg += ". Encoded authorization failure message: " + encodedMessage()
-		}
-	}
-	reqID := uuid.NewString()
+// writeError sends EC2's error document, which is not IAM's.
+func writeError(w http.ResponseWriter, reqID string, e *apiErr) {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>%s</Code><Message>", code)
-	_ = xml.EscapeText(&b, []byte(msg))
+	fmt.Fprintf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>%s</Code><Message>", e.code)
+	_ = xml.EscapeText(&b, []byte(e.message))
 	fmt.Fprintf(&b, "</Message></Error></Errors><RequestID>%s</RequestID></Response>", reqID)
 	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
 	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
 	w.Header().Set("X-Amzn-Requestid", reqID)
-	w.WriteHeader(status)
+	w.WriteHeader(e.status)
 	_, _ = w.Write(b.Bytes())
-	return status, code
 }
 
 // encodedMessage stands in for EC2's encrypted reason: opaque, URL-safe
@@ -68,4 +50,10 @@ func encodedMessage() string {
 	buf := make([]byte, 720)
 	_, _ = rand.Read(buf)
 	return base64.RawURLEncoding.EncodeToString(buf)
+}
+
+// WriteError sends an error in EC2's document, for errors fakeaws
+// injects.
+func WriteError(w http.ResponseWriter, status int, code, message string) {
+	writeError(w, uuid.NewString(), &apiErr{status: status, code: code, message: message})
 }

@@ -1,0 +1,70 @@
+package fakeaws
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// PackerBuild is a minimal amazon-ebs build against fakeaws's EC2.
+type PackerBuild struct {
+	Endpoint     string // the server's URL: custom_endpoint_ec2
+	Region       string // default us-east-1
+	SourceAMI    string // an image seeded with EC2().SeedImage
+	InstanceType string // default t3.micro
+	AMIName      string // default "buildrole-test-{{timestamp}}"
+	// Sleep, when not zero, is a shell-local provisioner that sleeps
+	// while the instance runs: the moment to kill Packer (the instance,
+	// its temporary security group and volumes then exist).
+	Sleep time.Duration
+}
+
+// PackerEBSTemplate is an HCL2 template for b, for Debian's packer 1.6.6
+// as for later ones: communicator none; the instance profile from
+// var.iam_instance_profile and run_tags and run_volume_tags from
+// var.buildrole_run_tags, which `buildrole up` exports as
+// PKR_VAR_iam_instance_profile and PKR_VAR_buildrole_run_tags. Run it with
+// AWS_POLL_DELAY_SECONDS=1 so the SDK's waiters poll at fakeaws's pace.
+func PackerEBSTemplate(b PackerBuild) string {
+	if b.Region == "" {
+		b.Region = "us-east-1"
+	}
+	if b.InstanceType == "" {
+		b.InstanceType = "t3.micro"
+	}
+	if b.AMIName == "" {
+		b.AMIName = "buildrole-test-{{timestamp}}"
+	}
+	var prov string
+	if b.Sleep > 0 {
+		prov = fmt.Sprintf("\n  provisioner \"shell-local\" {\n    inline = [\"sleep %d\"]\n  }\n", int(b.Sleep.Round(time.Second)/time.Second))
+	}
+	return strings.TrimLeft(fmt.Sprintf(`
+variable "buildrole_run_tags" {
+  type    = map(string)
+  default = {}
+}
+
+variable "iam_instance_profile" {
+  type    = string
+  default = ""
+}
+
+source "amazon-ebs" "web" {
+  region                     = %q
+  instance_type              = %q
+  source_ami                 = %q
+  ami_name                   = %q
+  communicator               = "none"
+  custom_endpoint_ec2        = %q
+  iam_instance_profile       = var.iam_instance_profile
+  run_tags                   = var.buildrole_run_tags
+  run_volume_tags            = var.buildrole_run_tags
+  skip_metadata_api_check    = true
+}
+
+build {
+  sources = ["source.amazon-ebs.web"]
+%s}
+`, b.Region, b.InstanceType, b.SourceAMI, b.AMIName, b.Endpoint, prov), "\n")
+}
