@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
@@ -209,7 +210,14 @@ func tagValue(tags []types.Tag, key string) string {
 
 // errCode is the EC2 error code of err; ok is false when EC2 never
 // answered (the outcome of the call is unknown).
+//
+// A server error (5xx) is EC2 failing, not refusing: the call may have
+// been applied, so its outcome is unknown too.
 func errCode(err error) (code string, ok bool) {
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && re.HTTPStatusCode() >= 500 {
+		return "", false
+	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		return ae.ErrorCode(), true
