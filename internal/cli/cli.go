@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/buildrole/buildrole/internal/config"
-	"github.com/buildrole/buildrole/internal/procrun"
 	"github.com/buildrole/buildrole/internal/leftovers"
+	"github.com/buildrole/buildrole/internal/procrun"
 	"github.com/buildrole/buildrole/internal/stsauth"
 )
 
