@@ -117,7 +117,7 @@ func down(ctx context.Context, env Env, rio runIO, f *flags, state run.State, au
 	for _, l := range ec2c.lines() {
 		rio.printf("%s", l)
 	}
-	rio.printf("%s, as %s", ec2c.report.Summary(), ec2c.as)
+	rio.printf("%s, as %s", ec2c.Report.Summary(), ec2c.as)
 	rio.endGroup()
 	rio.group("Delete run " + state.RunID)
 	rep, err := provision.Down(ctx, iam.NewFromConfig(sess.Config), state, provision.Options{Progress: rio.printf, Now: env.Now})
@@ -128,15 +128,15 @@ func down(ctx context.Context, env Env, rio runIO, f *flags, state run.State, au
 	rio.endGroup()
 	_ = rio.summary(downSummary(state, rep, auth.RoleToAssume) + ec2c.summary(state, auth.RoleToAssume))
 	if err != nil {
-		rio.errorf("buildrole down: %s\nstill present: %s\nto retry: %s%s", err, failedARNs(rep, auth.Partition, sess.AccountID, orDefault(state.Path, "/")), sweepCommand(state, auth.RoleToAssume), ec2Remaining(ec2c, state, auth.RoleToAssume))
+		rio.errorf("buildrole down: %s\nstill present: %s\nto retry: %s%s", err, failedARNs(rep, auth.Partition, sess.AccountID, orDefault(state.Path, "/")), sweepCommand(state, auth.RoleToAssume), ec2c.remainingText(state, auth.RoleToAssume))
 		return ExitLeftovers
 	}
-	if ec2c.remaining() > 0 {
+	if ec2c.Remaining() > 0 {
 		// The state stays: down again retries what EC2 still holds.
-		rio.errorf("buildrole down: run %s's roles removed (%s), but its build left EC2 resources that remain or may%s", state.RunID, resourceCount(rep), ec2Remaining(ec2c, state, auth.RoleToAssume))
+		rio.errorf("buildrole down: run %s's roles removed (%s), but its build left EC2 resources that remain or may%s", state.RunID, resourceCount(rep), ec2c.remainingText(state, auth.RoleToAssume))
 		return ExitLeftovers
 	}
-	rio.printf("buildrole down: run %s removed (%s; %d EC2 leftovers of the build removed)", state.RunID, resourceCount(rep), ec2c.report.Removed())
+	rio.printf("buildrole down: run %s removed (%s; %d EC2 leftovers of the build removed)", state.RunID, resourceCount(rep), ec2c.Report.Removed())
 	if err := rio.clearState(); err != nil {
 		rio.warnf("%s", err)
 	}
@@ -169,18 +169,3 @@ func downSummary(s run.State, rep *provision.Report, roleToAssume string) string
 	return b.String()
 }
 
-// ec2Remaining names the EC2 leftovers not removed and the commands that
-// finish the job ("" when none).
-func ec2Remaining(c *ec2Cleanup, state run.State, roleToAssume string) string {
-	if c.remaining() == 0 {
-		return ""
-	}
-	var names []string
-	for _, o := range c.report.Remaining() {
-		names = append(names, fmt.Sprintf("%s %s in %s (%s)", o.Kind, o.ID, o.Region, o.Status))
-	}
-	for _, r := range sortedRegions(c.unlisted) {
-		names = append(names, fmt.Sprintf("whatever is in %s (could not list: %s)", r, c.unlisted[r]))
-	}
-	return fmt.Sprintf("\nEC2 leftovers remaining: %s\nto finish: %s", strings.Join(names, "; "), strings.Join(c.finishCommands(state, roleToAssume), "\n  "))
-}

@@ -3,105 +3,61 @@ package cli
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
-	"github.com/buildrole/buildrole/internal/awsfacts"
 	"github.com/buildrole/buildrole/internal/config"
 	"github.com/buildrole/buildrole/internal/leftovers"
 	"github.com/buildrole/buildrole/internal/run"
 	"github.com/buildrole/buildrole/internal/stsauth"
 )
 
-// ec2Cleanup is what teardown did to the build's EC2 leftovers: the
-// report, and the regions it could not list (their leftovers unknown).
+// ec2Cleanup is what teardown did to the build's EC2 leftovers, and as
+// whom.
 type ec2Cleanup struct {
-	report   leftovers.Report
-	unlisted map[string]error
-	as       string // who acted: the build role or the bootstrap session
+	*leftovers.Teardown
+	as string
 }
 
-// remaining counts what is or may still be there.
-func (c *ec2Cleanup) remaining() int { return len(c.report.Remaining()) + len(c.unlisted) }
+func ec2Client(cfg aws.Config) func(region string) leftovers.API {
+	return func(region string) leftovers.API {
+		return ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.Region = region })
+	}
+}
 
 // cleanEC2 removes what the run's build left in EC2 in every build region,
 // before the roles go: as the build role while it exists (its policy
 // allows exactly its run's leftovers), else, and for what it was refused,
 // as the bootstrap session.
 func cleanEC2(ctx context.Context, env Env, rio runIO, opts stsauth.Options, sess *stsauth.Session, state run.State, auth config.Auth) *ec2Cleanup {
-	out := &ec2Cleanup{unlisted: map[string]error{}, as: "the bootstrap session"}
-	primary := sess.Config
-	if cfg, err := buildRoleConfig(ctx, opts, sess, state, auth, rio.token); err == nil {
-		primary, out.as = cfg, "build role "+state.Role
-	} else {
-		rio.printf("EC2 leftovers: not as the build role (%s); as the bootstrap session", err)
-	}
 	lo := leftovers.Options{RunID: state.RunID, Now: env.Now, Progress: rio.printf}
 	if env.Leftovers != nil {
 		env.Leftovers(&lo)
 	}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, region := range state.BuildRegions() {
-		wg.Go(func() {
-			rep, err := cleanRegion(ctx, primary, sess.Config, region, lo, out.as != "the bootstrap session")
-			mu.Lock()
-			defer mu.Unlock()
-			out.report.Add(rep)
-			if err != nil {
-				out.unlisted[region] = err
-			}
-		})
+	cfg, err := buildRoleConfig(ctx, opts, sess, state, auth, rio.token)
+	if err != nil {
+		rio.printf("EC2 leftovers: not as the build role (%s); as the bootstrap session", err)
+		return &ec2Cleanup{leftovers.CleanRegions(ctx, state.BuildRegions(), ec2Client(sess.Config), nil, lo), "the bootstrap session"}
 	}
-	wg.Wait()
-	return out
-}
-
-// cleanRegion cleans one region as cfg; what cfg was refused (a listing, a
-// removal) is tried again as the bootstrap session when cfg is the build
-// role.
-func cleanRegion(ctx context.Context, cfg, bootstrap aws.Config, region string, lo leftovers.Options, asBuildRole bool) (*leftovers.Report, error) {
-	client := func(c aws.Config) leftovers.API {
-		return ec2.NewFromConfig(c, func(o *ec2.Options) { o.Region = region })
-	}
-	rep, err := leftovers.Clean(ctx, client(cfg), region, lo)
-	if !asBuildRole || (err == nil && !refused(rep)) {
-		return rep, err
-	}
-	again, err := leftovers.Clean(ctx, client(bootstrap), region, lo)
-	rep.Retried(again)
-	return rep, err
-}
-
-// refused: EC2 denied one of the removals.
-func refused(rep *leftovers.Report) bool {
-	for _, o := range rep.Remaining() {
-		if awsfacts.IsDenied(o.Code) {
-			return true
-		}
-	}
-	return false
+	return &ec2Cleanup{leftovers.CleanRegions(ctx, state.BuildRegions(), ec2Client(cfg), ec2Client(sess.Config), lo), "build role " + state.Role}
 }
 
 // buildRoleConfig assumes the run's build role for teardown: with a fresh
 // OIDC token as the job (web identity), or from the bootstrap session in
 // chain mode. One short try: a role already gone is no reason to wait.
 func buildRoleConfig(ctx context.Context, opts stsauth.Options, sess *stsauth.Session, state run.State, auth config.Auth, tokens stsauth.TokenSource) (aws.Config, error) {
-	if auth.RoleToAssume != "" && tokens == nil {
-		return aws.Config{}, fmt.Errorf("no OIDC token here")
-	}
 	req := stsauth.BuildRoleRequest{
 		RoleARN:         fmt.Sprintf("arn:%s:iam::%s:role%s%s", auth.Partition, sess.AccountID, orDefault(state.Path, "/"), state.Role),
 		SessionName:     auth.RoleSessionName,
 		DurationSeconds: 900,
 		Chain:           auth.RoleToAssume == "",
 		Audience:        auth.Audience,
-		MaxWait:         buildRoleWait,
+		MaxWait:         3 * time.Second,
 	}
 	creds, _, err := stsauth.AssumeBuildRole(ctx, opts, sess, req, tokens)
 	if err != nil {
@@ -112,59 +68,30 @@ func buildRoleConfig(ctx context.Context, opts stsauth.Options, sess *stsauth.Se
 	return cfg, nil
 }
 
-// buildRoleWait bounds the try to assume the build role at teardown.
-const buildRoleWait = 3 * time.Second
-
 type staticCreds struct{ c aws.Credentials }
 
 func (s staticCreds) Retrieve(context.Context) (aws.Credentials, error) { return s.c, nil }
 
 // lines renders the outcomes for the log.
 func (c *ec2Cleanup) lines() []string {
-	var out []string
-	for _, o := range c.report.Outcomes {
-		line := fmt.Sprintf("%-18s %-60s %s", "ec2 "+o.Kind, o.Region+" "+o.ID+nameSuffix(o.Name), o.Status)
-		if o.Detail != "" {
-			line += ": " + o.Detail
-		}
-		out = append(out, line)
+	out := c.Report.Lines()
+	for _, r := range slices.Sorted(maps.Keys(c.Unlisted)) {
+		out = append(out, fmt.Sprintf("%-18s %-60s unknown: %s", "ec2 region", r, c.Unlisted[r]))
 	}
-	for _, r := range sortedRegions(c.unlisted) {
-		out = append(out, fmt.Sprintf("%-18s %-60s unknown: %s", "ec2 region", r, c.unlisted[r]))
-	}
-	return out
-}
-
-func nameSuffix(n string) string {
-	if n == "" {
-		return ""
-	}
-	return " (" + n + ")"
-}
-
-func sortedRegions(m map[string]error) []string {
-	var out []string
-	for r := range m {
-		out = append(out, r)
-	}
-	slices.Sort(out)
 	return out
 }
 
 // finishCommands are the commands that finish what teardown could not:
-// one per resource left, and a sweep per region it could not list.
+// one per resource left, and sweep (which finds them by the run's tags)
+// in each region with leftovers or not listed.
 func (c *ec2Cleanup) finishCommands(state run.State, roleToAssume string) []string {
 	var out []string
-	regions := map[string]error{}
-	for _, o := range c.report.Remaining() {
+	regions := maps.Clone(c.Unlisted)
+	for _, o := range c.Report.Remaining() {
 		out = append(out, o.Command())
 		regions[o.Region] = nil
 	}
-	for r := range c.unlisted {
-		regions[r] = nil
-	}
-	// Sweep, with the bootstrap role, finds them by the run's tags.
-	for _, r := range sortedRegions(regions) {
+	for _, r := range slices.Sorted(maps.Keys(regions)) {
 		s := state
 		s.Region = r
 		out = append(out, sweepCommand(s, roleToAssume))
@@ -174,19 +101,35 @@ func (c *ec2Cleanup) finishCommands(state run.State, roleToAssume string) []stri
 
 // summary is the step summary's EC2 part.
 func (c *ec2Cleanup) summary(state run.State, roleToAssume string) string {
-	if len(c.report.Outcomes) == 0 && len(c.unlisted) == 0 {
+	if len(c.Report.Outcomes) == 0 && len(c.Unlisted) == 0 {
 		return fmt.Sprintf("\nEC2: nothing of the build left in %s.\n", strings.Join(state.BuildRegions(), ", "))
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n**EC2 leftovers of the build** (as %s): %d removed, %d remaining.\n\n| region | kind | id | result |\n|---|---|---|---|\n", c.as, c.report.Removed(), c.remaining())
-	for _, o := range c.report.Outcomes {
+	fmt.Fprintf(&b, "\n**EC2 leftovers of the build** (as %s): %d removed, %d remaining.\n\n| region | kind | id | result |\n|---|---|---|---|\n", c.as, c.Report.Removed(), c.Remaining())
+	for _, o := range c.Report.Outcomes {
 		fmt.Fprintf(&b, "| %s | %s | `%s` | %s |\n", o.Region, o.Kind, o.ID, o.Status)
 	}
-	for _, r := range sortedRegions(c.unlisted) {
+	for _, r := range slices.Sorted(maps.Keys(c.Unlisted)) {
 		fmt.Fprintf(&b, "| %s | (all) | | unknown: could not list |\n", r)
 	}
 	if cmds := c.finishCommands(state, roleToAssume); len(cmds) > 0 {
 		b.WriteString("\nTo finish:\n\n```\n" + strings.Join(cmds, "\n") + "\n```\n")
 	}
 	return b.String()
+}
+
+// remainingText names the EC2 leftovers not removed and the commands that
+// finish the job ("" when none).
+func (c *ec2Cleanup) remainingText(state run.State, roleToAssume string) string {
+	if c.Remaining() == 0 {
+		return ""
+	}
+	var names []string
+	for _, o := range c.Report.Remaining() {
+		names = append(names, fmt.Sprintf("%s %s in %s (%s)", o.Kind, o.ID, o.Region, o.Status))
+	}
+	for _, r := range slices.Sorted(maps.Keys(c.Unlisted)) {
+		names = append(names, fmt.Sprintf("whatever is in %s (could not list: %s)", r, c.Unlisted[r]))
+	}
+	return fmt.Sprintf("\nEC2 leftovers remaining: %s\nto finish: %s", strings.Join(names, "; "), strings.Join(c.finishCommands(state, roleToAssume), "\n  "))
 }
