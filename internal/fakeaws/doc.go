@@ -1,7 +1,9 @@
-// Package fakeaws is an in-process fake of AWS IAM, AWS STS and the GitHub
-// Actions OIDC token issuer, served over HTTP on loopback. On the same
-// endpoint, EC2 refuses every call (package ec2), so a real EC2 client
-// (Packer's) meets EC2's own refusal.
+// Package fakeaws is an in-process fake of AWS IAM, AWS STS, EC2 and the
+// GitHub Actions OIDC token issuer, served over HTTP on loopback. EC2
+// (package ec2, reached through Server.EC2) is stateful and answers a
+// real Packer amazon-ebs build; its calls are authorized like IAM's: a
+// session by its role's policies, an AddUser key by its user's policy,
+// any other signer as the administrator.
 //
 // The real AWS SDK for Go v2 talks to it through BaseEndpoint, so the wire
 // format (AWS Query requests, XML responses and errors) is what AWS sends.

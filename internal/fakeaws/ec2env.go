@@ -59,11 +59,16 @@ func (s *Server) serveEC2(w http.ResponseWriter, r *http.Request, params url.Val
 	} else if u := s.users[c.AccessKeyID]; u != nil {
 		env.caller, env.user = u.arn(s), u
 	}
-	if c.AccessKeyID == "" || s.authenticate(r, c.Action, c.AccessKeyID) != nil {
+	authErr := s.authenticate(r, c.Action, c.AccessKeyID)
+	if c.AccessKeyID == "" || authErr != nil {
 		env.caller = ""
 	}
 	s.mu.Unlock()
-	if fault := s.matchFault(c.Action); fault != nil {
+	if authErr != nil && authErr.Code == "ExpiredToken" {
+		// EC2 names expired credentials its own way.
+		c.Status, c.ErrorCode = 400, "RequestExpired"
+		ec2.WriteError(w, c.Status, c.ErrorCode, "Request has expired.")
+	} else if fault := s.matchFault(c.Action); fault != nil {
 		e := faultError(fault)
 		c.Status, c.ErrorCode = e.Status, e.Code
 		ec2.WriteError(w, e.Status, e.Code, e.Message)

@@ -8,11 +8,14 @@ import (
 
 // PackerBuild is a minimal amazon-ebs build against fakeaws's EC2.
 type PackerBuild struct {
-	Endpoint     string // the server's URL: custom_endpoint_ec2
-	Region       string // default us-east-1
-	SourceAMI    string // an image seeded with EC2().SeedImage
-	InstanceType string // default t3.micro
-	AMIName      string // default "buildrole-test-{{timestamp}}"
+	Endpoint  string // the server's URL: custom_endpoint_ec2
+	Region    string // default us-east-1
+	SourceAMI string // an image seeded with EC2().SeedImage
+	// SourceAMIName, when set instead of SourceAMI, finds the image with
+	// source_ami_filter: this name pattern, SourceOwner's, most recent.
+	SourceAMIName, SourceOwner string
+	InstanceType               string // default t3.micro
+	AMIName                    string // default "buildrole-test-{{timestamp}}"
 	// Sleep, when not zero, is a shell-local provisioner that sleeps
 	// while the instance runs: the moment to kill Packer (the instance,
 	// its temporary security group and volumes then exist).
@@ -35,6 +38,18 @@ func PackerEBSTemplate(b PackerBuild) string {
 	if b.AMIName == "" {
 		b.AMIName = "buildrole-test-{{timestamp}}"
 	}
+	source := fmt.Sprintf("source_ami                 = %q", b.SourceAMI)
+	if b.SourceAMIName != "" {
+		source = fmt.Sprintf(`source_ami_filter {
+    filters = {
+      name                = %q
+      root-device-type    = "ebs"
+      virtualization-type = "hvm"
+    }
+    owners      = [%q]
+    most_recent = true
+  }`, b.SourceAMIName, b.SourceOwner)
+	}
 	var prov string
 	if b.Sleep > 0 {
 		prov = fmt.Sprintf("\n  provisioner \"shell-local\" {\n    inline = [\"sleep %d\"]\n  }\n", int(b.Sleep.Round(time.Second)/time.Second))
@@ -53,7 +68,7 @@ variable "iam_instance_profile" {
 source "amazon-ebs" "web" {
   region                     = %q
   instance_type              = %q
-  source_ami                 = %q
+  %s
   ami_name                   = %q
   communicator               = "none"
   custom_endpoint_ec2        = %q
@@ -66,5 +81,5 @@ source "amazon-ebs" "web" {
 build {
   sources = ["source.amazon-ebs.web"]
 %s}
-`, b.Region, b.InstanceType, b.SourceAMI, b.AMIName, b.Endpoint, prov), "\n")
+`, b.Region, b.InstanceType, source, b.AMIName, b.Endpoint, prov), "\n")
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
@@ -427,4 +428,17 @@ func TestExpiredSessionCredentials(t *testing.T) {
 	c.Advance(900 * time.Second)
 	_, err := stsAs(s, out.Credentials).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	wantCode(t, err, "ExpiredToken")
+}
+
+// EC2 refuses expired session credentials with its own code.
+func TestExpiredSessionCredentialsInEC2(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newClock()
+	s := startServer(t, withClock(c))
+	s.AddRole("r", "/", rootTrust)
+	out := must(stsClient(s).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::123456789012:role/r"), RoleSessionName: aws.String("s1"), DurationSeconds: aws.Int32(900)}))(t)
+	c.Advance(900 * time.Second)
+	_, err := ec2Client(s, sessionCreds(out.Credentials)).DescribeRegions(ctx, &ec2.DescribeRegionsInput{})
+	wantCode(t, err, "RequestExpired")
 }

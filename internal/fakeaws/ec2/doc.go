@@ -14,7 +14,8 @@
 // ARN, condition keys, as the Service Authorization Reference names them);
 // this package imports no buildrole package.
 //
-// Test-facing API, reached through (*fakeaws.Server).EC2():
+// Test-facing API, reached through (*fakeaws.Server).EC2() (fakeaws
+// aliases the types: EC2Image, EC2Instance, EC2Delays, …):
 //
 //	func (c *Cloud) SetDelays(d Delays)  // Delays{Pending, Stopping, ShuttingDown, TerminatedVisible, ImagePending, VolumeDetach}; zero fields keep the defaults
 //	func (c *Cloud) SeedImage(im Image) string                  // a source AMI; returns its id (ami-…)
@@ -38,8 +39,15 @@
 // held to that user's policy (none: every EC2 call is refused); any other
 // signer is the account's administrator.
 //
-// For a real Packer build against it, fakeaws.PackerEBSTemplate writes a
-// minimal amazon-ebs template (communicator none, custom_endpoint_ec2,
-// run_tags and run_volume_tags from var.buildrole_run_tags, an optional
-// shell-local sleep that keeps the instance running).
+// Expired session credentials are refused with RequestExpired.
+//
+// For a real Packer build against it, fakeaws.PackerEBSTemplate(PackerBuild)
+// writes a minimal amazon-ebs template (communicator none,
+// custom_endpoint_ec2, source_ami or source_ami_filter, the instance
+// profile from var.iam_instance_profile, run_tags and run_volume_tags from
+// var.buildrole_run_tags, an optional shell-local sleep that keeps the
+// instance running). internal/cli's ec2build_packer_test.go shows the
+// steps: up, then packer with GITHUB_ENV's AWS_* and PKR_VAR_* and
+// AWS_POLL_DELAY_SECONDS=1; killWhileInstanceRuns kills packer's process
+// group with SIGKILL once the instance runs.
 package ec2

@@ -239,7 +239,7 @@ func (c *Cloud) volumesOf(instance string) []*Volume {
 
 func instanceFields(c *Cloud, in *Instance) fields {
 	return tagFields(in.Tags, func(name string) []string {
-		var groupIDs, groupNames []string
+		groupIDs, groupNames := []string{}, []string{}
 		for _, id := range in.SecurityGroupIDs {
 			groupIDs = append(groupIDs, id)
 			if g := c.groups[id]; g != nil {

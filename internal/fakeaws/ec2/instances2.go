@@ -21,6 +21,10 @@ func (c *Cloud) selectInstances(q query) ([]*Instance, *apiErr) {
 	if len(missing) > 0 {
 		return nil, notFound("InvalidInstanceID.NotFound", "instance ID", missing)
 	}
+	// A filter EC2 does not know is refused even when nothing would match.
+	if _, e := match(q.filters(), instanceFields(c, &Instance{})); e != nil {
+		return nil, e
+	}
 	var out []*Instance
 	for _, in := range c.instances {
 		if in.Region != q.region || (len(ids) > 0 && !contains(ids, in.ID)) {
