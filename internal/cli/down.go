@@ -168,4 +168,3 @@ func downSummary(s run.State, rep *provision.Report, roleToAssume string) string
 	}
 	return b.String()
 }
-

@@ -16,6 +16,12 @@ import (
 	"github.com/buildrole/buildrole/internal/run"
 )
 
+// ours: the resource carries the run's id and buildrole's managed tag, as
+// run_tags from var.buildrole_run_tags give it.
+func (c *cleaner) ours(tags []types.Tag) bool {
+	return tagValue(tags, run.TagRunID) == c.o.RunID && tagValue(tags, run.TagManaged) == run.TagManagedValue
+}
+
 func stopping(s *types.InstanceState) bool {
 	return s != nil && (s.Name == types.InstanceStateNameShuttingDown || s.Name == types.InstanceStateNameTerminated)
 }
@@ -32,8 +38,8 @@ func (c *cleaner) instances(ctx context.Context) error {
 		}
 		for _, r := range out.Reservations {
 			for _, in := range r.Instances {
-				if tagValue(in.Tags, run.TagRunID) != c.o.RunID {
-					continue // the tag is the proof, not the filter
+				if !c.ours(in.Tags) {
+					continue // the tags are the proof, not the filter
 				}
 				c.own[aws.ToString(in.InstanceId)] = true
 				for _, g := range in.SecurityGroups {
@@ -109,7 +115,7 @@ func (c *cleaner) securityGroups(ctx context.Context) error {
 			return fmt.Errorf("list run %s's security groups in %s: %w", c.o.RunID, c.region, err)
 		}
 		for _, g := range out.SecurityGroups {
-			if tagValue(g.Tags, run.TagRunID) == c.o.RunID {
+			if c.ours(g.Tags) {
 				found = append(found, g)
 			}
 		}
@@ -153,7 +159,7 @@ func (c *cleaner) keyPairs(ctx context.Context) error {
 	}
 	var found []types.KeyPairInfo
 	for _, k := range out.KeyPairs {
-		if tagValue(k.Tags, run.TagRunID) == c.o.RunID {
+		if c.ours(k.Tags) {
 			found = append(found, k)
 		}
 	}
@@ -197,7 +203,7 @@ func (c *cleaner) volumes(ctx context.Context) error {
 			return fmt.Errorf("list run %s's volumes in %s: %w", c.o.RunID, c.region, err)
 		}
 		for _, v := range out.Volumes {
-			if tagValue(v.Tags, run.TagRunID) == c.o.RunID && v.State != types.VolumeStateDeleting && v.State != types.VolumeStateDeleted {
+			if c.ours(v.Tags) && v.State != types.VolumeStateDeleting && v.State != types.VolumeStateDeleted {
 				found = append(found, v)
 			}
 		}
