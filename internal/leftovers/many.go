@@ -150,4 +150,3 @@ func (r *Report) Lines() []string {
 	}
 	return out
 }
-
