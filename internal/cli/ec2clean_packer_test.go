@@ -1,0 +1,75 @@
+package cli_test
+
+import (
+	"context"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/buildrole/buildrole/internal/cli"
+	"github.com/buildrole/buildrole/internal/fakeaws"
+	"github.com/buildrole/buildrole/internal/run"
+)
+
+// Debian's packer 1.6.6, killed with SIGKILL while its instance runs,
+// leaves its instance, temporary group, key pair and volume; the post
+// step's `buildrole down` then leaves nothing of the run in EC2 or IAM.
+// Packer 1.6.6 tags only the instance and its volumes, so the group and
+// key pair are found through the instance. Another run's instance and
+// temporaries and an earlier build's AMI and snapshots stay.
+func TestDownAfterKilledPackerBuildLeavesNothing(t *testing.T) {
+	p := startPackerBuild(t, fakeaws.PackerBuild{Sleep: 60 * time.Second}, nil)
+	p.w.cleanup = fastCleanup
+	ec2 := p.w.srv.EC2()
+	other := seedKilled(p.w, otherRun, time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+	product := ec2.SeedImage(fakeaws.EC2Image{Owner: "123456789012", Name: "buildrole-test-earlier", Tags: map[string]string{run.TagManaged: "true", run.TagRunID: otherRun}})
+	p.killWhileInstanceRuns(t)
+	if !p.instanceRuns() {
+		t.Fatal("no running instance after the kill: nothing to clean")
+	}
+	images, snaps := ec2.Images(), ec2.Snapshots()
+
+	p.w.postEnv()
+	p.w.srv.ResetRequests()
+	code, stdout, stderr := p.w.run(context.Background(), "down")
+	if code != cli.ExitOK {
+		t.Fatalf("down exit %d:\n%s%s", code, stdout, stderr)
+	}
+	for _, in := range ec2.Instances() {
+		if in.Tags[run.TagRunID] == p.runID && in.State != "terminated" && in.State != "shutting-down" {
+			t.Errorf("instance left %+v", in)
+		}
+	}
+	for _, g := range ec2.SecurityGroups() {
+		if strings.HasPrefix(g.Name, "packer_") && g.ID != other.group {
+			t.Errorf("group left %+v", g)
+		}
+	}
+	for _, k := range ec2.KeyPairs() {
+		if k.ID != other.key {
+			t.Errorf("key pair left %+v", k)
+		}
+	}
+	for _, v := range ec2.Volumes() {
+		if v.Tags[run.TagRunID] == p.runID {
+			t.Errorf("volume left %+v", v)
+		}
+	}
+	if got := p.w.leftovers(); len(got) != 0 {
+		t.Errorf("roles left: %v", got)
+	}
+	if left := ec2Left(p.w, other); len(left) != 4 {
+		t.Errorf("another run's resources touched: %v", left)
+	}
+	if !slices.EqualFunc(images, ec2.Images(), func(a, b fakeaws.EC2Image) bool { return a.ID == b.ID && a.State == b.State }) ||
+		len(snaps) != len(ec2.Snapshots()) || !slices.ContainsFunc(ec2.Images(), func(im fakeaws.EC2Image) bool { return im.ID == product }) {
+		t.Errorf("images or snapshots touched: %v → %v", images, ec2.Images())
+	}
+	summary, _ := os.ReadFile(p.w.getenv("GITHUB_STEP_SUMMARY"))
+	if !strings.Contains(string(summary), "3 removed, 0 remaining") {
+		t.Errorf("summary:\n%s\nlog:\n%s", summary, stdout)
+	}
+	t.Logf("EC2 calls of down: %v", p.calls())
+}
