@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/buildrole/buildrole/internal/iampolicy"
+	"github.com/buildrole/buildrole/internal/packertemplate"
 )
 
 // Statement ids of the grants that let teardown, acting as the build role,
@@ -44,4 +45,34 @@ func teardownStatements(partition, account, runID string, regionBound, guard fun
 		{Sid: SidTeardownRead, Effect: iampolicy.EffectAllow, Action: slices.Clone(teardownReads), Resource: iampolicy.Values{"*"}, Condition: regionBound()},
 		{Sid: SidTeardown, Effect: iampolicy.EffectAllow, Action: slices.Clone(teardownRemovals), Resource: res, Condition: own},
 	}
+}
+
+// LeftoverWarnings name the sources whose instance or volumes would not
+// carry the run's tags (run_tags, run_volume_tags without
+// var.buildrole_run_tags): if the build is killed, teardown cannot tell
+// them from anyone else's and leaves them running.
+func LeftoverWarnings(t *packertemplate.Template) []string {
+	var out []string
+	for _, s := range t.Sources {
+		if !slices.Contains(instanceBuilders, s.Type) {
+			continue
+		}
+		options := []string{"run_tags", "run_volume_tags"}
+		if s.Type == "amazon-ebsvolume" && s.Has("ebs_volumes") {
+			options = options[:1] // the run's tags may not go to ebs_volumes (checkRunVolumeTags)
+		}
+		for _, option := range options {
+			v, ok := s.Options[option]
+			if ok && slices.Contains(v.Refs, runTagsVar) {
+				continue
+			}
+			pos := s.Pos
+			if ok {
+				pos = v.Pos
+			}
+			out = append(out, fmt.Sprintf("%s: %s.%s: %s does not pass var.buildrole_run_tags: if the build is killed, teardown cannot find its %s and they stay (running, billed); set `%s = var.buildrole_run_tags` (or merge() your tags with it) and declare `variable \"buildrole_run_tags\" { type = map(string) }`",
+				pos, s.Type, s.Name, option, map[string]string{"run_tags": "instance, security group and key pair", "run_volume_tags": "volumes"}[option], option))
+		}
+	}
+	return out
 }

@@ -1,9 +1,11 @@
 package buildpolicy
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/buildrole/buildrole/internal/iampolicy"
+	"github.com/buildrole/buildrole/internal/packertemplate"
 	"github.com/buildrole/buildrole/internal/run"
 )
 
@@ -56,6 +58,34 @@ func TestTeardownGrantsOnlyTheRunsLeftovers(t *testing.T) {
 	for _, st := range none.Statement {
 		if st.Sid == SidTeardown || st.Sid == SidTeardownRead {
 			t.Errorf("teardown grant %s without a launch", st.Sid)
+		}
+	}
+}
+
+// A template whose instance or volumes would not carry the run's tags is
+// warned about, option by option; one that passes them, or builds no
+// instance, is not.
+func TestLeftoverWarnings(t *testing.T) {
+	t.Parallel()
+	for file, want := range map[string][]string{
+		"basic-ebs.pkr.hcl":   {"run_tags does not pass var.buildrole_run_tags", "run_volume_tags does not pass var.buildrole_run_tags"},
+		"copy-share.pkr.hcl":  nil,
+		"chroot.pkr.hcl":      nil,
+		"spot-filter.pkr.hcl": nil,
+	} {
+		tmpl, err := packertemplate.Load("../../testdata/templates/"+file, packertemplate.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := LeftoverWarnings(tmpl)
+		if len(got) != len(want) {
+			t.Errorf("%s: %q, want %d warnings", file, got, len(want))
+			continue
+		}
+		for i, w := range want {
+			if !strings.Contains(got[i], w) || !strings.Contains(got[i], "teardown cannot find") {
+				t.Errorf("%s: %q lacks %q", file, got[i], w)
+			}
 		}
 	}
 }

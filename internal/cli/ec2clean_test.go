@@ -255,3 +255,29 @@ func TestSweepRemovesKilledRunsEC2Leftovers(t *testing.T) {
 		t.Fatalf("sweep --run-id exit %d, left %v %v:\n%s%s", code, ec2Left(w, live), w.leftovers(), stdout, stderr)
 	}
 }
+
+// up warns, in the log and as an annotation, when the template does not
+// tag what a killed build would leave; it still runs (scope: region).
+func TestUpWarnsWhenTheTemplateDoesNotTagItsLeftovers(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.set("INPUT_TEMPLATE", "../../testdata/templates/basic-ebs.pkr.hcl")
+	code, stdout, _ := w.run(context.Background(), "up")
+	if code != cli.ExitOK {
+		t.Fatalf("up exit %d:\n%s", code, stdout)
+	}
+	var warnings []string
+	for _, l := range strings.Split(stdout, "\n") {
+		if strings.HasPrefix(l, "::warning") && strings.Contains(l, "does not pass var.buildrole_run_tags") {
+			warnings = append(warnings, l)
+		}
+	}
+	if len(warnings) != 2 || !strings.Contains(strings.Join(warnings, "\n"), "run_volume_tags") {
+		t.Errorf("annotations %q:\n%s", warnings, stdout)
+	}
+	w = newWorld(t)
+	w.set("INPUT_TEMPLATE", "../../testdata/templates/copy-share.pkr.hcl")
+	if _, stdout, _ = w.run(context.Background(), "up"); strings.Contains(stdout, "does not pass var.buildrole_run_tags") {
+		t.Errorf("warned about a template that tags its leftovers:\n%s", stdout)
+	}
+}
