@@ -281,3 +281,24 @@ func TestUpWarnsWhenTheTemplateDoesNotTagItsLeftovers(t *testing.T) {
 		t.Errorf("warned about a template that tags its leftovers:\n%s", stdout)
 	}
 }
+
+// An account set up before these grants: EC2 refuses the listing to the
+// build role and the bootstrap session alike. Nothing is known of the
+// region, so down says so, names the statement to add, and exits 3.
+func TestDownNamesTheMissingGrantWhenEC2RefusesTheListing(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	if code, out, _ := w.run(context.Background(), "up"); code != cli.ExitOK {
+		t.Fatalf("up exit %d:\n%s", code, out)
+	}
+	w.postEnv()
+	w.srv.InjectFault(fakeaws.Fault{Action: "DescribeInstances", Code: "UnauthorizedOperation", Status: 403, Message: "You are not authorized to perform this operation."})
+	code, stdout, stderr := w.run(context.Background(), "down")
+	all := stdout + stderr
+	if code != cli.ExitLeftovers || !strings.Contains(all, `lacks statement "ReadBuildLeftovers"`) || !strings.Contains(all, "buildrole sweep --run-id") {
+		t.Errorf("exit %d:\n%s", code, all)
+	}
+	if got := w.leftovers(); len(got) != 0 {
+		t.Errorf("roles left: %v", got)
+	}
+}

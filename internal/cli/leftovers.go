@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
+	"github.com/buildrole/buildrole/internal/accountsetup"
 	"github.com/buildrole/buildrole/internal/config"
 	"github.com/buildrole/buildrole/internal/leftovers"
 	"github.com/buildrole/buildrole/internal/run"
@@ -39,12 +40,19 @@ func cleanEC2(ctx context.Context, env Env, rio runIO, opts stsauth.Options, ses
 	if env.Leftovers != nil {
 		env.Leftovers(&lo)
 	}
-	cfg, err := buildRoleConfig(ctx, opts, sess, state, auth, rio.token)
-	if err != nil {
+	var c *ec2Cleanup
+	if cfg, err := buildRoleConfig(ctx, opts, sess, state, auth, rio.token); err != nil {
 		rio.printf("EC2 leftovers: not as the build role (%s); as the bootstrap session", err)
-		return &ec2Cleanup{leftovers.CleanRegions(ctx, state.BuildRegions(), ec2Client(sess.Config), nil, lo), "the bootstrap session"}
+		c = &ec2Cleanup{leftovers.CleanRegions(ctx, state.BuildRegions(), ec2Client(sess.Config), nil, lo), "the bootstrap session"}
+	} else {
+		c = &ec2Cleanup{leftovers.CleanRegions(ctx, state.BuildRegions(), ec2Client(cfg), ec2Client(sess.Config), lo), "build role " + state.Role}
 	}
-	return &ec2Cleanup{leftovers.CleanRegions(ctx, state.BuildRegions(), ec2Client(cfg), ec2Client(sess.Config), lo), "build role " + state.Role}
+	// The last refusal is the bootstrap session's: name its statement.
+	rc := accountsetup.RunContext{Partition: auth.Partition, AccountID: sess.AccountID, Path: state.Path}
+	for r, err := range c.Unlisted {
+		c.Unlisted[r] = withExplanation(err, rc)
+	}
+	return c
 }
 
 // buildRoleConfig assumes the run's build role for teardown: with a fresh
