@@ -244,19 +244,20 @@ func (c *cleaner) detached(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	for _, v := range out.Volumes {
-		switch v.State {
-		case types.VolumeStateAvailable:
-			return nil
-		case types.VolumeStateDeleting, types.VolumeStateDeleted:
-			return notYet{"InvalidVolume.NotFound", "deleted by EC2"}
-		}
-		if other := c.foreignAttachment(v); other != "" {
-			return notYet{"Attached", "attached to " + other + ", which is not this run's instance"}
-		}
-		return notYet{awsfacts.EC2VolumeInUse, fmt.Sprintf("still %s", v.State)}
+	if len(out.Volumes) == 0 {
+		return notYet{"InvalidVolume.NotFound", "deleted by EC2"}
 	}
-	return notYet{"InvalidVolume.NotFound", "deleted by EC2"}
+	v := out.Volumes[0]
+	switch v.State {
+	case types.VolumeStateAvailable:
+		return nil
+	case types.VolumeStateDeleting, types.VolumeStateDeleted:
+		return notYet{"InvalidVolume.NotFound", "deleted by EC2"}
+	}
+	if other := c.foreignAttachment(v); other != "" {
+		return notYet{"Attached", "attached to " + other + ", which is not this run's instance"}
+	}
+	return notYet{awsfacts.EC2VolumeInUse, fmt.Sprintf("still %s", v.State)}
 }
 
 func sortedKeys(m map[string]bool) []string {
