@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -18,8 +19,13 @@ import (
 	"github.com/buildrole/buildrole/internal/fakeaws"
 )
 
+// ec2Client retries what the network breaks: under -race the SDK's HTTP
+// client now and then reads a reused connection it has closed itself
+// ("use of closed network connection" with a 200 already received).
 func ec2Client(s *fakeaws.Server, creds aws.CredentialsProvider) *ec2.Client {
-	return ec2.NewFromConfig(awsConfig(s, creds))
+	cfg := awsConfig(s, creds)
+	cfg.RetryMaxAttempts = 3
+	return ec2.NewFromConfig(cfg)
 }
 
 func code(err error) string {
@@ -250,5 +256,89 @@ func TestEC2AuthorizesSessionsByTheirPolicies(t *testing.T) {
 	}
 	if in := s.EC2().Instances(); len(in) != 2 {
 		t.Errorf("instances %+v", in)
+	}
+}
+
+// EC2 does not know an instance profile until IAM has propagated it: the
+// error Packer retries on.
+func TestEC2SeesInstanceProfilesAfterPropagation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newClock()
+	s := startServer(t, withClock(c))
+	s.SetPropagationDelay(5 * time.Second)
+	ami := s.EC2().SeedImage(fakeaws.EC2Image{})
+	must(iamClient(s).CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String("vm")}))(t)
+	run := func() error {
+		_, err := ec2Client(s, adminCreds()).RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(ami), InstanceType: types.InstanceTypeT3Micro,
+			MinCount: aws.Int32(1), MaxCount: aws.Int32(1), IamInstanceProfile: &types.IamInstanceProfileSpecification{Name: aws.String("vm")}})
+		return err
+	}
+	if err := run(); code(err) != "InvalidParameterValue" || !strings.Contains(err.Error(), "Invalid IAM Instance Profile name") {
+		t.Errorf("before propagation: %v", err)
+	}
+	c.Advance(5 * time.Second)
+	if err := run(); err != nil {
+		t.Errorf("after propagation: %v", err)
+	}
+}
+
+// DetachVolume takes its time; seeded resources are found by the filters
+// teardown uses.
+func TestEC2DetachAndFilters(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := startServer(t)
+	s.EC2().SetDelays(fakeaws.EC2Delays{VolumeDetach: 200 * time.Millisecond})
+	run := map[string]string{"buildrole:run-id": "r1"}
+	in := s.EC2().SeedInstance(fakeaws.EC2Instance{State: "stopped", Tags: run})
+	vol := s.EC2().SeedVolume(fakeaws.EC2Volume{InstanceID: in, Device: "/dev/sdf", Tags: run})
+	s.EC2().SeedKeyPair(fakeaws.EC2KeyPair{Name: "packer_1", Tags: run})
+	s.EC2().SeedKeyPair(fakeaws.EC2KeyPair{Name: "packer_2"})
+	s.EC2().SeedSecurityGroup(fakeaws.EC2SecurityGroup{Name: "packer_1", Description: "temp", Tags: run})
+	c := ec2Client(s, adminCreds())
+	must(c.DetachVolume(ctx, &ec2.DetachVolumeInput{VolumeId: &vol}))(t)
+	if _, err := c.DeleteVolume(ctx, &ec2.DeleteVolumeInput{VolumeId: &vol}); code(err) != "VolumeInUse" {
+		t.Errorf("DeleteVolume while detaching: %v", err)
+	}
+	if _, err := c.DetachVolume(ctx, &ec2.DetachVolumeInput{VolumeId: &vol}); code(err) != "IncorrectState" {
+		t.Errorf("DetachVolume twice: %v", err)
+	}
+	eventually(t, "available", func() bool {
+		v := must(c.DescribeVolumes(ctx, &ec2.DescribeVolumesInput{Filters: []types.Filter{{Name: aws.String("status"), Values: []string{"available"}}, {Name: aws.String("tag:buildrole:run-id"), Values: []string{"r1"}}}}))(t)
+		return len(v.Volumes) == 1
+	})
+	must(c.DeleteVolume(ctx, &ec2.DeleteVolumeInput{VolumeId: &vol}))(t)
+	keys := must(c.DescribeKeyPairs(ctx, &ec2.DescribeKeyPairsInput{Filters: []types.Filter{{Name: aws.String("tag-key"), Values: []string{"buildrole:run-id"}}}}))(t)
+	if len(keys.KeyPairs) != 1 || *keys.KeyPairs[0].KeyName != "packer_1" {
+		t.Errorf("key pairs %+v", keys.KeyPairs)
+	}
+	groups := must(c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{{Name: aws.String("group-name"), Values: []string{"packer_*"}}}}))(t)
+	if len(groups.SecurityGroups) != 1 || groups.SecurityGroups[0].Tags[0].Value == nil {
+		t.Errorf("groups %+v", groups.SecurityGroups)
+	}
+	tags := must(c.DescribeTags(ctx, &ec2.DescribeTagsInput{Filters: []types.Filter{{Name: aws.String("key"), Values: []string{"buildrole:run-id"}}}}))(t)
+	if len(tags.Tags) != 3 {
+		t.Errorf("tags %+v", tags.Tags)
+	}
+	if got := s.EC2().Volumes(); len(got) != 1 || got[0].InstanceID != in {
+		t.Errorf("the instance's own root volume only: %+v", got)
+	}
+}
+
+// DryRun answers whether the caller may, and changes nothing.
+func TestEC2DryRun(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := startServer(t)
+	s.AddUser(noGrantKey, "ci", "")
+	in := s.EC2().SeedInstance(fakeaws.EC2Instance{})
+	_, err := ec2Client(s, adminCreds()).TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{in}, DryRun: aws.Bool(true)})
+	if code(err) != "DryRunOperation" || s.EC2().Instances()[0].State != "running" {
+		t.Errorf("admin dry run: %v", err)
+	}
+	_, err = ec2Client(s, credentials.NewStaticCredentialsProvider(noGrantKey, "secret", "")).TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{in}, DryRun: aws.Bool(true)})
+	if code(err) != "UnauthorizedOperation" {
+		t.Errorf("dry run without the grant: %v", err)
 	}
 }

@@ -47,39 +47,61 @@ func (s *Server) EC2() *ec2.Cloud {
 	return s.ec2
 }
 
-// serveEC2 has package ec2 answer an EC2 call as its caller, and logs it.
+// serveEC2 has package ec2 answer an EC2 call as its caller, after the
+// latency and faults the test set, and logs it.
 func (s *Server) serveEC2(w http.ResponseWriter, r *http.Request, params url.Values) {
 	c := Call{Action: params.Get("Action"), Service: "ec2", AccessKeyID: accessKeyID(r), Start: time.Now(), Params: params}
 	s.mu.Lock()
 	s.started[c.Action]++
 	s.inFlight++
-	env := &ec2Env{s: s, caller: s.adminARN()}
-	if sess, ok := s.sessions[c.AccessKeyID]; ok {
-		env.caller, env.sess = s.assumedRoleARN(sess.roleName, sess.sessionName), sess
-	} else if u := s.users[c.AccessKeyID]; u != nil {
-		env.caller, env.user = u.arn(s), u
-	}
-	authErr := s.authenticate(r, c.Action, c.AccessKeyID)
-	if c.AccessKeyID == "" || authErr != nil {
-		env.caller = ""
-	}
 	s.mu.Unlock()
+	defer func() {
+		c.End = time.Now()
+		s.mu.Lock()
+		s.inFlight--
+		s.calls = append(s.calls, c)
+		s.mu.Unlock()
+	}()
+	if !s.sleep(r.Context(), s.latencyFor(c.Action)) {
+		c.ErrorCode = "RequestCanceled"
+		abort(w)
+		return
+	}
+	env, authErr := s.ec2Caller(r, c.AccessKeyID, c.Action)
 	if authErr != nil && authErr.Code == "ExpiredToken" {
 		// EC2 names expired credentials its own way.
 		c.Status, c.ErrorCode = 400, "RequestExpired"
 		ec2.WriteError(w, c.Status, c.ErrorCode, "Request has expired.")
 	} else if fault := s.matchFault(c.Action); fault != nil {
+		if fault.Drop {
+			c.ErrorCode = "ConnectionDropped"
+			abort(w)
+			return
+		}
 		e := faultError(fault)
 		c.Status, c.ErrorCode = e.Status, e.Code
 		ec2.WriteError(w, e.Status, e.Code, e.Message)
 	} else {
 		c.Status, c.ErrorCode = s.EC2().Serve(w, r, params, env)
 	}
-	c.End = time.Now()
+}
+
+// ec2Caller is who signed an EC2 call, and why it could not be
+// authenticated, if so.
+func (s *Server) ec2Caller(r *http.Request, akid, action string) (*ec2Env, *apiError) {
 	s.mu.Lock()
-	s.inFlight--
-	s.calls = append(s.calls, c)
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	env := &ec2Env{s: s, caller: s.adminARN()}
+	if sess, ok := s.sessions[akid]; ok {
+		env.caller, env.sess = s.assumedRoleARN(sess.roleName, sess.sessionName), sess
+	} else if u := s.users[akid]; u != nil {
+		env.caller, env.user = u.arn(s), u
+	}
+	authErr := s.authenticate(r, action, akid)
+	if akid == "" || authErr != nil {
+		env.caller = ""
+	}
+	return env, authErr
 }
 
 // ec2Env is fakeaws as package ec2 sees it for one call.
@@ -117,13 +139,15 @@ func (e *ec2Env) Authorize(checks []ec2.Check) (*ec2.Check, string) {
 	return nil, ""
 }
 
-// Profile finds an instance profile by name or ARN, and its role.
+// Profile finds an instance profile by name or ARN, and its role; EC2
+// does not see one IAM has not propagated yet (SetPropagationDelay).
 func (e *ec2Env) Profile(nameOrARN string) (arn, roleARN string, ok bool) {
 	e.s.mu.Lock()
 	defer e.s.mu.Unlock()
 	name := nameOrARN[strings.LastIndex(nameOrARN, "/")+1:]
 	p := e.s.profiles[strings.ToLower(name)]
-	if p == nil || (strings.HasPrefix(nameOrARN, "arn:") && p.arn != nameOrARN) || e.s.lagging(p.created, e.s.now()) {
+	if p == nil || (strings.HasPrefix(nameOrARN, "arn:") && p.arn != nameOrARN) ||
+		!e.s.propagated(p.created, e.s.now()) || e.s.lagging(p.created, e.s.now()) {
 		return "", "", false
 	}
 	if len(p.roles) > 0 {

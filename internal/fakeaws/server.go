@@ -80,7 +80,7 @@ type Call struct {
 // Fault makes matching calls fail. Each injected fault counts the calls that
 // match its Action from the moment it is injected.
 type Fault struct {
-	Action string // e.g. "CreateRole"; "" = any action
+	Action string // e.g. "CreateRole" or EC2's "RunInstances"; "" = any action
 	Nth    int    // fail the Nth matching call (1-based); 0 = every call
 	Times  int    // consecutive calls failing from Nth; 0 means 1 (ignored when Nth==0)
 	// Error to send. Code "" = "ServiceFailure"; Status 0 = AWS's status for

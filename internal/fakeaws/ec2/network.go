@@ -77,8 +77,11 @@ func describeVpcs(c *Cloud, q query, _ Env) ([]node, *apiErr) {
 		}
 		return nil
 	}))
-	if e != nil || !ok {
-		return []node{set("vpcSet", nil)}, e
+	if e != nil {
+		return nil, e
+	}
+	if !ok {
+		return []node{set("vpcSet", nil)}, nil
 	}
 	return []node{set("vpcSet", []node{item(tx("vpcId", v.id), tx("ownerId", c.account), tx("state", "available"),
 		tx("cidrBlock", v.cidr), tx("dhcpOptionsId", "dopt-0f1e2d3c"), tx("instanceTenancy", "default"), bl("isDefault", true), tagSet(nil))})}, nil

@@ -113,6 +113,9 @@ func (c *Cloud) call(name string, q query, env Env) ([]node, *apiErr) {
 	if d, why := env.Authorize(checks); d != nil {
 		return nil, unauthorized(env.Caller(), d, why)
 	}
+	if q.Get("DryRun") == "true" {
+		return nil, &apiErr{status: 412, code: "DryRunOperation", message: "Request would have succeeded, but DryRun flag is set."}
+	}
 	return a.do(c, q, env)
 }
 

@@ -5,7 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"net/url"
-	"path"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -206,7 +206,7 @@ func match(fs []filter, f fields) (bool, *apiErr) {
 		hit := false
 		for _, want := range flt.values {
 			for _, g := range got {
-				if m, _ := path.Match(want, g); m || want == g {
+				if wildcard(want, g) {
 					hit = true
 				}
 			}
@@ -252,4 +252,23 @@ func malformed(code, prefix string, ids []string) *apiErr {
 		}
 	}
 	return nil
+}
+
+// wildcard matches EC2's filter values: * any run of characters, ? one,
+// across any character ('/' included, unlike path.Match).
+func wildcard(pattern, s string) bool {
+	var b strings.Builder
+	b.WriteString("^")
+	for _, r := range pattern {
+		switch r {
+		case '*':
+			b.WriteString(".*")
+		case '?':
+			b.WriteString(".")
+		default:
+			b.WriteString(regexp.QuoteMeta(string(r)))
+		}
+	}
+	b.WriteString("$")
+	return regexp.MustCompile(b.String()).MatchString(s)
 }
