@@ -73,3 +73,46 @@ func TestDownAfterKilledPackerBuildLeavesNothing(t *testing.T) {
 	}
 	t.Logf("EC2 calls of down: %v", p.calls())
 }
+
+// No post step ran after the kill: sweep, as the bootstrap role, removes
+// the run's instance (its volume goes with it) and roles. Packer 1.6.6
+// left its group and key pair untagged, and the bootstrap role may remove
+// only what carries the managed tag: sweep names them with the commands
+// that finish the job and exits 3, never claiming them removed.
+func TestSweepAfterKilledPackerBuild(t *testing.T) {
+	p := startPackerBuild(t, fakeaws.PackerBuild{Sleep: 60 * time.Second}, nil)
+	p.w.cleanup = fastCleanup
+	p.killWhileInstanceRuns(t)
+	ec2 := p.w.srv.EC2()
+	var group, key string
+	for _, in := range ec2.Instances() {
+		if in.Tags[run.TagRunID] == p.runID {
+			group, key = in.SecurityGroupIDs[0], in.KeyName
+		}
+	}
+	p.w.set("INPUT_SWEEP-RUN-ID", p.runID)
+	code, stdout, stderr := p.w.run(context.Background(), "sweep")
+	all := stdout + stderr
+	if code != cli.ExitLeftovers {
+		t.Fatalf("sweep exit %d:\n%s", code, all)
+	}
+	for _, in := range ec2.Instances() {
+		if in.Tags[run.TagRunID] == p.runID && in.State != "terminated" && in.State != "shutting-down" {
+			t.Errorf("instance left %+v", in)
+		}
+	}
+	for _, v := range ec2.Volumes() {
+		if v.Tags[run.TagRunID] == p.runID {
+			t.Errorf("volume left %+v", v)
+		}
+	}
+	if got := p.w.leftovers(); len(got) != 0 {
+		t.Errorf("roles left: %v", got)
+	}
+	if !strings.Contains(all, "aws ec2 delete-security-group --region us-east-1 --group-id "+group) || !strings.Contains(all, "aws ec2 delete-key-pair --region us-east-1") {
+		t.Errorf("the untagged temporaries (%s, %s) are not named with their commands:\n%s", group, key, all)
+	}
+	if len(ec2.KeyPairs()) != 1 || ec2.KeyPairs()[0].Name != key {
+		t.Errorf("key pairs %+v", ec2.KeyPairs())
+	}
+}
