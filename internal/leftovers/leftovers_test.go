@@ -315,3 +315,29 @@ func TestCleanRefusesABadRunID(t *testing.T) {
 		t.Errorf("%d calls", n)
 	}
 }
+
+// A dry run lists what would go and changes nothing.
+func TestCleanDryRun(t *testing.T) {
+	t.Parallel()
+	s, c := start(t, fec2.Delays{})
+	k := seedKilledBuild(c, runID, "us-east-1", true)
+	o := opts(runID)
+	o.DryRun = true
+	rep, err := leftovers.Clean(context.Background(), client(s, "AKIAADMIN0000000001", "us-east-1"), "us-east-1", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{k.instance, k.group, k.key, k.dataVol} {
+		if got := statusOf(rep, id); got != leftovers.StatusWouldRemove {
+			t.Errorf("%s: %s", id, got)
+		}
+	}
+	for _, call := range s.Requests() {
+		if !strings.HasPrefix(call.Action, "Describe") {
+			t.Errorf("dry run called %s", call.Action)
+		}
+	}
+	if rep.Removed() != 0 || len(rep.Remaining()) != 0 {
+		t.Errorf("removed %d, remaining %v", rep.Removed(), rep.Remaining())
+	}
+}
