@@ -51,6 +51,8 @@ const (
 	SidReadRunRoles             = "ReadRunRoles"
 	SidReadRunProfiles          = "ReadRunInstanceProfiles"
 	SidListForSweep             = "ListForSweep"
+	SidReadBuildLeftovers       = "ReadBuildLeftovers"
+	SidRemoveBuildLeftovers     = "RemoveBuildLeftovers"
 	SidAssumeRunRoles           = "AssumeRunRoles"
 	SidDenyBoundaryRemoval      = "DenyBoundaryRemoval"
 	SidDenyTrustChanges         = "DenyTrustPolicyChanges"
@@ -522,7 +524,7 @@ func (b *Bootstrap) trustPolicy() iampolicy.Document {
 // manage and read them, list for the sweep, and the denials that hold
 // whatever else the account grants it.
 func (b *Bootstrap) permissionPolicy() iampolicy.Document {
-	stmts := slices.Concat(b.createGrants(), b.manageGrants())
+	stmts := slices.Concat(b.createGrants(), b.manageGrants(), b.leftoverGrants())
 	if b.chain {
 		stmts = append(stmts, iampolicy.Statement{
 			Sid: SidAssumeRunRoles, Effect: iampolicy.EffectAllow,
@@ -637,6 +639,38 @@ func (b *Bootstrap) manageGrants() []iampolicy.Statement {
 	}
 }
 
+// leftoverGrants let sweep (and teardown when the build role is gone)
+// remove what killed builds left in EC2: find them (EC2's Describe calls
+// take no resource, so "*"), and terminate or delete only what carries
+// buildrole's managed tag, in the regions given at bootstrap. Never an
+// image or a snapshot.
+func (b *Bootstrap) leftoverGrants() []iampolicy.Statement {
+	var res iampolicy.Values
+	for _, k := range buildpolicy.TeardownKinds() {
+		res = append(res, fmt.Sprintf("arn:%s:ec2:*:%s:%s/*", b.partition, b.accountID, k))
+	}
+	read, remove := iampolicy.Condition{}, iampolicy.Condition{iampolicy.OpStringEquals: {KeyResourceTagManaged: {run.TagManagedValue}}}
+	if len(b.regions) > 0 {
+		read[iampolicy.OpStringEquals] = map[string]iampolicy.Values{iampolicy.KeyRequestedRegion: slices.Clone(b.regions)}
+		remove[iampolicy.OpStringEquals][iampolicy.KeyRequestedRegion] = slices.Clone(b.regions)
+	}
+	var reads, removals iampolicy.Values
+	for _, a := range buildpolicy.TeardownActions() {
+		if strings.HasPrefix(a, "ec2:Describe") {
+			reads = append(reads, a)
+		} else {
+			removals = append(removals, a)
+		}
+	}
+	if len(read) == 0 {
+		read = nil
+	}
+	return []iampolicy.Statement{
+		{Sid: SidReadBuildLeftovers, Effect: iampolicy.EffectAllow, Action: reads, Resource: iampolicy.Values{"*"}, Condition: read},
+		{Sid: SidRemoveBuildLeftovers, Effect: iampolicy.EffectAllow, Action: removals, Resource: res, Condition: remove},
+	}
+}
+
 // permissionDenials keep every role's boundary and trust, the boundary
 // policy itself, and roles without the boundary out of reach.
 func (b *Bootstrap) permissionDenials() []iampolicy.Statement {
@@ -676,7 +710,9 @@ func (b *Bootstrap) permissionDenials() []iampolicy.Statement {
 // roles and profiles bound as below, the instance role's actions, and,
 // with regions, a Deny outside them.
 func (b *Bootstrap) boundaryPolicy(catalogue, instance []string) iampolicy.Document {
-	build, guarded, kms := boundaryActions(catalogue)
+	// Teardown acts as the build role: the boundary lets it remove the
+	// run's leftovers (the build role's own policy binds them to the run).
+	build, guarded, kms := boundaryActions(slices.Concat(catalogue, buildpolicy.TeardownActions()))
 	stmts := slices.Concat(b.buildGrants(build, guarded), b.keyAndRoleGrants(kms))
 	if len(instance) > 0 {
 		stmts = append(stmts, iampolicy.Statement{

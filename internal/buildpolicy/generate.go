@@ -122,6 +122,10 @@ type BuildParams struct {
 	// carrying buildrole:run-id = TagRunID and mutations to resources
 	// carrying it. Needs Grants.
 	TagRunID string
+	// RunID, when set, lets the build role remove what a killed build of
+	// this run left in EC2: instances, security groups, key pairs and
+	// volumes tagged with it (teardown acts as the build role).
+	RunID string
 }
 
 // BuildRolePolicy returns the build role's permission policy: the Packer
@@ -190,6 +194,15 @@ func BuildRolePolicy(p BuildParams) iampolicy.Document {
 	}
 	if p.Grants != nil {
 		stmts = merge(stmts)
+	}
+	if launches && p.RunID != "" {
+		guard := regionBound
+		if p.Grants != nil {
+			// Like Packer's own TerminateInstances: only an instance with
+			// the run's profile (or none, without one).
+			guard = func() iampolicy.Condition { return mergeCond(regionBound(), profileGuard(p.InstanceProfileARNs)) }
+		}
+		stmts = append(stmts, teardownStatements(partition, p.AccountID, p.RunID, regionBound, guard)...)
 	}
 	if launches {
 		// A network interface RunInstances creates is authorized as

@@ -215,6 +215,8 @@ var guardWhy = map[string]string{
 
 // staticWhy explains the statements that come from no catalogue row.
 var staticWhy = map[string]string{
+	SidTeardownRead:                  "buildrole down (teardown, as this role): finds what a killed build left in EC2 (instances, security groups, key pairs, volumes)",
+	SidTeardown:                      "buildrole down (teardown, as this role): terminates and deletes what a killed build of this run left, never an image or snapshot",
 	SidPassInstanceRole:              "Packer passes the instance role to the build VM (RunInstances with an instance profile)",
 	SidReadInstanceProfile:           "Packer reads the instance profile it was given (builder/common/step_iam_instance_profile.go)",
 	SidDenyOutsideSourceCIDRs:        "allowed-source-cidrs: calls from other networks are denied, except those AWS services make on the build's behalf (aws:ViaAWSService)",

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/buildrole/buildrole/internal/config"
+	"github.com/buildrole/buildrole/internal/leftovers"
 	"github.com/buildrole/buildrole/internal/procrun"
 	"github.com/buildrole/buildrole/internal/stsauth"
 )
@@ -55,6 +56,8 @@ type Env struct {
 	// AWS adjusts the AWS options after flags are read; tests shorten
 	// backoffs or supply credentials for the default-chain mode.
 	AWS func(*stsauth.Options)
+	// Leftovers adjusts teardown's EC2 cleanup; tests shorten its waits.
+	Leftovers func(*leftovers.Options)
 	// NewRunID makes the run's UUID. Default uuid.NewString.
 	NewRunID func() string
 	// Stdin is what exec's command reads. Default os.Stdin.

@@ -89,16 +89,17 @@ func TestActionUpThenPostStepDeletesEverything(t *testing.T) {
 	if got := w.leftovers(); len(got) != 0 {
 		t.Fatalf("left behind: %v", got)
 	}
-	// Bootstrap, one read of each resource to prove it is this run's, then
+	// Bootstrap, the build role for EC2 and its four reads (nothing left
+	// there), one read of each resource to prove it is this run's, then
 	// the five deletes: nothing redundant.
 	reqs := w.srv.Requests()
-	if n := len(reqs); n != 9 {
-		t.Errorf("down made %d calls, want 9 (1 STS + 3 reads + 5 deletes)", n)
+	if n := len(reqs); n != 14 {
+		t.Errorf("down made %d calls, want 14 (2 STS + 4 EC2 reads + 3 reads + 5 deletes)", n)
 	}
 	for i, r := range reqs {
 		read := r.Action == "GetRole" || r.Action == "GetInstanceProfile"
-		if read != (i >= 1 && i <= 3) {
-			t.Errorf("call %d is %s: the ownership reads come right after the bootstrap, before any delete", i, r.Action)
+		if read != (i >= 6 && i <= 8) {
+			t.Errorf("call %d is %s: the ownership reads come right after the bootstrap and EC2, before any delete", i, r.Action)
 		}
 	}
 	// The post step forgot the run: the state it leaves names nothing, so

@@ -112,6 +112,15 @@ func down(ctx context.Context, env Env, rio runIO, f *flags, state run.State, au
 	// never runs into the job's timeout.
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
+	// EC2 first: the build role may remove its own leftovers only while
+	// it exists.
+	rio.group("EC2 leftovers of run " + state.RunID + " in " + strings.Join(state.BuildRegions(), ", "))
+	ec2c := cleanEC2(ctx, env, rio, opts, sess, state, auth)
+	for _, l := range ec2c.lines() {
+		rio.printf("%s", l)
+	}
+	rio.printf("%s, as %s", ec2c.Report.Summary(), ec2c.as)
+	rio.endGroup()
 	rio.group("Delete run " + state.RunID)
 	rep, err := provision.Down(ctx, iam.NewFromConfig(sess.Config), state, provision.Options{Progress: rio.printf, Now: env.Now})
 	err = withExplanation(err, accountsetup.RunContext{Partition: auth.Partition, AccountID: sess.AccountID, Path: state.Path})
@@ -119,12 +128,17 @@ func down(ctx context.Context, env Env, rio runIO, f *flags, state run.State, au
 		rio.printf("%-18s %-60s %s", o.Kind, o.Name, o.Status)
 	}
 	rio.endGroup()
-	_ = rio.summary(downSummary(state, rep, auth.RoleToAssume))
+	_ = rio.summary(downSummary(state, rep, auth.RoleToAssume) + ec2c.summary(state, auth.RoleToAssume))
 	if err != nil {
-		rio.errorf("buildrole down: %s\nstill present: %s\nto retry: %s", err, failedARNs(rep, auth.Partition, sess.AccountID, orDefault(state.Path, "/")), sweepCommand(state, auth.RoleToAssume))
+		rio.errorf("buildrole down: %s\nstill present: %s\nto retry: %s%s", err, failedARNs(rep, auth.Partition, sess.AccountID, orDefault(state.Path, "/")), sweepCommand(state, auth.RoleToAssume), ec2c.remainingText(state, auth.RoleToAssume))
 		return ExitLeftovers
 	}
-	rio.printf("buildrole down: run %s removed (%s)", state.RunID, resourceCount(rep))
+	if ec2c.Remaining() > 0 {
+		// The state stays: down again retries what EC2 still holds.
+		rio.errorf("buildrole down: run %s's roles removed (%s), but its build left EC2 resources that remain or may%s", state.RunID, resourceCount(rep), ec2c.remainingText(state, auth.RoleToAssume))
+		return ExitLeftovers
+	}
+	rio.printf("buildrole down: run %s removed (%s; %d EC2 leftovers of the build removed)", state.RunID, resourceCount(rep), ec2c.Report.Removed())
 	if err := rio.clearState(); err != nil {
 		rio.warnf("%s", err)
 	}

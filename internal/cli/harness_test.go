@@ -14,6 +14,7 @@ import (
 	"github.com/buildrole/buildrole/internal/cli"
 	"github.com/buildrole/buildrole/internal/fakeaws"
 	"github.com/buildrole/buildrole/internal/ghaction"
+	"github.com/buildrole/buildrole/internal/leftovers"
 	"github.com/buildrole/buildrole/internal/stsauth"
 )
 
@@ -33,6 +34,8 @@ type world struct {
 	vars         map[string]string
 	// tune adjusts the AWS options of every run (credentials, timeouts).
 	tune func(*stsauth.Options)
+	// cleanup adjusts teardown's EC2 cleanup (its waits).
+	cleanup func(*leftovers.Options)
 }
 
 // accountSetup is what `buildrole bootstrap --chain` prints for the test
@@ -122,9 +125,10 @@ func (w *world) getenv(k string) string {
 func (w *world) run(ctx context.Context, args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
 	code = cli.Main(ctx, append([]string{"buildrole"}, args...), cli.Env{
-		Getenv: w.getenv,
-		Stdout: &out,
-		Stderr: &errb,
+		Getenv:    w.getenv,
+		Stdout:    &out,
+		Stderr:    &errb,
+		Leftovers: w.cleanup,
 		AWS: func(o *stsauth.Options) {
 			o.EndpointURL = w.srv.URL()
 			o.RetryBaseDelay, o.RetryMaxDelay = time.Millisecond, 5*time.Millisecond

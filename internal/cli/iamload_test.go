@@ -82,7 +82,7 @@ func TestStaleDownSettlesAtOnce(t *testing.T) {
 	if code != cli.ExitOK || !strings.Contains(out, "nothing deleted, 3 already gone") {
 		t.Fatalf("stale down: exit %d:\n%s", code, out)
 	}
-	if strings.Contains(out, "waiting for") {
+	if strings.Contains(out, "waiting for IAM") {
 		t.Errorf("stale down waited:\n%s", out)
 	}
 	iamCalls := 0

@@ -12,6 +12,7 @@ import (
 	"github.com/buildrole/buildrole/internal/accountsetup"
 	"github.com/buildrole/buildrole/internal/config"
 	"github.com/buildrole/buildrole/internal/ghaction"
+	"github.com/buildrole/buildrole/internal/leftovers"
 	"github.com/buildrole/buildrole/internal/provision"
 	"github.com/buildrole/buildrole/internal/run"
 	"github.com/buildrole/buildrole/internal/stsauth"
@@ -89,6 +90,20 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 	if auth.MaskAccountID {
 		rio.mask(sess.AccountID)
 	}
+	// EC2 first: what killed builds left there bills until removed.
+	rio.group("Sweep EC2 leftovers in " + auth.Region)
+	lo := leftovers.Options{Now: env.Now, Progress: rio.printf}
+	if env.Leftovers != nil {
+		env.Leftovers(&lo)
+	}
+	lo.DryRun = dryRun
+	match := func(r leftovers.Run) bool { return filter.Matches(r.Tags, r.Created) }
+	swept := leftovers.SweepRegion(ctx, ec2Client(sess.Config)(auth.Region), auth.Region, match, lo, sf.concurrency)
+	for _, l := range swept.Report.Lines() {
+		rio.printf("%s", l)
+	}
+	rio.printf("%s", swept.Summary())
+	rio.endGroup()
 	rio.group("Sweep " + filter.Path)
 	filter.Genuine.Partition, filter.Genuine.AccountID, filter.Genuine.BootstrapRole = auth.Partition, sess.AccountID, auth.RoleToAssume
 	if auth.RoleToAssume == "" {
@@ -116,7 +131,10 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 	}
 	rio.endGroup()
 	if f.json {
-		b, _ := json.MarshalIndent(rep, "", "  ")
+		b, _ := json.MarshalIndent(struct {
+			*provision.SweepReport
+			EC2 *leftovers.Swept `json:"ec2"`
+		}{rep, swept}, "", "  ")
 		_ = writeData(env.Stdout, ghaction.InActions(env.Getenv), string(b))
 	}
 	deleted, failed := 0, 0
@@ -129,12 +147,16 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 		}
 	}
 	_ = rio.summary(fmt.Sprintf("### buildrole sweep of `%s`\n\n%d runs deleted, %d failed, %d would be deleted (dry run), %d managed resources skipped, %d unmanaged resources left alone.\n",
-		filter.Path, deleted, failed, len(rep.Runs)-deleted-failed, rep.Skipped, rep.Foreign) + impostorSummary(rep.Impostors))
+		filter.Path, deleted, failed, len(rep.Runs)-deleted-failed, rep.Skipped, rep.Foreign) + "\n" + swept.Summary() + ".\n" + impostorSummary(rep.Impostors))
 	if err != nil {
-		rio.errorf("buildrole sweep: %s\n%d runs and %d resources buildrole did not write could not be deleted; run the same sweep again", err, failed, countStatus(rep.Impostors, provision.StatusFailed))
+		rio.errorf("buildrole sweep: %s\n%d runs and %d resources buildrole did not write could not be deleted; run the same sweep again\n%s", err, failed, countStatus(rep.Impostors, provision.StatusFailed), swept.Finish())
 		return ExitLeftovers
 	}
-	rio.printf("buildrole sweep: %d runs deleted, %d skipped, %d unmanaged left alone, %d not written by buildrole deleted", deleted, rep.Skipped, rep.Foreign, countStatus(rep.Impostors, provision.StatusDeleted))
+	if swept.Remaining() > 0 {
+		rio.errorf("buildrole sweep: %d runs deleted; %s\n%s", deleted, swept.Summary(), swept.Finish())
+		return ExitLeftovers
+	}
+	rio.printf("buildrole sweep: %d runs deleted, %d skipped, %d unmanaged left alone, %d not written by buildrole deleted; %s", deleted, rep.Skipped, rep.Foreign, countStatus(rep.Impostors, provision.StatusDeleted), swept.Summary())
 	return ExitOK
 }
 

@@ -510,6 +510,10 @@ func (p *parser) template(c *Config) {
 		}
 	}
 	c.Scope = p.oneOf("scope", ScopeRegion, ScopeTags)
+	if c.Scope != ScopeTags && c.Packer != nil {
+		// scope: tags refuses such a template outright (below).
+		p.warnings = append(p.warnings, buildpolicy.LeftoverWarnings(c.Packer)...)
+	}
 	if c.Scope == ScopeTags {
 		switch {
 		case c.Template == "":

@@ -23,6 +23,7 @@ var allowed = map[string][]string{
 	"cmd/buildrole":                           {"internal/cli"},
 	"internal/cli":                            {"*"},
 	"internal/provision":                      {"internal/run", "internal/awsfacts"},
+	"internal/leftovers":                      {"internal/run", "internal/awsfacts"},
 	"internal/stsauth":                        {"internal/awsfacts"},
 	"internal/ghaction":                       {},
 	"internal/planner":                        {"internal/config", "internal/accountsetup", "internal/buildpolicy", "internal/policylint", "internal/run", "internal/iampolicy"},

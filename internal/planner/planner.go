@@ -144,6 +144,8 @@ func (b *builder) fromTemplate(p *Plan, params *buildpolicy.BuildParams) error {
 // buildPolicy writes the build role's policy, extra statements included,
 // and checks it as IAM and the linter would.
 func (b *builder) buildPolicy(p *Plan, params buildpolicy.BuildParams) error {
+	// Teardown acts as the build role to remove a killed build's leftovers.
+	params.RunID = b.c.RunID
 	policy := buildpolicy.BuildRolePolicy(params)
 	policy.Statement = append(policy.Statement, b.c.ExtraStatements...)
 	p.BuildRole.Policy = &policy

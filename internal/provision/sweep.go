@@ -372,6 +372,13 @@ func tagsOf(tags []types.Tag) map[string]string {
 	return m
 }
 
+// Matches reports whether a run with these tags, made at created (zero if
+// unknown), is one the filter selects: sweep's EC2 pass judges a killed
+// build's leftovers, which carry the run's tags, as it judges its roles.
+func (f Filter) Matches(tags map[string]string, created time.Time) bool {
+	return match(tags, created, f) == matchYes
+}
+
 func match(tags map[string]string, created time.Time, f Filter) matchResult {
 	if tags[run.TagManaged] != run.TagManagedValue || tags[run.TagRunID] == "" {
 		return matchForeign

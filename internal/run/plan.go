@@ -47,7 +47,7 @@ type Plan struct {
 // State is what the post step needs to delete the run: names only, never
 // credentials.
 func (p *Plan) State() State {
-	s := State{RunID: p.RunID, Region: p.Region, Path: p.Path, Role: p.BuildRole.Name, BuildPolicy: p.BuildRole.PolicyName}
+	s := State{RunID: p.RunID, Region: p.Region, Regions: slices.Clone(p.Regions), Path: p.Path, Role: p.BuildRole.Name, BuildPolicy: p.BuildRole.PolicyName}
 	if p.InstanceRole != nil {
 		s.InstanceRole = p.InstanceRole.Name
 		s.InstancePolicy = p.InstanceRole.PolicyName

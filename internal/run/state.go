@@ -17,8 +17,11 @@ import (
 // step authenticates. Up saves it before the first create, so that a
 // teardown after a crash knows what to delete. It holds no secret.
 type State struct {
-	RunID           string
-	Region          string
+	RunID  string
+	Region string
+	// Regions are the build's regions, where its EC2 leftovers may be;
+	// empty in a state saved before they were kept: Region alone.
+	Regions         []string
 	Path            string
 	Role            string
 	BuildPolicy     string
@@ -50,6 +53,7 @@ type State struct {
 const (
 	KeyRunID           = "run-id"
 	KeyRegion          = "region"
+	KeyRegions         = "regions"
 	KeyPath            = "path"
 	KeyRole            = "role-name"
 	KeyBuildPolicy     = "build-policy"
@@ -87,7 +91,7 @@ func (s *State) stringFields() []struct {
 // variables.
 func StateKeys() []string {
 	var s State
-	keys := []string{KeyPending, KeyPendingSince, KeyConfirmed}
+	keys := []string{KeyPending, KeyPendingSince, KeyConfirmed, KeyRegions}
 	for _, f := range s.stringFields() {
 		keys = append(keys, f.key)
 	}
@@ -112,6 +116,9 @@ func (s State) Map() map[string]string {
 		if *f.v != "" {
 			m[f.key] = *f.v
 		}
+	}
+	if len(s.Regions) > 0 {
+		m[KeyRegions] = strings.Join(s.Regions, ",")
 	}
 	if len(s.Pending) > 0 {
 		// A pending state always says since when.
@@ -201,6 +208,9 @@ func StateFromMap(m map[string]string) (State, error) {
 	for _, f := range s.stringFields() {
 		*f.v = m[f.key]
 	}
+	if v := m[KeyRegions]; v != "" {
+		s.Regions = strings.Split(v, ",")
+	}
 	errs = append(errs, s.readPending(m[KeyPending], m[KeyPendingSince]))
 	var cerr error
 	s.Confirmed, cerr = s.readResources(KeyConfirmed, m[KeyConfirmed])
@@ -275,6 +285,7 @@ func (s State) Validate() error {
 	if err := ValidatePath(s.Path); err != nil {
 		v.bad(KeyPath, "%v", err)
 	}
+	s.validateRegions(v)
 	s.validateNames(v)
 	s.validatePolicies(v)
 	for _, r := range s.Pending {
@@ -333,6 +344,34 @@ func (s State) validateNames(v *validator) {
 	if s.ProfileRole != "" && s.ProfileRole != s.Role && s.ProfileRole != s.InstanceRole {
 		v.bad(KeyProfileRole, "%q is not one of the run's roles", truncate(s.ProfileRole))
 	}
+}
+
+// MaxRegions bounds the build regions a state names: EC2 has fewer.
+const MaxRegions = 64
+
+// validateRegions checks the build regions: distinct region codes.
+func (s State) validateRegions(v *validator) {
+	if len(s.Regions) > MaxRegions {
+		v.bad(KeyRegions, "%d regions, more than %d", len(s.Regions), MaxRegions)
+		return
+	}
+	for i, r := range s.Regions {
+		switch {
+		case !awsfacts.IsRegion(r):
+			v.bad(KeyRegions, "%q is not an AWS region code", truncate(r))
+		case slices.Contains(s.Regions[:i], r):
+			v.bad(KeyRegions, "%q is listed twice", r)
+		}
+	}
+}
+
+// BuildRegions are the regions where the run's build may have left EC2
+// resources: the saved build regions, else the run's region.
+func (s State) BuildRegions() []string {
+	if len(s.Regions) > 0 {
+		return s.Regions
+	}
+	return []string{s.Region}
 }
 
 func (s State) validatePolicies(v *validator) {

@@ -9,7 +9,7 @@ import (
 
 func validState() map[string]string {
 	return map[string]string{
-		KeyRunID: "3f9c2a1b-0000-4000-8000-000000000000", KeyRegion: "us-east-1", KeyPath: "/buildrole/",
+		KeyRunID: "3f9c2a1b-0000-4000-8000-000000000000", KeyRegion: "us-east-1", KeyRegions: "us-east-1,eu-west-1", KeyPath: "/buildrole/",
 		KeyRole: "buildrole-r1-3f9c2a1b", KeyBuildPolicy: BuildPolicyName,
 		KeyInstanceRole: "buildrole-r1-3f9c2a1b-vm", KeyInstanceProfile: "buildrole-r1-3f9c2a1b-vm", KeyProfileRole: "buildrole-r1-3f9c2a1b-vm",
 		KeyPending: "instance-profile/buildrole-r1-3f9c2a1b-vm,role/buildrole-r1-3f9c2a1b,role/buildrole-r1-3f9c2a1b-vm", KeyPendingSince: "2026-12-07T01:02:03Z",
@@ -34,6 +34,15 @@ func TestStatePendingIsTyped(t *testing.T) {
 	}
 	if !s.IsPending(Resource{KindInstanceRole, "buildrole-r1-3f9c2a1b-vm"}) || s.IsPending(Resource{KindRole, "buildrole-r1-3f9c2a1b-vm"}) {
 		t.Error("IsPending does not tell the instance role from a role of the same name")
+	}
+	if !slices.Equal(s.BuildRegions(), []string{"us-east-1", "eu-west-1"}) || s.Map()[KeyRegions] != "us-east-1,eu-west-1" {
+		t.Errorf("regions %v, saved %q", s.Regions, s.Map()[KeyRegions])
+	}
+	// A state saved before regions were kept: the run's region.
+	old := validState()
+	delete(old, KeyRegions)
+	if s2, err := StateFromMap(old); err != nil || !slices.Equal(s2.BuildRegions(), []string{"us-east-1"}) {
+		t.Errorf("without regions: %v, %v", s2.BuildRegions(), err)
 	}
 	if s.RoleToAssume == "" || s.ExportedKeyID == "" {
 		t.Errorf("auth keys not read: %+v", s)
@@ -89,6 +98,10 @@ func TestStateRefusesWhatUpNeverWrites(t *testing.T) {
 		"not a uuid":         {with(KeyRunID, "1234"), KeyRunID + ":"},
 		"bad region":         {with(KeyRegion, "us-est"), KeyRegion + ":"},
 		"bad path":           {with(KeyPath, "buildrole"), KeyPath + ":"},
+		"bad regions":        {with(KeyRegions, "us-east-1,mars-1"), KeyRegions + `: "mars-1"`},
+		"repeated region":    {with(KeyRegions, "us-east-1,us-east-1"), KeyRegions + `: "us-east-1" is listed twice`},
+		"empty region":       {with(KeyRegions, "us-east-1,"), KeyRegions + `: "" is not`},
+		"too many regions":   {with(KeyRegions, strings.Repeat("us-east-1,", MaxRegions)+"us-east-1"), "more than"},
 		"foreign role":       {with(KeyRole, "Admin"), "does not end in -3f9c2a1b"},
 		"foreign instance":   {with(KeyInstanceRole, "Admin-vm"), KeyInstanceRole + ":"},
 		"foreign profile":    {with(KeyInstanceProfile, "Admin"), KeyInstanceProfile + ":"},

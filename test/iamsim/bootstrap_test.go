@@ -79,6 +79,30 @@ func addBootstrap(t *testing.T, c *corpus) {
 		ok("remove-role-from-profile", "iam:RemoveRoleFromInstanceProfile", profile, ctx(nil, run))
 		ok("delete-profile", "iam:DeleteInstanceProfile", profile, ctx(nil, run))
 		ok("list-profile-tags", "iam:ListInstanceProfileTags", profile, ctx(nil, run))
+		// Sweep's EC2 leftovers (internal/leftovers): found with Describe,
+		// removed only when they carry the managed tag.
+		ec2Ctx := func(resource map[string]string) map[string][]string {
+			m := ctx(nil, resource)
+			m[iampolicy.KeyRequestedRegion] = []string{"us-east-1"}
+			return m
+		}
+		ec2ARN := func(res string) string { return "arn:aws:ec2:us-east-1:" + account + ":" + res }
+		for _, a := range []string{"ec2:DescribeInstances", "ec2:DescribeSecurityGroups", "ec2:DescribeKeyPairs", "ec2:DescribeVolumes"} {
+			ok("sweep-ec2/"+a, a, "*", ec2Ctx(nil))
+		}
+		for _, cl := range []struct{ action, res string }{
+			{"ec2:TerminateInstances", "instance/i-0killed"}, {"ec2:DeleteSecurityGroup", "security-group/sg-0killed"},
+			{"ec2:DeleteKeyPair", "key-pair/key-0killed"}, {"ec2:DeleteVolume", "volume/vol-0killed"},
+		} {
+			ok("sweep-ec2/"+cl.action, cl.action, ec2ARN(cl.res), ec2Ctx(run))
+			deny("sweep-ec2-untagged/"+cl.action, cl.action, ec2ARN(cl.res), ec2Ctx(nil))
+			deny("sweep-ec2-unmanaged/"+cl.action, cl.action, ec2ARN(cl.res), ec2Ctx(map[string]string{"buildrole:managed": "false", "buildrole:run-id": runID}))
+			deny("sweep-ec2-another-account/"+cl.action, cl.action, "arn:aws:ec2:us-east-1:"+otherAcct+":"+cl.res, ec2Ctx(run))
+		}
+		deny("sweep-ec2-deregister-an-image", "ec2:DeregisterImage", "arn:aws:ec2:us-east-1::image/ami-0product", ec2Ctx(run))
+		deny("sweep-ec2-delete-a-snapshot", "ec2:DeleteSnapshot", "arn:aws:ec2:us-east-1::snapshot/snap-0product", ec2Ctx(run))
+		deny("sweep-ec2-delete-a-network-interface", "ec2:DeleteNetworkInterface", ec2ARN("network-interface/eni-0"), ec2Ctx(run))
+		deny("sweep-ec2-stop-an-instance", "ec2:StopInstances", ec2ARN("instance/i-0killed"), ec2Ctx(run))
 		ok("list-roles", "iam:ListRoles", "*", ctx(nil, nil))
 		ok("list-profiles", "iam:ListInstanceProfiles", "*", ctx(nil, nil))
 

@@ -99,7 +99,7 @@ func addTemplates(t *testing.T, c *corpus, stats map[string]int) {
 		for _, scope := range []string{"region", "tags"} {
 			p := buildpolicy.BuildParams{
 				Partition: awsfacts.PartitionAWS, AccountID: account, Regions: d.Regions, Grants: d.Grants,
-				PassRoleARNs: []string{instRole}, InstanceProfileARNs: []string{profile},
+				PassRoleARNs: []string{instRole}, InstanceProfileARNs: []string{profile}, RunID: runID,
 			}
 			if scope == "tags" {
 				errs := buildpolicy.TagScopeErrors(tmpl, awsfacts.PartitionAWS)
@@ -141,6 +141,9 @@ func addTemplates(t *testing.T, c *corpus, stats map[string]int) {
 					}
 				}
 				v.roleAttacks(c, region)
+				if slices.ContainsFunc(doc.Statement, func(st iampolicy.Statement) bool { return st.Sid == buildpolicy.SidTeardown }) {
+					v.teardown(c, region)
+				}
 			}
 		}
 	}
@@ -346,4 +349,45 @@ func (v variant) roleAttacks(c *corpus, region string) {
 	attack("ec2:DeleteVpc", "ec2:DeleteVpc", "arn:aws:ec2:"+region+":"+account+":vpc/vpc-0prod", ctx())
 	attack("ec2:AuthorizeSecurityGroupEgress", "ec2:AuthorizeSecurityGroupEgress", "arn:aws:ec2:"+region+":"+account+":security-group/sg-0prod", ctx())
 	attack("kms:Encrypt", "kms:Encrypt", "arn:aws:kms:"+region+":"+account+":key/11111111-2222-3333-4444-555555555555", ctx())
+}
+
+// teardown checks what `down` does as the build role after a killed build
+// (internal/leftovers): find and remove the run's own instances, security
+// groups, key pairs and volumes; never another run's or untagged ones
+// (scope: tags; scope: region already lets Packer's calls reach any in the
+// build regions), never in another region.
+func (v variant) teardown(c *corpus, region string) {
+	ctx := func(r, id string) map[string][]string {
+		m := map[string][]string{iampolicy.KeyRequestedRegion: {r}, "aws:userid": {userID}, "aws:PrincipalArn": {buildRole}, "aws:PrincipalAccount": {account}}
+		if id != "" {
+			for k, val := range runTags(id) {
+				m["aws:ResourceTag/"+k] = []string{val}
+			}
+		}
+		return m
+	}
+	arn := func(r, res string) string { return "arn:aws:ec2:" + r + ":" + account + ":" + res }
+	calls := []struct{ action, res string }{
+		{"ec2:TerminateInstances", "instance/i-0killed"}, {"ec2:DeleteSecurityGroup", "security-group/sg-0killed"},
+		{"ec2:DeleteKeyPair", "key-pair/key-0killed"}, {"ec2:DeleteVolume", "volume/vol-0killed"},
+	}
+	for _, a := range []string{"ec2:DescribeInstances", "ec2:DescribeSecurityGroups", "ec2:DescribeKeyPairs", "ec2:DescribeVolumes"} {
+		v.request(c, idOf("teardown", a), a, "*", ctx(region, ""), allowPacker)
+	}
+	other := "eu-north-1"
+	if region == other {
+		other = "ap-south-1"
+	}
+	for _, cl := range calls {
+		withProfile := ctx(region, runID)
+		if cl.action == "ec2:TerminateInstances" && v.tp.hasProfile {
+			withProfile[buildpolicy.KeyInstanceProfile] = []string{profile}
+		}
+		v.request(c, idOf("teardown", cl.action), cl.action, arn(region, cl.res), withProfile, allowPacker)
+		v.request(c, idOf("teardown", cl.action, "other-region"), cl.action, arn(other, cl.res), ctx(other, runID), denyAttack)
+		if v.scope == "tags" {
+			v.request(c, idOf("teardown", cl.action, "other-run"), cl.action, arn(region, cl.res), ctx(region, otherRunID), denyAttack)
+			v.request(c, idOf("teardown", cl.action, "untagged"), cl.action, arn(region, cl.res), ctx(region, ""), denyAttack)
+		}
+	}
 }

@@ -29,7 +29,16 @@ resource "aws_iam_policy" "boundary" {
         {
           "Sid": "BuildActions",
           "Effect": "Allow",
-          "Action": "ec2:DescribeImages",
+          "Action": [
+            "ec2:DeleteKeyPair",
+            "ec2:DeleteSecurityGroup",
+            "ec2:DeleteVolume",
+            "ec2:DescribeImages",
+            "ec2:DescribeInstances",
+            "ec2:DescribeKeyPairs",
+            "ec2:DescribeSecurityGroups",
+            "ec2:DescribeVolumes"
+          ],
           "Resource": "*"
         },
         {
@@ -402,6 +411,38 @@ resource "aws_iam_role_policy" "bootstrap" {
             "iam:ListRoles"
           ],
           "Resource": "*"
+        },
+        {
+          "Sid": "ReadBuildLeftovers",
+          "Effect": "Allow",
+          "Action": [
+            "ec2:DescribeInstances",
+            "ec2:DescribeKeyPairs",
+            "ec2:DescribeSecurityGroups",
+            "ec2:DescribeVolumes"
+          ],
+          "Resource": "*"
+        },
+        {
+          "Sid": "RemoveBuildLeftovers",
+          "Effect": "Allow",
+          "Action": [
+            "ec2:DeleteKeyPair",
+            "ec2:DeleteSecurityGroup",
+            "ec2:DeleteVolume",
+            "ec2:TerminateInstances"
+          ],
+          "Resource": [
+            "arn:aws-us-gov:ec2:*:123456789012:instance/*",
+            "arn:aws-us-gov:ec2:*:123456789012:key-pair/*",
+            "arn:aws-us-gov:ec2:*:123456789012:security-group/*",
+            "arn:aws-us-gov:ec2:*:123456789012:volume/*"
+          ],
+          "Condition": {
+            "StringEquals": {
+              "aws:ResourceTag/buildrole:managed": "true"
+            }
+          }
         },
         {
           "Sid": "AssumeRunRoles",

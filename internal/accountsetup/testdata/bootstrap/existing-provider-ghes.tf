@@ -27,7 +27,16 @@ resource "aws_iam_policy" "boundary" {
         {
           "Sid": "BuildActions",
           "Effect": "Allow",
-          "Action": "ec2:DescribeImages",
+          "Action": [
+            "ec2:DeleteKeyPair",
+            "ec2:DeleteSecurityGroup",
+            "ec2:DeleteVolume",
+            "ec2:DescribeImages",
+            "ec2:DescribeInstances",
+            "ec2:DescribeKeyPairs",
+            "ec2:DescribeSecurityGroups",
+            "ec2:DescribeVolumes"
+          ],
           "Resource": "*"
         },
         {
@@ -382,6 +391,38 @@ resource "aws_iam_role_policy" "bootstrap" {
             "iam:ListRoles"
           ],
           "Resource": "*"
+        },
+        {
+          "Sid": "ReadBuildLeftovers",
+          "Effect": "Allow",
+          "Action": [
+            "ec2:DescribeInstances",
+            "ec2:DescribeKeyPairs",
+            "ec2:DescribeSecurityGroups",
+            "ec2:DescribeVolumes"
+          ],
+          "Resource": "*"
+        },
+        {
+          "Sid": "RemoveBuildLeftovers",
+          "Effect": "Allow",
+          "Action": [
+            "ec2:DeleteKeyPair",
+            "ec2:DeleteSecurityGroup",
+            "ec2:DeleteVolume",
+            "ec2:TerminateInstances"
+          ],
+          "Resource": [
+            "arn:aws:ec2:*:123456789012:instance/*",
+            "arn:aws:ec2:*:123456789012:key-pair/*",
+            "arn:aws:ec2:*:123456789012:security-group/*",
+            "arn:aws:ec2:*:123456789012:volume/*"
+          ],
+          "Condition": {
+            "StringEquals": {
+              "aws:ResourceTag/buildrole:managed": "true"
+            }
+          }
         },
         {
           "Sid": "DenyBoundaryRemoval",

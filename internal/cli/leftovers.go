@@ -1,0 +1,151 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/buildrole/buildrole/internal/accountsetup"
+	"github.com/buildrole/buildrole/internal/config"
+	"github.com/buildrole/buildrole/internal/leftovers"
+	"github.com/buildrole/buildrole/internal/provision"
+	"github.com/buildrole/buildrole/internal/run"
+	"github.com/buildrole/buildrole/internal/stsauth"
+)
+
+// ec2Cleanup is what teardown did to the build's EC2 leftovers, and as
+// whom.
+type ec2Cleanup struct {
+	*leftovers.Teardown
+	as string
+}
+
+func ec2Client(cfg aws.Config) func(region string) leftovers.API {
+	return func(region string) leftovers.API {
+		return ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.Region = region })
+	}
+}
+
+// cleanEC2 removes what the run's build left in EC2 in every build region,
+// before the roles go: as the build role while it exists (its policy
+// allows exactly its run's leftovers), else, and for what it was refused,
+// as the bootstrap session.
+func cleanEC2(ctx context.Context, env Env, rio runIO, opts stsauth.Options, sess *stsauth.Session, state run.State, auth config.Auth) *ec2Cleanup {
+	lo := leftovers.Options{RunID: state.RunID, Now: env.Now, Progress: rio.printf}
+	if env.Leftovers != nil {
+		env.Leftovers(&lo)
+	}
+	var c *ec2Cleanup
+	if cfg, err := buildRoleConfig(ctx, opts, sess, state, auth, rio.token, env.Now()); err != nil {
+		rio.printf("EC2 leftovers: not as the build role (%s); as the bootstrap session", err)
+		c = &ec2Cleanup{leftovers.CleanRegions(ctx, state.BuildRegions(), ec2Client(sess.Config), nil, lo), "the bootstrap session"}
+	} else {
+		c = &ec2Cleanup{leftovers.CleanRegions(ctx, state.BuildRegions(), ec2Client(cfg), ec2Client(sess.Config), lo), "build role " + state.Role}
+	}
+	// The last refusal is the bootstrap session's: name its statement.
+	rc := accountsetup.RunContext{Partition: auth.Partition, AccountID: sess.AccountID, Path: state.Path}
+	for r, err := range c.Unlisted {
+		c.Unlisted[r] = withExplanation(err, rc)
+	}
+	return c
+}
+
+// buildRoleConfig assumes the run's build role for teardown: with a fresh
+// OIDC token as the job (web identity), or from the bootstrap session in
+// chain mode. A role already gone is no reason to wait: one try when up
+// saw the role assumable or its pending window has passed, else a short
+// wait for a trust that may still propagate.
+func buildRoleConfig(ctx context.Context, opts stsauth.Options, sess *stsauth.Session, state run.State, auth config.Auth, tokens stsauth.TokenSource, now time.Time) (aws.Config, error) {
+	maxWait := 3 * time.Second
+	if state.IsConfirmed(run.Resource{Kind: run.KindRole, Name: state.Role}) || now.Sub(state.PendingSince) > provision.PendingWindow {
+		maxWait = time.Nanosecond
+		opts.Progress = nil // one try is no wait to report
+	}
+	req := stsauth.BuildRoleRequest{
+		RoleARN:         fmt.Sprintf("arn:%s:iam::%s:role%s%s", auth.Partition, sess.AccountID, orDefault(state.Path, "/"), state.Role),
+		SessionName:     auth.RoleSessionName,
+		DurationSeconds: 900,
+		Chain:           auth.RoleToAssume == "",
+		Audience:        auth.Audience,
+		MaxWait:         maxWait,
+	}
+	creds, _, err := stsauth.AssumeBuildRole(ctx, opts, sess, req, tokens)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	cfg := sess.Config.Copy()
+	cfg.Credentials = aws.NewCredentialsCache(staticCreds{creds})
+	return cfg, nil
+}
+
+type staticCreds struct{ c aws.Credentials }
+
+func (s staticCreds) Retrieve(context.Context) (aws.Credentials, error) { return s.c, nil }
+
+// lines renders the outcomes for the log.
+func (c *ec2Cleanup) lines() []string {
+	out := c.Report.Lines()
+	for _, r := range slices.Sorted(maps.Keys(c.Unlisted)) {
+		out = append(out, fmt.Sprintf("%-18s %-60s unknown: %s", "ec2 region", r, c.Unlisted[r]))
+	}
+	return out
+}
+
+// finishCommands are the commands that finish what teardown could not:
+// one per resource left, and sweep (which finds them by the run's tags)
+// in each region with leftovers or not listed.
+func (c *ec2Cleanup) finishCommands(state run.State, roleToAssume string) []string {
+	var out []string
+	regions := maps.Clone(c.Unlisted)
+	for _, o := range c.Report.Remaining() {
+		out = append(out, o.Command())
+		regions[o.Region] = nil
+	}
+	for _, r := range slices.Sorted(maps.Keys(regions)) {
+		s := state
+		s.Region = r
+		out = append(out, sweepCommand(s, roleToAssume))
+	}
+	return out
+}
+
+// summary is the step summary's EC2 part.
+func (c *ec2Cleanup) summary(state run.State, roleToAssume string) string {
+	if len(c.Report.Outcomes) == 0 && len(c.Unlisted) == 0 {
+		return fmt.Sprintf("\nEC2: nothing of the build left in %s.\n", strings.Join(state.BuildRegions(), ", "))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n**EC2 leftovers of the build** (as %s): %d removed, %d remaining.\n\n| region | kind | id | result |\n|---|---|---|---|\n", c.as, c.Report.Removed(), c.Remaining())
+	for _, o := range c.Report.Outcomes {
+		fmt.Fprintf(&b, "| %s | %s | `%s` | %s |\n", o.Region, o.Kind, o.ID, o.Status)
+	}
+	for _, r := range slices.Sorted(maps.Keys(c.Unlisted)) {
+		fmt.Fprintf(&b, "| %s | (all) | | unknown: could not list |\n", r)
+	}
+	if cmds := c.finishCommands(state, roleToAssume); len(cmds) > 0 {
+		b.WriteString("\nTo finish:\n\n```\n" + strings.Join(cmds, "\n") + "\n```\n")
+	}
+	return b.String()
+}
+
+// remainingText names the EC2 leftovers not removed and the commands that
+// finish the job ("" when none).
+func (c *ec2Cleanup) remainingText(state run.State, roleToAssume string) string {
+	if c.Remaining() == 0 {
+		return ""
+	}
+	var names []string
+	for _, o := range c.Report.Remaining() {
+		names = append(names, fmt.Sprintf("%s %s in %s (%s)", o.Kind, o.ID, o.Region, o.Status))
+	}
+	for _, r := range slices.Sorted(maps.Keys(c.Unlisted)) {
+		names = append(names, fmt.Sprintf("whatever is in %s (could not list: %s)", r, c.Unlisted[r]))
+	}
+	return fmt.Sprintf("\nEC2 leftovers remaining: %s\nto finish: %s", strings.Join(names, "; "), strings.Join(c.finishCommands(state, roleToAssume), "\n  "))
+}
