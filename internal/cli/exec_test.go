@@ -258,7 +258,7 @@ func TestExecReportsTheCallsOfACommand(t *testing.T) {
 func TestExecWithoutEvents(t *testing.T) {
 	reportFile := filepath.Join(t.TempDir(), "r.json")
 	code, _, stderr := execRun{}.run(t, "--report", reportFile, "--", testBinary(t), "emit")
-	if code != 0 || !strings.Contains(stderr, "buildrole exec: no AWS calls observed (this client does not emit client-side monitoring events)") {
+	if code != 0 || !strings.Contains(stderr, "buildrole exec: no AWS calls observed: none passed exec's proxy") {
 		t.Fatalf("exit %d:\n%s", code, stderr)
 	}
 	rep, _ := readReport(t, reportFile)

@@ -129,7 +129,7 @@ func Analyze(calls []Call, stats Stats, pol *Policy) Report {
 		}
 	}
 	if !r.Observed {
-		r.Message = NoEventsMessage
+		r.Message = firstOf(stats.Reason, NoEventsMessage)
 		return r
 	}
 	called := map[string]bool{}

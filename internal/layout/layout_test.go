@@ -42,6 +42,7 @@ var allowed = map[string][]string{
 	"internal/fakeaws/internal/loopback":      {},
 	"internal/csm":                            {"internal/awsfacts", "internal/buildpolicy", "internal/iampolicy"},
 	"internal/procrun":                        {},
+	"internal/wiretap":                        {"internal/awsfacts"},
 	"internal/layout":                         {},
 	"internal/safefile":                       {},
 	"internal/jsonpos":                        {},
