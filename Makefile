@@ -16,7 +16,7 @@ DIST      ?= dist
 # Every workflow we ship, linted by actionlint (pinned in go.mod as a tool).
 WORKFLOWS := $(wildcard examples/*.yml .github/workflows/*.yml)
 
-.PHONY: build release-binaries demo test bench fmt fuzz fuzz-short analyse
+.PHONY: build release-binaries demo test bench fmt fuzz fuzz-short analyse packer-stack
 
 # Static analysis, pinned (fetched through the Go module proxy by go run).
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -80,9 +80,16 @@ test:
 	$(MAKE) --no-print-directory analyse
 	$(GO) tool actionlint $(WORKFLOWS)
 	cd test/iamsim && $(NPM) ci --no-audit --no-fund --loglevel=error
+	$(MAKE) --no-print-directory packer-stack
 	BUILDROLE_TEST_REQUIRE=1 $(GO) test -race -count=1 -timeout 20m ./...
 	$(NODE) --test action/test/*.test.js
 	$(MAKE) --no-print-directory fuzz-short
+
+# packer 1.9.5 and packer-plugin-amazon 1.8.2 (amazon-ebs on the AWS SDK for
+# Go v2), which the exec tests drive: built once from the Go module proxy
+# into the user's cache directory (minutes on two cores), then reused.
+packer-stack:
+	BUILDROLE_TEST_REQUIRE=1 $(GO) test -count=1 -timeout 60m -run '^TestPackerStack$$' ./internal/testenv
 
 # staticcheck's findings, and code nothing but tests reaches, fail the build.
 analyse:
