@@ -113,12 +113,18 @@ fuzz:
 # What users wait for, end to end and in-process against fakeaws: up over
 # IAM propagation P x round trip L, down and sweep, each beside the physical
 # minimum and a baseline in the same run. Prints one table (3 runs, about
-# 3 minutes); go test's own lines only when it fails.
+# 3 minutes); then exec's proxy: its cost per call and per packer build.
+# go test's own lines only when it fails.
 bench:
 	@table=$$(mktemp) && log=$$(mktemp) && \
 	if $(GO) test -run '^$$' -bench '^BenchmarkUsersWait$$' -benchtime 3x -count 1 -timeout 30m \
 	    ./internal/cli/ -args -bench-table "$$table" >"$$log" 2>&1; \
 	then cat "$$table"; rm -f "$$table" "$$log"; \
+	else cat "$$log"; rm -f "$$table" "$$log"; exit 1; fi
+	@table=$$(mktemp) && log=$$(mktemp) && \
+	if $(GO) test -run '^$$' -bench '^BenchmarkExecProxy$$' -benchtime 1x -count 1 -timeout 10m \
+	    ./internal/cli/ -args -exec-bench-table "$$table" >"$$log" 2>&1; \
+	then echo; cat "$$table"; rm -f "$$table" "$$log"; \
 	else cat "$$log"; rm -f "$$table" "$$log"; exit 1; fi
 
 fmt:
