@@ -585,7 +585,13 @@ func proxyPerCall(b *testing.B) (direct, proxied time.Duration) {
 		b.Fatal(err)
 	}
 	defer px.Close()
-	caPEM, err := os.ReadFile(px.CAFile())
+	var bundle string
+	for _, kv := range px.Environ(nil) {
+		if v, ok := strings.CutPrefix(kv, "AWS_CA_BUNDLE="); ok {
+			bundle = v
+		}
+	}
+	caPEM, err := os.ReadFile(bundle)
 	if err != nil {
 		b.Fatal(err)
 	}

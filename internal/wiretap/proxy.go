@@ -161,9 +161,6 @@ func systemBundle() []byte {
 // URL is the proxy's address, for HTTPS_PROXY.
 func (p *Proxy) URL() string { return "http://" + p.ln.Addr().String() }
 
-// CAFile is the PEM file the command trusts as AWS_CA_BUNDLE.
-func (p *Proxy) CAFile() string { return p.caFile }
-
 // NoProxy is what the command bypasses the proxy for: loopback and the
 // instance and container metadata endpoints, never an AWS host (the
 // user's NO_PROXY applies upstream, inside the proxy).
