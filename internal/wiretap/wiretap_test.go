@@ -369,3 +369,35 @@ func caFile(p *Proxy) string {
 	}
 	return ""
 }
+
+// A client calling AWS over plain http through the proxy (HTTP_PROXY) is
+// recorded too, and its request forwarded unchanged.
+func TestPlainHTTPRecorded(t *testing.T) {
+	var host string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		host = r.Host
+		if err := verifySigV4(r, body); err != nil {
+			w.WriteHeader(403)
+			return
+		}
+		w.Header().Set("X-Amzn-ErrorType", "AccessDeniedException:http://internal.amazon.com/")
+		w.WriteHeader(400)
+		io.WriteString(w, `{"message":"not allowed"}`)
+	}))
+	t.Cleanup(srv.Close)
+	p, s := startProxy(t, Options{Endpoint: &url.URL{Scheme: "http", Host: srv.Listener.Addr().String()}})
+	u, _ := url.Parse(p.URL())
+	cfg := awsConfig(&http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(u)}})
+	cfg.BaseEndpoint = aws.String("http://sts.eu-west-1.amazonaws.com")
+	cfg.Region = "eu-west-1"
+	_, err := sts.NewFromConfig(cfg).GetCallerIdentity(context.Background(), nil)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	p.Close()
+	want := []Record{{Service: "sts", API: "GetCallerIdentity", Region: "eu-west-1", Status: 400, Code: "AccessDeniedException", Message: "not allowed", Attempt: 1, Final: true}}
+	if got := s.all(); !slices.Equal(got, want) || host != "sts.eu-west-1.amazonaws.com" {
+		t.Errorf("records %+v, host %q", got, host)
+	}
+}
