@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -161,15 +162,29 @@ func systemBundle() []byte {
 // URL is the proxy's address, for HTTPS_PROXY.
 func (p *Proxy) URL() string { return "http://" + p.ln.Addr().String() }
 
-// NoProxy is what the command bypasses the proxy for: loopback and the
-// instance and container metadata endpoints, never an AWS host (the
-// user's NO_PROXY applies upstream, inside the proxy).
+// NoProxy is what the command always bypasses the proxy for: loopback and
+// the instance and container metadata endpoints.
 const NoProxy = "localhost,127.0.0.1,::1,169.254.169.254,169.254.170.2,fd00:ec2::254"
 
-// Environ is base with the command's traffic sent through the proxy.
+// Environ is base with the command's traffic sent through the proxy. The
+// command's NO_PROXY keeps the user's entries that name no AWS host (a
+// WinRM subnet, an internal mirror); those that would send AWS calls past
+// the proxy ("*", ".amazonaws.com") apply inside it, upstream, instead.
 func (p *Proxy) Environ(base []string) []string {
+	noProxy := NoProxy
+	for _, kv := range base {
+		name, v, _ := strings.Cut(kv, "=")
+		if name != "NO_PROXY" && name != "no_proxy" {
+			continue
+		}
+		for _, e := range strings.Split(v, ",") {
+			if e = strings.TrimSpace(e); e != "" && !p.coversAWS(e) && !slices.Contains(strings.Split(noProxy, ","), e) {
+				noProxy += "," + e
+			}
+		}
+	}
 	set := map[string]string{"HTTPS_PROXY": p.URL(), "https_proxy": p.URL(), "HTTP_PROXY": p.URL(), "http_proxy": p.URL(),
-		"NO_PROXY": NoProxy, "no_proxy": NoProxy, "AWS_CA_BUNDLE": p.caFile}
+		"NO_PROXY": noProxy, "no_proxy": noProxy, "AWS_CA_BUNDLE": p.caFile}
 	out := make([]string, 0, len(base)+len(set))
 	for _, kv := range base {
 		name, _, _ := strings.Cut(kv, "=")
@@ -177,16 +192,21 @@ func (p *Proxy) Environ(base []string) []string {
 			out = append(out, kv)
 		}
 	}
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range set {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(set)) {
 		out = append(out, k+"="+set[k])
 	}
 	return out
+}
+
+// coversAWS reports whether a NO_PROXY entry could match a host the proxy
+// intercepts.
+func (p *Proxy) coversAWS(entry string) bool {
+	e := strings.ToLower(entry)
+	if h, _, err := splitHostPort(e); err == nil {
+		e = h
+	}
+	e = strings.TrimPrefix(strings.TrimPrefix(e, "*"), ".")
+	return e == "" || e == "*" || e == "amazonaws.com" || e == "amazonaws.com.cn" || e == "com" || e == "cn" || p.Intercepts(e) || p.Intercepts("x."+e)
 }
 
 // Close stops the proxy, ends calls still waiting for a retry with their

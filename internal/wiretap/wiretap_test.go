@@ -401,3 +401,22 @@ func TestPlainHTTPRecorded(t *testing.T) {
 		t.Errorf("records %+v, host %q", got, host)
 	}
 }
+
+// The command's NO_PROXY keeps the user's entries, but none that would
+// let an AWS call past the proxy.
+func TestCommandEnvironment(t *testing.T) {
+	p, _ := startProxy(t, Options{Endpoint: &url.URL{Scheme: "http", Host: "emulator.internal:4566"}})
+	env := p.Environ([]string{"PATH=/bin", "HTTPS_PROXY=http://corp:3128", "AWS_CA_BUNDLE=/etc/corp.pem",
+		"NO_PROXY=10.0.0.0/8,.amazonaws.com,*.amazonaws.com.cn,s3.us-east-1.amazonaws.com,mirror.corp,*,emulator.internal,localhost"})
+	want := map[string]string{"PATH": "/bin", "HTTPS_PROXY": p.URL(), "https_proxy": p.URL(), "HTTP_PROXY": p.URL(), "http_proxy": p.URL(),
+		"AWS_CA_BUNDLE": caFile(p), "NO_PROXY": NoProxy + ",10.0.0.0/8,mirror.corp", "no_proxy": NoProxy + ",10.0.0.0/8,mirror.corp"}
+	if len(env) != len(want) {
+		t.Errorf("environment %v", env)
+	}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		if want[k] != v {
+			t.Errorf("%s=%s, want %s", k, v, want[k])
+		}
+	}
+}
