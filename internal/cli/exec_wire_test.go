@@ -110,3 +110,24 @@ func TestExecEndpointURLChecked(t *testing.T) {
 		}
 	}
 }
+
+// A client sent straight to an endpoint of its own (AWS_ENDPOINT_URL on
+// loopback, as a template's custom_endpoint_* would) passes no proxy: the
+// report says the calls were not observed and why, not "none used".
+func TestExecNotObservedIsNotNothingUsed(t *testing.T) {
+	srv := fakeaws.NewServer()
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	reportFile := filepath.Join(dir, "report.json")
+	r := execRun{environ: append(sessionFor(t, srv), "AWS_REGION=us-east-1", "AWS_ENDPOINT_URL="+srv.URL(), "AWS_PROFILE=", "AWS_CONFIG_FILE="+filepath.Join(dir, "none"),
+		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "none"), "AWS_EC2_METADATA_DISABLED=true")}
+	code, _, stderr := r.run(t, "--template", "../../testdata/templates/basic-ebs.pkr.hcl", "--aws-region", "us-east-1", "--report", reportFile, "--", testBinary(t), "sdk")
+	if code != 4 || srv.CountCalls("") != 3 {
+		t.Fatalf("exit %d, fakeaws saw %d calls:\n%s", code, srv.CountCalls(""), stderr)
+	}
+	rep, _ := readReport(t, reportFile)
+	if rep.Observed || rep.Used != nil || len(rep.Unused) != 0 || !strings.Contains(rep.Message, "none passed exec's proxy") ||
+		!strings.Contains(stderr, "--endpoint-url") {
+		t.Errorf("report %+v\n%s", rep, stderr)
+	}
+}
