@@ -62,8 +62,13 @@ type Proxy struct {
 	mu      sync.Mutex
 	stats   Stats
 	tunnels map[net.Conn]bool
-	wg      sync.WaitGroup
+	wg      sync.WaitGroup // tunnels
+	calls   sync.WaitGroup // requests being forwarded
 }
+
+// maxFinish bounds how long Close waits for requests still being
+// forwarded (their client has gone by then, which cancels them).
+const maxFinish = 5 * time.Second
 
 type targetKey struct{}
 
@@ -221,6 +226,14 @@ func (p *Proxy) Close() Stats {
 	}
 	p.mu.Unlock()
 	p.wg.Wait()
+	// A response the client has read whole may still be on its way to
+	// being recorded.
+	done := make(chan struct{})
+	go func() { p.calls.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(maxFinish):
+	}
 	p.client.CloseIdleConnections()
 	p.track.flush()
 	os.Remove(p.caFile)
@@ -351,6 +364,8 @@ var hopByHop = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-A
 // forward sends r on as the client wrote it and copies the response back;
 // aws requests are recorded.
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, scheme string, aws bool) {
+	p.calls.Add(1)
+	defer p.calls.Done()
 	out := r.Clone(r.Context())
 	out.RequestURI = ""
 	out.URL.Scheme, out.URL.Host = scheme, r.Host

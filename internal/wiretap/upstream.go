@@ -30,12 +30,17 @@ func UpstreamFromEnv(getenv func(string) string) Upstream {
 	return Upstream{HTTPSProxy: get("HTTPS_PROXY"), HTTPProxy: get("HTTP_PROXY"), NoProxy: get("NO_PROXY")}
 }
 
+// roots are the system's plus the user's bundle; nil (the system's, loaded
+// by Go when first needed) without a bundle.
 func (u Upstream) roots() (*x509.CertPool, error) {
+	if len(u.CABundle) == 0 {
+		return nil, nil
+	}
 	pool, err := x509.SystemCertPool()
 	if err != nil || pool == nil {
 		pool = x509.NewCertPool()
 	}
-	if len(u.CABundle) > 0 && !pool.AppendCertsFromPEM(u.CABundle) {
+	if !pool.AppendCertsFromPEM(u.CABundle) {
 		return nil, errors.New("AWS_CA_BUNDLE holds no PEM certificate")
 	}
 	return pool, nil
