@@ -530,6 +530,7 @@ func spread(ss []sample, f func(sample) float64) string {
 var execBenchTable = flag.String("exec-bench-table", "", "write BenchmarkExecProxy's table to this file instead of stdout")
 
 const (
+	fixedRuns   = 15
 	proxyCalls  = 300 // per side, for the per-call median
 	packerBuild = 5   // builds per side
 )
@@ -540,6 +541,8 @@ const (
 //     endpoint on loopback, directly, and through the proxy (intercepted,
 //     recorded and forwarded to that endpoint), one call at a time,
 //     alternating; the medians and their difference.
+//   - per run: `true` started directly and under exec (proxy, its CA,
+//     the CSM listener, both closed), alternating; medians.
 //   - per build: Debian's packer 1.6.6 building an amazon-ebs template
 //     against fakeaws, with the endpoint in the template, and under exec
 //     --endpoint-url with none; alternating, medians of wall time.
@@ -549,6 +552,9 @@ func BenchmarkExecProxy(b *testing.B) {
 		direct, proxied := proxyPerCall(b)
 		fmt.Fprintf(&out, "| per call (SDK v2, loopback TLS, %d calls) | %.2f ms | %.2f ms | +%.2f ms |\n", proxyCalls,
 			ms(direct), ms(proxied), ms(proxied)-ms(direct))
+		bareTrue, underTrue := fixedCost(b)
+		fmt.Fprintf(&out, "| exec's start and end (command: true, %d runs) | %.1f ms | %.1f ms | +%.1f ms |\n", fixedRuns,
+			ms(bareTrue), ms(underTrue), ms(underTrue)-ms(bareTrue))
 		if packer, err := exec.LookPath("packer"); err == nil {
 			bare, under := packerBuilds(b, packer)
 			fmt.Fprintf(&out, "| packer 1.6.6 build (fails at its first EC2 call, %d runs) | %.3f s | %.3f s | %+.1f %% |\n", packerBuild,
@@ -658,6 +664,28 @@ build { sources = ["source.amazon-ebs.web"] }
 		if code != 1 || srv.CountCalls("DescribeRegions") == 0 {
 			b.Fatalf("exec exit %d, calls %d", code, srv.CountCalls(""))
 		}
+	}
+	return medianDuration(bs), medianDuration(us)
+}
+
+func fixedCost(b *testing.B) (bare, under time.Duration) {
+	truePath, err := exec.LookPath("true")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var bs, us []time.Duration
+	for range fixedRuns {
+		start := time.Now()
+		if err := exec.Command(truePath).Run(); err != nil {
+			b.Fatal(err)
+		}
+		bs = append(bs, time.Since(start))
+		start = time.Now()
+		if code := cli.Main(context.Background(), []string{"buildrole", "exec", "--", truePath},
+			cli.Env{Environ: os.Environ, Stdout: io.Discard, Stderr: io.Discard, Stdin: strings.NewReader("")}); code != 0 {
+			b.Fatalf("exec exit %d", code)
+		}
+		us = append(us, time.Since(start))
 	}
 	return medianDuration(bs), medianDuration(us)
 }

@@ -329,6 +329,9 @@ type Listener struct {
 const (
 	pollEvery = 50 * time.Millisecond // how often the reader looks for Close
 	maxDrain  = 2 * time.Second       // Close reads on at most this long
+	// quiet ends the drain: the command has exited, so what it sent is
+	// already queued on the socket.
+	quiet = 5 * time.Millisecond
 )
 
 // Listen binds a free UDP port on 127.0.0.1 and collects the events of
@@ -377,7 +380,11 @@ func (l *Listener) read() {
 	buf := make([]byte, maxDatagram)
 	stopping, deadline := false, time.Time{}
 	for {
-		_ = l.conn.SetReadDeadline(time.Now().Add(pollEvery))
+		wait := pollEvery
+		if stopping {
+			wait = quiet
+		}
+		_ = l.conn.SetReadDeadline(time.Now().Add(wait))
 		n, from, err := l.conn.ReadFromUDP(buf)
 		switch {
 		case err == nil && from.IP.IsLoopback():
@@ -390,7 +397,9 @@ func (l *Listener) read() {
 		if !stopping {
 			select {
 			case <-l.stop:
+				// Close's wake-up may have cut this read short: drain from here.
 				stopping, deadline = true, time.Now().Add(maxDrain)
+				continue
 			default:
 			}
 		}
@@ -406,6 +415,8 @@ func (l *Listener) read() {
 func (l *Listener) Close() *Collector {
 	l.once.Do(func() {
 		close(l.stop)
+		// Wake a read waiting out its poll.
+		_ = l.conn.SetReadDeadline(time.Now())
 		<-l.done
 		_ = l.conn.Close()
 	})
