@@ -52,12 +52,15 @@ type Proxy struct {
 	roots  *x509.CertPool
 	ca     *authority
 	caFile string
-	ln     net.Listener
-	outer  *http.Server
-	inner  *http.Server
-	innerL *chanListener
-	client *http.Transport
-	track  *tracker
+	// withSystem: the bundle holds the system's roots too, so tools that
+	// trust only their own store can be given it.
+	withSystem bool
+	ln         net.Listener
+	outer      *http.Server
+	inner      *http.Server
+	innerL     *chanListener
+	client     *http.Transport
+	track      *tracker
 
 	mu      sync.Mutex
 	stats   Stats
@@ -137,6 +140,7 @@ func (p *Proxy) writeCA() error {
 	bundle = append(append(bundle, p.up.CABundle...), '\n')
 	if sys := systemBundle(); sys != nil {
 		bundle = append(bundle, sys...)
+		p.withSystem = true
 	}
 	_, err = f.Write(bundle)
 	if cerr := f.Close(); err == nil {
@@ -190,6 +194,13 @@ func (p *Proxy) Environ(base []string) []string {
 	}
 	set := map[string]string{"HTTPS_PROXY": p.URL(), "https_proxy": p.URL(), "HTTP_PROXY": p.URL(), "http_proxy": p.URL(),
 		"NO_PROXY": noProxy, "no_proxy": noProxy, "AWS_CA_BUNDLE": p.caFile}
+	if p.withSystem {
+		// curl, wget, Python and Go fetching from an AWS host (a presigned
+		// S3 URL in a provisioner) trust the run's CA beside the system's.
+		for _, k := range []string{"SSL_CERT_FILE", "CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"} {
+			set[k] = p.caFile
+		}
+	}
 	out := make([]string, 0, len(base)+len(set))
 	for _, kv := range base {
 		name, _, _ := strings.Cut(kv, "=")
@@ -251,8 +262,12 @@ func (p *Proxy) Intercepts(host string) bool {
 	if p.opts.Endpoint != nil && host == strings.ToLower(p.opts.Endpoint.Hostname()) {
 		return true
 	}
-	if strings.HasPrefix(host, "ssmmessages.") {
-		return false
+	// Session Manager's websockets, and instances' and load balancers' own
+	// names (WinRM, a service the build calls): not AWS APIs.
+	for _, not := range []string{"ssmmessages.", ".compute.amazonaws.com", ".compute-1.amazonaws.com", ".compute.amazonaws.com.cn", ".elb.amazonaws.com", ".elb.amazonaws.com.cn"} {
+		if strings.HasPrefix(host, not) || strings.HasSuffix(host, not) {
+			return false
+		}
 	}
 	return strings.HasSuffix(host, ".amazonaws.com") || strings.HasSuffix(host, ".amazonaws.com.cn")
 }
@@ -271,12 +286,13 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 
 func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
 	target := r.Host
-	host, _, err := splitHostPort(target)
+	host, port, err := splitHostPort(target)
 	if err != nil {
 		http.Error(w, "CONNECT needs host:port", http.StatusBadRequest)
 		return
 	}
-	intercept := p.Intercepts(host)
+	// AWS's APIs answer on 443; anything else on their hosts is tunnelled.
+	intercept := p.Intercepts(host) && (port == "443" || p.opts.Endpoint != nil && strings.EqualFold(host, p.opts.Endpoint.Hostname()))
 	var upstream net.Conn
 	if !intercept {
 		if upstream, err = p.dialTunnel(r.Context(), target); err != nil {

@@ -410,6 +410,11 @@ func TestCommandEnvironment(t *testing.T) {
 		"NO_PROXY=10.0.0.0/8,.amazonaws.com,*.amazonaws.com.cn,s3.us-east-1.amazonaws.com,mirror.corp,*,emulator.internal,localhost"})
 	want := map[string]string{"PATH": "/bin", "HTTPS_PROXY": p.URL(), "https_proxy": p.URL(), "HTTP_PROXY": p.URL(), "http_proxy": p.URL(),
 		"AWS_CA_BUNDLE": caFile(p), "NO_PROXY": NoProxy + ",10.0.0.0/8,mirror.corp", "no_proxy": NoProxy + ",10.0.0.0/8,mirror.corp"}
+	if systemBundle() != nil {
+		for _, k := range []string{"SSL_CERT_FILE", "CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"} {
+			want[k] = caFile(p)
+		}
+	}
 	if len(env) != len(want) {
 		t.Errorf("environment %v", env)
 	}
@@ -417,6 +422,20 @@ func TestCommandEnvironment(t *testing.T) {
 		k, v, _ := strings.Cut(kv, "=")
 		if want[k] != v {
 			t.Errorf("%s=%s, want %s", k, v, want[k])
+		}
+	}
+}
+
+// API hosts are intercepted; instances' and load balancers' names, Session
+// Manager's websockets and other ports are not.
+func TestIntercepts(t *testing.T) {
+	p, _ := startProxy(t, Options{Endpoint: &url.URL{Scheme: "http", Host: "localhost:4566"}})
+	for host, want := range map[string]bool{"ec2.us-east-1.amazonaws.com": true, "sts.amazonaws.com": true, "b.s3.cn-north-1.amazonaws.com.cn": true,
+		"localhost": true, "ssmmessages.us-east-1.amazonaws.com": false, "ec2-3-4-5-6.compute-1.amazonaws.com": false,
+		"ec2-3-4-5-6.eu-west-1.compute.amazonaws.com": false, "x.eu-west-1.elb.amazonaws.com": false, "amazonaws.com.evil.example": false,
+		"github.com": false} {
+		if p.Intercepts(host) != want {
+			t.Errorf("%s: intercepted %v", host, !want)
 		}
 	}
 }
