@@ -35,6 +35,7 @@ FUZZ_TARGETS := \
 	./internal/run:FuzzStateFromMap \
 	./internal/ghaction:FuzzFileCommands \
 	./internal/jsonpos:FuzzParse \
+	./internal/wiretap:FuzzResponse \
 	./internal/iampolicy:FuzzParse \
 	./internal/policylint:FuzzLint \
 	./internal/csm:FuzzDatagram
