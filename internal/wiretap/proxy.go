@@ -406,6 +406,11 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, scheme string, a
 	named := false
 	if aws {
 		id, named = identify(r, peek)
+		if id.invocation == "" {
+			// Clients that name no invocation (SDK v1 before 2020) retry
+			// on the connection they used, which keep-alive keeps.
+			id.invocation = "conn " + r.RemoteAddr + " " + id.service + ":" + id.api
+		}
 		p.count(func(s *Stats) {
 			s.Requests++
 			if !named {

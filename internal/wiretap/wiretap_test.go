@@ -439,3 +439,27 @@ func TestIntercepts(t *testing.T) {
 		}
 	}
 }
+
+// An attempt with a retryable error is a call's end only when no retry of
+// the same invocation follows.
+func TestTrackerRetries(t *testing.T) {
+	s := &sink{}
+	tr := &tracker{sink: s.add, pending: map[string]Record{}}
+	conn := ident{invocation: "conn 127.0.0.1:5 ec2:DescribeImages"}
+	tr.add(conn, Record{API: "DescribeImages", Status: 503, Code: "RequestLimitExceeded"})
+	tr.add(conn, Record{API: "DescribeImages", Status: 200})
+	tr.add(ident{invocation: "i-1", attempt: 3, max: 3}, Record{API: "RunInstances", Status: 500, Code: "InternalError"})
+	tr.add(ident{invocation: "i-2", attempt: 1, max: 3}, Record{API: "CreateImage", Status: 400, Code: "Throttling"})
+	tr.add(ident{}, Record{API: "GetRole", Status: 403, Code: "AccessDenied"})
+	tr.flush()
+	want := []Record{
+		{API: "DescribeImages", Status: 503, Code: "RequestLimitExceeded"},
+		{API: "DescribeImages", Status: 200, Final: true},
+		{API: "RunInstances", Status: 500, Code: "InternalError", Final: true},
+		{API: "GetRole", Status: 403, Code: "AccessDenied", Final: true},
+		{API: "CreateImage", Status: 400, Code: "Throttling", Final: true},
+	}
+	if got := s.all(); !slices.Equal(got, want) {
+		t.Errorf("records\n%+v\nwant\n%+v", got, want)
+	}
+}
