@@ -68,7 +68,7 @@ func runExec(_ context.Context, env Env, args []string) int {
 	f.fs.Visit(func(fl *flag.Flag) { stateGiven = stateGiven || fl.Name == "state-file" })
 	pol, err := execPolicy(env, f, stateGiven)
 	endpoint, eerr := parseEndpoint(*endpointURL)
-	up, uerr := upstream(env.Getenv)
+	up, uerr := upstream(environGetenv(env.Environ()))
 	if err == nil {
 		err = errors.Join(checkOutput("--report", *report), checkOutput("--record", *record), eerr, uerr)
 	}

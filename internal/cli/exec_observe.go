@@ -36,6 +36,17 @@ func parseEndpoint(raw string) (*url.URL, error) {
 	return u, nil
 }
 
+// environGetenv reads an environment list as getenv does (the last wins).
+func environGetenv(environ []string) func(string) string {
+	m := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return func(k string) string { return m[k] }
+}
+
 // upstream is how the proxy reaches AWS from the command's environment:
 // its proxies and its AWS_CA_BUNDLE, which must be readable.
 func upstream(getenv func(string) string) (wiretap.Upstream, error) {

@@ -131,3 +131,14 @@ func TestExecNotObservedIsNotNothingUsed(t *testing.T) {
 		t.Errorf("report %+v\n%s", rep, stderr)
 	}
 }
+
+// The user's AWS_CA_BUNDLE, read from the command's environment, must be
+// readable: exec trusts it upstream and hands it on.
+func TestExecUnreadableCABundle(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "ran")
+	r := execRun{environ: []string{"AWS_CA_BUNDLE=" + filepath.Join(t.TempDir(), "missing.pem")}}
+	code, _, stderr := r.run(t, "--", testBinary(t), "marker", marker)
+	if _, err := os.Stat(marker); code != 2 || err == nil || !strings.Contains(stderr, "AWS_CA_BUNDLE=") {
+		t.Errorf("exit %d, ran %v:\n%s", code, err == nil, stderr)
+	}
+}
