@@ -16,7 +16,7 @@ DIST      ?= dist
 # Every workflow we ship, linted by actionlint (pinned in go.mod as a tool).
 WORKFLOWS := $(wildcard examples/*.yml .github/workflows/*.yml)
 
-.PHONY: build release-binaries demo test bench fmt fuzz fuzz-short analyse
+.PHONY: build release-binaries demo test bench fmt fuzz fuzz-short analyse packer-stack
 
 # Static analysis, pinned (fetched through the Go module proxy by go run).
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -35,6 +35,7 @@ FUZZ_TARGETS := \
 	./internal/run:FuzzStateFromMap \
 	./internal/ghaction:FuzzFileCommands \
 	./internal/jsonpos:FuzzParse \
+	./internal/wiretap:FuzzResponse \
 	./internal/iampolicy:FuzzParse \
 	./internal/policylint:FuzzLint \
 	./internal/csm:FuzzDatagram
@@ -84,9 +85,16 @@ test:
 	$(MAKE) --no-print-directory analyse
 	$(GO) tool actionlint $(WORKFLOWS)
 	cd test/iamsim && $(NPM) ci --no-audit --no-fund --loglevel=error
+	$(MAKE) --no-print-directory packer-stack
 	BUILDROLE_TEST_REQUIRE=1 $(GO) test -race -count=1 -timeout 20m ./...
 	$(NODE) --test action/test/*.test.js
 	$(MAKE) --no-print-directory fuzz-short
+
+# packer 1.9.5 and packer-plugin-amazon 1.8.2 (amazon-ebs on the AWS SDK for
+# Go v2), which the exec tests drive: built once from the Go module proxy
+# into the user's cache directory (minutes on two cores), then reused.
+packer-stack:
+	BUILDROLE_TEST_REQUIRE=1 $(GO) test -count=1 -timeout 60m -run '^TestPackerStack$$' ./internal/testenv
 
 # staticcheck's findings, and code nothing but tests reaches, fail the build.
 analyse:
@@ -110,8 +118,9 @@ fuzz:
 # What users wait for, end to end and in-process against fakeaws: up over
 # IAM propagation P x round trip L, down and sweep, each beside the physical
 # minimum and a baseline in the same run; then a burst of 60 runs against an
-# IAM that admits 10 calls a second. Prints the tables (about 5 minutes); go
-# test's own lines only when it fails.
+# IAM that admits 10 calls a second; then exec's proxy: its cost per call and
+# per packer build. Prints the tables (about 6 minutes); go test's own lines
+# only when it fails.
 bench:
 	@table=$$(mktemp) && log=$$(mktemp) && \
 	if $(GO) test -run '^$$' -bench '^BenchmarkUsersWait$$' -benchtime 3x -count 1 -timeout 30m \
@@ -119,6 +128,11 @@ bench:
 	  $(GO) test -run '^$$' -bench '^BenchmarkBurst$$' -benchtime 1x -count 1 -timeout 30m \
 	    ./internal/cli/ -args -bench-table "$$table" >>"$$log" 2>&1; \
 	then cat "$$table"; rm -f "$$table" "$$log"; \
+	else cat "$$log"; rm -f "$$table" "$$log"; exit 1; fi
+	@table=$$(mktemp) && log=$$(mktemp) && \
+	if $(GO) test -run '^$$' -bench '^BenchmarkExecProxy$$' -benchtime 1x -count 1 -timeout 10m \
+	    ./internal/cli/ -args -exec-bench-table "$$table" >"$$log" 2>&1; \
+	then echo; cat "$$table"; rm -f "$$table" "$$log"; \
 	else cat "$$log"; rm -f "$$table" "$$log"; exit 1; fi
 
 fmt:

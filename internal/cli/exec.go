@@ -36,16 +36,19 @@ const (
 )
 
 func execFlags(env Env) *flags {
-	return newFlags(env, "exec", "buildrole exec [--state-file FILE | --template FILE [flags]] [--report FILE] [--record FILE] -- COMMAND [ARGS...]",
-		"Run COMMAND with AWS SDK client-side monitoring switched on (AWS_CSM_*, to a loopback\n"+
-			"port), then report every AWS call it made: what AWS denied and the grant that fixes it,\n"+
-			"what succeeded without a grant, and what the policy grants that was never called.\n"+
+	return newFlags(env, "exec", "buildrole exec [--state-file FILE | --template FILE [flags]] [--report FILE] [--record FILE] [--endpoint-url URL] -- COMMAND [ARGS...]",
+		"Run COMMAND with its AWS calls observed, then report every call it made: what AWS denied\n"+
+			"and the grant that fixes it, what succeeded without a grant, and what the policy grants\n"+
+			"that was never called. The calls pass a loopback proxy (HTTPS_PROXY, with AWS_CA_BUNDLE\n"+
+			"naming a certificate authority made for this run): calls to AWS API hosts are read and\n"+
+			"forwarded unchanged, every other host is tunnelled untouched. AWS SDK for Go v1 clients\n"+
+			"also send client-side monitoring events (AWS_CSM_*, to a loopback port).\n"+
 			"COMMAND keeps its input and output, gets the signals buildrole gets, and its exit code\n"+
 			"is exec's (127: not found, 126: not runnable).\n\n"+
 			"The policy calls are held against: --template (as `buildrole policy` derives it), or\n"+
 			"--state-file (a `buildrole up` run), or in a job step after the action the file up\n"+
 			"saved ("+policyFileVar+"), or ./buildrole-state.json when it holds a run.\n"+
-			"Only clients on the AWS SDK for Go v1 (Packer's Amazon plugin) emit these events.").
+			"--endpoint-url sends every AWS call to an emulator instead, with its Host and signature.").
 		withInputs("aws-region", "template", "template-vars", "extra-policy", "instance-profile", "scope").
 		withStateFile("the state file of a buildrole up run: hold the calls against that run's policy").
 		withArgs("COMMAND [ARGS...]")
@@ -56,6 +59,7 @@ func runExec(_ context.Context, env Env, args []string) int {
 	report := f.fs.String("report", "", "write the report as JSON to this file")
 	record := f.fs.String("record", "", "write the calls in the format of testdata/templates/*.calls to this file")
 	credMode := f.fs.String("credentials", runcreds.Auto, "the command's AWS credentials: run (the build role up made, served and renewed by exec), environment (the command's own), or auto (run when the job has one, else environment)")
+	endpointURL := f.fs.String("endpoint-url", "", "send every AWS call the command makes to this URL (an emulator), keeping its Host and signature")
 	if done, code := f.parse(args); done {
 		return code
 	}
@@ -66,8 +70,10 @@ func runExec(_ context.Context, env Env, args []string) int {
 	stateGiven := false
 	f.fs.Visit(func(fl *flag.Flag) { stateGiven = stateGiven || fl.Name == "state-file" })
 	pol, err := execPolicy(env, f, stateGiven)
+	endpoint, eerr := parseEndpoint(*endpointURL)
+	up, uerr := upstream(environGetenv(env.Environ()))
 	if err == nil {
-		err = errors.Join(checkOutput("--report", *report), checkOutput("--record", *record))
+		err = errors.Join(checkOutput("--report", *report), checkOutput("--record", *record), eerr, uerr)
 	}
 	var handover run.Handover
 	var serve bool
@@ -85,7 +91,7 @@ func runExec(_ context.Context, env Env, args []string) int {
 		if handover.Trust == run.TrustWebIdentity {
 			tokens = ghaction.New(env.Getenv, env.Stderr, env.HTTPClient).IDToken
 		}
-		o := awsOptions(env, config.Auth{Region: orDefault(env.Getenv("AWS_REGION"), env.Getenv("AWS_DEFAULT_REGION"))}, "")
+		o := awsOptions(env, config.Auth{Region: orDefault(env.Getenv("AWS_REGION"), env.Getenv("AWS_DEFAULT_REGION"))}, *endpointURL)
 		if creds, err = runcreds.Serve(o, handover, tokens, logf); err != nil {
 			fmt.Fprintf(env.Stderr, "buildrole exec: %s\nthe command was not run\n", err)
 			return ExitFailed
@@ -93,26 +99,26 @@ func runExec(_ context.Context, env Env, args []string) int {
 		defer creds.Close()
 	}
 
-	l, err := csm.Listen(clientID())
+	obs, err := startObservers(up, endpoint)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "buildrole exec: %s\nthe command was not run\n", err)
 		return ExitFailed
 	}
 	code, started, err := procrun.Command{
-		Argv: argv, Env: creds.Environ(l.Environ(env.Environ())), Stdin: env.Stdin, Stdout: env.Stdout, Stderr: env.Stderr,
+		Argv: argv, Env: creds.Environ(obs.environ(env.Environ())), Stdin: env.Stdin, Stdout: env.Stdout, Stderr: env.Stderr,
 		Signals: env.Signals,
 	}.Run()
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "buildrole exec: %s\n", err)
 	}
-	col := l.Close()
+	calls, stats, notes := obs.close()
 	if !started {
 		return code
 	}
 
-	rep := csm.Analyze(col.Calls(), col.Stats(), pol)
+	rep := csm.Analyze(calls, stats, pol)
 	rep.Command, rep.ExitCode = filepath.Base(argv[0]), code
-	rep.Notes = append(rep.Notes, creds.Note())
+	rep.Notes = append(append(rep.Notes, notes...), creds.Note())
 	inActions := ghaction.InActions(env.Getenv)
 	text := strings.TrimRight(rep.Text(), "\n")
 	if inActions {

@@ -92,6 +92,8 @@ func helper(args []string) int {
 		select {}
 	case "whoami":
 		return whoami(args[1:])
+	case "sdk":
+		return sdkHelper()
 	case "marker":
 		_ = os.WriteFile(args[1], []byte("ran"), 0o644)
 		return 0
@@ -267,7 +269,7 @@ func TestExecReportsTheCallsOfACommand(t *testing.T) {
 func TestExecWithoutEvents(t *testing.T) {
 	reportFile := filepath.Join(t.TempDir(), "r.json")
 	code, _, stderr := execRun{}.run(t, "--report", reportFile, "--", testBinary(t), "emit")
-	if code != 0 || !strings.Contains(stderr, "buildrole exec: no AWS calls observed (this client does not emit client-side monitoring events)") {
+	if code != 0 || !strings.Contains(stderr, "buildrole exec: no AWS calls observed: none passed exec's proxy") {
 		t.Fatalf("exit %d:\n%s", code, stderr)
 	}
 	rep, _ := readReport(t, reportFile)

@@ -29,7 +29,7 @@ func TestEachCommandHasItsOwnFlags(t *testing.T) {
 		{"down", []string{"state-file", "endpoint-url", "retry-max-attempts", "debug", "role-to-assume"}, []string{"template", "ttl", "tags", "dry-run", "json", "env-file", "mode", "scope"}},
 		{"sweep", []string{"older-than", "pr", "repository", "run-id", "expired", "path", "dry-run", "json", "endpoint-url"}, []string{"sweep-older-than", "sweep-pr", "sweep-repository", "sweep-run-id", "template", "state-file", "mode", "ttl"}},
 		{"policy", []string{"aws-region", "template", "scope", "json"}, []string{"state-file", "endpoint-url", "env-file", "mode", "dry-run"}},
-		{"exec", []string{"state-file", "template", "aws-region", "template-vars", "extra-policy", "report", "record", "credentials"}, []string{"endpoint-url", "env-file", "dry-run", "json", "mode", "role-to-assume", "ttl"}},
+		{"exec", []string{"state-file", "template", "aws-region", "template-vars", "extra-policy", "report", "record", "credentials", "endpoint-url"}, []string{"env-file", "dry-run", "json", "mode", "role-to-assume", "ttl"}},
 		{"lint", []string{"trust", "allowed-passrole"}, []string{"aws-region"}},
 		{"bootstrap", []string{"repository", "account-id", "format"}, []string{"aws-region", "state-file"}},
 		{"demo", []string{"json"}, []string{"aws-region"}},

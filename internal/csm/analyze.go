@@ -129,7 +129,7 @@ func Analyze(calls []Call, stats Stats, pol *Policy) Report {
 		}
 	}
 	if !r.Observed {
-		r.Message = NoEventsMessage
+		r.Message = firstOf(stats.Reason, NoEventsMessage)
 		return r
 	}
 	called := map[string]bool{}
@@ -269,7 +269,7 @@ func denial(c Call, pol *Policy, g *grants) *Denial {
 		d.Reason = m[1]
 	}
 	if strings.Contains(d.Message, encodedNote) {
-		d.Decode = "EC2 encoded why it refused the call in the message packer printed (client-side monitoring cuts messages at 512 characters, so buildrole cannot decode it). " +
+		d.Decode = "EC2 encoded why it refused the call in the message packer printed (buildrole keeps 512 characters of a message, not the whole encoded reason). " +
 			"Decode it with credentials allowed sts:DecodeAuthorizationMessage (the build role is not): " +
 			"aws sts decode-authorization-message --encoded-message \"$MESSAGE\" --query DecodedMessage --output text"
 	}

@@ -4,6 +4,10 @@
 // one ApiCall per call, switched on with AWS_CSM_ENABLED, AWS_CSM_PORT,
 // AWS_CSM_HOST and AWS_CSM_CLIENT_ID.
 //
+// The same aggregation takes Observations from the wire (package wiretap's
+// records, which cli hands over), and Merge joins the two observers' calls,
+// each call once.
+//
 // It owns the loopback listener, the decoding of datagrams (never the
 // access key id they carry, never kept or printed), the aggregation into
 // calls with counts and errors, and the comparison with a build role's

@@ -94,6 +94,9 @@ type Stats struct {
 	Events   int // CSM events of this client
 	Ignored  int // datagrams that were not CSM events of this client
 	Overflow int // events dropped because a run made more distinct calls than buildrole keeps
+	// Reason says why a run without calls may have made some all the
+	// same; the report's message then. "" is NoEventsMessage.
+	Reason string
 }
 
 // Collector aggregates CSM events; it is safe for concurrent use.
@@ -127,9 +130,34 @@ func (c *Collector) Add(datagram []byte) bool {
 		c.mu.Unlock()
 		return false
 	}
-	service := servicePrefix(ev.Service)
-	action := actionName(service, ev.API)
-	k := strings.ToLower(service + ":" + ev.API)
+	if ev.Type == "ApiCall" {
+		return c.Observe(Observation{Call: true, Service: ev.Service, API: ev.API, Region: ev.Region, Code: firstOf(ev.FinalAwsException, ev.FinalSdkException), Message: ev.FinalAwsMessage})
+	}
+	return c.Observe(Observation{Service: ev.Service, API: ev.API, Region: ev.Region, Code: firstOf(ev.AwsException, ev.SdkException), Message: ev.AwsExceptionMessage})
+}
+
+// Observation is one attempt of a call, or (Call) the call's outcome, as
+// a CSM event or the wire (package wiretap, through cli) tells it.
+type Observation struct {
+	Call    bool
+	Service string // the SDK's service id ("EC2") or the IAM prefix ("ec2")
+	API     string
+	Region  string
+	Code    string // error code; "" on success
+	Message string
+}
+
+// Observe counts one observation; false when it names no call.
+func (c *Collector) Observe(o Observation) bool {
+	if !apiName.MatchString(o.API) || !serviceName.MatchString(o.Service) {
+		c.mu.Lock()
+		c.stats.Ignored++
+		c.mu.Unlock()
+		return false
+	}
+	service := servicePrefix(o.Service)
+	action := actionName(service, o.API)
+	k := strings.ToLower(service + ":" + o.API)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	a := c.calls[k]
@@ -138,21 +166,21 @@ func (c *Collector) Add(datagram []byte) bool {
 			c.stats.Overflow++
 			return true
 		}
-		a = &agg{service: service, api: ev.API, action: action, final: map[string]int{}, attempt: map[string]int{}, messages: map[string]string{}}
+		a = &agg{service: service, api: o.API, action: action, final: map[string]int{}, attempt: map[string]int{}, messages: map[string]string{}}
 		c.calls[k] = a
 		c.order = append(c.order, k)
 	}
 	c.stats.Events++
-	if ev.Region != "" && awsfacts.IsRegion(ev.Region) && len(a.regions) < maxRegions && !contains(a.regions, ev.Region) {
-		a.regions = append(a.regions, ev.Region)
+	if o.Region != "" && awsfacts.IsRegion(o.Region) && len(a.regions) < maxRegions && !contains(a.regions, o.Region) {
+		a.regions = append(a.regions, o.Region)
 	}
-	if ev.Type == "ApiCall" {
+	if o.Call {
 		a.calls++
-		a.count(a.final, firstOf(ev.FinalAwsException, ev.FinalSdkException), ev.FinalAwsMessage)
+		a.count(a.final, o.Code, o.Message)
 		return true
 	}
 	a.attempts++
-	a.count(a.attempt, firstOf(ev.AwsException, ev.SdkException), ev.AwsExceptionMessage)
+	a.count(a.attempt, o.Code, o.Message)
 	return true
 }
 
@@ -301,6 +329,9 @@ type Listener struct {
 const (
 	pollEvery = 50 * time.Millisecond // how often the reader looks for Close
 	maxDrain  = 2 * time.Second       // Close reads on at most this long
+	// quiet ends the drain: the command has exited, so what it sent is
+	// already queued on the socket.
+	quiet = 5 * time.Millisecond
 )
 
 // Listen binds a free UDP port on 127.0.0.1 and collects the events of
@@ -349,7 +380,11 @@ func (l *Listener) read() {
 	buf := make([]byte, maxDatagram)
 	stopping, deadline := false, time.Time{}
 	for {
-		_ = l.conn.SetReadDeadline(time.Now().Add(pollEvery))
+		wait := pollEvery
+		if stopping {
+			wait = quiet
+		}
+		_ = l.conn.SetReadDeadline(time.Now().Add(wait))
 		n, from, err := l.conn.ReadFromUDP(buf)
 		switch {
 		case err == nil && from.IP.IsLoopback():
@@ -362,7 +397,9 @@ func (l *Listener) read() {
 		if !stopping {
 			select {
 			case <-l.stop:
+				// Close's wake-up may have cut this read short: drain from here.
 				stopping, deadline = true, time.Now().Add(maxDrain)
+				continue
 			default:
 			}
 		}
@@ -378,6 +415,8 @@ func (l *Listener) read() {
 func (l *Listener) Close() *Collector {
 	l.once.Do(func() {
 		close(l.stop)
+		// Wake a read waiting out its poll.
+		_ = l.conn.SetReadDeadline(time.Now())
 		<-l.done
 		_ = l.conn.Close()
 	})

@@ -342,6 +342,7 @@ type handler func(s *Server, rc *reqCtx) (any, *apiError)
 func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	reqID := uuid.NewString()
+	r = withPayload(r)
 	if err := r.ParseForm(); err != nil {
 		writeError(w, iamNS, reqID, errInvalidParameter("could not parse request body"))
 		return
@@ -426,7 +427,8 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request) {
 }
 
 // authenticate mimics the checks AWS makes before authorising: a signature
-// must be present, and keys this server issued must be valid and unexpired.
+// must be present, and keys this server issued must be valid, unexpired
+// and sign the request (their secret is known; static keys are not checked).
 func (s *Server) authenticate(r *http.Request, action, akid string) *apiError {
 	if action == "AssumeRoleWithWebIdentity" {
 		return nil
@@ -447,6 +449,10 @@ func (s *Server) authenticate(r *http.Request, action, akid string) *apiError {
 	}
 	if !s.now().Before(sess.expires) {
 		return &apiError{Status: 403, Code: "ExpiredToken", Message: "The security token included in the request is expired"}
+	}
+	// A presigned URL (no Authorization header) is not checked.
+	if r.Header.Get("Authorization") != "" && !signatureMatches(r, sess.secret) {
+		return &apiError{Status: 403, Code: "SignatureDoesNotMatch", Message: "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."}
 	}
 	return nil
 }

@@ -23,7 +23,8 @@ type session struct {
 	roleARN, roleName, roleID string
 	sessionName               string
 	token                     string
-	chained                   bool // created by AssumeRole with session credentials
+	secret                    string // the secret access key: signatures are checked
+	chained                   bool   // created by AssumeRole with session credentials
 	expires                   time.Time
 }
 
@@ -160,6 +161,7 @@ func (s *Server) issue(r *role, sessionName string, duration int, chained bool, 
 	sess := &session{
 		roleARN: r.arn, roleName: r.name, roleID: r.id, sessionName: sessionName,
 		token:   "IQoJb3JpZ2luX2VjE" + randString(secretSet, 600),
+		secret:  randString(secretSet, 40),
 		chained: chained, expires: now.Add(time.Duration(duration) * time.Second),
 	}
 	if s.lifetime > 0 {
@@ -171,7 +173,7 @@ func (s *Server) issue(r *role, sessionName string, duration int, chained bool, 
 
 func (s *Server) assumeResult(akid string, sess *session) assumeResult {
 	var out assumeResult
-	out.Credentials = credentialsXML{akid, randString(secretSet, 40), sess.token, isoTime(sess.expires)}
+	out.Credentials = credentialsXML{akid, sess.secret, sess.token, isoTime(sess.expires)}
 	out.AssumedRoleUser.AssumedRoleId = sess.roleID + ":" + sess.sessionName
 	out.AssumedRoleUser.Arn = s.assumedRoleARN(sess.roleName, sess.sessionName)
 	return out

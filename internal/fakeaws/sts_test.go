@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -441,4 +442,54 @@ func TestExpiredSessionCredentialsInEC2(t *testing.T) {
 	c.Advance(900 * time.Second)
 	_, err := ec2Client(s, sessionCreds(out.Credentials)).DescribeRegions(ctx, &ec2.DescribeRegionsInput{})
 	wantCode(t, err, "RequestExpired")
+}
+
+// tamper changes one part of each request after the SDK signed it, as a
+// proxy that is not transparent would.
+type tamper struct {
+	change func(*http.Request)
+}
+
+func (t tamper) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	t.change(r)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// Credentials this server issued must sign the request as it arrives: a
+// changed Host, signed header or body is refused as AWS refuses it, while
+// the same request unchanged (and static keys it cannot check) pass.
+func TestSignaturesOfIssuedCredentialsVerified(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := startServer(t)
+	s.AddRole("r", "/", rootTrust)
+	out := must(stsClient(s).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::123456789012:role/r"), RoleSessionName: aws.String("s1")}))(t)
+	if _, err := stsAs(s, out.Credentials).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+		t.Fatalf("unchanged: %v", err)
+	}
+	for name, change := range map[string]func(*http.Request){
+		"host":  func(r *http.Request) { r.Host = "sts.eu-west-1.amazonaws.com" },
+		"date":  func(r *http.Request) { r.Header.Set("X-Amz-Date", "20250601T120001Z") },
+		"token": func(r *http.Request) { r.Header.Set("X-Amz-Security-Token", r.Header.Get("X-Amz-Security-Token")+"x") },
+		"query": func(r *http.Request) { r.URL.RawQuery = "x=1" },
+		"body": func(r *http.Request) {
+			r.Body = io.NopCloser(strings.NewReader("Action=GetCallerIdentity&Version=2011-06-15&X=1"))
+			r.ContentLength = 47
+		},
+		"secret": nil,
+	} {
+		cfg := awsConfig(s, sessionCreds(out.Credentials))
+		if change == nil {
+			cfg.Credentials = credentials.NewStaticCredentialsProvider(*out.Credentials.AccessKeyId, "wrong", *out.Credentials.SessionToken)
+		} else {
+			cfg.HTTPClient = &http.Client{Transport: tamper{change}}
+		}
+		_, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if name == "token" {
+			wantCode(t, err, "InvalidClientTokenId")
+			continue
+		}
+		t.Run(name, func(t *testing.T) { wantCode(t, err, "SignatureDoesNotMatch") })
+	}
 }

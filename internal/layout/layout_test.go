@@ -45,6 +45,7 @@ var allowed = map[string][]string{
 	"internal/procrun":                        {},
 	"internal/credserve":                      {},
 	"internal/runcreds":                       {"internal/credserve", "internal/stsauth", "internal/provision", "internal/ghaction", "internal/run", "internal/awsfacts"},
+	"internal/wiretap":                        {"internal/awsfacts"},
 	"internal/layout":                         {},
 	"internal/safefile":                       {},
 	"internal/jsonpos":                        {},

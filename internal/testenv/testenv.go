@@ -1,7 +1,8 @@
 // Package testenv decides, for tests only, what a test does when something
 // it needs from outside Go is missing (node, test/iamsim's npm packages, make,
-// Debian's packer): it is skipped with one line saying what is missing and
-// how to get it, or, with BUILDROLE_TEST_REQUIRE=1 (make test sets it, and
+// Debian's packer, packer 1.9.5 and its Amazon plugin, which PackerStack
+// builds once into the user's cache directory): it is skipped with one line
+// saying what is missing and how to get it, or, with BUILDROLE_TEST_REQUIRE=1 (make test sets it, and
 // so CI), it fails with that line. Only _test.go files import it; it
 // imports no buildrole package.
 package testenv
