@@ -19,6 +19,7 @@ import (
 	"github.com/buildrole/buildrole/internal/csm"
 	"github.com/buildrole/buildrole/internal/ghaction"
 	"github.com/buildrole/buildrole/internal/iampolicy"
+	"github.com/buildrole/buildrole/internal/observe"
 	"github.com/buildrole/buildrole/internal/planner"
 	"github.com/buildrole/buildrole/internal/procrun"
 	"github.com/buildrole/buildrole/internal/run"
@@ -70,8 +71,8 @@ func runExec(_ context.Context, env Env, args []string) int {
 	stateGiven := false
 	f.fs.Visit(func(fl *flag.Flag) { stateGiven = stateGiven || fl.Name == "state-file" })
 	pol, err := execPolicy(env, f, stateGiven)
-	endpoint, eerr := parseEndpoint(*endpointURL)
-	up, uerr := upstream(environGetenv(env.Environ()))
+	endpoint, eerr := observe.ParseEndpoint(*endpointURL)
+	up, uerr := observe.Upstream(env.Environ())
 	if err == nil {
 		err = errors.Join(checkOutput("--report", *report), checkOutput("--record", *record), eerr, uerr)
 	}
@@ -99,19 +100,19 @@ func runExec(_ context.Context, env Env, args []string) int {
 		defer creds.Close()
 	}
 
-	obs, err := startObservers(up, endpoint)
+	obs, err := observe.Start(up, endpoint, clientID())
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "buildrole exec: %s\nthe command was not run\n", err)
 		return ExitFailed
 	}
 	code, started, err := procrun.Command{
-		Argv: argv, Env: creds.Environ(obs.environ(env.Environ())), Stdin: env.Stdin, Stdout: env.Stdout, Stderr: env.Stderr,
+		Argv: argv, Env: creds.Environ(obs.Environ(env.Environ())), Stdin: env.Stdin, Stdout: env.Stdout, Stderr: env.Stderr,
 		Signals: env.Signals,
 	}.Run()
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "buildrole exec: %s\n", err)
 	}
-	calls, stats, notes := obs.close()
+	calls, stats, notes := obs.Close()
 	if !started {
 		return code
 	}

@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/time/rate"
 
 	"github.com/buildrole/buildrole/internal/fakeaws/ec2"
 	"github.com/buildrole/buildrole/internal/fakeaws/ghoidc"
 	"github.com/buildrole/buildrole/internal/fakeaws/internal/loopback"
+	"github.com/buildrole/buildrole/internal/fakeaws/internal/sigv4"
 )
 
 // Server is a fake IAM + STS endpoint and GitHub OIDC issuer; on the same
@@ -48,8 +50,8 @@ type Server struct {
 	faults        []*faultState
 	propagation   time.Duration
 	readLag       time.Duration
-	lifetime      time.Duration      // of STS sessions; 0: as asked for
-	throttles     map[string]*bucket // by service
+	lifetime      time.Duration            // of STS sessions; 0: as asked for
+	throttles     map[string]*rate.Limiter // by service
 	roleQuota     int
 	profileQuota  int
 	calls         []Call
@@ -342,7 +344,7 @@ type handler func(s *Server, rc *reqCtx) (any, *apiError)
 func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	reqID := uuid.NewString()
-	r = withPayload(r)
+	r = sigv4.WithPayload(r)
 	if err := r.ParseForm(); err != nil {
 		writeError(w, iamNS, reqID, errInvalidParameter("could not parse request body"))
 		return
@@ -451,7 +453,7 @@ func (s *Server) authenticate(r *http.Request, action, akid string) *apiError {
 		return &apiError{Status: 403, Code: "ExpiredToken", Message: "The security token included in the request is expired"}
 	}
 	// A presigned URL (no Authorization header) is not checked.
-	if r.Header.Get("Authorization") != "" && !signatureMatches(r, sess.secret) {
+	if r.Header.Get("Authorization") != "" && !sigv4.Matches(r, sess.secret) {
 		return &apiError{Status: 403, Code: "SignatureDoesNotMatch", Message: "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."}
 	}
 	return nil

@@ -3,28 +3,9 @@ package fakeaws
 import (
 	"fmt"
 	"time"
+
+	"golang.org/x/time/rate"
 )
-
-// bucket is a token bucket: rate calls a second, up to burst at once.
-type bucket struct {
-	rate   float64
-	burst  float64
-	tokens float64
-	last   time.Time
-}
-
-// take spends a token if one is there at now.
-func (b *bucket) take(now time.Time) bool {
-	if !b.last.IsZero() {
-		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-	}
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}
 
 // SetThrottle makes service ("iam" or "sts") admit perSecond calls a second
 // for the account, in bursts of at most burst (0: one second's worth); the
@@ -35,17 +16,16 @@ func (s *Server) SetThrottle(service string, perSecond float64, burst int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.throttles == nil {
-		s.throttles = map[string]*bucket{}
+		s.throttles = map[string]*rate.Limiter{}
 	}
 	if perSecond <= 0 {
 		delete(s.throttles, service)
 		return
 	}
-	b := float64(burst)
 	if burst <= 0 {
-		b = max(1, perSecond)
+		burst = max(1, int(perSecond))
 	}
-	s.throttles[service] = &bucket{rate: perSecond, burst: b, tokens: b}
+	s.throttles[service] = rate.NewLimiter(rate.Limit(perSecond), burst)
 }
 
 // throttled reports whether a call of service arriving now exceeds the
@@ -54,7 +34,7 @@ func (s *Server) throttled(service string, now time.Time) *apiError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := s.throttles[service]
-	if b == nil || b.take(now) {
+	if b == nil || b.AllowN(now, 1) {
 		return nil
 	}
 	return newErr("Throttling", "Rate exceeded")

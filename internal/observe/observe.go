@@ -1,4 +1,8 @@
-package cli
+// Package observe is how `buildrole exec` sees its command's AWS calls:
+// the loopback proxy (package wiretap, every client) and client-side
+// monitoring (package csm, SDK v1 clients, whatever endpoint they call),
+// merged into one list in which each call counts once.
+package observe
 
 import (
 	"fmt"
@@ -13,18 +17,18 @@ import (
 // maxCABundle bounds the user's AWS_CA_BUNDLE read for the upstream.
 const maxCABundle = 8 << 20
 
-// observers are exec's two ways of seeing the command's AWS calls: the
+// Observers are exec's two ways of seeing the command's AWS calls: the
 // loopback proxy (every client) and client-side monitoring (SDK v1 clients,
 // whatever endpoint they call).
-type observers struct {
+type Observers struct {
 	wire  *csm.Collector
 	proxy *wiretap.Proxy
 	csm   *csm.Listener
 }
 
-// parseEndpoint checks --endpoint-url: an http(s) URL naming a host, and
+// ParseEndpoint checks --endpoint-url: an http(s) URL naming a host, and
 // nothing else, since the request keeps its own path.
-func parseEndpoint(raw string) (*url.URL, error) {
+func ParseEndpoint(raw string) (*url.URL, error) {
 	if raw == "" {
 		return nil, nil
 	}
@@ -47,9 +51,10 @@ func environGetenv(environ []string) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
-// upstream is how the proxy reaches AWS from the command's environment:
+// Upstream is how the proxy reaches AWS from the command's environment:
 // its proxies and its AWS_CA_BUNDLE, which must be readable.
-func upstream(getenv func(string) string) (wiretap.Upstream, error) {
+func Upstream(environ []string) (wiretap.Upstream, error) {
+	getenv := environGetenv(environ)
 	up := wiretap.UpstreamFromEnv(getenv)
 	if path := getenv("AWS_CA_BUNDLE"); path != "" {
 		b, err := safefile.Read(path, maxCABundle)
@@ -61,14 +66,16 @@ func upstream(getenv func(string) string) (wiretap.Upstream, error) {
 	return up, nil
 }
 
-func startObservers(up wiretap.Upstream, endpoint *url.URL) (*observers, error) {
-	o := &observers{wire: csm.NewCollector("")}
+// Start starts both observers; clientID tells this run's monitoring
+// events from any other sender's.
+func Start(up wiretap.Upstream, endpoint *url.URL, clientID string) (*Observers, error) {
+	o := &Observers{wire: csm.NewCollector("")}
 	var err error
 	o.proxy, err = wiretap.Start(wiretap.Options{Sink: o.record, Endpoint: endpoint, Upstream: up})
 	if err != nil {
 		return nil, fmt.Errorf("start the proxy that observes AWS calls: %w", err)
 	}
-	if o.csm, err = csm.Listen(clientID()); err != nil {
+	if o.csm, err = csm.Listen(clientID); err != nil {
 		o.proxy.Close()
 		return nil, err
 	}
@@ -76,7 +83,7 @@ func startObservers(up wiretap.Upstream, endpoint *url.URL) (*observers, error) 
 }
 
 // record counts an attempt the proxy saw, and its call when it ended one.
-func (o *observers) record(r wiretap.Record) {
+func (o *Observers) record(r wiretap.Record) {
 	ob := csm.Observation{Service: r.Service, API: r.API, Region: r.Region, Code: r.Code, Message: r.Message}
 	o.wire.Observe(ob)
 	if r.Final {
@@ -85,12 +92,12 @@ func (o *observers) record(r wiretap.Record) {
 	}
 }
 
-// environ is the command's environment with both observers switched on.
-func (o *observers) environ(base []string) []string { return o.proxy.Environ(o.csm.Environ(base)) }
+// Environ is the command's environment with both observers switched on.
+func (o *Observers) Environ(base []string) []string { return o.proxy.Environ(o.csm.Environ(base)) }
 
-// close stops both and returns the calls, each seen once, with what a
+// Close stops both and returns the calls, each seen once, with what a
 // reader needs to trust an empty list.
-func (o *observers) close() ([]csm.Call, csm.Stats, []string) {
+func (o *Observers) Close() ([]csm.Call, csm.Stats, []string) {
 	ps := o.proxy.Close()
 	col := o.csm.Close()
 	calls := csm.Merge(o.wire.Calls(), col.Calls())

@@ -1,4 +1,8 @@
-package fakeaws
+// Package sigv4 checks AWS Signature Version 4 the way AWS does, written
+// from the specification and independently of the SDK that signs, so that
+// fakeaws catches anything between a client and itself that changed a
+// signed header, the Host, the query or the body.
+package sigv4
 
 import (
 	"bytes"
@@ -19,9 +23,9 @@ const maxSignedBody = 4 << 20
 
 type payloadKey struct{}
 
-// withPayload reads the body once, for the signature's payload hash, and
-// leaves it in place for the handlers.
-func withPayload(r *http.Request) *http.Request {
+// WithPayload reads the body once (at most 4 MiB), for the signature's
+// payload hash, and leaves it in place for the handlers.
+func WithPayload(r *http.Request) *http.Request {
 	if r.Body == nil {
 		return r
 	}
@@ -31,12 +35,9 @@ func withPayload(r *http.Request) *http.Request {
 	return r.WithContext(context.WithValue(r.Context(), payloadKey{}, hex.EncodeToString(sum[:])))
 }
 
-// signatureMatches checks a SigV4 Authorization header against secret, as
-// AWS does, so that anything between the client and this server that
-// changed a signed header, the Host, the query or the body is caught.
-// Written from the Signature Version 4 specification, independently of the
-// SDK that signs.
-func signatureMatches(r *http.Request, secret string) bool {
+// Matches checks r's SigV4 Authorization header against secret. r must
+// have passed through WithPayload unless it carries X-Amz-Content-Sha256.
+func Matches(r *http.Request, secret string) bool {
 	auth := r.Header.Get("Authorization")
 	alg, rest, ok := strings.Cut(auth, " ")
 	if !ok || alg != "AWS4-HMAC-SHA256" {
