@@ -43,7 +43,7 @@ const (
 //     alternating; the medians and their difference.
 //   - per run: `true` started directly and under exec (proxy, its CA,
 //     the CSM listener, both closed), alternating; medians.
-//   - per build: Debian's packer 1.6.6 building an amazon-ebs template
+//   - per build: Debian's packer 1.6.6 building an AMI (amazon-ebs, the whole build)
 //     against fakeaws, with the endpoint in the template, and under exec
 //     --endpoint-url with none; alternating, medians of wall time.
 func BenchmarkExecProxy(b *testing.B) {
@@ -57,7 +57,7 @@ func BenchmarkExecProxy(b *testing.B) {
 			ms(bareTrue), ms(underTrue), ms(underTrue)-ms(bareTrue))
 		if packer, err := exec.LookPath("packer"); err == nil {
 			bare, under := packerBuilds(b, packer)
-			fmt.Fprintf(&out, "| packer 1.6.6 build (fails at its first EC2 call, %d runs) | %.3f s | %.3f s | %+.1f %% |\n", packerBuildRuns,
+			fmt.Fprintf(&out, "| packer 1.6.6 amazon-ebs build, AMI included (%d runs) | %.3f s | %.3f s | %+.1f %% |\n", packerBuildRuns,
 				bare.Seconds(), under.Seconds(), 100*(under.Seconds()-bare.Seconds())/bare.Seconds())
 		}
 	}
@@ -130,39 +130,35 @@ func proxyPerCall(b *testing.B) (direct, proxied time.Duration) {
 func packerBuilds(b *testing.B, packer string) (bare, under time.Duration) {
 	srv := fakeaws.NewServer()
 	defer srv.Close()
+	srv.EC2().SeedImage(fakeaws.EC2Image{ID: "ami-0abc1234", Name: "bench-source", Owner: "099720109477"})
 	dir := b.TempDir()
 	template := func(name, endpoint string) string {
 		path := filepath.Join(dir, name)
-		_ = os.WriteFile(path, []byte(`source "amazon-ebs" "web" {
-  region = "us-east-1"
-  instance_type = "t3.micro"
-  source_ami = "ami-0abc1234"
-  ami_name = "bench"
-  communicator = "none"
-  skip_credential_validation = true
-  skip_metadata_api_check = true
-`+endpoint+`}
-build { sources = ["source.amazon-ebs.web"] }
-`), 0o644)
+		_ = os.WriteFile(path, []byte(fakeaws.PackerEBSTemplate(fakeaws.PackerBuild{Endpoint: endpoint, SourceAMI: "ami-0abc1234"})), 0o644)
 		return path
 	}
-	withEndpoint := template("direct.pkr.hcl", fmt.Sprintf("  custom_endpoint_ec2 = %q\n", srv.URL()))
+	withEndpoint := template("direct.pkr.hcl", srv.URL())
 	without := template("proxied.pkr.hcl", "")
+	// A whole amazon-ebs build, AMI included, as the account's
+	// administrator (static keys fakeaws does not bind to a role).
 	environ := append(os.Environ(), "HOME="+dir, "PACKER_CONFIG_DIR="+dir, "CHECKPOINT_DISABLE=1", "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE",
-		"AWS_SECRET_ACCESS_KEY=secret", "AWS_PROFILE=", "AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent")
+		"AWS_SECRET_ACCESS_KEY=secret", "AWS_PROFILE=", "AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent",
+		"AWS_POLL_DELAY_SECONDS=1")
 	var bs, us []time.Duration
 	for range packerBuildRuns {
 		start := time.Now()
 		cmd := exec.Command(packer, "build", "-color=false", withEndpoint)
 		cmd.Env = environ
-		_ = cmd.Run()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("packer build: %v\n%s", err, out)
+		}
 		bs = append(bs, time.Since(start))
 		start = time.Now()
 		code := cli.Main(context.Background(), []string{"buildrole", "exec", "--endpoint-url", srv.URL(), "--", packer, "build", "-color=false", without},
 			cli.Env{Environ: func() []string { return environ }, Stdout: io.Discard, Stderr: io.Discard, Stdin: strings.NewReader("")})
 		us = append(us, time.Since(start))
-		if code != 1 || srv.CountCalls("DescribeRegions") == 0 {
-			b.Fatalf("exec exit %d, calls %d", code, srv.CountCalls(""))
+		if code != 0 {
+			b.Fatalf("packer build under exec: exit %d, calls %d", code, srv.CountCalls(""))
 		}
 	}
 	return medianDuration(bs), medianDuration(us)
