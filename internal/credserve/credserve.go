@@ -38,9 +38,6 @@ var shadowing = []string{
 	"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
 }
 
-// Shadowing lists the variables Environ removes or replaces.
-func Shadowing() []string { return append([]string(nil), shadowing...) }
-
 // Fetch obtains a new session of the role.
 type Fetch func(ctx context.Context) (aws.Credentials, error)
 

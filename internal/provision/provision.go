@@ -721,22 +721,3 @@ func ProfileVisible(ctx context.Context, api ProfileAPI, name string) (held []st
 	}
 	return nil, false, fmt.Errorf("read instance profile %q: %w", name, err)
 }
-
-// RoleAPI reads a role.
-type RoleAPI interface {
-	GetRole(context.Context, *iam.GetRoleInput, ...func(*iam.Options)) (*iam.GetRoleOutput, error)
-}
-
-// RoleVisible reads a new role once: false, and no error, while IAM does
-// not show it yet (NoSuchEntity, or a refusal of a read bound to a path
-// IAM does not show yet).
-func RoleVisible(ctx context.Context, api RoleAPI, name string) (bool, error) {
-	_, err := api.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
-	switch {
-	case err == nil:
-		return true, nil
-	case as[*types.NoSuchEntityException](err) || denied(err):
-		return false, nil
-	}
-	return false, fmt.Errorf("read role %q: %w", name, err)
-}
