@@ -59,7 +59,7 @@ func runExec(_ context.Context, env Env, args []string) int {
 	f := execFlags(env)
 	report := f.fs.String("report", "", "write the report as JSON to this file")
 	record := f.fs.String("record", "", "write the calls in the format of testdata/templates/*.calls to this file")
-	credMode := f.fs.String("credentials", runcreds.Auto, "the command's AWS credentials: run (the build role up made, served and renewed by exec), environment (the command's own), or auto (run when the job has one, else environment)")
+	credMode := f.fs.String("credentials", runcreds.Auto, "the command's AWS credentials: run (the build role up made, served and renewed by exec), environment (the command's own), or auto (run when the job has one and no --endpoint-url is given, else environment)")
 	endpointURL := f.fs.String("endpoint-url", "", "send every AWS call the command makes to this URL (an emulator), keeping its Host and signature")
 	if done, code := f.parse(args); done {
 		return code
@@ -79,7 +79,7 @@ func runExec(_ context.Context, env Env, args []string) int {
 	var handover run.Handover
 	var serve bool
 	if err == nil {
-		handover, serve, err = runcreds.Find(*credMode, env.Getenv, env.Environ())
+		handover, serve, err = runcreds.Find(credentialsMode(*credMode, *endpointURL), env.Getenv, env.Environ())
 	}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "buildrole exec: %s\nthe command was not run\n", err)
@@ -92,7 +92,9 @@ func runExec(_ context.Context, env Env, args []string) int {
 		if handover.Trust == run.TrustWebIdentity {
 			tokens = ghaction.New(env.Getenv, env.Stderr, env.HTTPClient).IDToken
 		}
-		o := awsOptions(env, config.Auth{Region: orDefault(env.Getenv("AWS_REGION"), env.Getenv("AWS_DEFAULT_REGION"))}, *endpointURL)
+		// AWS's STS (or AWS_ENDPOINT_URL), never --endpoint-url: the job's
+		// OIDC token is a bearer token an emulator has no use for.
+		o := awsOptions(env, config.Auth{Region: orDefault(env.Getenv("AWS_REGION"), env.Getenv("AWS_DEFAULT_REGION"))}, "")
 		if creds, err = runcreds.Serve(o, handover, tokens, logf); err != nil {
 			fmt.Fprintf(env.Stderr, "buildrole exec: %s\nthe command was not run\n", err)
 			return ExitFailed
@@ -115,6 +117,10 @@ func runExec(_ context.Context, env Env, args []string) int {
 	calls, stats, notes := obs.Close()
 	if !started {
 		return code
+	}
+	if cerr := creds.Err(); cerr != nil && len(calls) == 0 {
+		// Nothing observed because nothing could be signed.
+		stats.Reason = "the command got no credentials from exec: " + cerr.Error() + "; " + stats.Reason
 	}
 
 	rep := csm.Analyze(calls, stats, pol)
@@ -154,6 +160,16 @@ func runExec(_ context.Context, env Env, args []string) int {
 		}
 	}
 	return code
+}
+
+// credentialsMode is --credentials as given, except that auto with
+// --endpoint-url (an emulator) means the environment's own: serving the
+// run would send the build role's real credentials to the emulator.
+func credentialsMode(mode, endpointURL string) string {
+	if mode == runcreds.Auto && endpointURL != "" {
+		return runcreds.Environment
+	}
+	return mode
 }
 
 // clientID tells this run's events from any other sender's.

@@ -191,3 +191,17 @@ func TestExecWithoutCredentialsRefusesBeforeRunning(t *testing.T) {
 		})
 	}
 }
+
+// With --endpoint-url (an emulator) auto means the environment's own
+// credentials: serving the run would hand the build role's real session,
+// and fetch it with the job's OIDC token, for an emulator.
+func TestExecWithEndpointKeepsTheEnvironmentsCredentials(t *testing.T) {
+	h := run.Handover{RoleARN: "arn:aws:iam::123456789012:role/buildrole/x-1234abcd", Trust: run.TrustWebIdentity, Audience: "sts.amazonaws.com",
+		SessionName: "s1", DurationSeconds: 3600, CreatedAt: time.Now()}.Env()
+	r := execRun{credentials: "auto", getenv: func(k string) string { return h[k] },
+		environ: []string{"AWS_ACCESS_KEY_ID=AKIDLOCAL0000000", "AWS_SECRET_ACCESS_KEY=s"}}
+	code, stdout, stderr := r.run(t, "--endpoint-url", "http://127.0.0.1:1", "--", "sh", "-c", "echo ${AWS_CONTAINER_CREDENTIALS_FULL_URI:-none} $AWS_ACCESS_KEY_ID")
+	if code != 0 || strings.TrimSpace(stdout) != "none AKIDLOCAL0000000" {
+		t.Errorf("exit %d, the command saw %q:\n%s", code, stdout, stderr)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/buildrole/buildrole/internal/cli"
+	"github.com/buildrole/buildrole/internal/run"
 )
 
 // A self-hosted EC2 runner as GitHub's runner runs the action there: no
@@ -101,4 +103,51 @@ func fakeIMDS(t *testing.T, role string, key, secret, token *string) (string, *a
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL, &served
+}
+
+// A self-hosted runner without OIDC whose job keeps the default
+// export-credentials: exec serves the build role from the runner's own
+// identity (IMDS), passing over the build-role keys up exported to the
+// job's environment, which the build role's trust does not admit.
+func TestSelfHostedExecServesFromTheRunnersIdentity(t *testing.T) {
+	w := newWorld(t)
+	runnerRole := install(t, w.srv, accountSetup(t), "ci-runner", "/runners/", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}`)
+	admin := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDADMIN", "s", ""), BaseEndpoint: aws.String(w.srv.URL())}
+	out, err := sts.NewFromConfig(admin).AssumeRole(context.Background(), &sts.AssumeRoleInput{RoleArn: aws.String(runnerRole), RoleSessionName: aws.String("i-0123456789abcdef0")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imds, _ := fakeIMDS(t, "ci-runner", out.Credentials.AccessKeyId, out.Credentials.SecretAccessKey, out.Credentials.SessionToken)
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	for _, k := range []string{"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_EC2_METADATA_DISABLED"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds)
+	w.set("INPUT_ROLE-TO-ASSUME", "")
+	w.set("ACTIONS_ID_TOKEN_REQUEST_URL", "")
+	if code, stdout, stderr := w.run(context.Background(), "up"); code != cli.ExitOK {
+		t.Fatalf("up exit %d:\n%s%s", code, stdout, stderr)
+	}
+	env := w.file("GITHUB_ENV")
+	if env["AWS_ACCESS_KEY_ID"] == "" || env[run.EnvExportedKeyID] != env["AWS_ACCESS_KEY_ID"] {
+		t.Fatalf("up exported keys %q and handed over %q", env["AWS_ACCESS_KEY_ID"], env[run.EnvExportedKeyID])
+	}
+	// Chain mode's session is the runner's, so exec must sign its
+	// AssumeRole with the instance's role, read through os.Getenv as the
+	// process would: the exported keys are in the job's environment.
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	code, stdout, stderr := w.execStepIn(t, append(os.Environ(), helperVar+"=1", "AWS_ENDPOINT_URL="+w.srv.URL()), "--", testBinary(t), "whoami", "2", "10ms")
+	if code != 0 {
+		t.Fatalf("exec exit %d:\n%s\n%s", code, stdout, stderr)
+	}
+	roleName := w.file("GITHUB_OUTPUT")["role-name"]
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		if !strings.Contains(line, ":assumed-role/"+roleName+"/") {
+			t.Errorf("the command ran as %q, want a session of %s", line, roleName)
+		}
+	}
 }

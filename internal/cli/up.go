@@ -495,7 +495,7 @@ func (u *upRun) publish(p *planner.Plan, extra string) error {
 // itself.
 func (u *upRun) handover(p *planner.Plan) run.Handover {
 	h := run.Handover{RoleARN: p.BuildRole.ARN, Trust: p.TrustMode, Audience: u.cfg.Audience,
-		SessionName: u.cfg.RoleSessionName, DurationSeconds: int(u.cfg.DurationSeconds), CreatedAt: u.made}
+		SessionName: u.cfg.RoleSessionName, DurationSeconds: int(u.cfg.DurationSeconds), CreatedAt: u.made, ExportedKeyID: u.state.ExportedKeyID}
 	if p.InstanceProfile != nil {
 		h.InstanceProfile = p.InstanceProfile.Name
 	}

@@ -21,11 +21,12 @@ const (
 	EnvDurationSeconds = "BUILDROLE_DURATION_SECONDS"
 	EnvCreatedAt       = "BUILDROLE_CREATED_AT"
 	EnvProfile         = "BUILDROLE_INSTANCE_PROFILE"
+	EnvExportedKeyID   = "BUILDROLE_EXPORTED_KEY_ID"
 )
 
 // HandoverEnv lists the variables of a Handover.
 func HandoverEnv() []string {
-	return []string{EnvRoleARN, EnvTrust, EnvAudience, EnvSessionName, EnvDurationSeconds, EnvCreatedAt, EnvProfile}
+	return []string{EnvRoleARN, EnvTrust, EnvAudience, EnvSessionName, EnvDurationSeconds, EnvCreatedAt, EnvProfile, EnvExportedKeyID}
 }
 
 // Handover is how a later step assumes the run's build role.
@@ -42,6 +43,10 @@ type Handover struct {
 	// InstanceProfile is the run's profile, if any: Packer reads it
 	// before launching, so the first session waits until IAM shows it.
 	InstanceProfile string
+	// ExportedKeyID is the key id of the build-role keys up exported, if
+	// any: the runner's own identity is further down the credential
+	// chain, never these (as for teardown).
+	ExportedKeyID string
 }
 
 // Env renders h as environment variables.
@@ -58,6 +63,9 @@ func (h Handover) Env() map[string]string {
 	}
 	if h.InstanceProfile != "" {
 		env[EnvProfile] = h.InstanceProfile
+	}
+	if h.ExportedKeyID != "" {
+		env[EnvExportedKeyID] = h.ExportedKeyID
 	}
 	return env
 }
@@ -100,6 +108,9 @@ func HandoverFromEnv(getenv func(string) string) (h Handover, found bool, err er
 	}
 	if h.InstanceProfile = getenv(EnvProfile); h.InstanceProfile != "" && !awsfacts.IsRoleName(h.InstanceProfile) {
 		bad(EnvProfile, "%q is not an instance profile name buildrole makes", truncate(h.InstanceProfile))
+	}
+	if h.ExportedKeyID = getenv(EnvExportedKeyID); h.ExportedKeyID != "" && !keyIDRE.MatchString(h.ExportedKeyID) {
+		bad(EnvExportedKeyID, "%q is not an access key id", truncate(h.ExportedKeyID))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Handover{}, true, fmt.Errorf("the job's environment names a buildrole run, but not fully: %w", err)

@@ -59,6 +59,15 @@ func (c *Creds) Note() string {
 	return s
 }
 
+// Err is the renewal failure that could not be mended, if any: the reason
+// a command that made no call may have had no credentials.
+func (c *Creds) Err() error {
+	if c.srv == nil {
+		return nil
+	}
+	return c.srv.Err()
+}
+
 // Close stops serving.
 func (c *Creds) Close() {
 	if c.srv != nil {
@@ -153,6 +162,9 @@ func Serve(o stsauth.Options, h run.Handover, tokens stsauth.TokenSource, logf f
 func assumeForCommand(ctx context.Context, o stsauth.Options, h run.Handover, tokens stsauth.TokenSource, first bool) (aws.Credentials, error) {
 	sess := &stsauth.Session{}
 	if h.Trust == run.TrustChain {
+		// Not the build-role keys up exported, which the environment
+		// still holds: the build role does not trust itself.
+		o.SkipKeyID = h.ExportedKeyID
 		// The runner's own identity, as up had it: the build role trusts
 		// that session.
 		s, err := stsauth.Bootstrap(ctx, o, "", h.SessionName, "", nil)

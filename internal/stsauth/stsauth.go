@@ -413,7 +413,15 @@ func chainCredentials(ctx context.Context, o Options) (aws.CredentialsProvider, 
 	profile := getenv("AWS_PROFILE")
 	if profile == "" {
 		var missing awsconfig.SharedConfigProfileNotExistError
-		_, err := awsconfig.LoadSharedConfigProfile(ctx, "default")
+		_, err := awsconfig.LoadSharedConfigProfile(ctx, "default", func(lo *awsconfig.LoadSharedConfigOptions) {
+			// The files the SDK will read: the environment names them.
+			if f := getenv("AWS_CONFIG_FILE"); f != "" {
+				lo.ConfigFiles = []string{f}
+			}
+			if f := getenv("AWS_SHARED_CREDENTIALS_FILE"); f != "" {
+				lo.CredentialsFiles = []string{f}
+			}
+		})
 		switch {
 		case err == nil:
 			profile = "default"
