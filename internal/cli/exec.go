@@ -8,10 +8,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/google/uuid"
 
@@ -56,6 +58,9 @@ func execFlags(env Env) *flags {
 }
 
 func runExec(_ context.Context, env Env, args []string) int {
+	// The command's stderr, exec's log and the credentials' renewals
+	// share it, from several goroutines.
+	env.Stderr = syncWriter(env.Stderr)
 	f := execFlags(env)
 	report := f.fs.String("report", "", "write the report as JSON to this file")
 	record := f.fs.String("record", "", "write the calls in the format of testdata/templates/*.calls to this file")
@@ -170,6 +175,26 @@ func credentialsMode(mode, endpointURL string) string {
 		return runcreds.Environment
 	}
 	return mode
+}
+
+// syncWriter serialises writes to w; a file is already safe, and stays a
+// file so that the command writes to it directly.
+func syncWriter(w io.Writer) io.Writer {
+	if _, ok := w.(*os.File); ok || w == nil {
+		return w
+	}
+	return &lockedWriter{w: w}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // clientID tells this run's events from any other sender's.
