@@ -454,6 +454,13 @@ func registeredSnapshots(a arnCtx, s packertemplate.Source) []string {
 	return out
 }
 
+// taggedBy allows ec2:CreateTags only inside the creating call api.
+func taggedBy(api string) func(arnCtx, packertemplate.Source) iampolicy.Condition {
+	return func(arnCtx, packertemplate.Source) iampolicy.Condition {
+		return iampolicy.Condition{iampolicy.OpStringEquals: {KeyCreateAction: {api}}}
+	}
+}
+
 // keyPairName is the temporary key pair's name: Packer's default is
 // "packer_<uuid>"; temporary_key_pair_name only renames it.
 func keyPairName(s packertemplate.Source) string {
@@ -720,9 +727,10 @@ var catalogue = []entry{
 		step:     "builder/common/step_run_source_instance.go, step_run_spot_instance.go",
 		builders: instanceBuilders, when: always, res: kinds("instance", "volume", "network-interface"),
 		actions: []string{"ec2:CreateTags"}},
-	{sid: "Tag", why: "run_tags on the temporary key pair (CreateKeyPair TagSpecifications)", step: "builder/common/step_key_pair.go",
-		builders: instanceBuilders, when: needsKeyPair,
-		res:     func(a arnCtx, s packertemplate.Source) []string { return []string{a.ec2("key-pair", keyPairName(s))} },
+	// Only inside CreateKeyPair (bound to the name by KeyPair): whether EC2
+	// names the pair by its name or as "*" in this check is not documented.
+	{sid: "TagKeyPair", why: "run_tags on the temporary key pair (CreateKeyPair TagSpecifications)", step: "builder/common/step_key_pair.go",
+		builders: instanceBuilders, when: needsKeyPair, res: star("key-pair"), cond: taggedBy("CreateKeyPair"),
 		actions: []string{"ec2:CreateTags"}},
 	{sid: "Tag", why: "run_tags on the temporary security group (CreateSecurityGroup TagSpecifications)", step: "builder/common/step_security_group.go",
 		builders: instanceBuilders, when: needsSecurityGroup, res: star("security-group"),

@@ -179,15 +179,18 @@ func tagScoped(g Grant, runID string, base func() iampolicy.Condition, copies bo
 		}
 		sort.Strings(creating)
 		onCreate := base()
-		onCreate[iampolicy.OpStringEquals][KeyCreateAction] = creating
+		if _, ok := onCreate[iampolicy.OpStringEquals][KeyCreateAction]; !ok {
+			onCreate[iampolicy.OpStringEquals][KeyCreateAction] = creating
+		}
 		onCreate[iampolicy.OpStringEquals][KeyRequestTagRunID] = iampolicy.Values{runID}
 		owned := base()
 		owned[iampolicy.OpStringEquals][KeyResourceTagRunID] = iampolicy.Values{runID}
 		res := sortedSet(tagResources)
-		out = append(out,
-			iampolicy.Statement{Sid: g.Sid + "OnCreate", Effect: iampolicy.EffectAllow, Action: iampolicy.Values{"ec2:CreateTags"}, Resource: res, Condition: onCreate},
-			iampolicy.Statement{Sid: g.Sid + "Owned", Effect: iampolicy.EffectAllow, Action: iampolicy.Values{"ec2:CreateTags"}, Resource: res, Condition: owned},
-		)
+		out = append(out, iampolicy.Statement{Sid: g.Sid + "OnCreate", Effect: iampolicy.EffectAllow, Action: iampolicy.Values{"ec2:CreateTags"}, Resource: res, Condition: onCreate})
+		// A grant for tagging on create only has no owned form.
+		if _, onCreateOnly := base()[iampolicy.OpStringEquals][KeyCreateAction]; !onCreateOnly {
+			out = append(out, iampolicy.Statement{Sid: g.Sid + "Owned", Effect: iampolicy.EffectAllow, Action: iampolicy.Values{"ec2:CreateTags"}, Resource: res, Condition: owned})
+		}
 		// CopyImage copies the source AMI's tags (CopyImageTags), which EC2
 		// authorizes as CreateTags on create; whether it shows them as
 		// request tags is not documented, so the run's id is not required

@@ -77,6 +77,16 @@ func TestTagScopeBindsMutationsToTheRun(t *testing.T) {
 		{"ec2:CreateTags", ec2 + "instance/i-1", ctx{KeyResourceTagRunID: runID}, true},
 		{"ec2:CreateTags", ec2 + "instance/i-other", nil, false},
 		{"ec2:CreateTags", ec2 + "instance/i-other", ctx{KeyResourceTagRunID: "other-run"}, false},
+		// The key pair a CreateKeyPair tags, by its name or as "*": inside
+		// that call only, with the run's id; never an existing pair.
+		{"ec2:CreateTags", ec2 + "key-pair/packer_1", ctx{KeyCreateAction: "CreateKeyPair", KeyRequestTagRunID: runID}, true},
+		{"ec2:CreateTags", ec2 + "key-pair/*", ctx{KeyCreateAction: "CreateKeyPair", KeyRequestTagRunID: runID}, true},
+		{"ec2:CreateTags", ec2 + "key-pair/*", ctx{KeyCreateAction: "CreateKeyPair", KeyRequestTagRunID: "other-run"}, false},
+		{"ec2:CreateTags", ec2 + "key-pair/prod", ctx{KeyRequestTagRunID: runID}, false},
+		{"ec2:CreateTags", ec2 + "key-pair/prod", ctx{KeyResourceTagRunID: "other-run"}, false},
+		{"ec2:CreateKeyPair", ec2 + "key-pair/prod", ctx{KeyRequestTagRunID: runID}, false},
+		{"ec2:DeleteKeyPair", ec2 + "key-pair/packer_other", ctx{KeyResourceTagRunID: "other-run"}, false},
+		{"ec2:DeleteKeyPair", ec2 + "key-pair/prod", nil, false},
 	}
 	for _, c := range cases {
 		context := map[string][]string{"aws:RequestedRegion": {"us-east-1"}}
@@ -143,6 +153,39 @@ func TestTagScopeKeepsResourceNamesWhole(t *testing.T) {
 			if r != "arn:aws:ec2:*:123456789012:key-pair/team key" {
 				t.Errorf("statement %s resource %q", st.Sid, r)
 			}
+		}
+	}
+}
+
+// Scope region: the temporary key pair is tagged only inside CreateKeyPair,
+// whichever name EC2 gives it in that check; no existing pair can be tagged.
+func TestKeyPairTaggedOnlyOnCreate(t *testing.T) {
+	t.Parallel()
+	tmpl, err := packertemplate.Load("../../testdata/templates/tagged.pkr.hcl", packertemplate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Derive(tmpl, awsfacts.PartitionAWS, catAccount, "us-east-1")
+	doc := BuildRolePolicy(BuildParams{Partition: awsfacts.PartitionAWS, AccountID: catAccount, Regions: d.Regions, Grants: d.Grants,
+		PassRoleARNs: []string{testRole}, InstanceProfileARNs: []string{testProfile}})
+	kp := "arn:aws:ec2:us-east-1:" + catAccount + ":key-pair/"
+	for _, c := range []struct {
+		resource, create string
+		want             bool
+	}{
+		{kp + "packer_1", "CreateKeyPair", true},
+		{kp + "*", "CreateKeyPair", true},
+		{kp + "packer_1", "", false},
+		{kp + "prod", "", false},
+		{kp + "prod", "RunInstances", false},
+	} {
+		ctx := map[string][]string{"aws:RequestedRegion": {"us-east-1"}}
+		if c.create != "" {
+			ctx[KeyCreateAction] = []string{c.create}
+		}
+		got := iampolicy.Evaluate(iampolicy.Request{Action: "ec2:CreateTags", Resource: c.resource, Context: ctx}, []iampolicy.Document{doc}, nil) == iampolicy.Allow
+		if got != c.want {
+			t.Errorf("CreateTags on %s in %q: allowed=%v, want %v", c.resource, c.create, got, c.want)
 		}
 	}
 }

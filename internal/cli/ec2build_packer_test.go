@@ -35,7 +35,19 @@ type packerBuild struct {
 // Inputs are extra action inputs (e.g. "INPUT_SCOPE": "tags").
 func startPackerBuild(t *testing.T, b fakeaws.PackerBuild, inputs map[string]string) *packerBuild {
 	t.Helper()
-	packer := debianPacker(t)
+	return startBuildWith(t, packerStack{bin: debianPacker(t)}, b, inputs)
+}
+
+// packerStack is the packer a build runs: its binary, a packer block the
+// template starts with (required_plugins) and environment it needs.
+type packerStack struct {
+	bin    string
+	header string
+	env    []string
+}
+
+func startBuildWith(t *testing.T, stack packerStack, b fakeaws.PackerBuild, inputs map[string]string) *packerBuild {
+	t.Helper()
 	w := newWorld(t)
 	for k, v := range inputs {
 		w.set(k, v)
@@ -48,7 +60,7 @@ func startPackerBuild(t *testing.T, b fakeaws.PackerBuild, inputs map[string]str
 		b.SourceAMI = sourceAMI
 	}
 	template := filepath.Join(w.dir, "web.pkr.hcl")
-	if err := os.WriteFile(template, []byte(fakeaws.PackerEBSTemplate(b)), 0o644); err != nil {
+	if err := os.WriteFile(template, []byte(stack.header+fakeaws.PackerEBSTemplate(b)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	w.set("INPUT_TEMPLATE", template)
@@ -57,11 +69,12 @@ func startPackerBuild(t *testing.T, b fakeaws.PackerBuild, inputs map[string]str
 	}
 	env := w.file("GITHUB_ENV")
 	p := &packerBuild{w: w, runID: w.file("GITHUB_OUTPUT")["run-id"]}
-	p.cmd = exec.Command(packer, "build", "-color=false", template)
+	p.cmd = exec.Command(stack.bin, "build", "-color=false", template)
 	p.cmd.Dir = w.dir
 	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + w.dir, "PACKER_CONFIG_DIR=" + w.dir, "PACKER_CACHE_DIR=" + filepath.Join(w.dir, "cache"),
 		"CHECKPOINT_DISABLE=1", "PACKER_LOG=1", "AWS_POLL_DELAY_SECONDS=1", "AWS_CONFIG_FILE=" + filepath.Join(w.dir, "none"),
 		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(w.dir, "none")}
+	p.cmd.Env = append(p.cmd.Env, stack.env...)
 	for k, v := range env {
 		if strings.HasPrefix(k, "AWS_") || strings.HasPrefix(k, "PKR_VAR_") {
 			p.cmd.Env = append(p.cmd.Env, k+"="+v)
@@ -107,6 +120,13 @@ func TestPackerBuildsAnAMIWithTheBuildRole(t *testing.T) {
 
 func packerBuildsAnAMI(t *testing.T, b fakeaws.PackerBuild) {
 	p := startPackerBuild(t, b, nil)
+	p.buildsOneAMI(t)
+}
+
+// buildsOneAMI runs the build, which must succeed and leave one AMI with
+// snapshots and nothing else of the run's.
+func (p *packerBuild) buildsOneAMI(t *testing.T) fakeaws.EC2Image {
+	t.Helper()
 	if err := p.cmd.Run(); err != nil {
 		t.Fatalf("packer: %v\n%v\n%s", err, p.calls(), tail(p.output.String(), 6000))
 	}
@@ -142,6 +162,7 @@ func packerBuildsAnAMI(t *testing.T, b fakeaws.PackerBuild) {
 	if len(amis[0].Devices) == 0 {
 		t.Errorf("AMI without snapshots: %+v", amis[0])
 	}
+	return amis[0]
 }
 
 func tail(s string, n int) string {

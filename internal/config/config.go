@@ -522,6 +522,7 @@ func (p *parser) template(c *Config) {
 			for _, e := range buildpolicy.TagScopeErrors(c.Packer, c.Partition) {
 				p.fail("scope", "%s", e)
 			}
+			p.warnings = append(p.warnings, buildpolicy.PluginTagWarnings(c.Packer)...)
 		}
 	}
 }

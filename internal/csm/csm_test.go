@@ -399,8 +399,10 @@ func TestCatalogueReasonsCoverTheCatalogue(t *testing.T) {
 		}
 	}
 	// The rows every build gets in one statement are one reason.
-	if e := catalogueFor("ec2:CreateTags"); len(e) != 5 || !e[4].Always || e[4].Sid != "Tag" ||
-		!strings.Contains(e[4].When, "(RunInstances TagSpecifications;") || !strings.Contains(e[4].When, "(CreateKeyPair TagSpecifications)") || !strings.Contains(e[4].When, "(CreateSecurityGroup TagSpecifications)") {
+	// The temporary key pair's is its own (tagged only inside CreateKeyPair).
+	if e := catalogueFor("ec2:CreateTags"); len(e) != 6 || !e[4].Always || e[4].Sid != "Tag" ||
+		!strings.Contains(e[4].When, "(RunInstances TagSpecifications;") || !strings.Contains(e[4].When, "(CreateSecurityGroup TagSpecifications)") ||
+		e[5].Sid != "TagKeyPair" || !strings.Contains(e[5].When, "(CreateKeyPair TagSpecifications)") {
 		t.Errorf("CreateTags: %+v", e)
 	}
 	if e := catalogueFor("ssm:GetParameter"); len(e) != 1 || e[0].String() != "for data.amazon-parameterstore (datasource/parameterstore/data.go) (statement ParameterStore)" {

@@ -20,6 +20,10 @@ type PackerBuild struct {
 	// while the instance runs: the moment to kill Packer (the instance,
 	// its temporary security group and volumes then exist).
 	Sleep time.Duration
+	// SkipSTSAndIAM: packer-plugin-amazon checks its credentials with STS
+	// and the instance profile with IAM, whose endpoints custom_endpoint_ec2
+	// does not set: skip_credential_validation and skip_profile_validation.
+	SkipSTSAndIAM bool
 }
 
 // PackerEBSTemplate is an HCL2 template for b, for Debian's packer 1.6.6
@@ -50,6 +54,10 @@ func PackerEBSTemplate(b PackerBuild) string {
     most_recent = true
   }`, b.SourceAMIName, b.SourceOwner)
 	}
+	var skip string
+	if b.SkipSTSAndIAM {
+		skip = "\n  skip_credential_validation = true\n  skip_profile_validation    = true"
+	}
 	var prov string
 	if b.Sleep > 0 {
 		prov = fmt.Sprintf("\n  provisioner \"shell-local\" {\n    inline = [\"sleep %d\"]\n  }\n", int(b.Sleep.Round(time.Second)/time.Second))
@@ -75,11 +83,11 @@ source "amazon-ebs" "web" {
   iam_instance_profile       = var.iam_instance_profile
   run_tags                   = var.buildrole_run_tags
   run_volume_tags            = var.buildrole_run_tags
-  skip_metadata_api_check    = true
+  skip_metadata_api_check    = true%s
 }
 
 build {
   sources = ["source.amazon-ebs.web"]
 %s}
-`, b.Region, b.InstanceType, source, b.AMIName, b.Endpoint, prov), "\n")
+`, b.Region, b.InstanceType, source, b.AMIName, b.Endpoint, skip, prov), "\n")
 }

@@ -124,6 +124,9 @@ func loadHCL(files, varFiles []string, opts Options) (*Template, error) {
 	if err := l.builds(contents, sources); err != nil {
 		return nil, err
 	}
+	if err := eachBlock(contents, l.requiredPlugins); err != nil {
+		return nil, err
+	}
 	l.t.Notes = append(l.notes, l.t.Notes...)
 	return l.t, nil
 }

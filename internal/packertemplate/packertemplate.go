@@ -84,6 +84,10 @@ type Template struct {
 	PostProcessors []Source
 	// Notes are things treated conservatively or ignored, for the user.
 	Notes []Note
+	// AmazonPlugin is the template's required_plugins entry for
+	// packer-plugin-amazon; nil when it declares none (or is legacy JSON):
+	// packer then uses whatever Amazon builder it has.
+	AmazonPlugin *PluginRequirement
 }
 
 // Note tells the user about something treated conservatively or ignored.
