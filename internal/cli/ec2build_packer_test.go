@@ -35,7 +35,20 @@ type packerBuild struct {
 // Inputs are extra action inputs (e.g. "INPUT_SCOPE": "tags").
 func startPackerBuild(t *testing.T, b fakeaws.PackerBuild, inputs map[string]string) *packerBuild {
 	t.Helper()
-	packer := debianPacker(t)
+	return startPackerBuildWith(t, packerClient{packer: debianPacker(t), endpoint: true}, b, inputs)
+}
+
+// packerClient is the packer a build runs, the environment it needs beside
+// the job's, and whether its template names fakeaws's EC2 endpoint (else
+// it runs under exec --endpoint-url).
+type packerClient struct {
+	packer   string
+	env      []string
+	endpoint bool
+}
+
+func startPackerBuildWith(t *testing.T, c packerClient, b fakeaws.PackerBuild, inputs map[string]string) *packerBuild {
+	t.Helper()
 	w := newWorld(t)
 	for k, v := range inputs {
 		w.set(k, v)
@@ -43,7 +56,9 @@ func startPackerBuild(t *testing.T, b fakeaws.PackerBuild, inputs map[string]str
 	// An older image the filter also matches: the most recent is used.
 	w.srv.EC2().SeedImage(fakeaws.EC2Image{Name: "ubuntu-source-old", Owner: "099720109477", Created: time.Now().Add(-time.Hour)})
 	w.srv.EC2().SeedImage(fakeEC2Image())
-	b.Endpoint = w.srv.URL()
+	if c.endpoint {
+		b.Endpoint = w.srv.URL()
+	}
 	if b.SourceAMIName == "" {
 		b.SourceAMI = sourceAMI
 	}
@@ -57,11 +72,12 @@ func startPackerBuild(t *testing.T, b fakeaws.PackerBuild, inputs map[string]str
 	}
 	env := w.file("GITHUB_ENV")
 	p := &packerBuild{w: w, runID: w.file("GITHUB_OUTPUT")["run-id"]}
-	p.cmd = exec.Command(packer, "build", "-color=false", template)
+	p.cmd = exec.Command(c.packer, "build", "-color=false", template)
 	p.cmd.Dir = w.dir
 	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + w.dir, "PACKER_CONFIG_DIR=" + w.dir, "PACKER_CACHE_DIR=" + filepath.Join(w.dir, "cache"),
 		"CHECKPOINT_DISABLE=1", "PACKER_LOG=1", "AWS_POLL_DELAY_SECONDS=1", "AWS_CONFIG_FILE=" + filepath.Join(w.dir, "none"),
 		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(w.dir, "none")}
+	p.cmd.Env = append(p.cmd.Env, c.env...)
 	for k, v := range env {
 		if strings.HasPrefix(k, "AWS_") || strings.HasPrefix(k, "PKR_VAR_") {
 			p.cmd.Env = append(p.cmd.Env, k+"="+v)
