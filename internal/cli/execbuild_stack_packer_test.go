@@ -28,7 +28,8 @@ func TestLongSDKv2PackerBuildUnderExec(t *testing.T) {
 		"AWS_EC2_METADATA_DISABLED=true", "HTTPS_PROXY=", "HTTP_PROXY=", "NO_PROXY="}}
 	build := fakeaws.PackerBuild{Sleep: 10 * time.Second, AmazonPlugin: ">= 1.3"}
 
-	p := startPackerBuildWith(t, client, build, map[string]string{"INPUT_EXPORT-CREDENTIALS": "false"})
+	// RUNNER_TEMP: up saves the policy there, exec compares the calls with it.
+	p := startPackerBuildWith(t, client, build, map[string]string{"INPUT_EXPORT-CREDENTIALS": "false", "RUNNER_TEMP": t.TempDir()})
 	p.w.srv.SetSessionLifetime(life)
 	start := time.Now()
 	code, stdout, stderr := p.w.execStepIn(t, p.cmd.Env, append([]string{"--endpoint-url", p.w.srv.URL(), "--", p.cmd.Path}, p.cmd.Args[1:]...)...)
@@ -41,6 +42,9 @@ func TestLongSDKv2PackerBuildUnderExec(t *testing.T) {
 	}
 	if !p.producedAMI() {
 		t.Errorf("no AMI: %v", p.calls())
+	}
+	if strings.Contains(stderr, "denied:") || !strings.Contains(stderr, "0 denied") {
+		t.Errorf("the build role's policy refused the build something:\n%s", tail(stderr, 4000))
 	}
 	assumed := 0
 	var seen []string
@@ -59,7 +63,7 @@ func TestLongSDKv2PackerBuildUnderExec(t *testing.T) {
 	if !slices.Contains(seen, "iam:GetInstanceProfile") {
 		t.Errorf("fakeaws answered %v besides EC2: the plugin's IAM call went elsewhere", seen)
 	}
-	t.Logf("%s over %d sessions; besides EC2: %v", took.Round(time.Second), assumed, seen)
+	t.Logf("%s over %d sessions; besides EC2: %v\n%s", took.Round(time.Second), assumed, seen, stderr[strings.LastIndex(stderr, "buildrole exec:"):])
 
 	// The control: one session exported, exec only routing the calls.
 	q := startPackerBuildWith(t, client, build, nil)
