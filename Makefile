@@ -118,14 +118,18 @@ fuzz:
 # What users wait for, end to end and in-process against fakeaws: up over
 # IAM propagation P x round trip L, down and sweep, each beside the physical
 # minimum and a baseline in the same run; then a burst of 60 runs against an
-# IAM that admits 10 calls a second; then exec's proxy: its cost per call and
-# per packer build. Prints the tables (about 6 minutes); go test's own lines
+# IAM that admits 10 calls a second; then a job end to end (up, other work,
+# the build's first EC2 call) with exec serving credentials and with up
+# waiting; then exec's proxy: its cost per call and per packer build. Prints
+# the tables (about 8 minutes); go test's own lines
 # only when it fails.
 bench:
 	@table=$$(mktemp) && log=$$(mktemp) && \
 	if $(GO) test -run '^$$' -bench '^BenchmarkUsersWait$$' -benchtime 3x -count 1 -timeout 30m \
 	    ./internal/cli/ -args -bench-table "$$table" >"$$log" 2>&1 && \
 	  $(GO) test -run '^$$' -bench '^BenchmarkBurst$$' -benchtime 1x -count 1 -timeout 30m \
+	    ./internal/cli/ -args -bench-table "$$table" >>"$$log" 2>&1 && \
+	  $(GO) test -run '^$$' -bench '^BenchmarkJobTime$$' -benchtime 1x -count 1 -timeout 30m \
 	    ./internal/cli/ -args -bench-table "$$table" >>"$$log" 2>&1; \
 	then cat "$$table"; rm -f "$$table" "$$log"; \
 	else cat "$$log"; rm -f "$$table" "$$log"; exit 1; fi

@@ -35,18 +35,19 @@ type packerBuild struct {
 // Inputs are extra action inputs (e.g. "INPUT_SCOPE": "tags").
 func startPackerBuild(t *testing.T, b fakeaws.PackerBuild, inputs map[string]string) *packerBuild {
 	t.Helper()
-	return startBuildWith(t, packerStack{bin: debianPacker(t)}, b, inputs)
+	return startPackerBuildWith(t, packerClient{packer: debianPacker(t), endpoint: true}, b, inputs)
 }
 
-// packerStack is the packer a build runs: its binary, a packer block the
-// template starts with (required_plugins) and environment it needs.
-type packerStack struct {
-	bin    string
-	header string
-	env    []string
+// packerClient is the packer a build runs, the environment it needs beside
+// the job's, and whether its template names fakeaws's EC2 endpoint (else
+// it runs under exec --endpoint-url).
+type packerClient struct {
+	packer   string
+	env      []string
+	endpoint bool
 }
 
-func startBuildWith(t *testing.T, stack packerStack, b fakeaws.PackerBuild, inputs map[string]string) *packerBuild {
+func startPackerBuildWith(t *testing.T, c packerClient, b fakeaws.PackerBuild, inputs map[string]string) *packerBuild {
 	t.Helper()
 	w := newWorld(t)
 	for k, v := range inputs {
@@ -55,12 +56,14 @@ func startBuildWith(t *testing.T, stack packerStack, b fakeaws.PackerBuild, inpu
 	// An older image the filter also matches: the most recent is used.
 	w.srv.EC2().SeedImage(fakeaws.EC2Image{Name: "ubuntu-source-old", Owner: "099720109477", Created: time.Now().Add(-time.Hour)})
 	w.srv.EC2().SeedImage(fakeEC2Image())
-	b.Endpoint = w.srv.URL()
+	if c.endpoint {
+		b.Endpoint = w.srv.URL()
+	}
 	if b.SourceAMIName == "" {
 		b.SourceAMI = sourceAMI
 	}
 	template := filepath.Join(w.dir, "web.pkr.hcl")
-	if err := os.WriteFile(template, []byte(stack.header+fakeaws.PackerEBSTemplate(b)), 0o644); err != nil {
+	if err := os.WriteFile(template, []byte(fakeaws.PackerEBSTemplate(b)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	w.set("INPUT_TEMPLATE", template)
@@ -69,12 +72,12 @@ func startBuildWith(t *testing.T, stack packerStack, b fakeaws.PackerBuild, inpu
 	}
 	env := w.file("GITHUB_ENV")
 	p := &packerBuild{w: w, runID: w.file("GITHUB_OUTPUT")["run-id"]}
-	p.cmd = exec.Command(stack.bin, "build", "-color=false", template)
+	p.cmd = exec.Command(c.packer, "build", "-color=false", template)
 	p.cmd.Dir = w.dir
 	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + w.dir, "PACKER_CONFIG_DIR=" + w.dir, "PACKER_CACHE_DIR=" + filepath.Join(w.dir, "cache"),
 		"CHECKPOINT_DISABLE=1", "PACKER_LOG=1", "AWS_POLL_DELAY_SECONDS=1", "AWS_CONFIG_FILE=" + filepath.Join(w.dir, "none"),
 		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(w.dir, "none")}
-	p.cmd.Env = append(p.cmd.Env, stack.env...)
+	p.cmd.Env = append(p.cmd.Env, c.env...)
 	for k, v := range env {
 		if strings.HasPrefix(k, "AWS_") || strings.HasPrefix(k, "PKR_VAR_") {
 			p.cmd.Env = append(p.cmd.Env, k+"="+v)

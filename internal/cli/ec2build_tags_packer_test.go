@@ -10,21 +10,12 @@ import (
 	"github.com/buildrole/buildrole/internal/testenv"
 )
 
-// pluginStack is packer 1.9.5 loading packer-plugin-amazon 1.8.2 for a
-// template that requires it.
-func pluginStack(t *testing.T) packerStack {
+// pluginStack is packer 1.9.5 loading packer-plugin-amazon 1.8.2, with
+// the template naming fakeaws's EC2 endpoint.
+func pluginStack(t *testing.T) packerClient {
 	t.Helper()
 	packer, plugins := testenv.PackerStack(t)
-	return packerStack{bin: packer, env: []string{"PACKER_PLUGIN_PATH=" + plugins}, header: `packer {
-  required_plugins {
-    amazon = {
-      version = ">= 1.3"
-      source  = "github.com/hashicorp/amazon"
-    }
-  }
-}
-
-`}
+	return packerClient{packer: packer, env: []string{"PACKER_PLUGIN_PATH=" + plugins}, endpoint: true}
 }
 
 // packer-plugin-amazon 1.8.2 tags its temporary key pair and security
@@ -32,7 +23,7 @@ func pluginStack(t *testing.T) packerStack {
 // requests that create them, so scope: tags builds with it: every call
 // allowed at once, and the AMI and its snapshots carry the run's id.
 func TestPluginBuildsAnAMIUnderScopeTags(t *testing.T) {
-	p := startBuildWith(t, pluginStack(t), fakeaws.PackerBuild{SkipSTSAndIAM: true}, map[string]string{"INPUT_SCOPE": "tags"})
+	p := startPackerBuildWith(t, pluginStack(t), fakeaws.PackerBuild{SkipSTSAndIAM: true, AmazonPlugin: ">= 1.3"}, map[string]string{"INPUT_SCOPE": "tags"})
 	ami := p.buildsOneAMI(t)
 	for _, c := range p.calls() {
 		if !strings.HasSuffix(c, ":") {

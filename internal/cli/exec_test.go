@@ -94,6 +94,8 @@ func helper(args []string) int {
 		return whoami(args[1:])
 	case "sdk":
 		return sdkHelper()
+	case "ec2first":
+		return ec2First()
 	case "marker":
 		_ = os.WriteFile(args[1], []byte("ran"), 0o644)
 		return 0
@@ -106,7 +108,7 @@ func helper(args []string) int {
 	return 99
 }
 
-func testBinary(t *testing.T) string {
+func testBinary(t testing.TB) string {
 	t.Helper()
 	bin, err := os.Executable()
 	if err != nil {

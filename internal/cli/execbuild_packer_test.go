@@ -5,7 +5,6 @@ package cli_test
 import (
 	"context"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -52,34 +51,7 @@ func TestLongPackerBuildUnderExec(t *testing.T) {
 	q.w.srv.SetSessionLifetime(life)
 	// The keys up exported were issued before the knob: issue them again.
 	q.reissue(t)
-	// Packer retries an expired session for minutes: seen once, enough.
-	q.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := q.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- q.cmd.Wait() }()
-	expired := func() bool { return strings.Contains(strings.Join(q.calls(), " "), ":RequestExpired") }
-	for deadline := time.Now().Add(2 * time.Minute); !expired() && time.Now().Before(deadline); {
-		select {
-		case err := <-done:
-			if err == nil {
-				t.Fatalf("the build outlived its only session: %v", q.calls())
-			}
-			done <- err
-		case <-time.After(200 * time.Millisecond):
-			continue
-		}
-		break
-	}
-	_ = syscall.Kill(-q.cmd.Process.Pid, syscall.SIGKILL)
-	<-done
-	if !expired() {
-		t.Errorf("the control failed, but not on its expired session: %v", q.calls())
-	}
-	if q.producedAMI() {
-		t.Error("the control produced an AMI after its session expired")
-	}
+	q.refusedExpired(t)
 }
 
 func (p *packerBuild) producedAMI() bool {

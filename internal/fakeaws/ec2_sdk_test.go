@@ -342,3 +342,29 @@ func TestEC2DryRun(t *testing.T) {
 		t.Errorf("dry run without the grant: %v", err)
 	}
 }
+
+// CreateKeyPair's tags on create are authorized against the key pair it
+// names, as the call itself (a key pair's ARN carries its name): a grant
+// on packer_* admits packer_… and refuses another name.
+func TestEC2AuthorizesKeyPairTagsOnCreateByName(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := startServer(t)
+	s.AddRole("builder", "/", rootTrust)
+	s.PutRolePolicyDirect("builder", "p", `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":["ec2:CreateKeyPair","ec2:CreateTags"],"Resource":"arn:aws:ec2:us-east-1:123456789012:key-pair/packer_*"},
+		{"Effect":"Allow","Action":"ec2:CreateKeyPair","Resource":"arn:aws:ec2:us-east-1:123456789012:key-pair/other"}]}`)
+	out := must(stsClient(s).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::123456789012:role/builder"), RoleSessionName: aws.String("builder")}))(t)
+	c := ec2Client(s, sessionCreds(out.Credentials))
+	create := func(name string) error {
+		_, err := c.CreateKeyPair(ctx, &ec2.CreateKeyPairInput{KeyName: aws.String(name),
+			TagSpecifications: []types.TagSpecification{tagSpec(types.ResourceTypeKeyPair, "run", "a")}})
+		return err
+	}
+	if err := create("packer_1"); err != nil {
+		t.Errorf("a tagged key pair the grant names: %v", err)
+	}
+	if err := create("other"); code(err) != "UnauthorizedOperation" || !strings.Contains(err.Error(), "ec2:CreateTags on resource: arn:aws:ec2:us-east-1:123456789012:key-pair/other") {
+		t.Errorf("tags on a key pair the CreateTags grant does not name: %v", err)
+	}
+}

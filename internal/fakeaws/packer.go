@@ -8,7 +8,9 @@ import (
 
 // PackerBuild is a minimal amazon-ebs build against fakeaws's EC2.
 type PackerBuild struct {
-	Endpoint  string // the server's URL: custom_endpoint_ec2
+	// Endpoint is the server's URL, custom_endpoint_ec2; empty, the
+	// template names none (run it under exec --endpoint-url).
+	Endpoint  string
 	Region    string // default us-east-1
 	SourceAMI string // an image seeded with EC2().SeedImage
 	// SourceAMIName, when set instead of SourceAMI, finds the image with
@@ -20,6 +22,10 @@ type PackerBuild struct {
 	// while the instance runs: the moment to kill Packer (the instance,
 	// its temporary security group and volumes then exist).
 	Sleep time.Duration
+	// AmazonPlugin, when set, is the version constraint of a
+	// required_plugins block naming github.com/hashicorp/amazon, which
+	// packer 1.9 needs to load the plugin.
+	AmazonPlugin string
 	// SkipSTSAndIAM: packer-plugin-amazon checks its credentials with STS
 	// and the instance profile with IAM, whose endpoints custom_endpoint_ec2
 	// does not set: skip_credential_validation and skip_profile_validation.
@@ -54,6 +60,10 @@ func PackerEBSTemplate(b PackerBuild) string {
     most_recent = true
   }`, b.SourceAMIName, b.SourceOwner)
 	}
+	var endpoint string
+	if b.Endpoint != "" {
+		endpoint = fmt.Sprintf("\n  custom_endpoint_ec2        = %q", b.Endpoint)
+	}
 	var skip string
 	if b.SkipSTSAndIAM {
 		skip = "\n  skip_credential_validation = true\n  skip_profile_validation    = true"
@@ -62,7 +72,11 @@ func PackerEBSTemplate(b PackerBuild) string {
 	if b.Sleep > 0 {
 		prov = fmt.Sprintf("\n  provisioner \"shell-local\" {\n    inline = [\"sleep %d\"]\n  }\n", int(b.Sleep.Round(time.Second)/time.Second))
 	}
-	return strings.TrimLeft(fmt.Sprintf(`
+	var plugins string
+	if b.AmazonPlugin != "" {
+		plugins = fmt.Sprintf("packer {\n  required_plugins {\n    amazon = {\n      version = %q\n      source  = \"github.com/hashicorp/amazon\"\n    }\n  }\n}\n", b.AmazonPlugin)
+	}
+	return plugins + strings.TrimLeft(fmt.Sprintf(`
 variable "buildrole_run_tags" {
   type    = map(string)
   default = {}
@@ -78,8 +92,7 @@ source "amazon-ebs" "web" {
   instance_type              = %q
   %s
   ami_name                   = %q
-  communicator               = "none"
-  custom_endpoint_ec2        = %q
+  communicator               = "none"%s
   iam_instance_profile       = var.iam_instance_profile
   run_tags                   = var.buildrole_run_tags
   run_volume_tags            = var.buildrole_run_tags
@@ -89,5 +102,5 @@ source "amazon-ebs" "web" {
 build {
   sources = ["source.amazon-ebs.web"]
 %s}
-`, b.Region, b.InstanceType, source, b.AMIName, b.Endpoint, skip, prov), "\n")
+`, b.Region, b.InstanceType, source, b.AMIName, endpoint, skip, prov), "\n")
 }

@@ -99,7 +99,14 @@ func createKeyChecks(c *Cloud, q query, _ Env) ([]Check, *apiErr) {
 	specs := q.tagSpecs()
 	ch := c.creating("CreateKeyPair", q.region, "key-pair", specs["key-pair"])
 	ch.Resource = c.arn(q.region, "key-pair", q.Get("KeyName"))
-	return append([]Check{ch}, c.tagOnCreate("CreateKeyPair", q.region, specs)...), nil
+	// Its tags on create name the same key pair (its ARN is its name).
+	tags := c.tagOnCreate("CreateKeyPair", q.region, specs)
+	for i := range tags {
+		if tags[i].Resource == c.arn(q.region, "key-pair", "*") {
+			tags[i].Resource = ch.Resource
+		}
+	}
+	return append([]Check{ch}, tags...), nil
 }
 
 func createKeyPair(c *Cloud, q query, _ Env) ([]node, *apiErr) {
