@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -28,6 +29,7 @@ import (
 	"github.com/buildrole/buildrole/internal/runcreds"
 	"github.com/buildrole/buildrole/internal/safefile"
 	"github.com/buildrole/buildrole/internal/stsauth"
+	"github.com/buildrole/buildrole/internal/wiretap"
 )
 
 const (
@@ -62,52 +64,83 @@ func runExec(_ context.Context, env Env, args []string) int {
 	// share it, from several goroutines.
 	env.Stderr = syncWriter(env.Stderr)
 	f := execFlags(env)
-	report := f.fs.String("report", "", "write the report as JSON to this file")
-	record := f.fs.String("record", "", "write the calls in the format of testdata/templates/*.calls to this file")
-	credMode := f.fs.String("credentials", runcreds.Auto, "the command's AWS credentials: run (the build role up made, served and renewed by exec), environment (the command's own), or auto (run when the job has one and no --endpoint-url is given, else environment)")
-	endpointURL := f.fs.String("endpoint-url", "", "send every AWS call the command makes to this URL (an emulator), keeping its Host and signature")
+	x := &execRun{env: env, f: f,
+		report:      f.fs.String("report", "", "write the report as JSON to this file"),
+		record:      f.fs.String("record", "", "write the calls in the format of testdata/templates/*.calls to this file"),
+		credMode:    f.fs.String("credentials", runcreds.Auto, "the command's AWS credentials: run (the build role up made, served and renewed by exec), environment (the command's own), or auto (run when the job has one and no --endpoint-url is given, else environment)"),
+		endpointURL: f.fs.String("endpoint-url", "", "send every AWS call the command makes to this URL (an emulator), keeping its Host and signature"),
+	}
 	if done, code := f.parse(args); done {
 		return code
 	}
-	argv := f.fs.Args()
-	if len(argv) == 0 {
+	if len(f.fs.Args()) == 0 {
 		return f.fail("no command to run: buildrole exec [flags] -- COMMAND [ARGS...]")
 	}
-	stateGiven := false
-	f.fs.Visit(func(fl *flag.Flag) { stateGiven = stateGiven || fl.Name == "state-file" })
-	pol, err := execPolicy(env, f, stateGiven)
-	endpoint, eerr := observe.ParseEndpoint(*endpointURL)
-	up, uerr := observe.Upstream(env.Environ())
-	if err == nil {
-		err = errors.Join(checkOutput("--report", *report), checkOutput("--record", *record), eerr, uerr)
-	}
-	var handover run.Handover
-	var serve bool
-	if err == nil {
-		handover, serve, err = runcreds.Find(credentialsMode(*credMode, *endpointURL), env.Getenv, env.Environ())
-	}
-	if err != nil {
+	if err := x.validate(); err != nil {
 		fmt.Fprintf(env.Stderr, "buildrole exec: %s\nthe command was not run\n", err)
 		return ExitUsage
 	}
-	creds := &runcreds.Creds{}
-	if serve {
-		logf := func(format string, a ...any) { fmt.Fprintf(env.Stderr, "buildrole exec: "+format+"\n", a...) }
-		var tokens stsauth.TokenSource
-		if handover.Trust == run.TrustWebIdentity {
-			tokens = ghaction.New(env.Getenv, env.Stderr, env.HTTPClient).IDToken
-		}
-		// AWS's STS (or AWS_ENDPOINT_URL), never --endpoint-url: the job's
-		// OIDC token is a bearer token an emulator has no use for.
-		o := awsOptions(env, config.Auth{Region: orDefault(env.Getenv("AWS_REGION"), env.Getenv("AWS_DEFAULT_REGION"))}, "")
-		if creds, err = runcreds.Serve(o, handover, tokens, logf); err != nil {
-			fmt.Fprintf(env.Stderr, "buildrole exec: %s\nthe command was not run\n", err)
-			return ExitFailed
-		}
-		defer creds.Close()
+	creds, err := x.credentials()
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "buildrole exec: %s\nthe command was not run\n", err)
+		return ExitFailed
 	}
+	defer creds.Close()
+	return x.observeAndReport(creds)
+}
 
-	obs, err := observe.Start(up, endpoint, clientID())
+// execRun is one exec: its flags and what validate found in them.
+type execRun struct {
+	env                                   Env
+	f                                     *flags
+	report, record, credMode, endpointURL *string
+	pol                                   *csm.Policy
+	endpoint                              *url.URL
+	up                                    wiretap.Upstream
+	handover                              run.Handover
+	serve                                 bool
+}
+
+// validate reads every flag and the environment before anything starts.
+func (x *execRun) validate() error {
+	stateGiven := false
+	x.f.fs.Visit(func(fl *flag.Flag) { stateGiven = stateGiven || fl.Name == "state-file" })
+	var err, eerr, uerr error
+	x.pol, err = execPolicy(x.env, x.f, stateGiven)
+	x.endpoint, eerr = observe.ParseEndpoint(*x.endpointURL)
+	x.up, uerr = observe.Upstream(x.env.Environ())
+	if err == nil {
+		err = errors.Join(checkOutput("--report", *x.report), checkOutput("--record", *x.record), eerr, uerr)
+	}
+	if err == nil {
+		x.handover, x.serve, err = runcreds.Find(credentialsMode(*x.credMode, *x.endpointURL), x.env.Getenv, x.env.Environ())
+	}
+	return err
+}
+
+// credentials starts serving the run's build role when the command gets
+// it, else gives it nothing (the environment's own).
+func (x *execRun) credentials() (*runcreds.Creds, error) {
+	env := x.env
+	if !x.serve {
+		return &runcreds.Creds{}, nil
+	}
+	logf := func(format string, a ...any) { fmt.Fprintf(env.Stderr, "buildrole exec: "+format+"\n", a...) }
+	var tokens stsauth.TokenSource
+	if x.handover.Trust == run.TrustWebIdentity {
+		tokens = ghaction.New(env.Getenv, env.Stderr, env.HTTPClient).IDToken
+	}
+	// AWS's STS (or AWS_ENDPOINT_URL), never --endpoint-url: the job's
+	// OIDC token is a bearer token an emulator has no use for.
+	o := awsOptions(env, config.Auth{Region: orDefault(env.Getenv("AWS_REGION"), env.Getenv("AWS_DEFAULT_REGION"))}, "")
+	return runcreds.Serve(o, x.handover, tokens, logf)
+}
+
+// observeAndReport runs the command with its calls observed, then
+// reports them; the command's exit code is exec's.
+func (x *execRun) observeAndReport(creds *runcreds.Creds) int {
+	env, argv := x.env, x.f.fs.Args()
+	obs, err := observe.Start(x.up, x.endpoint, clientID())
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "buildrole exec: %s\nthe command was not run\n", err)
 		return ExitFailed
@@ -127,10 +160,22 @@ func runExec(_ context.Context, env Env, args []string) int {
 		// Nothing observed because nothing could be signed.
 		stats.Reason = "the command got no credentials from exec: " + cerr.Error() + "; " + stats.Reason
 	}
-
-	rep := csm.Analyze(calls, stats, pol)
+	rep := csm.Analyze(calls, stats, x.pol)
 	rep.Command, rep.ExitCode = filepath.Base(argv[0]), code
 	rep.Notes = append(append(rep.Notes, notes...), creds.Note())
+	if err := x.publish(&rep); err != nil {
+		fmt.Fprintf(env.Stderr, "buildrole exec: %s\n", err)
+		if code == ExitOK {
+			return ExitFailed
+		}
+	}
+	return code
+}
+
+// publish writes the report: the log, in a job the annotations and the
+// step summary, and the files asked for.
+func (x *execRun) publish(rep *csm.Report) error {
+	env := x.env
 	inActions := ghaction.InActions(env.Getenv)
 	text := strings.TrimRight(rep.Text(), "\n")
 	if inActions {
@@ -151,20 +196,14 @@ func runExec(_ context.Context, env Env, args []string) int {
 		}
 		errs = append(errs, runner.AddSummary(rep.Markdown()), runner.Err())
 	}
-	if *report != "" {
+	if *x.report != "" {
 		b, _ := json.MarshalIndent(rep, "", "  ")
-		errs = append(errs, writeOutput("report", *report, append(b, '\n')))
+		errs = append(errs, writeOutput("report", *x.report, append(b, '\n')))
 	}
-	if *record != "" {
-		errs = append(errs, writeOutput("record", *record, []byte(rep.Record())))
+	if *x.record != "" {
+		errs = append(errs, writeOutput("record", *x.record, []byte(rep.Record())))
 	}
-	if err := errors.Join(errs...); err != nil {
-		fmt.Fprintf(env.Stderr, "buildrole exec: %s\n", err)
-		if code == ExitOK {
-			return ExitFailed
-		}
-	}
-	return code
+	return errors.Join(errs...)
 }
 
 // credentialsMode is --credentials as given, except that auto with
