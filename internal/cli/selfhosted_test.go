@@ -26,22 +26,7 @@ import (
 // keys and acts as the instance's role, though no profile named "default"
 // exists anywhere. Not parallel: the SDK reads the process environment.
 func TestSelfHostedRunnerWithoutAWSFilesTearsDown(t *testing.T) {
-	w := newWorld(t)
-	runnerRole := install(t, w.srv, accountSetup(t), "ci-runner", "/runners/", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}`)
-	admin := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDADMIN", "s", ""), BaseEndpoint: aws.String(w.srv.URL())}
-	out, err := sts.NewFromConfig(admin).AssumeRole(context.Background(), &sts.AssumeRoleInput{RoleArn: aws.String(runnerRole), RoleSessionName: aws.String("i-0123456789abcdef0")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	imds, served := fakeIMDS(t, "ci-runner", out.Credentials.AccessKeyId, out.Credentials.SecretAccessKey, out.Credentials.SessionToken)
-	t.Setenv("HOME", t.TempDir())
-	for _, k := range []string{"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-		"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_EC2_METADATA_DISABLED"} {
-		t.Setenv(k, "")
-	}
-	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds)
-	w.set("INPUT_ROLE-TO-ASSUME", "")
-	w.set("ACTIONS_ID_TOKEN_REQUEST_URL", "")
+	w, out, served := selfHostedRunner(t)
 
 	if code, stdout, stderr := w.run(context.Background(), "up"); code != cli.ExitOK {
 		t.Fatalf("up exit %d:\n%s%s", code, stdout, stderr)
@@ -68,6 +53,31 @@ func TestSelfHostedRunnerWithoutAWSFilesTearsDown(t *testing.T) {
 			t.Errorf("%s was signed with the exported build-role key", c.Action)
 		}
 	}
+}
+
+// selfHostedRunner is a world whose runner is an EC2 instance: no OIDC, no
+// role-to-assume, no AWS files (an empty HOME), and the instance role
+// ci-runner's session (out) served by an IMDSv2 endpoint that counts what
+// it serves. It sets the process environment: not for parallel tests.
+func selfHostedRunner(t *testing.T) (*world, *sts.AssumeRoleOutput, *atomic.Int32) {
+	t.Helper()
+	w := newWorld(t)
+	runnerRole := install(t, w.srv, accountSetup(t), "ci-runner", "/runners/", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}`)
+	admin := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDADMIN", "s", ""), BaseEndpoint: aws.String(w.srv.URL())}
+	out, err := sts.NewFromConfig(admin).AssumeRole(context.Background(), &sts.AssumeRoleInput{RoleArn: aws.String(runnerRole), RoleSessionName: aws.String("i-0123456789abcdef0")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imds, served := fakeIMDS(t, "ci-runner", out.Credentials.AccessKeyId, out.Credentials.SecretAccessKey, out.Credentials.SessionToken)
+	t.Setenv("HOME", t.TempDir())
+	for _, k := range []string{"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_EC2_METADATA_DISABLED"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds)
+	w.set("INPUT_ROLE-TO-ASSUME", "")
+	w.set("ACTIONS_ID_TOKEN_REQUEST_URL", "")
+	return w, out, served
 }
 
 // fakeIMDS serves an instance role's credentials as IMDSv2 does: a token
@@ -110,23 +120,7 @@ func fakeIMDS(t *testing.T, role string, key, secret, token *string) (string, *a
 // identity (IMDS), passing over the build-role keys up exported to the
 // job's environment, which the build role's trust does not admit.
 func TestSelfHostedExecServesFromTheRunnersIdentity(t *testing.T) {
-	w := newWorld(t)
-	runnerRole := install(t, w.srv, accountSetup(t), "ci-runner", "/runners/", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}`)
-	admin := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDADMIN", "s", ""), BaseEndpoint: aws.String(w.srv.URL())}
-	out, err := sts.NewFromConfig(admin).AssumeRole(context.Background(), &sts.AssumeRoleInput{RoleArn: aws.String(runnerRole), RoleSessionName: aws.String("i-0123456789abcdef0")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	imds, _ := fakeIMDS(t, "ci-runner", out.Credentials.AccessKeyId, out.Credentials.SecretAccessKey, out.Credentials.SessionToken)
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	for _, k := range []string{"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-		"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_EC2_METADATA_DISABLED"} {
-		t.Setenv(k, "")
-	}
-	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds)
-	w.set("INPUT_ROLE-TO-ASSUME", "")
-	w.set("ACTIONS_ID_TOKEN_REQUEST_URL", "")
+	w, _, _ := selfHostedRunner(t)
 	if code, stdout, stderr := w.run(context.Background(), "up"); code != cli.ExitOK {
 		t.Fatalf("up exit %d:\n%s%s", code, stdout, stderr)
 	}

@@ -51,17 +51,7 @@ func (s *Server) EC2() *ec2.Cloud {
 // latency and faults the test set, and logs it.
 func (s *Server) serveEC2(w http.ResponseWriter, r *http.Request, params url.Values) {
 	c := Call{Action: params.Get("Action"), Service: "ec2", AccessKeyID: accessKeyID(r), Start: time.Now(), Params: params}
-	s.mu.Lock()
-	s.started[c.Action]++
-	s.inFlight++
-	s.mu.Unlock()
-	defer func() {
-		c.End = time.Now()
-		s.mu.Lock()
-		s.inFlight--
-		s.calls = append(s.calls, c)
-		s.mu.Unlock()
-	}()
+	defer s.track(&c)()
 	if !s.sleep(r.Context(), s.latencyFor(c.Action)) {
 		c.ErrorCode = "RequestCanceled"
 		abort(w)

@@ -361,17 +361,7 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request) {
 		ns = stsNS
 	}
 	c := Call{Action: action, Service: svc, AccessKeyID: accessKeyID(r), Start: start, Params: params}
-	s.mu.Lock()
-	s.inFlight++
-	s.started[action]++
-	s.mu.Unlock()
-	defer func() {
-		c.End = time.Now()
-		s.mu.Lock()
-		s.inFlight--
-		s.calls = append(s.calls, c)
-		s.mu.Unlock()
-	}()
+	defer s.track(&c)()
 
 	if !s.sleep(r.Context(), s.latencyFor(action)) {
 		c.ErrorCode = "RequestCanceled"
@@ -426,6 +416,22 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request) {
 	}
 	c.Status = http.StatusOK
 	writeResult(w, ns, action, reqID, result)
+}
+
+// track counts c as begun and in flight; the function it returns logs c,
+// as it then stands, when the call ends.
+func (s *Server) track(c *Call) (done func()) {
+	s.mu.Lock()
+	s.started[c.Action]++
+	s.inFlight++
+	s.mu.Unlock()
+	return func() {
+		c.End = time.Now()
+		s.mu.Lock()
+		s.inFlight--
+		s.calls = append(s.calls, *c)
+		s.mu.Unlock()
+	}
 }
 
 // authenticate mimics the checks AWS makes before authorising: a signature
