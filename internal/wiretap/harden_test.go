@@ -238,3 +238,35 @@ func TestCurlThroughTheProxy(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// The AWS CLI (botocore, Python's OpenSSL), given the command's
+// environment, authenticates to the proxy and trusts the constrained CA.
+func TestAWSCLIThroughTheProxy(t *testing.T) {
+	bin, err := exec.LookPath("aws")
+	if err != nil {
+		t.Skip("no aws CLI")
+	}
+	srv, pem := fakeAWS(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/x</Arn><UserId>AIDA</UserId><Account>123456789012</Account></GetCallerIdentityResult></GetCallerIdentityResponse>`)
+	})
+	p, s := startProxy(t, Options{Endpoint: &url.URL{Scheme: "https", Host: srv.Listener.Addr().String()}, Upstream: Upstream{CABundle: pem}})
+	var base []string
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); !strings.HasPrefix(k, "AWS_") && !strings.HasSuffix(strings.ToUpper(k), "_PROXY") {
+			base = append(base, kv)
+		}
+	}
+	dir := t.TempDir()
+	base = append(base, "AWS_ACCESS_KEY_ID="+testKey, "AWS_SECRET_ACCESS_KEY="+testSecret, "AWS_DEFAULT_REGION=us-east-1",
+		"AWS_CONFIG_FILE="+filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "none"), "AWS_EC2_METADATA_DISABLED=true")
+	cmd := exec.Command(bin, "sts", "get-caller-identity", "--output", "text", "--query", "Account")
+	cmd.Env = p.Environ(base)
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "123456789012" {
+		t.Fatalf("aws: %v %s", err, out)
+	}
+	p.Close()
+	if r := s.all(); len(r) != 1 || r[0].API != "GetCallerIdentity" || r[0].Status != 200 {
+		t.Errorf("records %+v", r)
+	}
+}
