@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -32,7 +34,14 @@ type authority struct {
 	leaves map[string]*tls.Certificate
 }
 
-func newAuthority(now time.Time, lifetime time.Duration) (*authority, error) {
+// awsDomains are the names the authority may vouch for besides the endpoint's:
+// every host the proxy intercepts ends in one.
+var awsDomains = []string{"amazonaws.com", "amazonaws.com.cn"}
+
+// newAuthority makes the run's CA, name-constrained to AWS's domains and
+// endpointHost (--endpoint-url's, "" without one): the command trusts it for
+// a day, so it must vouch for nothing else.
+func newAuthority(now time.Time, lifetime time.Duration, endpointHost string) (*authority, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
@@ -53,6 +62,7 @@ func newAuthority(now time.Time, lifetime time.Duration) (*authority, error) {
 		IsCA:                  true,
 		MaxPathLenZero:        true,
 	}
+	constrain(tmpl, endpointHost)
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		return nil, err
@@ -61,6 +71,30 @@ func newAuthority(now time.Time, lifetime time.Duration) (*authority, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// constrain limits the CA to AWS's domains and the endpoint's host; no IP
+// address but the endpoint's. Critical, as RFC 5280 requires, so a client
+// that cannot apply the limits refuses the CA instead of ignoring them.
+func constrain(tmpl *x509.Certificate, endpointHost string) {
+	tmpl.PermittedDNSDomainsCritical = true
+	tmpl.PermittedDNSDomains = slices.Clone(awsDomains)
+	h := strings.ToLower(strings.TrimSuffix(strings.Trim(endpointHost, "[]"), "."))
+	if ip := net.ParseIP(h); ip != nil {
+		bits := 8 * len(ip.To4())
+		if bits == 0 {
+			bits = 128
+		} else {
+			ip = ip.To4()
+		}
+		tmpl.PermittedIPRanges = []*net.IPNet{{IP: ip, Mask: net.CIDRMask(bits, bits)}}
+		return
+	}
+	if h != "" && !slices.Contains(tmpl.PermittedDNSDomains, h) {
+		tmpl.PermittedDNSDomains = append(tmpl.PermittedDNSDomains, h)
+	}
+	// With no permitted range, IP names would be unconstrained.
+	tmpl.ExcludedIPRanges = []*net.IPNet{{IP: net.IPv4zero.To4(), Mask: net.CIDRMask(0, 32)}, {IP: net.IPv6zero, Mask: net.CIDRMask(0, 128)}}
 }
 
 func serial() *big.Int {
@@ -83,11 +117,12 @@ func (a *authority) leaf(host string) (*tls.Certificate, error) {
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: host},
-		NotBefore:    a.start,
-		NotAfter:     a.end,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		// No common name: OpenSSL checks one that looks like a host name
+		// against the DNS constraints, an IP address's too.
+		NotBefore:   a.start,
+		NotAfter:    a.end,
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	if ip := net.ParseIP(host); ip != nil {
 		tmpl.IPAddresses = []net.IP{ip}

@@ -11,6 +11,11 @@
 // HTTP_PROXY and NO_PROXY are followed and TLS is verified against the
 // system roots plus the user's AWS_CA_BUNDLE.
 //
+// Only the command is served: the proxy's URL carries a token made for the
+// run, and a request without it is refused (407). The run's CA is
+// name-constrained to AWS's domains and the endpoint's host, and a leaf is
+// minted only for the host the client asked to CONNECT to.
+//
 // Never kept or written: the Authorization header, tokens, request bodies,
 // query strings. Memory is bounded whatever the command sends.
 //

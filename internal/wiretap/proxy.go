@@ -52,6 +52,7 @@ type Proxy struct {
 	roots  *x509.CertPool
 	ca     *authority
 	caFile string
+	token  string // the password in URL: only the command is served
 	// withSystem: the bundle holds the system's roots too, so tools that
 	// trust only their own store can be given it.
 	withSystem bool
@@ -88,11 +89,19 @@ func Start(opts Options) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	ca, err := newAuthority(time.Now(), opts.Lifetime)
+	endpointHost := ""
+	if opts.Endpoint != nil {
+		endpointHost = opts.Endpoint.Hostname()
+	}
+	ca, err := newAuthority(time.Now(), opts.Lifetime, endpointHost)
 	if err != nil {
 		return nil, fmt.Errorf("make the run's certificate authority: %w", err)
 	}
-	p := &Proxy{opts: opts, up: opts.Upstream, roots: roots, ca: ca, tunnels: map[net.Conn]bool{}, track: &tracker{sink: opts.Sink, pending: map[string]Record{}}}
+	token, err := newToken()
+	if err != nil {
+		return nil, err
+	}
+	p := &Proxy{opts: opts, up: opts.Upstream, roots: roots, ca: ca, token: token, tunnels: map[net.Conn]bool{}, track: &tracker{sink: opts.Sink, pending: map[string]Record{}}}
 	if err := p.writeCA(); err != nil {
 		return nil, err
 	}
@@ -168,12 +177,15 @@ func systemBundle() []byte {
 	return nil
 }
 
-// URL is the proxy's address, for HTTPS_PROXY.
-func (p *Proxy) URL() string { return "http://" + p.ln.Addr().String() }
+// URL is the proxy's address with the run's credentials, for HTTPS_PROXY.
+func (p *Proxy) URL() string {
+	return (&url.URL{Scheme: "http", User: url.UserPassword(proxyUser, p.token), Host: p.ln.Addr().String()}).String()
+}
 
-// NoProxy is what the command always bypasses the proxy for: loopback and
-// the instance and container metadata endpoints.
-const NoProxy = "localhost,127.0.0.1,::1,169.254.169.254,169.254.170.2,fd00:ec2::254"
+// NoProxy is what the command always bypasses the proxy for: loopback, the
+// instance metadata endpoints, and the container credentials endpoints
+// (ECS's, EKS Pod Identity's).
+const NoProxy = "localhost,127.0.0.1,::1,169.254.169.254,169.254.170.2,169.254.170.23,fd00:ec2::254,fd00:ec2::23"
 
 // Environ is base with the command's traffic sent through the proxy. The
 // command's NO_PROXY keeps the user's entries that name no AWS host (a
@@ -273,6 +285,12 @@ func (p *Proxy) Intercepts(host string) bool {
 }
 
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
+	if !p.authorized(r) {
+		// Any local user can reach the port; only the command has the token.
+		w.Header().Set("Proxy-Authenticate", `Basic realm="buildrole exec"`)
+		http.Error(w, "buildrole exec's proxy: proxy credentials required", http.StatusProxyAuthRequired)
+		return
+	}
 	if r.Method == http.MethodConnect {
 		p.connect(w, r)
 		return
@@ -323,7 +341,12 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
 		MinVersion: tls.VersionTLS12,
 		NextProtos: []string{"http/1.1"},
 		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-			return p.ca.leaf(firstOf(strings.ToLower(hello.ServerName), host))
+			// A leaf is for the host the proxy decided to intercept,
+			// never for another name the client asks for.
+			if hello.ServerName != "" && !sameHost(hello.ServerName, host) {
+				return nil, fmt.Errorf("TLS server name %q is not the CONNECT host %q", hello.ServerName, host)
+			}
+			return p.ca.leaf(strings.ToLower(strings.TrimSuffix(host, ".")))
 		},
 	})
 	p.innerL.give(&tlsTarget{Conn: tc, target: target})

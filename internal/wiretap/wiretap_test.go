@@ -73,7 +73,7 @@ func verifySigV4(r *http.Request, body []byte) error {
 // certificate from its own authority (PEM returned for the upstream).
 func fakeAWS(t *testing.T, h http.HandlerFunc) (*httptest.Server, []byte) {
 	t.Helper()
-	ca, err := newAuthority(time.Now(), time.Hour)
+	ca, err := newAuthority(time.Now(), time.Hour, "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestOtherHostsTunnelled(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", srv.Listener.Addr(), srv.Listener.Addr())
+	fmt.Fprintf(conn, "CONNECT %s HTTP/1.1\r\nHost: %s\r\nProxy-Authorization: %s\r\n\r\n", srv.Listener.Addr(), srv.Listener.Addr(), proxyAuth(p))
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil || resp.StatusCode != 200 {
