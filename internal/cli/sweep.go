@@ -97,6 +97,8 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 		env.Leftovers(&lo)
 	}
 	lo.DryRun = dryRun
+	// As the bootstrap session: the run's tags alone prove nothing.
+	lo.Elevated, lo.Path = true, filter.Path
 	match := func(r leftovers.Run) bool { return filter.Matches(r.Tags, r.Created) }
 	swept := leftovers.SweepRegion(ctx, ec2Client(sess.Config)(auth.Region), auth.Region, match, lo, sf.concurrency)
 	for _, l := range swept.Report.Lines() {

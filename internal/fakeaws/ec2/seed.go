@@ -3,6 +3,7 @@ package ec2
 import (
 	"maps"
 	"slices"
+	"time"
 )
 
 // Regions are the regions DescribeRegions lists and calls may be made in.
@@ -146,6 +147,9 @@ func (c *Cloud) SeedKeyPair(k KeyPair) string {
 	}
 	if k.Fingerprint == "" {
 		k.Fingerprint = "1f:51:ae:28:bf:89:e9:d8:1f:25:5d:37:2d:7d:b8:ca:9f:f5:f1:6f"
+	}
+	if k.CreateTime.IsZero() {
+		k.CreateTime = time.Now().UTC()
 	}
 	k.Tags = maps.Clone(k.Tags)
 	c.keys[k.ID] = &k
