@@ -43,11 +43,11 @@ func cleanEC2(ctx context.Context, env Env, rio runIO, opts stsauth.Options, ses
 	if env.Leftovers != nil {
 		env.Leftovers(&lo)
 	}
-	lo.Since = state.PendingSince
+	lo.Since, lo.Path, lo.Profile = state.PendingSince, orDefault(state.Path, "/"), state.InstanceProfile
 	var c *ec2Cleanup
 	if cfg, err := buildRoleConfig(ctx, opts, sess, state, auth, rio.token, env.Now()); err != nil {
 		rio.printf("EC2 leftovers: not as the build role (%s); as the bootstrap session", err)
-		lo.Elevated, lo.Path = true, orDefault(state.Path, "/")
+		lo.Elevated = true
 		c = &ec2Cleanup{leftovers.CleanRegions(ctx, state.BuildRegions(), ec2Client(sess.Config), lo), "the bootstrap session"}
 	} else {
 		c = &ec2Cleanup{leftovers.CleanRegions(ctx, state.BuildRegions(), ec2Client(cfg), lo), "build role " + state.Role}

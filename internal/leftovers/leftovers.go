@@ -70,13 +70,13 @@ type Options struct {
 	// DryRun lists what would be removed and removes nothing.
 	DryRun bool
 	// Elevated: the client is not the run's build role (the bootstrap
-	// session). The run's tags are then no proof, since the build role can
-	// write them on anything it may tag: only an instance with the run's
-	// profile under Path is the run's, and only the Packer temporaries and
-	// volumes it holds.
+	// session).
 	Elevated bool
 	// Path is buildrole's IAM path ("/buildrole/"), the run profile's.
 	Path string
+	// Profile is the run's instance profile, when known ("" if the run
+	// has none, or sweep does not know it).
+	Profile string
 	// Since is when the run began (zero if unknown): a key pair made
 	// before is not its temporary.
 	Since time.Time

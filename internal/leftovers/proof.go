@@ -21,24 +21,38 @@ var packerKeyName = regexp.MustCompile(`^packer_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]
 // temporary key pair, when the run's creation is not known (sweep).
 const keyLead = time.Hour
 
-// runProfile reports whether the instance runs with one of the run's
-// instance profiles: under the run's path, named after the run (the build
-// role's name or the instance role's, both ending in its unique part).
-// The build role cannot forge it: its PassRole and RunInstances admit only
-// its own run's profile, and EC2 keeps the profile of a terminated
-// instance visible while it lists the instance.
-func (c *cleaner) runProfile(in types.Instance) bool {
+// runInstance reports whether an instance carrying the run's tags is the
+// run's. The tags alone are no proof: a build role may write them on any
+// instance, volume or group it may tag. Its instance profile is: the build
+// role launches only with its run's profile (PassRole, RunInstances), and
+// EC2 shows the profile of a terminated instance as long as it lists it.
+// Only a run without a profile, cleaned as its own build role, is taken
+// by its tags: the build role's policy bounds what it may remove.
+func (c *cleaner) runInstance(in types.Instance) bool {
+	name, under := c.profileName(in)
+	switch {
+	case c.o.Profile != "":
+		return under && name == c.o.Profile
+	case c.o.Elevated:
+		short := "-" + run.Short(c.o.RunID)
+		return under && (strings.HasSuffix(name, short) || strings.HasSuffix(name, short+run.InstanceSuffix))
+	}
+	return true
+}
+
+// profileName is the name of the instance's profile, and whether the
+// profile is directly under the run's path.
+func (c *cleaner) profileName(in types.Instance) (string, bool) {
 	if in.IamInstanceProfile == nil || c.o.Path == "" {
-		return false
+		return "", false
 	}
 	arn := aws.ToString(in.IamInstanceProfile.Arn)
 	_, rest, ok := strings.Cut(arn, ":instance-profile")
 	if !ok || !strings.HasPrefix(arn, "arn:") || !strings.HasPrefix(rest, c.o.Path) {
-		return false
+		return "", false
 	}
 	name := strings.TrimPrefix(rest, c.o.Path)
-	short := "-" + run.Short(c.o.RunID)
-	return !strings.Contains(name, "/") && (strings.HasSuffix(name, short) || strings.HasSuffix(name, short+run.InstanceSuffix))
+	return name, name != "" && !strings.Contains(name, "/")
 }
 
 // packerKey reports whether a key pair a run instance launched with
@@ -59,6 +73,6 @@ func (c *cleaner) packerKey(k types.KeyPairInfo, launched time.Time) bool {
 // unproved records a resource that carries the run's tags without proof
 // the build role could not have forged them: left, with the command.
 func (c *cleaner) unproved(o Outcome, why string) {
-	o.Status, o.Detail = StatusLeft, why+"; the bootstrap session removes only what it can prove is the run's"
+	o.Status, o.Detail = StatusLeft, why+": no proof it is the run's, so not removed"
 	c.add(o)
 }

@@ -41,7 +41,7 @@ func (c *cleaner) instances(ctx context.Context) error {
 				if !c.ours(in.Tags) {
 					continue // the tags are the proof, not the filter
 				}
-				if c.o.Elevated && !c.runProfile(in) {
+				if !c.runInstance(in) {
 					if !stopping(in.State) {
 						c.unproved(Outcome{Kind: KindInstance, ID: aws.ToString(in.InstanceId), Name: tagValue(in.Tags, "Name")},
 							"tagged as the run's, but its instance profile is not one of the run's")
@@ -138,7 +138,7 @@ func (c *cleaner) securityGroups(ctx context.Context) error {
 		for _, g := range out.SecurityGroups {
 			switch {
 			case !c.ours(g.Tags):
-			case c.o.Elevated && !(c.groups[aws.ToString(g.GroupId)] && packerGroup(g)):
+			case !(c.groups[aws.ToString(g.GroupId)] && packerGroup(g)):
 				c.unproved(Outcome{Kind: KindSecurityGroup, ID: aws.ToString(g.GroupId), Name: aws.ToString(g.GroupName)},
 					"tagged as the run's, but not Packer's temporary group of a run instance")
 			default:
@@ -187,7 +187,7 @@ func (c *cleaner) keyPairs(ctx context.Context) error {
 		launched, named := c.keys[aws.ToString(k.KeyName)]
 		switch {
 		case !c.ours(k.Tags):
-		case c.o.Elevated && !(named && c.packerKey(k, launched)):
+		case !(named && c.packerKey(k, launched)):
 			c.unproved(Outcome{Kind: KindKeyPair, ID: aws.ToString(k.KeyPairId), Name: aws.ToString(k.KeyName)},
 				"tagged as the run's, but not Packer's temporary key pair of a run instance")
 		default:
@@ -236,7 +236,7 @@ func (c *cleaner) volumes(ctx context.Context) error {
 		for _, v := range out.Volumes {
 			switch {
 			case !c.ours(v.Tags) || v.State == types.VolumeStateDeleting || v.State == types.VolumeStateDeleted:
-			case c.o.Elevated && !c.heldByOwn(v):
+			case !c.heldByOwn(v) && c.foreignAttachment(v) == "":
 				c.unproved(Outcome{Kind: KindVolume, ID: aws.ToString(v.VolumeId), Name: tagValue(v.Tags, "Name")},
 					"tagged as the run's, but not attached to a run instance")
 			default:
