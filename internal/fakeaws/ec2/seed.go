@@ -133,6 +133,9 @@ func (c *Cloud) SeedSecurityGroup(g SecurityGroup) string {
 		g.ID = newID("sg")
 	}
 	g.Tags, g.Ingress = maps.Clone(g.Tags), slices.Clone(g.Ingress)
+	if g.Tags == nil {
+		g.Tags = Tags{} // taggable: tagsOf's nil means no such group
+	}
 	c.groups[g.ID] = &g
 	return g.ID
 }
@@ -151,7 +154,9 @@ func (c *Cloud) SeedKeyPair(k KeyPair) string {
 	if k.CreateTime.IsZero() {
 		k.CreateTime = time.Now().UTC()
 	}
-	k.Tags = maps.Clone(k.Tags)
+	if k.Tags = maps.Clone(k.Tags); k.Tags == nil {
+		k.Tags = Tags{}
+	}
 	c.keys[k.ID] = &k
 	return k.ID
 }
@@ -178,7 +183,9 @@ func (c *Cloud) SeedVolume(v Volume) string {
 	if v.InstanceID != "" {
 		v.State = "in-use"
 	}
-	v.Tags = maps.Clone(v.Tags)
+	if v.Tags = maps.Clone(v.Tags); v.Tags == nil {
+		v.Tags = Tags{}
+	}
 	c.volumes[v.ID] = &v
 	return v.ID
 }
