@@ -292,7 +292,7 @@ func TestRunsListsManagedLeftovers(t *testing.T) {
 	c.SeedVolume(fec2.Volume{Tags: runTags(otherID)})
 	c.SeedInstance(fec2.Instance{Tags: fec2.Tags{run.TagRunID: "88888888-0000-4000-8000-000000000000"}}) // no managed tag
 	c.SeedSecurityGroup(fec2.SecurityGroup{Name: "packer_x", Description: "Temporary group for Packer"})
-	runs, err := leftovers.Runs(context.Background(), client(s, "AKIAADMIN0000000001", "us-east-1"), "us-east-1")
+	runs, err := leftovers.Runs(context.Background(), client(s, "AKIAADMIN0000000001", "us-east-1"), "us-east-1", "/buildrole/")
 	if err != nil {
 		t.Fatal(err)
 	}

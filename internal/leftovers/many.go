@@ -57,7 +57,7 @@ type Swept struct {
 // match selects, up to concurrency runs at once.
 func SweepRegion(ctx context.Context, api API, region string, match func(Run) bool, o Options, concurrency int) *Swept {
 	s := &Swept{Region: region, Failed: map[string]string{}}
-	runs, err := Runs(ctx, api, region)
+	runs, err := Runs(ctx, api, region, o.Path)
 	if err != nil {
 		s.Error = err.Error()
 		return s

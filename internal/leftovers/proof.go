@@ -29,29 +29,37 @@ const keyLead = time.Hour
 // Only a run without a profile, cleaned as its own build role, is taken
 // by its tags: the build role's policy bounds what it may remove.
 func (c *cleaner) runInstance(in types.Instance) bool {
-	name, under := c.profileName(in)
+	arn := ""
+	if in.IamInstanceProfile != nil {
+		arn = aws.ToString(in.IamInstanceProfile.Arn)
+	}
 	switch {
 	case c.o.Profile != "":
+		name, under := profileName(arn, c.o.Path)
 		return under && name == c.o.Profile
 	case c.o.Elevated:
-		short := "-" + run.Short(c.o.RunID)
-		return under && (strings.HasSuffix(name, short) || strings.HasSuffix(name, short+run.InstanceSuffix))
+		return namesRun(arn, c.o.Path, c.o.RunID)
 	}
 	return true
 }
 
-// profileName is the name of the instance's profile, and whether the
-// profile is directly under the run's path.
-func (c *cleaner) profileName(in types.Instance) (string, bool) {
-	if in.IamInstanceProfile == nil || c.o.Path == "" {
-		return "", false
-	}
-	arn := aws.ToString(in.IamInstanceProfile.Arn)
+// namesRun reports whether an instance profile ARN is directly under path
+// and named after the run: the build role's name or the instance role's,
+// both ending in the run's unique part.
+func namesRun(arn, path, runID string) bool {
+	name, under := profileName(arn, path)
+	short := "-" + run.Short(runID)
+	return under && (strings.HasSuffix(name, short) || strings.HasSuffix(name, short+run.InstanceSuffix))
+}
+
+// profileName is the name in an instance profile ARN, and whether the
+// profile is directly under path.
+func profileName(arn, path string) (string, bool) {
 	_, rest, ok := strings.Cut(arn, ":instance-profile")
-	if !ok || !strings.HasPrefix(arn, "arn:") || !strings.HasPrefix(rest, c.o.Path) {
+	if !ok || path == "" || !strings.HasPrefix(arn, "arn:") || !strings.HasPrefix(rest, path) {
 		return "", false
 	}
-	name := strings.TrimPrefix(rest, c.o.Path)
+	name := strings.TrimPrefix(rest, path)
 	return name, name != "" && !strings.Contains(name, "/")
 }
 

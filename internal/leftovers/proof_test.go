@@ -7,6 +7,7 @@ import (
 
 	fec2 "github.com/buildrole/buildrole/internal/fakeaws/ec2"
 	"github.com/buildrole/buildrole/internal/leftovers"
+	"github.com/buildrole/buildrole/internal/run"
 )
 
 // As the bootstrap session (sweep), the run's tags prove nothing: a build
@@ -86,5 +87,25 @@ func TestCleanFollowsOnlyPackersOwnKeyPair(t *testing.T) {
 	}
 	if len(c.KeyPairs()) != 2 {
 		t.Errorf("keys left: %v", c.KeyPairs())
+	}
+}
+
+// A build role may put another run's id and a past expiry on a foreign
+// instance: sweep must not judge that run by it. A run with an instance
+// under a run profile is judged by its instances alone.
+func TestRunsJudgesARunByItsProvedInstances(t *testing.T) {
+	t.Parallel()
+	s, c := start(t, fec2.Delays{})
+	forged := runTags(runID)
+	forged[run.TagExpiresAt] = "2000-01-01T00:00:00Z"
+	c.SeedInstance(fec2.Instance{Tags: forged, LaunchTime: time.Now().Add(-48 * time.Hour)})
+	c.SeedVolume(fec2.Volume{Tags: forged})
+	seedKilledBuild(c, runID, "us-east-1", true)
+	runs, err := leftovers.Runs(context.Background(), client(s, "AKIAADMIN0000000001", "us-east-1"), "us-east-1", "/buildrole/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 || runs[0].Tags[run.TagExpiresAt] != runTags(runID)[run.TagExpiresAt] || time.Since(runs[0].Created) > time.Hour {
+		t.Errorf("the run judged by a forged tag: %+v", runs)
 	}
 }
