@@ -39,7 +39,7 @@ func (c *cleaner) instances(ctx context.Context) error {
 		for _, r := range out.Reservations {
 			for _, in := range r.Instances {
 				if !c.ours(in.Tags) {
-					continue // the tags are the proof, not the filter
+					continue // the filter selects; the tags are checked
 				}
 				if !c.runInstance(in) {
 					if !stopping(in.State) {
