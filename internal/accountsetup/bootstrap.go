@@ -53,6 +53,7 @@ const (
 	SidListForSweep             = "ListForSweep"
 	SidReadBuildLeftovers       = "ReadBuildLeftovers"
 	SidRemoveBuildLeftovers     = "RemoveBuildLeftovers"
+	SidTerminateBuildInstances  = "TerminateBuildInstances"
 	SidAssumeRunRoles           = "AssumeRunRoles"
 	SidDenyBoundaryRemoval      = "DenyBoundaryRemoval"
 	SidDenyTrustChanges         = "DenyTrustPolicyChanges"
@@ -642,34 +643,54 @@ func (b *Bootstrap) manageGrants() []iampolicy.Statement {
 // leftoverGrants let sweep (and teardown when the build role is gone)
 // remove what killed builds left in EC2: find them (EC2's Describe calls
 // take no resource, so "*"), and terminate or delete only what carries
-// buildrole's managed tag, in the regions given at bootstrap. Never an
-// image or a snapshot.
+// buildrole's managed tag, in the regions given at bootstrap. The tag is
+// no proof alone, since a build role may tag others' resources: an
+// instance must also run with a run's instance profile, which no build
+// role can put on another's instance (internal/leftovers proves the rest
+// from that instance before it calls). Never an image or a snapshot.
 func (b *Bootstrap) leftoverGrants() []iampolicy.Statement {
+	arn := func(kind string) string { return fmt.Sprintf("arn:%s:ec2:*:%s:%s/*", b.partition, b.accountID, kind) }
 	var res iampolicy.Values
 	for _, k := range buildpolicy.TeardownKinds() {
-		res = append(res, fmt.Sprintf("arn:%s:ec2:*:%s:%s/*", b.partition, b.accountID, k))
+		if k != kindInstance {
+			res = append(res, arn(k))
+		}
 	}
-	read, remove := iampolicy.Condition{}, iampolicy.Condition{iampolicy.OpStringEquals: {KeyResourceTagManaged: {run.TagManagedValue}}}
+	tagged := func() iampolicy.Condition {
+		c := iampolicy.Condition{iampolicy.OpStringEquals: {KeyResourceTagManaged: {run.TagManagedValue}}}
+		if len(b.regions) > 0 {
+			c[iampolicy.OpStringEquals][iampolicy.KeyRequestedRegion] = slices.Clone(b.regions)
+		}
+		return c
+	}
+	var read iampolicy.Condition
 	if len(b.regions) > 0 {
-		read[iampolicy.OpStringEquals] = map[string]iampolicy.Values{iampolicy.KeyRequestedRegion: slices.Clone(b.regions)}
-		remove[iampolicy.OpStringEquals][iampolicy.KeyRequestedRegion] = slices.Clone(b.regions)
+		read = iampolicy.Condition{iampolicy.OpStringEquals: {iampolicy.KeyRequestedRegion: slices.Clone(b.regions)}}
 	}
 	var reads, removals iampolicy.Values
 	for _, a := range buildpolicy.TeardownActions() {
-		if strings.HasPrefix(a, "ec2:Describe") {
+		switch {
+		case strings.HasPrefix(a, "ec2:Describe"):
 			reads = append(reads, a)
-		} else {
+		case a != actionTerminate:
 			removals = append(removals, a)
 		}
 	}
-	if len(read) == 0 {
-		read = nil
-	}
+	// ArnLike, not ...IfExists: an instance without a profile has no key,
+	// and is refused.
+	inst := tagged()
+	inst["ArnLike"] = map[string]iampolicy.Values{buildpolicy.KeyInstanceProfile: {b.profileGlob}}
 	return []iampolicy.Statement{
 		{Sid: SidReadBuildLeftovers, Effect: iampolicy.EffectAllow, Action: reads, Resource: iampolicy.Values{"*"}, Condition: read},
-		{Sid: SidRemoveBuildLeftovers, Effect: iampolicy.EffectAllow, Action: removals, Resource: res, Condition: remove},
+		{Sid: SidTerminateBuildInstances, Effect: iampolicy.EffectAllow, Action: iampolicy.Values{actionTerminate}, Resource: iampolicy.Values{arn(kindInstance)}, Condition: inst},
+		{Sid: SidRemoveBuildLeftovers, Effect: iampolicy.EffectAllow, Action: removals, Resource: res, Condition: tagged()},
 	}
 }
+
+const (
+	kindInstance    = "instance"
+	actionTerminate = "ec2:TerminateInstances"
+)
 
 // permissionDenials keep every role's boundary and trust, the boundary
 // policy itself, and roles without the boundary out of reach.

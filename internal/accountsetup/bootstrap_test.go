@@ -143,6 +143,9 @@ func TestBootstrapDenies(t *testing.T) {
 	}
 	unmanaged := bsTags{run.TagManaged: "false"}
 	foreign := bsTags{"team": "platform"}
+	withProfile := func(resource bsTags, profile string) map[string][]string {
+		return bsContext(nil, resource, buildpolicy.KeyInstanceProfile, profile)
+	}
 	otherBoundary := "arn:aws:iam::123456789012:policy/buildrole/AdministratorAccess"
 	cases := []bsCase{
 		// CreateRole: boundary, path, prefix, tag.
@@ -206,8 +209,15 @@ func TestBootstrapDenies(t *testing.T) {
 		{"read another role", "iam:GetRole", "arn:aws:iam::123456789012:role/Admin", nil, iampolicy.ImplicitDeny},
 		{"run an instance", "ec2:RunInstances", "*", nil, iampolicy.ImplicitDeny},
 		// Sweep's EC2 leftovers: only what carries the managed tag, never
-		// an image or a snapshot.
-		{"terminate a managed instance", "ec2:TerminateInstances", bsEC2("instance/i-1"), bsContext(nil, runTags), iampolicy.Allow},
+		// an image or a snapshot; an instance only with a run's profile,
+		// since a build role may tag any instance in its region.
+		{"terminate a managed instance with a run's profile", "ec2:TerminateInstances", bsEC2("instance/i-1"), withProfile(runTags, bsProfile), iampolicy.Allow},
+		{"terminate a managed instance with the build role's own-named profile", "ec2:TerminateInstances", bsEC2("instance/i-1"), withProfile(runTags, "arn:aws:iam::123456789012:instance-profile/buildrole/"+bsRun), iampolicy.Allow},
+		{"terminate an instance a build role tagged, without a profile", "ec2:TerminateInstances", bsEC2("instance/i-4"), bsContext(nil, runTags), iampolicy.ImplicitDeny},
+		{"terminate an instance a build role tagged, with production's profile", "ec2:TerminateInstances", bsEC2("instance/i-4"), withProfile(runTags, "arn:aws:iam::123456789012:instance-profile/production"), iampolicy.ImplicitDeny},
+		{"terminate an instance a build role tagged, with a profile under another path", "ec2:TerminateInstances", bsEC2("instance/i-4"), withProfile(runTags, "arn:aws:iam::123456789012:instance-profile/admin/"+bsRun), iampolicy.ImplicitDeny},
+		{"terminate an instance a build role tagged, with a profile of another account", "ec2:TerminateInstances", bsEC2("instance/i-4"), withProfile(runTags, "arn:aws:iam::210987654321:instance-profile/buildrole/"+bsRun), iampolicy.ImplicitDeny},
+		{"terminate an unmanaged instance with a run's profile", "ec2:TerminateInstances", bsEC2("instance/i-4"), withProfile(unmanaged, bsProfile), iampolicy.ImplicitDeny},
 		{"delete a managed group", "ec2:DeleteSecurityGroup", bsEC2("security-group/sg-1"), bsContext(nil, runTags), iampolicy.Allow},
 		{"delete a managed key pair", "ec2:DeleteKeyPair", bsEC2("key-pair/key-1"), bsContext(nil, runTags), iampolicy.Allow},
 		{"delete a managed volume", "ec2:DeleteVolume", bsEC2("volume/vol-1"), bsContext(nil, runTags), iampolicy.Allow},
@@ -216,7 +226,7 @@ func TestBootstrapDenies(t *testing.T) {
 		{"terminate an unmanaged instance", "ec2:TerminateInstances", bsEC2("instance/i-2"), bsContext(nil, unmanaged), iampolicy.ImplicitDeny},
 		{"delete an untagged packer_ group", "ec2:DeleteSecurityGroup", bsEC2("security-group/sg-2"), nil, iampolicy.ImplicitDeny},
 		{"delete an unmanaged volume", "ec2:DeleteVolume", bsEC2("volume/vol-2"), bsContext(nil, unmanaged), iampolicy.ImplicitDeny},
-		{"terminate a managed instance of another account", "ec2:TerminateInstances", "arn:aws:ec2:us-east-1:210987654321:instance/i-3", bsContext(nil, runTags), iampolicy.ImplicitDeny},
+		{"terminate a managed instance of another account", "ec2:TerminateInstances", "arn:aws:ec2:us-east-1:210987654321:instance/i-3", withProfile(runTags, bsProfile), iampolicy.ImplicitDeny},
 		{"deregister a managed image", "ec2:DeregisterImage", "arn:aws:ec2:us-east-1::image/ami-1", bsContext(nil, runTags), iampolicy.ImplicitDeny},
 		{"delete a managed snapshot", "ec2:DeleteSnapshot", "arn:aws:ec2:us-east-1::snapshot/snap-1", bsContext(nil, runTags), iampolicy.ImplicitDeny},
 		{"delete a managed network interface", "ec2:DeleteNetworkInterface", bsEC2("network-interface/eni-1"), bsContext(nil, runTags), iampolicy.ImplicitDeny},

@@ -34,24 +34,30 @@ func ec2Client(cfg aws.Config) func(region string) leftovers.API {
 
 // cleanEC2 removes what the run's build left in EC2 in every build region,
 // before the roles go: as the build role while it exists (its policy
-// allows exactly its run's leftovers), else, and for what it was refused,
-// as the bootstrap session.
+// allows exactly its run's leftovers), else as the bootstrap session, which
+// removes only what it can prove is the run's. What the build role is
+// refused is reported, never tried again as the bootstrap session: the
+// refusal says the resource is not the run's, whatever its tags say.
 func cleanEC2(ctx context.Context, env Env, rio runIO, opts stsauth.Options, sess *stsauth.Session, state run.State, auth config.Auth) *ec2Cleanup {
 	lo := leftovers.Options{RunID: state.RunID, Now: env.Now, Progress: rio.printf}
 	if env.Leftovers != nil {
 		env.Leftovers(&lo)
 	}
+	lo.Since, lo.Path, lo.Profile = state.PendingSince, orDefault(state.Path, "/"), state.InstanceProfile
 	var c *ec2Cleanup
 	if cfg, err := buildRoleConfig(ctx, opts, sess, state, auth, rio.token, env.Now()); err != nil {
 		rio.printf("EC2 leftovers: not as the build role (%s); as the bootstrap session", err)
-		c = &ec2Cleanup{leftovers.CleanRegions(ctx, state.BuildRegions(), ec2Client(sess.Config), nil, lo), "the bootstrap session"}
+		lo.Elevated = true
+		c = &ec2Cleanup{leftovers.CleanRegions(ctx, state.BuildRegions(), ec2Client(sess.Config), lo), "the bootstrap session"}
 	} else {
-		c = &ec2Cleanup{leftovers.CleanRegions(ctx, state.BuildRegions(), ec2Client(cfg), ec2Client(sess.Config), lo), "build role " + state.Role}
+		c = &ec2Cleanup{leftovers.CleanRegions(ctx, state.BuildRegions(), ec2Client(cfg), lo), "build role " + state.Role}
 	}
-	// The last refusal is the bootstrap session's: name its statement.
-	rc := accountsetup.RunContext{Partition: auth.Partition, AccountID: sess.AccountID, Path: state.Path}
-	for r, err := range c.Unlisted {
-		c.Unlisted[r] = withExplanation(err, rc)
+	if lo.Elevated {
+		// A refusal is the bootstrap session's: name its statement.
+		rc := accountsetup.RunContext{Partition: auth.Partition, AccountID: sess.AccountID, Path: state.Path}
+		for r, err := range c.Unlisted {
+			c.Unlisted[r] = withExplanation(err, rc)
+		}
 	}
 	return c
 }

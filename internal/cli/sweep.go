@@ -92,11 +92,7 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 	}
 	// EC2 first: what killed builds left there bills until removed.
 	rio.group("Sweep EC2 leftovers in " + auth.Region)
-	lo := leftovers.Options{Now: env.Now, Progress: rio.printf}
-	if env.Leftovers != nil {
-		env.Leftovers(&lo)
-	}
-	lo.DryRun = dryRun
+	lo := sweepCleanup(env, rio, dryRun, filter.Path)
 	match := func(r leftovers.Run) bool { return filter.Matches(r.Tags, r.Created) }
 	swept := leftovers.SweepRegion(ctx, ec2Client(sess.Config)(auth.Region), auth.Region, match, lo, sf.concurrency)
 	for _, l := range swept.Report.Lines() {
@@ -158,6 +154,17 @@ func sweep(ctx context.Context, env Env, rio runIO, f *flags, sf *sweepFlags) in
 	}
 	rio.printf("buildrole sweep: %d runs deleted, %d skipped, %d unmanaged left alone, %d not written by buildrole deleted; %s", deleted, rep.Skipped, rep.Foreign, countStatus(rep.Impostors, provision.StatusDeleted), swept.Summary())
 	return ExitOK
+}
+
+// sweepCleanup is how sweep cleans EC2: as the bootstrap session, to
+// which the run's tags alone prove nothing.
+func sweepCleanup(env Env, rio runIO, dryRun bool, path string) leftovers.Options {
+	lo := leftovers.Options{Now: env.Now, Progress: rio.printf}
+	if env.Leftovers != nil {
+		env.Leftovers(&lo)
+	}
+	lo.DryRun, lo.Elevated, lo.Path = dryRun, true, path
+	return lo
 }
 
 // sweepInputs validates sweep's inputs into the filter; bad lists every

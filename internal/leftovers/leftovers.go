@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -48,9 +47,8 @@ const (
 	StatusWouldRemove = "would-remove" // dry run
 )
 
-// Packer's temporaries, as packer-plugin-amazon names them
-// (builder/common/step_security_group.go, step_key_pair.go): proof for a
-// group or key pair a run's instance names when the plugin did not tag it.
+// Packer's temporary group, as packer-plugin-amazon names and describes
+// it: with a run instance in it, proof that it is the run's.
 const (
 	packerPrefix       = "packer_"
 	packerGroupDescrip = "Temporary group for Packer"
@@ -71,6 +69,17 @@ type Options struct {
 	Progress func(format string, args ...any)
 	// DryRun lists what would be removed and removes nothing.
 	DryRun bool
+	// Elevated: the client is not the run's build role (the bootstrap
+	// session).
+	Elevated bool
+	// Path is buildrole's IAM path ("/buildrole/"), the run profile's.
+	Path string
+	// Profile is the run's instance profile, when known ("" if the run
+	// has none, or sweep does not know it).
+	Profile string
+	// Since is when the run began (zero if unknown): a key pair made
+	// before is not its temporary.
+	Since time.Time
 }
 
 // Outcome is what became of one resource.
@@ -133,20 +142,6 @@ func (r *Report) Add(o *Report) {
 	}
 }
 
-// Retried folds in a second pass over the same region: its outcome
-// replaces the first's for the same resource, and what the first removed
-// stays counted.
-func (r *Report) Retried(second *Report) {
-	for _, o := range second.Outcomes {
-		i := slices.IndexFunc(r.Outcomes, func(p Outcome) bool { return p.Kind == o.Kind && p.ID == o.ID && p.Region == o.Region })
-		if i < 0 {
-			r.Outcomes = append(r.Outcomes, o)
-		} else if r.Outcomes[i].Status != StatusRemoved {
-			r.Outcomes[i] = o
-		}
-	}
-}
-
 // Clean removes run o.RunID's leftovers in one region. The error says
 // what could not be listed; the report holds what was found either way.
 func Clean(ctx context.Context, api API, region string, o Options) (*Report, error) {
@@ -155,7 +150,7 @@ func Clean(ctx context.Context, api API, region string, o Options) (*Report, err
 	}
 	o = o.withDefaults()
 	c := &cleaner{api: api, region: region, o: o, rep: &Report{}, deadline: o.Now().Add(o.Wait),
-		own: map[string]bool{}, groups: map[string]bool{}, keys: map[string]bool{}}
+		own: map[string]bool{}, vols: map[string]bool{}, groups: map[string]bool{}, keys: map[string]time.Time{}}
 	var errs []error
 	for _, step := range []func(context.Context) error{c.instances, c.securityGroups, c.keyPairs, c.volumes} {
 		errs = append(errs, step(ctx))
@@ -185,8 +180,10 @@ type cleaner struct {
 	o        Options
 	rep      *Report
 	deadline time.Time
-	// own are the run's instances; groups and keys what they name.
-	own, groups, keys map[string]bool
+	// own are the run's instances; vols, groups what they name; keys the
+	// key pairs they name, with the earliest launch.
+	own, vols, groups map[string]bool
+	keys              map[string]time.Time
 }
 
 func (c *cleaner) add(o Outcome) {

@@ -62,7 +62,7 @@ func seedKilledBuild(c *fec2.Cloud, id, region string, tagTemporaries bool) kill
 	}
 	k.group = c.SeedSecurityGroup(fec2.SecurityGroup{Region: region, Name: "packer_" + id[:8], Description: "Temporary group for Packer", Tags: tempTags})
 	k.key = c.SeedKeyPair(fec2.KeyPair{Region: region, Name: "packer_" + id, Tags: tempTags})
-	k.instance = c.SeedInstance(fec2.Instance{Region: region, KeyName: "packer_" + id, SecurityGroupIDs: []string{k.group}, Tags: runTags(id)})
+	k.instance = c.SeedInstance(fec2.Instance{Region: region, KeyName: "packer_" + id, SecurityGroupIDs: []string{k.group}, Tags: runTags(id), InstanceProfileARN: profileOf(id)})
 	k.dataVol = c.SeedVolume(fec2.Volume{Region: region, InstanceID: k.instance, Device: "/dev/sdf", Tags: runTags(id)})
 	for _, v := range c.Volumes() {
 		if v.InstanceID == k.instance && v.ID != k.dataVol {
@@ -70,6 +70,11 @@ func seedKilledBuild(c *fec2.Cloud, id, region string, tagTemporaries bool) kill
 		}
 	}
 	return k
+}
+
+// profileOf is the instance profile run id's build launches with.
+func profileOf(id string) string {
+	return "arn:aws:iam::123456789012:instance-profile/buildrole/buildrole-octo-app-pr42-" + run.Short(id) + run.InstanceSuffix
 }
 
 func statusOf(rep *leftovers.Report, id string) string {
@@ -287,7 +292,7 @@ func TestRunsListsManagedLeftovers(t *testing.T) {
 	c.SeedVolume(fec2.Volume{Tags: runTags(otherID)})
 	c.SeedInstance(fec2.Instance{Tags: fec2.Tags{run.TagRunID: "88888888-0000-4000-8000-000000000000"}}) // no managed tag
 	c.SeedSecurityGroup(fec2.SecurityGroup{Name: "packer_x", Description: "Temporary group for Packer"})
-	runs, err := leftovers.Runs(context.Background(), client(s, "AKIAADMIN0000000001", "us-east-1"), "us-east-1")
+	runs, err := leftovers.Runs(context.Background(), client(s, "AKIAADMIN0000000001", "us-east-1"), "us-east-1", "/buildrole/")
 	if err != nil {
 		t.Fatal(err)
 	}

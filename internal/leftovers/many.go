@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-
-	"github.com/buildrole/buildrole/internal/awsfacts"
 )
 
 // Teardown is one run's cleanup in every build region.
@@ -23,20 +21,16 @@ type Teardown struct {
 func (t *Teardown) Remaining() int { return len(t.Report.Remaining()) + len(t.Unlisted) }
 
 // CleanRegions cleans the run's leftovers in every region at once, with
-// primary's client; what primary is refused (a listing, a removal) is
-// tried again with fallback's, when there is one.
-func CleanRegions(ctx context.Context, regions []string, primary, fallback func(region string) API, o Options) *Teardown {
+// one client. What it is refused is reported, never tried again with
+// other credentials: a refusal of the build role is evidence that the
+// resource is not its run's (a tag it wrote on another's).
+func CleanRegions(ctx context.Context, regions []string, client func(region string) API, o Options) *Teardown {
 	t := &Teardown{Unlisted: map[string]error{}}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, region := range regions {
 		wg.Go(func() {
-			rep, err := Clean(ctx, primary(region), region, o)
-			if fallback != nil && (err != nil || refused(rep)) {
-				var again *Report
-				again, err = Clean(ctx, fallback(region), region, o)
-				rep.Retried(again)
-			}
+			rep, err := Clean(ctx, client(region), region, o)
 			mu.Lock()
 			defer mu.Unlock()
 			t.Report.Add(rep)
@@ -48,11 +42,6 @@ func CleanRegions(ctx context.Context, regions []string, primary, fallback func(
 	wg.Wait()
 	slices.SortStableFunc(t.Report.Outcomes, func(a, b Outcome) int { return strings.Compare(a.Region, b.Region) })
 	return t
-}
-
-// refused: EC2 denied one of the removals.
-func refused(rep *Report) bool {
-	return slices.ContainsFunc(rep.Remaining(), func(o Outcome) bool { return awsfacts.IsDenied(o.Code) })
 }
 
 // Swept is sweep's pass over one region.
@@ -68,7 +57,7 @@ type Swept struct {
 // match selects, up to concurrency runs at once.
 func SweepRegion(ctx context.Context, api API, region string, match func(Run) bool, o Options, concurrency int) *Swept {
 	s := &Swept{Region: region, Failed: map[string]string{}}
-	runs, err := Runs(ctx, api, region)
+	runs, err := Runs(ctx, api, region, o.Path)
 	if err != nil {
 		s.Error = err.Error()
 		return s

@@ -15,20 +15,24 @@ import (
 
 // Run is one run with leftovers in a region, found by buildrole's tags:
 // the tags its resources carry (buildrole's keys) and when the first of
-// them was made (zero if EC2 does not say).
+// them was made (zero if EC2 does not say). When one of its instances runs
+// with a run profile under the path, those come from its instances alone:
+// a build role may write any run's id and a past expiry on others'
+// resources, which must not make a live run look expired.
 type Run struct {
 	RunID   string
 	Tags    map[string]string
 	Created time.Time
+	proved  bool
 }
 
 // Runs lists the runs that have something to clean in a region: a live
 // instance, a security group, a key pair or a volume tagged
 // buildrole:managed=true with a run id. Sweep judges each by its filter.
-func Runs(ctx context.Context, api API, region string) ([]Run, error) {
+func Runs(ctx context.Context, api API, region, path string) ([]Run, error) {
 	managed := []types.Filter{{Name: aws.String("tag:" + run.TagManaged), Values: []string{run.TagManagedValue}}}
 	runs := map[string]*Run{}
-	note := func(tags []types.Tag, created *time.Time) {
+	note := func(tags []types.Tag, created *time.Time, profile *types.IamInstanceProfile) {
 		m := map[string]string{}
 		for _, t := range tags {
 			m[aws.ToString(t.Key)] = aws.ToString(t.Value)
@@ -37,10 +41,14 @@ func Runs(ctx context.Context, api API, region string) ([]Run, error) {
 		if m[run.TagManaged] != run.TagManagedValue || !run.IsRunID(id) {
 			return
 		}
+		proved := profile != nil && namesRun(aws.ToString(profile.Arn), path, id)
 		r := runs[id]
-		if r == nil {
-			r = &Run{RunID: id, Tags: m}
+		switch {
+		case r == nil || proved && !r.proved:
+			r = &Run{RunID: id, Tags: m, proved: proved}
 			runs[id] = r
+		case r.proved && !proved:
+			return
 		}
 		if created != nil && (r.Created.IsZero() || created.Before(r.Created)) {
 			r.Created = *created
@@ -55,7 +63,7 @@ func Runs(ctx context.Context, api API, region string) ([]Run, error) {
 		for _, r := range out.Reservations {
 			for _, in := range r.Instances {
 				if in.State == nil || in.State.Name != types.InstanceStateNameTerminated {
-					note(in.Tags, in.LaunchTime)
+					note(in.Tags, in.LaunchTime, in.IamInstanceProfile)
 				}
 			}
 		}
@@ -67,7 +75,7 @@ func Runs(ctx context.Context, api API, region string) ([]Run, error) {
 			return nil, fmt.Errorf("list buildrole's security groups in %s: %w", region, err)
 		}
 		for _, g := range out.SecurityGroups {
-			note(g.Tags, nil)
+			note(g.Tags, nil, nil)
 		}
 	}
 	kp, err := api.DescribeKeyPairs(ctx, &ec2.DescribeKeyPairsInput{Filters: managed})
@@ -75,7 +83,7 @@ func Runs(ctx context.Context, api API, region string) ([]Run, error) {
 		return nil, fmt.Errorf("list buildrole's key pairs in %s: %w", region, err)
 	}
 	for _, k := range kp.KeyPairs {
-		note(k.Tags, k.CreateTime)
+		note(k.Tags, k.CreateTime, nil)
 	}
 	vp := ec2.NewDescribeVolumesPaginator(api, &ec2.DescribeVolumesInput{Filters: managed})
 	for vp.HasMorePages() {
@@ -84,7 +92,7 @@ func Runs(ctx context.Context, api API, region string) ([]Run, error) {
 			return nil, fmt.Errorf("list buildrole's volumes in %s: %w", region, err)
 		}
 		for _, v := range out.Volumes {
-			note(v.Tags, v.CreateTime)
+			note(v.Tags, v.CreateTime, nil)
 		}
 	}
 	out := make([]Run, 0, len(runs))

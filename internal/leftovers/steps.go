@@ -39,15 +39,16 @@ func (c *cleaner) instances(ctx context.Context) error {
 		for _, r := range out.Reservations {
 			for _, in := range r.Instances {
 				if !c.ours(in.Tags) {
-					continue // the tags are the proof, not the filter
+					continue // the filter selects; the tags are checked
 				}
-				c.own[aws.ToString(in.InstanceId)] = true
-				for _, g := range in.SecurityGroups {
-					c.groups[aws.ToString(g.GroupId)] = true
+				if !c.runInstance(in) {
+					if !stopping(in.State) {
+						c.unproved(Outcome{Kind: KindInstance, ID: aws.ToString(in.InstanceId), Name: tagValue(in.Tags, "Name")},
+							"tagged as the run's, but its instance profile is not one of the run's")
+					}
+					continue
 				}
-				if k := aws.ToString(in.KeyName); k != "" {
-					c.keys[k] = true
-				}
+				c.follow(in)
 				if !stopping(in.State) {
 					live = append(live, in)
 				}
@@ -59,6 +60,26 @@ func (c *cleaner) instances(ctx context.Context) error {
 		c.terminate(ctx, Outcome{Kind: KindInstance, ID: id, Name: tagValue(in.Tags, "Name")})
 	}
 	return nil
+}
+
+// follow notes a run instance and the volumes, groups and key pair it
+// names.
+func (c *cleaner) follow(in types.Instance) {
+	c.own[aws.ToString(in.InstanceId)] = true
+	for _, m := range in.BlockDeviceMappings {
+		if m.Ebs != nil {
+			c.vols[aws.ToString(m.Ebs.VolumeId)] = true
+		}
+	}
+	for _, g := range in.SecurityGroups {
+		c.groups[aws.ToString(g.GroupId)] = true
+	}
+	if k := aws.ToString(in.KeyName); k != "" {
+		launched := aws.ToTime(in.LaunchTime)
+		if t, seen := c.keys[k]; !seen || launched.Before(t) {
+			c.keys[k] = launched
+		}
+	}
 }
 
 // terminate asks EC2 to terminate one instance and waits, within the
@@ -115,7 +136,12 @@ func (c *cleaner) securityGroups(ctx context.Context) error {
 			return fmt.Errorf("list run %s's security groups in %s: %w", c.o.RunID, c.region, err)
 		}
 		for _, g := range out.SecurityGroups {
-			if c.ours(g.Tags) {
+			switch {
+			case !c.ours(g.Tags):
+			case !(c.groups[aws.ToString(g.GroupId)] && packerGroup(g)):
+				c.unproved(Outcome{Kind: KindSecurityGroup, ID: aws.ToString(g.GroupId), Name: aws.ToString(g.GroupName)},
+					"tagged as the run's, but not Packer's temporary group of a run instance")
+			default:
 				found = append(found, g)
 			}
 		}
@@ -134,8 +160,7 @@ func (c *cleaner) securityGroups(ctx context.Context) error {
 		}
 		for _, g := range out.SecurityGroups {
 			// Untagged (an older plugin): Packer's own name and description.
-			if tag := tagValue(g.Tags, run.TagRunID); (tag == "" || tag == c.o.RunID) &&
-				strings.HasPrefix(aws.ToString(g.GroupName), packerPrefix) && aws.ToString(g.Description) == packerGroupDescrip {
+			if tag := tagValue(g.Tags, run.TagRunID); (tag == "" || tag == c.o.RunID) && packerGroup(g) {
 				found = append(found, g)
 			}
 		}
@@ -159,13 +184,19 @@ func (c *cleaner) keyPairs(ctx context.Context) error {
 	}
 	var found []types.KeyPairInfo
 	for _, k := range out.KeyPairs {
-		if c.ours(k.Tags) {
+		launched, named := c.keys[aws.ToString(k.KeyName)]
+		switch {
+		case !c.ours(k.Tags):
+		case !(named && c.packerKey(k, launched)):
+			c.unproved(Outcome{Kind: KindKeyPair, ID: aws.ToString(k.KeyPairId), Name: aws.ToString(k.KeyName)},
+				"tagged as the run's, but not Packer's temporary key pair of a run instance")
+		default:
 			found = append(found, k)
 		}
 	}
 	var errs []error
 	for _, name := range sortedKeys(c.keys) {
-		if !strings.HasPrefix(name, packerPrefix) || slices.ContainsFunc(found, func(k types.KeyPairInfo) bool { return aws.ToString(k.KeyName) == name }) {
+		if !packerKeyName.MatchString(name) || slices.ContainsFunc(found, func(k types.KeyPairInfo) bool { return aws.ToString(k.KeyName) == name }) {
 			continue
 		}
 		out, err := c.api.DescribeKeyPairs(ctx, &ec2.DescribeKeyPairsInput{KeyNames: []string{name}})
@@ -176,7 +207,7 @@ func (c *cleaner) keyPairs(ctx context.Context) error {
 			continue
 		}
 		for _, k := range out.KeyPairs {
-			if tag := tagValue(k.Tags, run.TagRunID); tag == "" || tag == c.o.RunID {
+			if tag := tagValue(k.Tags, run.TagRunID); (tag == "" || tag == c.o.RunID) && c.packerKey(k, c.keys[name]) {
 				found = append(found, k)
 			}
 		}
@@ -203,7 +234,12 @@ func (c *cleaner) volumes(ctx context.Context) error {
 			return fmt.Errorf("list run %s's volumes in %s: %w", c.o.RunID, c.region, err)
 		}
 		for _, v := range out.Volumes {
-			if c.ours(v.Tags) && v.State != types.VolumeStateDeleting && v.State != types.VolumeStateDeleted {
+			switch {
+			case !c.ours(v.Tags) || v.State == types.VolumeStateDeleting || v.State == types.VolumeStateDeleted:
+			case !c.heldByOwn(v) && c.foreignAttachment(v) == "":
+				c.unproved(Outcome{Kind: KindVolume, ID: aws.ToString(v.VolumeId), Name: tagValue(v.Tags, "Name")},
+					"tagged as the run's, but not attached to a run instance")
+			default:
 				found = append(found, v)
 			}
 		}
@@ -260,7 +296,18 @@ func (c *cleaner) detached(ctx context.Context, id string) error {
 	return notYet{awsfacts.EC2VolumeInUse, fmt.Sprintf("still %s", v.State)}
 }
 
-func sortedKeys(m map[string]bool) []string {
+// heldByOwn: the volume is, or was when the run's instances were listed,
+// attached to one of them. EC2 forgets the attachment once the instance
+// terminates, so a volume found detached later has no proof left.
+func (c *cleaner) heldByOwn(v types.Volume) bool {
+	return c.vols[aws.ToString(v.VolumeId)] || slices.ContainsFunc(v.Attachments, func(a types.VolumeAttachment) bool { return c.own[aws.ToString(a.InstanceId)] })
+}
+
+func packerGroup(g types.SecurityGroup) bool {
+	return strings.HasPrefix(aws.ToString(g.GroupName), packerPrefix) && aws.ToString(g.Description) == packerGroupDescrip
+}
+
+func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		if k != "" {

@@ -90,14 +90,38 @@ func addBootstrap(t *testing.T, c *corpus) {
 		for _, a := range []string{"ec2:DescribeInstances", "ec2:DescribeSecurityGroups", "ec2:DescribeKeyPairs", "ec2:DescribeVolumes"} {
 			ok("sweep-ec2/"+a, a, "*", ec2Ctx(nil))
 		}
+		// A run instance carries its run's profile; the Terminate grant asks
+		// for it, since a build role may tag any instance in its region.
+		withProfile := func(m map[string][]string) map[string][]string {
+			if m["aws:ResourceTag/buildrole:run-id"] != nil {
+				m["ec2:InstanceProfile"] = []string{profile}
+			}
+			return m
+		}
 		for _, cl := range []struct{ action, res string }{
 			{"ec2:TerminateInstances", "instance/i-0killed"}, {"ec2:DeleteSecurityGroup", "security-group/sg-0killed"},
 			{"ec2:DeleteKeyPair", "key-pair/key-0killed"}, {"ec2:DeleteVolume", "volume/vol-0killed"},
 		} {
+			ec2Ctx, base := ec2Ctx, ec2Ctx
+			if cl.action == "ec2:TerminateInstances" {
+				ec2Ctx = func(resource map[string]string) map[string][]string { return withProfile(base(resource)) }
+			}
 			ok("sweep-ec2/"+cl.action, cl.action, ec2ARN(cl.res), ec2Ctx(run))
 			deny("sweep-ec2-untagged/"+cl.action, cl.action, ec2ARN(cl.res), ec2Ctx(nil))
 			deny("sweep-ec2-unmanaged/"+cl.action, cl.action, ec2ARN(cl.res), ec2Ctx(map[string]string{"buildrole:managed": "false", "buildrole:run-id": runID}))
 			deny("sweep-ec2-another-account/"+cl.action, cl.action, "arn:aws:ec2:us-east-1:"+otherAcct+":"+cl.res, ec2Ctx(run))
+		}
+		// A build role tagged another's instance managed, with its run id
+		// and an expiry past: without the run's profile, never terminated.
+		for name, p := range map[string]string{
+			"none": "", "production": "arn:aws:iam::" + account + ":instance-profile/production",
+			"another-path": "arn:aws:iam::" + account + ":instance-profile/admin/buildrole-octo-app-pr42-3f9c2a1b-vm",
+		} {
+			m := ec2Ctx(map[string]string{"buildrole:managed": "true", "buildrole:run-id": runID, "buildrole:expires-at": "2000-01-01T00:00:00Z"})
+			if p != "" {
+				m["ec2:InstanceProfile"] = []string{p}
+			}
+			deny("sweep-ec2-foreign-instance-tagged-by-a-build-role/profile-"+name, "ec2:TerminateInstances", ec2ARN("instance/i-0production"), m)
 		}
 		deny("sweep-ec2-deregister-an-image", "ec2:DeregisterImage", "arn:aws:ec2:us-east-1::image/ami-0product", ec2Ctx(run))
 		deny("sweep-ec2-delete-a-snapshot", "ec2:DeleteSnapshot", "arn:aws:ec2:us-east-1::snapshot/snap-0product", ec2Ctx(run))

@@ -63,6 +63,7 @@ type Permission struct {
 type KeyPair struct {
 	ID, Region, Name, Fingerprint string
 	Tags                          Tags
+	CreateTime                    time.Time // seeded: now unless given
 }
 
 // Volume is an EBS volume; InstanceID is set while attached (in-use).

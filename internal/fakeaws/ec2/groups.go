@@ -127,7 +127,7 @@ func createKeyPair(c *Cloud, q query, _ Env) ([]node, *apiErr) {
 	for i, b := range sum {
 		hexes[i] = fmt.Sprintf("%02x", b)
 	}
-	k := &KeyPair{ID: newID("key"), Region: q.region, Name: name, Fingerprint: strings.Join(hexes, ":"), Tags: q.tagSpecs()["key-pair"]}
+	k := &KeyPair{ID: newID("key"), Region: q.region, Name: name, Fingerprint: strings.Join(hexes, ":"), Tags: q.tagSpecs()["key-pair"], CreateTime: time.Now().UTC()}
 	if k.Tags == nil {
 		k.Tags = Tags{}
 	}
@@ -162,7 +162,7 @@ func describeKeyPairs(c *Cloud, q query, _ Env) ([]node, *apiErr) {
 		}
 		if ok {
 			items = append(items, item(tx("keyPairId", k.ID), tx("keyName", k.Name), tx("keyFingerprint", k.Fingerprint),
-				tx("keyType", "rsa"), tagSet(k.Tags), tm("createTime", time.Unix(0, 0))))
+				tx("keyType", "rsa"), tagSet(k.Tags), tm("createTime", k.CreateTime)))
 		}
 	}
 	return []node{set("keySet", items)}, nil

@@ -3,6 +3,7 @@ package ec2
 import (
 	"maps"
 	"slices"
+	"time"
 )
 
 // Regions are the regions DescribeRegions lists and calls may be made in.
@@ -132,6 +133,9 @@ func (c *Cloud) SeedSecurityGroup(g SecurityGroup) string {
 		g.ID = newID("sg")
 	}
 	g.Tags, g.Ingress = maps.Clone(g.Tags), slices.Clone(g.Ingress)
+	if g.Tags == nil {
+		g.Tags = Tags{} // taggable: tagsOf's nil means no such group
+	}
 	c.groups[g.ID] = &g
 	return g.ID
 }
@@ -147,7 +151,12 @@ func (c *Cloud) SeedKeyPair(k KeyPair) string {
 	if k.Fingerprint == "" {
 		k.Fingerprint = "1f:51:ae:28:bf:89:e9:d8:1f:25:5d:37:2d:7d:b8:ca:9f:f5:f1:6f"
 	}
-	k.Tags = maps.Clone(k.Tags)
+	if k.CreateTime.IsZero() {
+		k.CreateTime = time.Now().UTC()
+	}
+	if k.Tags = maps.Clone(k.Tags); k.Tags == nil {
+		k.Tags = Tags{}
+	}
 	c.keys[k.ID] = &k
 	return k.ID
 }
@@ -174,7 +183,9 @@ func (c *Cloud) SeedVolume(v Volume) string {
 	if v.InstanceID != "" {
 		v.State = "in-use"
 	}
-	v.Tags = maps.Clone(v.Tags)
+	if v.Tags = maps.Clone(v.Tags); v.Tags == nil {
+		v.Tags = Tags{}
+	}
 	c.volumes[v.ID] = &v
 	return v.ID
 }

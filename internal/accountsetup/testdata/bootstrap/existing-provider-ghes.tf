@@ -404,16 +404,28 @@ resource "aws_iam_role_policy" "bootstrap" {
           "Resource": "*"
         },
         {
+          "Sid": "TerminateBuildInstances",
+          "Effect": "Allow",
+          "Action": "ec2:TerminateInstances",
+          "Resource": "arn:aws:ec2:*:123456789012:instance/*",
+          "Condition": {
+            "ArnLike": {
+              "ec2:InstanceProfile": "arn:aws:iam::123456789012:instance-profile/buildrole/buildrole-*"
+            },
+            "StringEquals": {
+              "aws:ResourceTag/buildrole:managed": "true"
+            }
+          }
+        },
+        {
           "Sid": "RemoveBuildLeftovers",
           "Effect": "Allow",
           "Action": [
             "ec2:DeleteKeyPair",
             "ec2:DeleteSecurityGroup",
-            "ec2:DeleteVolume",
-            "ec2:TerminateInstances"
+            "ec2:DeleteVolume"
           ],
           "Resource": [
-            "arn:aws:ec2:*:123456789012:instance/*",
             "arn:aws:ec2:*:123456789012:key-pair/*",
             "arn:aws:ec2:*:123456789012:security-group/*",
             "arn:aws:ec2:*:123456789012:volume/*"
