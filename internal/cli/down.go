@@ -116,7 +116,7 @@ func down(ctx context.Context, env Env, rio runIO, f *flags, state run.State, au
 	// it exists.
 	rio.group("EC2 leftovers of run " + state.RunID + " in " + strings.Join(state.BuildRegions(), ", "))
 	ec2c := cleanEC2(ctx, env, rio, opts, sess, state, auth)
-	for _, l := range ec2c.lines() {
+	for _, l := range ec2c.Lines() {
 		rio.printf("%s", l)
 	}
 	rio.printf("%s, as %s", ec2c.Report.Summary(), ec2c.as)
@@ -128,14 +128,14 @@ func down(ctx context.Context, env Env, rio runIO, f *flags, state run.State, au
 		rio.printf("%-18s %-60s %s", o.Kind, o.Name, o.Status)
 	}
 	rio.endGroup()
-	_ = rio.summary(downSummary(state, rep, auth.RoleToAssume) + ec2c.summary(state, auth.RoleToAssume))
+	_ = rio.summary(downSummary(state, rep, auth.RoleToAssume) + ec2c.Summary(state.BuildRegions(), ec2c.as, sweeper(state, auth.RoleToAssume)))
 	if err != nil {
-		rio.errorf("buildrole down: %s\nstill present: %s\nto retry: %s%s", err, failedARNs(rep, auth.Partition, sess.AccountID, orDefault(state.Path, "/")), sweepCommand(state, auth.RoleToAssume), ec2c.remainingText(state, auth.RoleToAssume))
+		rio.errorf("buildrole down: %s\nstill present: %s\nto retry: %s%s", err, failedARNs(rep, auth.Partition, sess.AccountID, orDefault(state.Path, "/")), sweepCommand(state, auth.RoleToAssume), ec2c.RemainingText(sweeper(state, auth.RoleToAssume)))
 		return ExitLeftovers
 	}
 	if ec2c.Remaining() > 0 {
 		// The state stays: down again retries what EC2 still holds.
-		rio.errorf("buildrole down: run %s's roles removed (%s), but its build left EC2 resources that remain or may%s", state.RunID, resourceCount(rep), ec2c.remainingText(state, auth.RoleToAssume))
+		rio.errorf("buildrole down: run %s's roles removed (%s), but its build left EC2 resources that remain or may%s", state.RunID, resourceCount(rep), ec2c.RemainingText(sweeper(state, auth.RoleToAssume)))
 		return ExitLeftovers
 	}
 	rio.printf("buildrole down: run %s removed (%s; %d EC2 leftovers of the build removed)", state.RunID, resourceCount(rep), ec2c.Report.Removed())
