@@ -177,7 +177,7 @@ func fixedCost(b *testing.B) (bare, under time.Duration) {
 		}
 		bs = append(bs, time.Since(start))
 		start = time.Now()
-		if code := cli.Main(context.Background(), []string{"buildrole", "exec", "--", truePath},
+		if code := cli.Main(context.Background(), []string{"buildrole", "exec", "--credentials=environment", "--", truePath},
 			cli.Env{Environ: os.Environ, Stdout: io.Discard, Stderr: io.Discard, Stdin: strings.NewReader("")}); code != 0 {
 			b.Fatalf("exec exit %d", code)
 		}

@@ -96,7 +96,9 @@ func down(ctx context.Context, env Env, rio runIO, f *flags, state run.State, au
 	rio.group("Bootstrap session")
 	var tokens stsauth.TokenSource
 	if auth.RoleToAssume != "" {
-		tokens = rio.token
+		// One token while it is valid: the bootstrap and the build role
+		// (EC2's teardown) take the same audience.
+		tokens = stsauth.ReuseTokens(rio.token)
 	}
 	sess, err := stsauth.Bootstrap(ctx, opts, auth.RoleToAssume, auth.RoleSessionName, auth.Audience, tokens)
 	rio.endGroup()
@@ -115,7 +117,7 @@ func down(ctx context.Context, env Env, rio runIO, f *flags, state run.State, au
 	// EC2 first: the build role may remove its own leftovers only while
 	// it exists.
 	rio.group("EC2 leftovers of run " + state.RunID + " in " + strings.Join(state.BuildRegions(), ", "))
-	ec2c := cleanEC2(ctx, env, rio, opts, sess, state, auth)
+	ec2c := cleanEC2(ctx, env, rio, opts, sess, state, auth, tokens)
 	for _, l := range ec2c.Lines() {
 		rio.printf("%s", l)
 	}

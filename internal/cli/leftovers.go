@@ -35,14 +35,14 @@ func ec2Client(cfg aws.Config) func(region string) leftovers.API {
 // removes only what it can prove is the run's. What the build role is
 // refused is reported, never tried again as the bootstrap session: the
 // refusal says the resource is not the run's, whatever its tags say.
-func cleanEC2(ctx context.Context, env Env, rio runIO, opts stsauth.Options, sess *stsauth.Session, state run.State, auth config.Auth) *ec2Cleanup {
+func cleanEC2(ctx context.Context, env Env, rio runIO, opts stsauth.Options, sess *stsauth.Session, state run.State, auth config.Auth, tokens stsauth.TokenSource) *ec2Cleanup {
 	lo := leftovers.Options{RunID: state.RunID, Now: env.Now, Progress: rio.printf}
 	if env.Leftovers != nil {
 		env.Leftovers(&lo)
 	}
 	lo.Since, lo.Path, lo.Profile = state.PendingSince, orDefault(state.Path, "/"), state.InstanceProfile
 	var c *ec2Cleanup
-	if cfg, err := buildRoleConfig(ctx, opts, sess, state, auth, rio.token, env.Now()); err != nil {
+	if cfg, err := buildRoleConfig(ctx, opts, sess, state, auth, tokens, env.Now()); err != nil {
 		rio.printf("EC2 leftovers: not as the build role (%s); as the bootstrap session", err)
 		lo.Elevated = true
 		c = &ec2Cleanup{leftovers.CleanRegions(ctx, state.BuildRegions(), ec2Client(sess.Config), lo), "the bootstrap session"}
