@@ -218,6 +218,19 @@ func suffix(i int) string {
 	return fmt.Sprint(i + 1)
 }
 
+// runTagsMissing reports whether s's option does not pass
+// var.buildrole_run_tags, and where to say so: the option, else the source.
+func runTagsMissing(s packertemplate.Source, option string) (packertemplate.Pos, bool) {
+	v, ok := s.Options[option]
+	switch {
+	case ok && slices.Contains(v.Refs, runTagsVar):
+		return v.Pos, false
+	case ok:
+		return v.Pos, true
+	}
+	return s.Pos, true
+}
+
 // TagScopeErrors says why a template cannot be built with scope: tags, and
 // what to change. Tag-bound policies only work when Packer puts the run's
 // tags on everything it creates, in the request that creates it.
@@ -234,13 +247,9 @@ func TagScopeErrors(t *packertemplate.Template, partition string) []string {
 			errs = append(errs, fmt.Sprintf("%s: %s.%s: scope: tags needs the run's tags as a map variable on what Packer creates, and a legacy JSON template's variables are strings: use scope: region, or upgrade the template (packer hcl2_upgrade)", s.Pos, s.Type, s.Name))
 			return
 		}
-		v, ok := s.Options[option]
-		if ok && slices.Contains(v.Refs, runTagsVar) {
+		pos, missing := runTagsMissing(s, option)
+		if !missing {
 			return
-		}
-		pos := s.Pos
-		if ok {
-			pos = v.Pos
 		}
 		errs = append(errs, fmt.Sprintf("%s: %s.%s: scope: tags needs the run's tags on what Packer creates: set `%s = var.buildrole_run_tags` (or merge() your tags with it), and declare `variable \"buildrole_run_tags\" { type = map(string) }`", pos, s.Type, s.Name, option))
 	}

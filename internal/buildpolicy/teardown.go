@@ -62,13 +62,9 @@ func LeftoverWarnings(t *packertemplate.Template) []string {
 			options = options[:1] // the run's tags may not go to ebs_volumes (checkRunVolumeTags)
 		}
 		for _, option := range options {
-			v, ok := s.Options[option]
-			if ok && slices.Contains(v.Refs, runTagsVar) {
+			pos, missing := runTagsMissing(s, option)
+			if !missing {
 				continue
-			}
-			pos := s.Pos
-			if ok {
-				pos = v.Pos
 			}
 			out = append(out, fmt.Sprintf("%s: %s.%s: %s does not pass var.buildrole_run_tags: if the build is killed, teardown cannot find its %s and they stay (running, billed); set `%s = var.buildrole_run_tags` (or merge() your tags with it) and declare `variable \"buildrole_run_tags\" { type = map(string) }`",
 				pos, s.Type, s.Name, option, map[string]string{"run_tags": "instance, security group and key pair", "run_volume_tags": "volumes"}[option], option))

@@ -41,7 +41,7 @@ const (
 )
 
 func execFlags(env Env) *flags {
-	return newFlags(env, "exec", "buildrole exec [--state-file FILE | --template FILE [flags]] [--report FILE] [--record FILE] [--endpoint-url URL] -- COMMAND [ARGS...]",
+	return newFlags(env, "exec", "buildrole exec [--state-file FILE | --template FILE [flags]] [--report FILE] [--record FILE] [--endpoint-url URL] [--credentials MODE] -- COMMAND [ARGS...]",
 		"Run COMMAND with its AWS calls observed, then report every call it made: what AWS denied\n"+
 			"and the grant that fixes it, what succeeded without a grant, and what the policy grants\n"+
 			"that was never called. The calls pass a loopback proxy (HTTPS_PROXY, with AWS_CA_BUNDLE\n"+
@@ -53,7 +53,12 @@ func execFlags(env Env) *flags {
 			"The policy calls are held against: --template (as `buildrole policy` derives it), or\n"+
 			"--state-file (a `buildrole up` run), or in a job step after the action the file up\n"+
 			"saved ("+policyFileVar+"), or ./buildrole-state.json when it holds a run.\n"+
-			"--endpoint-url sends every AWS call to an emulator instead, with its Host and signature.").
+			"--endpoint-url sends every AWS call to an emulator instead, with its Host and signature.\n\n"+
+			"Credentials: in a job after the buildrole action (its BUILDROLE_* variables), exec\n"+
+			"assumes the build role itself and serves COMMAND its sessions, renewed before they\n"+
+			"expire, on a loopback endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI); the environment's\n"+
+			"keys, profiles and web identity are hidden from COMMAND. --credentials environment\n"+
+			"keeps the environment's own; without a run or credentials exec exits 2.").
 		withInputs("aws-region", "template", "template-vars", "extra-policy", "instance-profile", "scope").
 		withStateFile("the state file of a buildrole up run: hold the calls against that run's policy").
 		withArgs("COMMAND [ARGS...]")

@@ -21,6 +21,7 @@ import (
 	"github.com/buildrole/buildrole/internal/planner"
 	"github.com/buildrole/buildrole/internal/provision"
 	"github.com/buildrole/buildrole/internal/run"
+	"github.com/buildrole/buildrole/internal/runcreds"
 	"github.com/buildrole/buildrole/internal/stsauth"
 )
 
@@ -361,24 +362,6 @@ func (u *upRun) create(ctx context.Context, client *iam.Client, plan *planner.Pl
 // visible to Packer. It then saves what up saw exist (state key
 // confirmed), so that teardown waits only for what it did not.
 func (u *upRun) handOver(ctx context.Context, client *iam.Client, sess *stsauth.Session, plan *planner.Plan, made time.Time) error {
-	// Packer reads the profile before launching: wait until IAM shows it,
-	// in the same window as the trust policy's propagation.
-	var also []stsauth.Check
-	var held []string // the roles in the profile, once IAM shows it
-	profileSeen := false
-	if plan.InstanceProfile != nil {
-		name := plan.InstanceProfile.Name
-		also = append(also, stsauth.Check{What: "instance profile " + name, Poll: func(ctx context.Context) error {
-			roles, ok, err := provision.ProfileVisible(ctx, client, name)
-			if err == nil && !ok {
-				err = stsauth.NotYet(fmt.Errorf("IAM does not show instance profile %q yet", name))
-			}
-			held, profileSeen = roles, ok
-			return err
-		}})
-	}
-	opts := u.opts
-	opts.Progress = func(p stsauth.Progress) { u.rio.printf("%s", p) }
 	if !u.cfg.ExportCredentials {
 		// Nobody waits here: `buildrole exec` waits for the trust and the
 		// profile at its command's first credential request, while the
@@ -387,6 +370,16 @@ func (u *upRun) handOver(ctx context.Context, client *iam.Client, sess *stsauth.
 		// IAM does not show yet.
 		return nil
 	}
+	// Packer reads the profile before launching: wait until IAM shows it,
+	// in the same window as the trust policy's propagation.
+	var also []stsauth.Check
+	var held []string // the roles in the profile, once IAM shows it
+	profileSeen := false
+	if plan.InstanceProfile != nil {
+		also = append(also, runcreds.ProfileCheck(client, plan.InstanceProfile.Name, func(roles []string) { held, profileSeen = roles, true }))
+	}
+	opts := u.opts
+	opts.Progress = func(p stsauth.Progress) { u.rio.printf("%s", p) }
 	if err := u.export(ctx, opts, sess, plan, made, also); err != nil {
 		return err
 	}

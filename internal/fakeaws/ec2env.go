@@ -63,14 +63,7 @@ func (s *Server) serveEC2(w http.ResponseWriter, r *http.Request, params url.Val
 		c.Status, c.ErrorCode = 400, "RequestExpired"
 		ec2.WriteError(w, c.Status, c.ErrorCode, "Request has expired.")
 	} else if fault := s.matchFault(c.Action); fault != nil {
-		if fault.Drop {
-			c.ErrorCode = "ConnectionDropped"
-			abort(w)
-			return
-		}
-		e := faultError(fault)
-		c.Status, c.ErrorCode = e.Status, e.Code
-		ec2.WriteError(w, e.Status, e.Code, e.Message)
+		s.sendFault(w, fault, &c, func(e *apiError) { ec2.WriteError(w, e.Status, e.Code, e.Message) })
 	} else {
 		c.Status, c.ErrorCode = s.EC2().Serve(w, r, params, env)
 	}

@@ -384,7 +384,7 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request) {
 	}
 	fault := s.matchFault(action)
 	if fault != nil && !fault.AfterApply {
-		s.sendFault(w, ns, reqID, fault, &c)
+		s.sendFault(w, fault, &c, func(e *apiError) { writeError(w, ns, reqID, e) })
 		return
 	}
 
@@ -406,7 +406,7 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if fault != nil {
-		s.sendFault(w, ns, reqID, fault, &c)
+		s.sendFault(w, fault, &c, func(e *apiError) { writeError(w, ns, reqID, e) })
 		return
 	}
 	if aerr != nil {
@@ -509,7 +509,9 @@ func (s *Server) matchFault(action string) *Fault {
 	return hit
 }
 
-func (s *Server) sendFault(w http.ResponseWriter, ns, reqID string, f *Fault, c *Call) {
+// sendFault answers c with the injected fault f: a dropped connection,
+// or the error, written in the service's own document by write.
+func (s *Server) sendFault(w http.ResponseWriter, f *Fault, c *Call, write func(*apiError)) {
 	if f.Drop {
 		c.ErrorCode = "ConnectionDropped"
 		abort(w)
@@ -517,7 +519,7 @@ func (s *Server) sendFault(w http.ResponseWriter, ns, reqID string, f *Fault, c 
 	}
 	e := faultError(f)
 	c.Status, c.ErrorCode = e.Status, e.Code
-	writeError(w, ns, reqID, e)
+	write(e)
 }
 
 // abort closes the connection without a response.

@@ -200,15 +200,24 @@ func waitProfile(ctx context.Context, o stsauth.Options, h run.Handover, c aws.C
 	if err != nil {
 		return err
 	}
-	client := iam.NewFromConfig(cfg)
-	_, err = stsauth.Wait(ctx, o, h.CreatedAt, 0, stsauth.Check{What: "instance profile " + profile, Poll: func(ctx context.Context) error {
-		_, ok, err := provision.ProfileVisible(ctx, client, profile)
+	_, err = stsauth.Wait(ctx, o, h.CreatedAt, 0, ProfileCheck(iam.NewFromConfig(cfg), profile, nil))
+	return err
+}
+
+// ProfileCheck polls until IAM shows instance profile name, and tells
+// seen (if given) the roles it holds once it does: Packer reads the
+// profile before launching and stops if it is missing.
+func ProfileCheck(api provision.ProfileAPI, name string, seen func(roles []string)) stsauth.Check {
+	return stsauth.Check{What: "instance profile " + name, Poll: func(ctx context.Context) error {
+		roles, ok, err := provision.ProfileVisible(ctx, api, name)
 		if err == nil && !ok {
-			err = stsauth.NotYet(fmt.Errorf("IAM does not show instance profile %q yet", profile))
+			return stsauth.NotYet(fmt.Errorf("IAM does not show instance profile %q yet", name))
+		}
+		if err == nil && seen != nil {
+			seen(roles)
 		}
 		return err
-	}})
-	return err
+	}}
 }
 
 // renewalPermanent: failures no retry mends. The role or its trust is
