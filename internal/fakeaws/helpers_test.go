@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -58,10 +59,19 @@ func withClock(c *clock) func(*fakeaws.Server) { return func(s *fakeaws.Server) 
 
 func awsConfig(s *fakeaws.Server, creds aws.CredentialsProvider) aws.Config {
 	return aws.Config{
-		Region:           "us-east-1",
-		Credentials:      creds,
-		BaseEndpoint:     aws.String(s.URL()),
-		RetryMaxAttempts: 1,
+		Region:       "us-east-1",
+		Credentials:  creds,
+		BaseEndpoint: aws.String(s.URL()),
+		// One attempt for every answer the server gives; a connection the
+		// kernel reset is tried again, as the SDK's own retryer would
+		// (the Go client sees a reset on loopback now and then).
+		Retryer: func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = 3
+				o.Retryables = []retry.IsErrorRetryable{retry.RetryableConnectionError{}}
+				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+			})
+		},
 	}
 }
 
